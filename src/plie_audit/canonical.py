@@ -1,0 +1,52 @@
+"""Canonical JSON: the byte encoding of every signed or journaled structure.
+
+The bytes are RFC 8785 (JSON Canonicalization Scheme) for the value types plie-audit uses
+(objects, arrays, strings, integers, booleans, null; never floats):
+
+- objects with members sorted by key (keys are ASCII, so UTF-16 order = byte order);
+- no whitespace at all: ``{"a":1,"b":[2,3]}``;
+- strings in UTF-8, with only ``"`` ``\\`` and control characters escaped
+  (``\\b \\f \\n \\r \\t``, else ``\\u00xx`` in lowercase hex); all other characters as-is;
+- integers in decimal without leading zeros or exponent; money and dates are strings.
+
+Python's ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+produces exactly these bytes for these types; floats are refused so that it stays true.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def _check(value: Any) -> None:
+    if isinstance(value, float):
+        raise TypeError("floats are never encoded: use strings for amounts")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise TypeError(f"canonical keys are ASCII strings, not {key!r}")
+            _check(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check(item)
+
+
+def encode(value: Any) -> bytes:
+    """Encode ``value`` as canonical JSON bytes (see the module docstring for the rules)."""
+    _check(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+def decode(data: bytes) -> Any:
+    """Decode canonical JSON, refusing floats and bytes that are not in canonical form."""
+    value = json.loads(data.decode("utf-8"), parse_float=_refuse_float)
+    if encode(value) != data:
+        raise ValueError("not in canonical form")
+    return value
+
+
+def _refuse_float(text: str) -> Any:
+    raise ValueError(f"floats are not allowed in canonical JSON: {text}")

@@ -1,0 +1,125 @@
+"""``plie-audit convention``: conventions ANPE–PLIE and their budget prévisionnel."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from plie_audit.cli.options import (
+    DATE,
+    State,
+    actor,
+    echo_json,
+    json_option,
+    pass_state,
+    passphrase_file_option,
+    table,
+)
+from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
+from plie_audit.errors import InputError
+from plie_audit.money import format_amount, format_euros_fr, parse_amount
+
+
+def parse_budget(values: tuple[str, ...]) -> dict[Poste, Decimal]:
+    budget: dict[Poste, Decimal] = {}
+    for value in values:
+        poste_text, sep, amount_text = value.partition("=")
+        if not sep:
+            raise InputError(f"bad --budget {value!r} (expected POSTE=AMOUNT, "
+                             "e.g. cout-salarial=42000.00)")
+        poste = parse_choice(Poste, poste_text.strip(), "poste")
+        if poste in budget:
+            raise InputError(f"--budget gives {poste.value} twice")
+        budget[poste] = parse_amount(amount_text, f"budget for {poste.value}")
+    return budget
+
+
+@click.group()
+def convention() -> None:
+    """Add, list and show conventions."""
+
+
+@convention.command("add")
+@click.argument("ref")
+@click.option("--plie", required=True, help="The PLIE (structure juridique support).")
+@click.option("--agence", required=True, help="The ANPE local agency (ALE).")
+@click.option("--region", required=True, help="The region.")
+@click.option("--start", required=True, type=DATE, help="First day (YYYY-MM-DD).")
+@click.option("--end", required=True, type=DATE, help="Last day (YYYY-MM-DD).")
+@click.option("--programme", required=True, type=click.Choice([p.value for p in Programme]),
+              help="ESF programming period.")
+@click.option("--budget", "budget", multiple=True, metavar="POSTE=AMOUNT",
+              help="A line of the budget prévisionnel (repeat per poste).")
+@passphrase_file_option
+@pass_state
+def add(state: State, ref: str, plie: str, agence: str, region: str, start: date, end: date,
+        programme: str, budget: tuple[str, ...], passphrase_file: Path | None) -> None:
+    """Add a convention with its budget prévisionnel (role comptable).
+
+    \b
+    Example:
+      plie-audit --as marie.dupont convention add PLIE-LYON-2007-01 \\
+        --plie "PLIE de Lyon" --agence "ALE Lyon Part-Dieu" --region Rhône-Alpes \\
+        --start 2007-01-01 --end 2007-12-31 --programme 2007-2013 \\
+        --budget cout-salarial=42000.00 --budget deplacement=1500.00
+    """
+    lines = parse_budget(budget)
+    archive = state.archive()
+    info = archive.add_convention(
+        actor(state, passphrase_file), ref, plie=plie, agence=agence, region=region,
+        start=start, end=end, programme=Programme(programme), budget=lines,
+    )
+    click.echo(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
+
+
+@convention.command("list")
+@json_option
+@pass_state
+def list_(state: State, as_json: bool) -> None:
+    """List conventions.
+
+    \b
+    Example:
+      plie-audit convention list --json
+    """
+    infos = state.archive().list_conventions()
+    if as_json:
+        echo_json([info.as_json() for info in infos])
+        return
+    table(
+        ["ref", "plie", "programme", "start", "end", "budget", "pieces"],
+        [[i.ref, i.plie, i.programme, i.start.isoformat(), i.end.isoformat(),
+          format_amount(i.budget_total), str(i.evidence_count)] for i in infos],
+    )
+
+
+@convention.command("show")
+@click.argument("ref")
+@json_option
+@pass_state
+def show(state: State, ref: str, as_json: bool) -> None:
+    """Show a convention and its budget prévisionnel.
+
+    \b
+    Example:
+      plie-audit convention show PLIE-LYON-2007-01
+    """
+    info = state.archive().show_convention(ref)
+    if as_json:
+        echo_json(info.as_json())
+        return
+    click.echo(f"Convention {info.ref}")
+    click.echo(f"  PLIE        {info.plie}")
+    click.echo(f"  Agence      {info.agence}")
+    click.echo(f"  Région      {info.region}")
+    click.echo(f"  Période     du {info.start.isoformat()} au {info.end.isoformat()}")
+    click.echo(f"  Programme   FSE {info.programme}")
+    click.echo(f"  Pièces      {info.evidence_count}")
+    click.echo("  Budget prévisionnel")
+    for poste, amount in info.budget.items():
+        label = POSTE_LABELS.get(Poste(poste), poste)
+        click.echo(f"    {label:<50} {format_euros_fr(amount):>16}")
+    click.echo(f"    {'Total':<50} {format_euros_fr(info.budget_total):>16}")

@@ -1,0 +1,185 @@
+"""What every command shares: option types, passphrases, the acting identity, output helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from plie_audit.archive import Actor, Archive
+from plie_audit.domain import parse_date
+from plie_audit.errors import InputError
+from plie_audit.money import parse_amount
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ENV_ARCHIVE = "PLIE_AUDIT_ARCHIVE"
+ENV_IDENTITY = "PLIE_AUDIT_IDENTITY"
+ENV_PASSPHRASE = "PLIE_AUDIT_PASSPHRASE"
+ENV_IDENTITY_PASSPHRASE = "PLIE_AUDIT_IDENTITY_PASSPHRASE"
+
+
+@dataclass
+class State:
+    """Global options, shared by every command through ``ctx.obj``."""
+
+    archive_dir: Path
+    identity: str | None
+    verbose: bool
+    _archive: Archive | None = None
+
+    def archive(self) -> Archive:
+        if self._archive is None:
+            self._archive = Archive.open(self.archive_dir)
+        return self._archive
+
+    def close(self) -> None:
+        if self._archive is not None:
+            self._archive.close()
+
+
+pass_state = click.make_pass_decorator(State)
+
+
+class AmountType(click.ParamType):
+    name = "AMOUNT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return parse_amount(str(value))
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class DateType(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return parse_date(str(value))
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+AMOUNT = AmountType()
+DATE = DateType()
+
+
+def json_option(function: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON only, on stdout.")(
+        function
+    )
+
+
+def passphrase_file_option(function: F) -> F:
+    return click.option(
+        "--passphrase-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Read the identity's passphrase from this file (else ${ENV_IDENTITY_PASSPHRASE}, "
+        "else a prompt).",
+    )(function)
+
+
+def _read_passphrase_file(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the passphrase file ({exc.strerror})") from exc
+    lines = data.splitlines()
+    return lines[0] if lines else b""
+
+
+def _prompt(text: str, confirm: bool) -> bytes:
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"{text} is needed and there is no terminal to ask for it")
+    value: str = click.prompt(text, hide_input=True, confirmation_prompt=confirm, err=True)
+    return value.encode()
+
+
+def archive_passphrase(*, confirm: bool = False) -> bytes:
+    """The archive's own passphrase: ``$PLIE_AUDIT_PASSPHRASE``, else a prompt."""
+    value = os.environ.get(ENV_PASSPHRASE)
+    if value is not None:
+        return value.encode()
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"set ${ENV_PASSPHRASE} (the archive passphrase)")
+    return _prompt("Archive passphrase", confirm)
+
+
+def identity_passphrase(passphrase_file: Path | None, *, confirm: bool = False,
+                        what: str = "Identity passphrase") -> bytes:
+    """An identity's passphrase: ``--passphrase-file``, else the environment, else a prompt."""
+    if passphrase_file is not None:
+        return _read_passphrase_file(passphrase_file)
+    value = os.environ.get(ENV_IDENTITY_PASSPHRASE)
+    if value is not None:
+        return value.encode()
+    if not sys.stdin.isatty():
+        raise click.UsageError(
+            f"set ${ENV_IDENTITY_PASSPHRASE} or give --passphrase-file ({what.lower()})"
+        )
+    return _prompt(what, confirm)
+
+
+def actor(state: State, passphrase_file: Path | None) -> Actor:
+    """Who acts: ``--as`` (or ``$PLIE_AUDIT_IDENTITY``) and that identity's passphrase."""
+    if not state.identity:
+        raise click.UsageError(
+            f"this command acts on the archive: give --as IDENTITY (or set ${ENV_IDENTITY})"
+        )
+    return Actor(state.identity, identity_passphrase(passphrase_file))
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def note(message: str) -> None:
+    """Human-facing remarks go to stderr, so stdout stays clean for results."""
+    click.echo(message, err=True)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print an aligned text table on stdout."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+    line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
+    click.echo(line.rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+class Progress:
+    """A progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self._bar: Any = None
+        self._done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self._bar is None:
+            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
+            self._bar.__enter__()
+        self._bar.update(done - self._done)
+        self._done = done
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None

@@ -1,0 +1,25 @@
+"""The one clock of plie-audit, so that freezegun controls every timestamp the archive writes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def now() -> datetime:
+    """Return the current instant as an aware UTC datetime (microseconds dropped)."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def isoformat(instant: datetime) -> str:
+    """Format an aware instant as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC), the form every format uses."""
+    if instant.tzinfo is None:
+        raise ValueError("instants must be timezone-aware")
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """Parse an instant written by :func:`isoformat` (or any ISO 8601 form with an offset)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"instant without a UTC offset: {text!r}")
+    return value.astimezone(UTC)

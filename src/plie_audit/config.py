@@ -1,0 +1,102 @@
+"""``archive.toml``: the settings chosen at ``init``, read by every later command.
+
+Layout of an archive folder (embedded default)::
+
+    archive.toml        these settings
+    archive.db          SQLite metadata and journal (when database_url is the default)
+    objects/            content-addressed store: objects/<2 hex>/<64 hex sha256>, read-only
+    keys/root.key.pem   the root CA key, encrypted with $PLIE_AUDIT_PASSPHRASE (mode 0600)
+    keys/identities/<name>.key.pem   each identity's key, encrypted with its passphrase (0600)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from plie_audit.errors import ArchiveStateError
+
+SETTINGS_FILE = "archive.toml"
+SETTINGS_FORMAT = 1
+DEFAULT_DATABASE = "archive.db"
+DEFAULT_STORE = "objects"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What ``archive.toml`` holds."""
+
+    archive_id: str
+    origin: str
+    database_url: str
+    store: str
+    created_at: str
+    format: int = SETTINGS_FORMAT
+
+    def resolved_database_url(self, root: Path) -> str:
+        """SQLite paths in ``archive.toml`` are relative to the archive folder."""
+        prefix = "sqlite:///"
+        if self.database_url.startswith(prefix):
+            path = self.database_url[len(prefix) :]
+            if path and not os.path.isabs(path):
+                return prefix + str((root / path).resolve())
+        return self.database_url
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = "".join(ch if ord(ch) >= 0x20 else f"\\u{ord(ch):04x}" for ch in escaped)
+    return f'"{escaped}"'
+
+
+def write_settings(root: Path, settings: Settings) -> None:
+    """Write ``archive.toml`` atomically (temp file, fsync, rename)."""
+    lines = [
+        "# plie-audit archive settings, written by `plie-audit init`.",
+        "# Relative paths are relative to this folder. Do not edit by hand.",
+        "[archive]",
+        f"format = {settings.format}",
+        f"id = {_toml_string(settings.archive_id)}",
+        f"origin = {_toml_string(settings.origin)}",
+        f"created_at = {_toml_string(settings.created_at)}",
+        f"database_url = {_toml_string(settings.database_url)}",
+        f"store = {_toml_string(settings.store)}",
+        "",
+    ]
+    target = root / SETTINGS_FILE
+    tmp = root / (SETTINGS_FILE + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, target)
+
+
+def read_settings(root: Path) -> Settings:
+    """Read ``archive.toml``; a missing or malformed file is an :class:`ArchiveStateError`."""
+    path = root / SETTINGS_FILE
+    if not path.is_file():
+        raise ArchiveStateError(
+            f"no archive at {root} (no {SETTINGS_FILE}); create one with `plie-audit init` "
+            "or point --archive / $PLIE_AUDIT_ARCHIVE at it"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        section = data["archive"]
+        settings = Settings(
+            archive_id=str(section["id"]),
+            origin=str(section["origin"]),
+            database_url=str(section["database_url"]),
+            store=str(section["store"]),
+            created_at=str(section["created_at"]),
+            format=int(section["format"]),
+        )
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
+        raise ArchiveStateError(f"{path} is malformed: {exc}") from exc
+    if settings.format != SETTINGS_FORMAT:
+        raise ArchiveStateError(
+            f"{path} has format {settings.format}; this plie-audit reads format {SETTINGS_FORMAT}"
+        )
+    return settings

@@ -1,0 +1,148 @@
+"""The archive's tables (SQLAlchemy 2.0 typed models).
+
+Every change here comes with an Alembic migration in ``migrations/versions`` in the same
+commit; ``tests/unit/db/test_migrations.py`` fails when models and migrations disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from plie_audit.db.types import Money, UTCDateTime
+
+# Stable constraint names, so that migrations stay the same on every dialect.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), date: Date()}
+
+
+class ArchiveInfo(Base):
+    """One row: who this archive is, and its root certificate (the trust anchor)."""
+
+    __tablename__ = "archive_info"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    archive_id: Mapped[str] = mapped_column(String(36))
+    origin: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    root_cert_pem: Mapped[str] = mapped_column(Text)
+
+
+class Identity(Base):
+    """A person or service that acts on the archive, with its certificate and roles."""
+
+    __tablename__ = "identities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    roles: Mapped[str] = mapped_column(String(200))  # space-separated, sorted
+    source: Mapped[str] = mapped_column(String(16))  # "issued" by the archive CA, or "imported"
+    cert_pem: Mapped[str] = mapped_column(Text)
+    chain_pem: Mapped[str] = mapped_column(Text)  # intermediates, then the trust anchor
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of the certificate DER
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Convention(Base):
+    """A *convention de coopération locale* ANPE–PLIE (seed)."""
+
+    __tablename__ = "conventions"
+
+    ref: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plie: Mapped[str] = mapped_column(String(500))
+    agence: Mapped[str] = mapped_column(String(500))
+    region: Mapped[str] = mapped_column(String(500))
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    programme: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class BudgetLine(Base):
+    """One line of the *budget prévisionnel* (seed, article 4): the ceiling per poste."""
+
+    __tablename__ = "budget_lines"
+
+    convention_ref: Mapped[str] = mapped_column(
+        ForeignKey("conventions.ref"), primary_key=True
+    )
+    poste: Mapped[str] = mapped_column(String(32), primary_key=True)
+    amount: Mapped[Decimal]
+
+
+class Evidence(Base):
+    """One filing of a piece (*justificatif*): its bytes' hash, metadata and two signatures.
+
+    ``record`` holds the exact signed filing-record bytes (see ``evidence/record.py``); the
+    other columns repeat its fields for queries, and ``verify`` checks that they agree.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (
+        Index("ix_evidence_convention_kind", "convention_ref", "kind"),
+        Index("ix_evidence_sha256", "sha256"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(255))
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    kind: Mapped[str] = mapped_column(String(32))
+    poste: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[Decimal | None]
+    paid_on: Mapped[date | None]
+    label: Mapped[str] = mapped_column(Text)
+    filed_at: Mapped[datetime]
+    filed_by: Mapped[str] = mapped_column(String(64))
+    supersedes: Mapped[str | None] = mapped_column(String(32))
+    record: Mapped[bytes] = mapped_column(LargeBinary)
+    record_sig: Mapped[bytes] = mapped_column(LargeBinary)
+    content_sig: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16))  # active | annulled | superseded
+    status_at: Mapped[datetime | None]
+    status_by: Mapped[str | None] = mapped_column(String(64))
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    superseded_by: Mapped[str | None] = mapped_column(String(32))
+
+
+class JournalEntry(Base):
+    """One event of the append-only journal; ``entry`` holds its canonical bytes.
+
+    Rows are never updated nor deleted (SQLite triggers refuse it, see the migration).
+    """
+
+    __tablename__ = "journal"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str | None] = mapped_column(String(64))
+    entry: Mapped[bytes] = mapped_column(LargeBinary)

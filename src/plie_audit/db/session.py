@@ -1,0 +1,117 @@
+"""Engines and sessions: one session per library call, writes serialised in the database.
+
+On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken at
+once, so two processes never both read then fail to upgrade), the database runs in WAL mode
+with a busy timeout, and foreign keys are enforced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from plie_audit.errors import ArchiveStateError, PlieAuditError
+
+BUSY_TIMEOUT_SECONDS = 60
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str) -> Engine:
+    """Create the engine for ``url`` with the archive's SQLite settings where they apply."""
+    try:
+        if _is_sqlite(url):
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (SQLAlchemyError, ImportError) as exc:
+        raise ArchiveStateError(f"cannot open the database {url!r}: {exc}") from exc
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("plie_write", False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """The archive's database: ``read()`` and ``write()`` give one session per library call."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        self._write = sessionmaker(
+            self.engine.execution_options(plie_write=True), expire_on_commit=False
+        )
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._guard(), self._read() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        with self._guard(), self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except PlieAuditError:
+            raise
+        except SQLAlchemyError as exc:
+            raise PlieAuditError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def migrations_dir() -> Path:
+    return Path(__file__).parent / "migrations"
+
+
+def upgrade(database: Database, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` with Alembic (the only way tables are created)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(database: Database) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()

@@ -1,0 +1,138 @@
+"""Domain values fixed by the seed (articles 4-5) and ../cli-contract.md, as French slugs.
+
+Command-line values and stored values are these slugs; documents show the French labels.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from enum import StrEnum
+from typing import TypeVar
+
+from plie_audit.errors import InputError
+
+
+class Poste(StrEnum):
+    """*Poste de dépenses* of the budget prévisionnel (seed, article 4; article 5 rubriques)."""
+
+    COUT_SALARIAL = "cout-salarial"
+    FRAIS_GESTION = "frais-gestion"
+    INFORMATIQUE = "informatique"
+    DEPLACEMENT = "deplacement"
+    FONCTIONNEMENT = "fonctionnement"
+
+
+POSTE_LABELS: dict[Poste, str] = {
+    Poste.COUT_SALARIAL: "Coût salarial total",
+    Poste.FRAIS_GESTION: "Frais de management, de gestion et de formation",
+    Poste.INFORMATIQUE: "Frais informatiques",
+    Poste.DEPLACEMENT: "Frais de déplacement",
+    Poste.FONCTIONNEMENT: "Frais de fonctionnement",
+}
+
+
+class EvidenceKind(StrEnum):
+    """Kinds of *justificatifs* (../cli-contract.md, Values)."""
+
+    LISTE_DEPENSES = "liste-depenses"
+    TITRE_TRANSPORT = "titre-transport"
+    ETAT_CERTIFIE = "etat-certifie"
+    BULLETIN_SALAIRE = "bulletin-salaire"
+    FACTURE = "facture"
+    NOTE_FRAIS = "note-frais"
+    CLE_REPARTITION = "cle-repartition"
+    LETTRE_MISSION = "lettre-mission"
+    CONVENTION = "convention"
+    AVENANT = "avenant"
+    DECLARATION_COMMENCEMENT = "declaration-commencement"
+    BILAN_INTERMEDIAIRE = "bilan-intermediaire"
+    BILAN_FINAL = "bilan-final"
+    PUBLICATION = "publication"
+    CERTIFICAT_ELIMINATION = "certificat-elimination"
+    AUTRE = "autre"
+
+
+class Role(StrEnum):
+    """Roles an identity may hold (../cli-contract.md, Who acts)."""
+
+    DEPOSANT = "deposant"
+    COMPTABLE = "comptable"
+    ARCHIVISTE = "archiviste"
+    CONTROLE = "controle"
+
+
+class Programme(StrEnum):
+    """ESF programming periods the archive knows (../shared/reference/regulation.md)."""
+
+    P2000_2006 = "2000-2006"
+    P2007_2013 = "2007-2013"
+    P2014_2020 = "2014-2020"
+    P2021_2027 = "2021-2027"
+
+
+class EvidenceStatus(StrEnum):
+    """Life of a filing: corrected, never erased."""
+
+    ACTIVE = "active"
+    ANNULLED = "annulled"
+    SUPERSEDED = "superseded"
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def parse_choice(enum: type[E], value: str, what: str) -> E:
+    """Return the enum member for ``value`` or raise an InputError listing the valid values."""
+    try:
+        return enum(value)
+    except ValueError:
+        valid = ", ".join(member.value for member in enum)
+        raise InputError(f"unknown {what} {value!r} (expected one of: {valid})") from None
+
+
+def parse_date(value: str, what: str = "date") -> date:
+    """Parse an ISO 8601 calendar date (``2007-03-31``), a civil date in Europe/Paris."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        raise InputError(f"bad {what} {value!r} (expected YYYY-MM-DD, e.g. 2007-03-31)")
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InputError(f"bad {what} {value!r}: no such day") from None
+
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+_REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_identity_name(name: str) -> str:
+    """Identity names are lowercase slugs (they name key files): ``marie.dupont``."""
+    if not _NAME_RE.fullmatch(name):
+        raise InputError(
+            f"bad identity name {name!r}: use 1-64 lowercase letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (e.g. marie.dupont)"
+        )
+    return name
+
+
+def check_convention_ref(ref: str) -> str:
+    """Convention references are short codes without spaces or slashes: ``PLIE-LYON-2007-01``."""
+    if not _REF_RE.fullmatch(ref):
+        raise InputError(
+            f"bad convention reference {ref!r}: use 1-64 letters, digits, '.', '_' or '-' "
+            "(e.g. PLIE-LYON-2007-01)"
+        )
+    return ref
+
+
+def clean_text(value: str, what: str, *, max_length: int = 500, required: bool = False) -> str:
+    """Normalise free text to NFC and refuse control characters; ``required`` refuses blanks."""
+    text = unicodedata.normalize("NFC", value).strip()
+    if required and not text:
+        raise InputError(f"{what} must not be empty")
+    if len(text) > max_length:
+        raise InputError(f"{what} is too long ({len(text)} characters, at most {max_length})")
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        raise InputError(f"{what} contains control characters")
+    return text

@@ -1,0 +1,107 @@
+"""One error hierarchy for plie-audit; each class carries the CLI exit code it maps to.
+
+The CLI root (``plie_audit.cli.main``) is the only place that turns an error into
+``error: <message>`` on stderr and an exit code. Third-party errors are translated at the
+boundary (``raise StoreError(...) from exc``).
+
+Exit codes (asserted in ``tests/unit/test_errors.py`` and listed in the README):
+
+====  ==========================================================================
+0     success
+1     the command ran and found problems (``verify``, checks)
+2     usage error (bad option or value; raised by click)
+3     any other error (``PlieAuditError``)
+10    archive state: not initialised, already initialised, bad ``archive.toml``
+11    invalid input: missing or unreadable file, bad CSV row, bad value
+12    not found: unknown convention, identity or evidence id
+13    conflict: the action contradicts the archive's state (e.g. annul twice)
+20    object store: unreadable, unwritable, or bytes that do not match their hash
+30    journal
+40    signing and identities: bad key, bad certificate, bad PKCS#12
+41    permission refused: the identity lacks the role, or is revoked
+42    wrong passphrase
+====  ==========================================================================
+"""
+
+from __future__ import annotations
+
+
+class PlieAuditError(Exception):
+    """Root of every error plie-audit raises on purpose."""
+
+    exit_code = 3
+
+
+class ArchiveStateError(PlieAuditError):
+    """The archive is not in the state the command needs (not initialised, already initialised)."""
+
+    exit_code = 10
+
+
+class InputError(PlieAuditError):
+    """The user's input is malformed or unusable (file, CSV row, value)."""
+
+    exit_code = 11
+
+
+class NotFoundError(PlieAuditError):
+    """A named convention, identity or piece does not exist."""
+
+    exit_code = 12
+
+
+class ConflictError(PlieAuditError):
+    """The action contradicts the archive's current state."""
+
+    exit_code = 13
+
+
+class StoreError(PlieAuditError):
+    """The object store cannot read or write bytes, or bytes do not match their SHA-256."""
+
+    exit_code = 20
+
+
+class JournalError(PlieAuditError):
+    """The journal cannot be appended to or read."""
+
+    exit_code = 30
+
+
+class SigningError(PlieAuditError):
+    """A key, certificate, PKCS#12 bundle or signature cannot be used."""
+
+    exit_code = 40
+
+
+class SignatureInvalid(SigningError):
+    """A signature does not verify (raised by low-level verifiers, turned into findings above)."""
+
+
+class PermissionRefused(PlieAuditError):
+    """The acting identity may not do this (missing role, revoked); the refusal is journaled."""
+
+    exit_code = 41
+
+
+class WrongPassphrase(PlieAuditError):
+    """The passphrase does not unlock the key."""
+
+    exit_code = 42
+
+
+EXIT_CODES: dict[str, int] = {
+    cls.__name__: cls.exit_code
+    for cls in (
+        PlieAuditError,
+        ArchiveStateError,
+        InputError,
+        NotFoundError,
+        ConflictError,
+        StoreError,
+        JournalError,
+        SigningError,
+        PermissionRefused,
+        WrongPassphrase,
+    )
+}

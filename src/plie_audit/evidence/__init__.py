@@ -1,0 +1,1 @@
+"""Filing, reading, correcting and checking pieces (*justificatifs*)."""

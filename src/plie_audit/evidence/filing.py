@@ -1,0 +1,262 @@
+"""Filing pieces: store the bytes, sign them and the filing record, record the filing.
+
+One pass over each file: it is copied into the store while being hashed (``store.put_file``);
+the CMS signatures are built from that digest, so a 2 GB piece files in constant memory.
+
+Crash safety: objects are stored and made durable (``store.flush``) *before* the database
+transaction that records them commits, so no record ever points at missing bytes; an
+interrupted run leaves at most unreferenced objects, which the next run re-uses. Work is
+batched — one transaction per :data:`BATCH_PIECES` pieces — not one commit per row.
+
+Idempotence: a request whose bytes and metadata match a filing already in the archive files
+nothing and is reported as skipped, with the existing id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plie_audit import clock
+from plie_audit.db.models import Convention, Evidence
+from plie_audit.db.session import Database
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
+from plie_audit.errors import InputError, PlieAuditError
+from plie_audit.evidence.info import EvidenceInfo
+from plie_audit.evidence.mediatype import sniff
+from plie_audit.evidence.record import FilingRecord, evidence_id
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.progress import ProgressCallback
+from plie_audit.signing import cms
+from plie_audit.signing.identities import Signer
+from plie_audit.store import ObjectStore, PutResult
+from plie_audit.store.local import check_regular_file
+
+BATCH_PIECES = 500
+BATCH_BYTES = 512 * 1024 * 1024
+MAX_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class PieceRequest:
+    """One piece to file, with its metadata (already parsed and typed)."""
+
+    path: Path
+    convention: str
+    kind: EvidenceKind
+    poste: Poste | None = None
+    amount: Decimal | None = None
+    paid_on: date | None = None
+    label: str = ""
+    where: str = ""  # "manifest.csv line 7", for error messages
+    supersedes: str | None = None
+
+    @property
+    def name(self) -> str:
+        return unicodedata.normalize("NFC", self.path.name)
+
+
+@dataclass(frozen=True)
+class SkippedPiece:
+    path: Path
+    existing_id: str
+    where: str
+
+
+@dataclass(frozen=True)
+class FilingReport:
+    filed: list[EvidenceInfo]
+    skipped: list[SkippedPiece]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A stored and signed piece, ready to be recorded."""
+
+    request: PieceRequest
+    put: PutResult
+    record: bytes
+    record_sig: bytes
+    content_sig: bytes
+    filed_at: clock.datetime
+    filed_by: str
+
+    @property
+    def id(self) -> str:
+        return evidence_id(self.record)
+
+
+def _prefix(request: PieceRequest) -> str:
+    return f"{request.where}: " if request.where else ""
+
+
+def validate(db: Database, requests: Sequence[PieceRequest], source: str | None = None) -> None:
+    """Check every request before anything is stored; one bad request refuses them all."""
+    problems: list[str] = []
+    with db.read() as session:
+        known = {
+            ref
+            for ref in session.execute(
+                select(Convention.ref).where(
+                    Convention.ref.in_({request.convention for request in requests})
+                )
+            ).scalars()
+        }
+    for request in requests:
+        try:
+            check_regular_file(request.path)
+            if request.convention not in known:
+                raise InputError(
+                    f"unknown convention {request.convention!r} "
+                    "(see `plie-audit convention list`)"
+                )
+            if len(request.name) > MAX_NAME_LENGTH:
+                raise InputError(f"file name longer than {MAX_NAME_LENGTH} characters")
+        except InputError as exc:
+            problems.append(_prefix(request) + str(exc))
+    if problems:
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        origin = f"{source}: nothing filed: " if source else ""
+        raise InputError(origin + problems[0] + more)
+
+
+def prepare(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepared:
+    """Store the piece's bytes and sign them and its filing record (nothing recorded yet)."""
+    try:
+        put = store.put_file(request.path)
+    except PlieAuditError as exc:
+        raise type(exc)(_prefix(request) + str(exc)) from exc
+    filed_at = clock.now()
+    record = FilingRecord(
+        sha256=put.sha256,
+        size=put.size,
+        name=request.name,
+        convention=request.convention,
+        kind=request.kind.value,
+        poste=request.poste.value if request.poste else None,
+        amount=request.amount,
+        paid_on=request.paid_on,
+        label=request.label,
+        filed_at=filed_at,
+        filed_by=signer.name,
+        supersedes=request.supersedes,
+    ).encode()
+    return Prepared(
+        request=request,
+        put=put,
+        record=record,
+        record_sig=sign(signer, hashlib.sha256(record).digest(), filed_at),
+        content_sig=sign(signer, bytes.fromhex(put.sha256), filed_at),
+        filed_at=filed_at,
+        filed_by=signer.name,
+    )
+
+
+def sign(signer: Signer, digest: bytes, at: clock.datetime) -> bytes:
+    return cms.sign_detached(digest, signer.key, signer.certificate, signer.chain, at)
+
+
+def find_identical(session: Session, request: PieceRequest, sha256: str) -> Evidence | None:
+    """A filing with the same bytes and the same metadata, if any."""
+    candidates = session.execute(select(Evidence).where(Evidence.sha256 == sha256)).scalars()
+    for row in candidates:
+        if (
+            row.convention_ref == request.convention
+            and row.kind == request.kind.value
+            and row.poste == (request.poste.value if request.poste else None)
+            and row.amount == request.amount
+            and row.paid_on == request.paid_on
+            and row.label == request.label
+            and row.supersedes == request.supersedes
+        ):
+            return row
+    return None
+
+
+def insert(session: Session, prepared: Prepared) -> Evidence:
+    """Record a prepared piece and journal it, inside the caller's write transaction."""
+    request = prepared.request
+    row = Evidence(
+        id=prepared.id,
+        sha256=prepared.put.sha256,
+        size=prepared.put.size,
+        media_type=sniff(prepared.put.head),
+        name=request.name,
+        convention_ref=request.convention,
+        kind=request.kind.value,
+        poste=request.poste.value if request.poste else None,
+        amount=request.amount,
+        paid_on=request.paid_on,
+        label=request.label,
+        filed_at=prepared.filed_at,
+        filed_by=prepared.filed_by,
+        supersedes=request.supersedes,
+        record=prepared.record,
+        record_sig=prepared.record_sig,
+        content_sig=prepared.content_sig,
+        status=EvidenceStatus.ACTIVE.value,
+    )
+    session.add(row)
+    journal.append(
+        session,
+        Event.EVIDENCE_FILED,
+        prepared.filed_by,
+        subjects=[row.id, request.convention],
+        sha256=[row.sha256],
+        detail={"kind": row.kind, "name": row.name, "size": row.size},
+        at=prepared.filed_at,
+    )
+    return row
+
+
+def _batches(requests: Sequence[PieceRequest]) -> list[list[PieceRequest]]:
+    batches: list[list[PieceRequest]] = [[]]
+    size = 0
+    for request in requests:
+        length = request.path.stat().st_size
+        if batches[-1] and (len(batches[-1]) >= BATCH_PIECES or size + length > BATCH_BYTES):
+            batches.append([])
+            size = 0
+        batches[-1].append(request)
+        size += length
+    return batches
+
+
+def file_pieces(
+    db: Database,
+    store: ObjectStore,
+    signer: Signer,
+    requests: Sequence[PieceRequest],
+    progress: ProgressCallback | None = None,
+) -> FilingReport:
+    """File every request (validated beforehand); batches commit one by one."""
+    filed: list[EvidenceInfo] = []
+    skipped: list[SkippedPiece] = []
+    done = 0
+    for batch in _batches(requests):
+        prepared = []
+        for request in batch:
+            prepared.append(prepare(store, signer, request))
+            done += 1
+            if progress is not None:
+                progress(done, len(requests))
+        store.flush()  # the bytes are durable before any record points at them
+        with db.write() as session:
+            for item in prepared:
+                existing = find_identical(session, item.request, item.put.sha256)
+                if existing is not None:
+                    skipped.append(SkippedPiece(item.request.path, existing.id, item.request.where))
+                    continue
+                row = insert(session, item)
+                session.flush()
+                filed.append(EvidenceInfo.from_row(row))
+    return FilingReport(filed=filed, skipped=skipped)

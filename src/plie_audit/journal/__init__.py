@@ -1,0 +1,1 @@
+"""The archive's journal of events (append-only)."""

@@ -1,0 +1,1 @@
+"""Detached CMS signatures and the archive's own certificate authority."""

@@ -1,0 +1,207 @@
+"""Local content-addressed store: ``<root>/<first 2 hex>/<64 hex sha256>``, read-only files.
+
+Writes are atomic: the bytes go to ``<root>/.tmp/`` while being hashed, then the file is
+renamed to its address. Durability is batched: :meth:`LocalStore.flush` makes every new object
+and its directory entry durable (``syncfs`` where Linux has it, else fsync per file and folder)
+and the caller commits the database only after it, so no record can point at missing bytes.
+An object found already present is re-hashed before it is trusted (a crash may have left a
+renamed but unsynced file); if it does not match, it is replaced by the new, good bytes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import hmac
+import os
+import stat
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from plie_audit.errors import InputError, StoreError
+from plie_audit.store.base import CHUNK_SIZE, PutResult
+
+HEAD_SIZE = 8192
+_HEX = set("0123456789abcdef")
+
+
+def _libc_syncfs() -> object | None:
+    name = ctypes.util.find_library("c")
+    if not name:
+        return None
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        return libc.syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+_SYNCFS = _libc_syncfs()
+
+
+def check_regular_file(path: Path) -> os.stat_result:
+    """Refuse what is not a regular file. Symbolic links are refused, not followed: a piece is
+    filed from its real path, so the record names the file that was actually read."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    if stat.S_ISLNK(info.st_mode):
+        raise InputError(f"{path}: is a symbolic link; plie-audit does not follow links, "
+                         "file the target itself")
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: is not a regular file (device, pipe or socket)")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+    return info
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore:
+    """A folder of immutable objects addressed by SHA-256."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._tmp = root / ".tmp"
+        self._pending_files: list[Path] = []
+        self._pending_dirs: set[Path] = set()
+
+    # -- layout ---------------------------------------------------------------------------
+    def create(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._tmp.mkdir(exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or not set(sha256) <= _HEX:
+            raise StoreError(f"not a SHA-256 address: {sha256!r}")
+        return self.root / sha256[:2] / sha256
+
+    def check_layout(self) -> None:
+        if not self.root.is_dir():
+            raise StoreError(f"object store {self.root} is missing")
+
+    # -- writing --------------------------------------------------------------------------
+    def put_file(self, source: Path) -> PutResult:
+        check_regular_file(source)
+        self._tmp.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        head = b""
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        tmp = Path(tmp_name)
+        try:
+            with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+                buffer = bytearray(CHUNK_SIZE)
+                view = memoryview(buffer)
+                while True:
+                    count = reader.readinto(buffer)
+                    if not count:
+                        break
+                    chunk = view[:count]
+                    if len(head) < HEAD_SIZE:
+                        head += bytes(chunk[: HEAD_SIZE - len(head)])
+                    digest.update(chunk)
+                    writer.write(chunk)
+                    size += count
+            sha = digest.hexdigest()
+            created = self._install(tmp, sha)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise StoreError(f"cannot store {source}: {exc.strerror or exc}") from exc
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return PutResult(sha256=sha, size=size, head=head, created=created)
+
+    def _install(self, tmp: Path, sha: str) -> bool:
+        target = self.path_for(sha)
+        if target.exists() and self._matches(target, sha):
+            tmp.unlink()
+            return False
+        target.parent.mkdir(exist_ok=True)
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)  # atomic: the address never holds partial bytes
+        self._pending_files.append(target)
+        self._pending_dirs.add(target.parent)
+        self._pending_dirs.add(self.root)
+        return True
+
+    def _matches(self, path: Path, sha: str) -> bool:
+        try:
+            return hmac.compare_digest(self._hash_path(path), sha)
+        except OSError:
+            return False
+
+    def flush(self) -> None:
+        if not self._pending_files:
+            return
+        try:
+            if _SYNCFS is not None:
+                fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+                try:
+                    if _SYNCFS(fd) != 0:  # type: ignore[operator]
+                        raise OSError(ctypes.get_errno(), "syncfs failed")
+                finally:
+                    os.close(fd)
+            else:  # pragma: no cover - non-Linux fallback
+                for path in self._pending_files:
+                    with open(path, "rb") as handle:
+                        os.fsync(handle.fileno())
+                for folder in self._pending_dirs:
+                    _fsync_dir(folder)
+        except OSError as exc:
+            raise StoreError(f"cannot make stored objects durable: {exc}") from exc
+        self._pending_files.clear()
+        self._pending_dirs.clear()
+
+    # -- reading --------------------------------------------------------------------------
+    def exists(self, sha256: str) -> bool:
+        return self.path_for(sha256).is_file()
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self.path_for(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def open(self, sha256: str) -> BinaryIO:
+        try:
+            return open(self.path_for(sha256), "rb")
+        except FileNotFoundError:
+            raise StoreError(f"object sha256:{sha256} is missing from the store") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read object sha256:{sha256}: {exc.strerror}") from exc
+
+    def hash_object(self, sha256: str) -> str:
+        try:
+            return self._hash_path(self.path_for(sha256))
+        except FileNotFoundError:
+            raise StoreError(f"object sha256:{sha256} is missing from the store") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read object sha256:{sha256}: {exc.strerror}") from exc
+
+    @staticmethod
+    def _hash_path(path: Path) -> str:
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+
+    def iter_objects(self) -> Iterator[str]:
+        for folder in sorted(self.root.iterdir()):
+            if folder.is_dir() and len(folder.name) == 2 and set(folder.name) <= _HEX:
+                for item in sorted(folder.iterdir()):
+                    if len(item.name) == 64 and set(item.name) <= _HEX:
+                        yield item.name

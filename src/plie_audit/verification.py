@@ -1,0 +1,407 @@
+"""``plie-audit verify``: re-hash every piece, check every signature and filing record.
+
+Verification returns data: a :class:`VerifyReport` lists what was checked and every
+:class:`Finding` (subject, kind, expected, found). Low-level verifiers raise; this layer turns
+their errors into findings and collects everything before the caller decides to fail.
+Cheap checks run first (object present, size), then hashing (in parallel on every core:
+``hashlib`` releases the GIL), then signatures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import select
+
+from plie_audit import canonical
+from plie_audit.clock import isoformat
+from plie_audit.db.models import ArchiveInfo, Evidence, Identity, JournalEntry
+from plie_audit.db.session import Database
+from plie_audit.errors import SignatureInvalid, StoreError
+from plie_audit.evidence.record import decode_record, evidence_id
+from plie_audit.journal.log import ENTRY_FORMAT
+from plie_audit.money import format_amount
+from plie_audit.progress import ProgressCallback
+from plie_audit.signing import ca, cms
+from plie_audit.store import ObjectStore
+
+CHUNK_ROWS = 1000
+
+
+class FindingKind(StrEnum):
+    OBJECT_MISSING = "object-missing"
+    OBJECT_SIZE_MISMATCH = "object-size-mismatch"
+    OBJECT_HASH_MISMATCH = "object-hash-mismatch"
+    OBJECT_UNREADABLE = "object-unreadable"
+    RECORD_UNREADABLE = "record-unreadable"
+    RECORD_MISMATCH = "record-mismatch"
+    ID_MISMATCH = "id-mismatch"
+    RECORD_SIGNATURE_INVALID = "record-signature-invalid"
+    CONTENT_SIGNATURE_INVALID = "content-signature-invalid"
+    SIGNER_UNKNOWN = "signer-unknown"
+    SIGNER_MISMATCH = "signer-mismatch"
+    SIGNER_UNTRUSTED = "signer-untrusted"
+    SIGNED_AFTER_REVOCATION = "signed-after-revocation"
+    LINK_BROKEN = "link-broken"
+    JOURNAL_GAP = "journal-gap"
+    JOURNAL_ENTRY_MISMATCH = "journal-entry-mismatch"
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: str
+    kind: FindingKind
+    expected: str
+    found: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "subject": self.subject,
+            "kind": self.kind.value,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    checked: int
+    findings: list[Finding]
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_json(self) -> dict[str, Any]:
+        """``{"ok", "checked", "findings": [...]}``, plus ``counts`` (docs/formats.md)."""
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "counts": self.counts,
+            "findings": [finding.as_json() for finding in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class TrustedSigner:
+    """An identity's certificate, with its path to a trust anchor checked once."""
+
+    name: str
+    fingerprint: str
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None
+    problem: str | None  # why its certificate cannot be trusted, if it cannot
+
+
+def load_signers(db: Database) -> dict[str, TrustedSigner]:
+    """Every identity, with the path from its certificate to its anchor checked.
+
+    Anchors are the archive root and the anchors stored for imported identities. The path's
+    validity window is the intersection of the certificates' windows, so each signature is
+    then judged at its own signing time without rebuilding the path.
+    """
+    with db.read() as session:
+        root_pem = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one()
+        rows = session.execute(select(Identity)).scalars().all()
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    signers: dict[str, TrustedSigner] = {}
+    for row in rows:
+        certificate = x509.load_pem_x509_certificate(row.cert_pem.encode())
+        chain = ca.certs_from_pem(row.chain_pem.encode())
+        anchors = [root] + ([chain[-1]] if row.source == "imported" and chain else [])
+        intermediates = chain[:-1] if chain else []
+        path = [certificate, *intermediates, *anchors[-1:]]
+        valid_from = max(cert.not_valid_before_utc for cert in path)
+        valid_until = min(cert.not_valid_after_utc for cert in path)
+        problem: str | None = None
+        if ca.fingerprint(certificate) != row.fingerprint:
+            problem = "certificate does not match its recorded fingerprint"
+        else:
+            try:
+                ca.verify_chain(certificate, intermediates, anchors, valid_from)
+            except SignatureInvalid as exc:
+                problem = str(exc)
+        signers[row.name] = TrustedSigner(
+            name=row.name,
+            fingerprint=row.fingerprint,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            revoked_at=row.revoked_at,
+            problem=problem,
+        )
+    return signers
+
+
+def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[Finding]:
+    """Check a filing's two CMS signatures and that its signer was trusted when it signed."""
+    findings: list[Finding] = []
+    checks = (
+        (FindingKind.RECORD_SIGNATURE_INVALID, row.record_sig, hashlib.sha256(row.record).digest()),
+        (FindingKind.CONTENT_SIGNATURE_INVALID, row.content_sig, _digest(row.sha256)),
+    )
+    for kind, signature, digest in checks:
+        try:
+            info = cms.verify_detached(signature, digest)
+        except SignatureInvalid as exc:
+            findings.append(Finding(row.id, kind, "a valid CMS signature", str(exc)))
+            continue
+        findings.extend(_check_signer(row, info, signers))
+    return findings
+
+
+def _digest(sha256_hex: str) -> bytes:
+    try:
+        return bytes.fromhex(sha256_hex)
+    except ValueError:
+        return b""
+
+
+def _check_signer(
+    row: Evidence, info: cms.SignerInfo, signers: dict[str, TrustedSigner]
+) -> list[Finding]:
+    signer = signers.get(row.filed_by)
+    if signer is None:
+        return [Finding(row.id, FindingKind.SIGNER_UNKNOWN, "a known identity", row.filed_by)]
+    found = ca.fingerprint(info.certificate)
+    if not hmac.compare_digest(found, signer.fingerprint):
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNER_MISMATCH,
+                f"certificate of {row.filed_by} sha256:{signer.fingerprint}",
+                f"sha256:{found}",
+            )
+        ]
+    if signer.problem is not None:
+        return [Finding(row.id, FindingKind.SIGNER_UNTRUSTED, "a trusted path", signer.problem)]
+    at = info.signing_time
+    if not signer.valid_from <= at <= signer.valid_until:
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNER_UNTRUSTED,
+                f"signing time within {isoformat(signer.valid_from)}..{isoformat(signer.valid_until)}",
+                isoformat(at),
+            )
+        ]
+    if signer.revoked_at is not None and at >= signer.revoked_at:
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNED_AFTER_REVOCATION,
+                f"signed before {isoformat(signer.revoked_at)}",
+                isoformat(at),
+            )
+        ]
+    return []
+
+
+def _row_fields(row: Evidence) -> dict[str, Any]:
+    return {
+        "sha256": row.sha256,
+        "size": row.size,
+        "name": row.name,
+        "convention": row.convention_ref,
+        "kind": row.kind,
+        "poste": row.poste,
+        "amount": None if row.amount is None else format_amount(row.amount),
+        "paid_on": None if row.paid_on is None else row.paid_on.isoformat(),
+        "label": row.label,
+        "filed_at": isoformat(row.filed_at),
+        "filed_by": row.filed_by,
+        "supersedes": row.supersedes,
+    }
+
+
+def check_record(row: Evidence) -> list[Finding]:
+    """Compare the signed filing record with the row that repeats its fields."""
+    try:
+        record = decode_record(row.record).as_json()
+    except ValueError as exc:
+        return [Finding(row.id, FindingKind.RECORD_UNREADABLE, "a filing record", str(exc))]
+    findings = []
+    if evidence_id(row.record) != row.id:
+        findings.append(
+            Finding(row.id, FindingKind.ID_MISMATCH, evidence_id(row.record), row.id)
+        )
+    for name, found in _row_fields(row).items():
+        expected = record[name]
+        if expected != found:
+            findings.append(
+                Finding(row.id, FindingKind.RECORD_MISMATCH, f"{name}={expected}", f"{name}={found}")
+            )
+    return findings
+
+
+def _check_object(store: ObjectStore, row: Evidence) -> Finding | None:
+    """Cheap check first: the object exists and has the recorded size."""
+    try:
+        size = store.size(row.sha256)
+    except StoreError as exc:
+        return Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", str(exc))
+    if size is None:
+        return Finding(row.id, FindingKind.OBJECT_MISSING, f"sha256:{row.sha256}", "no object")
+    if size != row.size:
+        return Finding(
+            row.id, FindingKind.OBJECT_SIZE_MISMATCH, f"{row.size} bytes", f"{size} bytes"
+        )
+    return None
+
+
+def _hash(store: ObjectStore, sha256: str) -> str:
+    try:
+        return store.hash_object(sha256)
+    except StoreError as exc:
+        return f"unreadable: {exc}"
+
+
+def _chunks(db: Database) -> Iterator[list[Evidence]]:
+    """Rows in id order, a chunk at a time, so memory stays bounded on large archives."""
+    last = ""
+    while True:
+        with db.read() as session:
+            rows = list(
+                session.execute(
+                    select(Evidence).where(Evidence.id > last).order_by(Evidence.id).limit(CHUNK_ROWS)
+                ).scalars()
+            )
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
+
+
+def check_links(db: Database) -> list[Finding]:
+    """Every ``supersedes`` link has its reverse ``superseded_by``, and the reverse too."""
+    findings = []
+    with db.read() as session:
+        links = {
+            row.id: (row.supersedes, row.superseded_by, row.status)
+            for row in session.execute(
+                select(Evidence).where(
+                    (Evidence.supersedes.is_not(None)) | (Evidence.superseded_by.is_not(None))
+                )
+            ).scalars()
+        }
+    for piece, (supersedes, superseded_by, status) in sorted(links.items()):
+        if supersedes is not None:
+            target = links.get(supersedes)
+            if target is None or target[1] != piece or target[2] != "superseded":
+                findings.append(
+                    Finding(piece, FindingKind.LINK_BROKEN,
+                            f"{supersedes} superseded by {piece}",
+                            f"{supersedes}: {'missing' if target is None else target[1] or 'no link'}")
+                )
+        if superseded_by is not None:
+            target = links.get(superseded_by)
+            if target is None or target[0] != piece:
+                findings.append(
+                    Finding(piece, FindingKind.LINK_BROKEN, f"{superseded_by} supersedes {piece}",
+                            f"{superseded_by}: {'missing' if target is None else 'no link'}")
+                )
+    return findings
+
+
+def check_journal(db: Database) -> tuple[int, list[Finding]]:
+    """Sequence numbers run 1..n without gaps; each row agrees with its entry bytes."""
+    findings: list[Finding] = []
+    expected_seq = 1
+    count = 0
+    with db.read() as session:
+        for row in session.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars():
+            count += 1
+            subject = f"journal#{row.seq}"
+            if row.seq != expected_seq:
+                findings.append(
+                    Finding(subject, FindingKind.JOURNAL_GAP, f"seq {expected_seq}", f"seq {row.seq}")
+                )
+            expected_seq = row.seq + 1
+            try:
+                entry = canonical.decode(row.entry)
+                problems = [
+                    name
+                    for name, value in (
+                        ("format", ENTRY_FORMAT),
+                        ("seq", row.seq),
+                        ("event", row.event),
+                        ("actor", row.actor),
+                        ("at", isoformat(row.at)),
+                    )
+                    if entry.get(name) != value
+                ]
+            except (ValueError, AttributeError) as exc:
+                problems = [f"unreadable entry ({exc})"]
+            if problems:
+                findings.append(
+                    Finding(subject, FindingKind.JOURNAL_ENTRY_MISMATCH,
+                            "row equal to its entry bytes", "differs: " + ", ".join(problems))
+                )
+    return count, findings
+
+
+def verify_archive(
+    db: Database,
+    store: ObjectStore,
+    *,
+    progress: ProgressCallback | None = None,
+    workers: int | None = None,
+) -> VerifyReport:
+    """Check every piece, every signature, every link and the journal; collect all findings."""
+    with db.read() as session:
+        total = session.execute(select(Evidence.id)).all()
+    total_count = len(total)
+    signers = load_signers(db)
+    findings: list[Finding] = []
+    checked = 0
+    hashed_bytes = 0
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
+        for rows in _chunks(db):
+            present: set[str] = set()
+            for row in rows:
+                problem = _check_object(store, row)
+                if problem is None:
+                    present.add(row.id)
+                else:
+                    findings.append(problem)
+            unique = sorted({row.sha256 for row in rows if row.id in present})
+            hashes = dict(zip(unique, pool.map(lambda sha: _hash(store, sha), unique), strict=True))
+            for row in rows:
+                if row.id in present:
+                    found = hashes[row.sha256]
+                    hashed_bytes += row.size
+                    if not hmac.compare_digest(found, row.sha256):
+                        findings.append(
+                            Finding(row.id, FindingKind.OBJECT_HASH_MISMATCH,
+                                    f"sha256:{row.sha256}", f"sha256:{found}")
+                        )
+                findings.extend(check_record(row))
+                findings.extend(check_signatures(row, signers))
+                checked += 1
+                if progress is not None:
+                    progress(checked, total_count)
+    findings.extend(check_links(db))
+    journal_count, journal_findings = check_journal(db)
+    findings.extend(journal_findings)
+    return VerifyReport(
+        checked=checked,
+        findings=findings,
+        counts={
+            "pieces": checked,
+            "signatures": 2 * checked,
+            "bytes_hashed": hashed_bytes,
+            "identities": len(signers),
+            "journal_entries": journal_count,
+        },
+    )
+

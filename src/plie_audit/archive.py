@@ -19,8 +19,7 @@ from pathlib import Path
 from cryptography import x509
 from sqlalchemy import select
 
-from plie_audit import clock
-from plie_audit import conventions, verification
+from plie_audit import clock, conventions, verification
 from plie_audit.config import (
     DEFAULT_DATABASE,
     DEFAULT_STORE,
@@ -47,13 +46,13 @@ from plie_audit.errors import (
     PermissionRefused,
 )
 from plie_audit.evidence import access, corrections, filing, manifests
+from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
 from plie_audit.store import LocalStore, ObjectStore, open_store
-
 
 
 @dataclass(frozen=True)
@@ -126,8 +125,11 @@ class Archive:
             )
         identities.check_new_passphrase(passphrase, "the archive passphrase")
         archive_id = str(uuid.uuid4())
-        origin = clean_text(origin or f"plie-audit/{archive_id}", "origin", max_length=200,
-                            required=True)
+        # The origin is the Organization (O) of every certificate the archive issues, and
+        # X.520 bounds it to 64 characters (RFC 5280 Appendix A, ub-organization-name).
+        origin = clean_text(
+            origin or f"plie-audit/{archive_id}", "origin", max_length=64, required=True
+        )
         store_url = store or DEFAULT_STORE
         if store_url.startswith("s3://"):
             open_store(store_url, root)  # raises the clear "not available" error
@@ -150,9 +152,8 @@ class Archive:
             object_store = open_store(store_url, root)
             if isinstance(object_store, LocalStore):
                 object_store.create()
-            root_key, root_cert = ca.create_root(
-                f"plie-audit root CA ({origin})", origin, now
-            )
+            # CN stays within X.520's 64 characters; the origin is in O (CN=...,O=<origin>).
+            root_key, root_cert = ca.create_root("plie-audit root CA", origin, now)
             identities.write_key_file(
                 root / "keys" / ROOT_KEY_FILE, ca.encrypt_private_key(root_key, passphrase)
             )
@@ -289,8 +290,14 @@ class Archive:
         anchor = ca.verify_chain(certificate, intermediates, roots, now)
         _check_signing_usage(certificate)
         return self._register_identity(
-            name, roles, "imported", key, certificate, [*intermediates, anchor],
-            pkcs12_passphrase, now,
+            name,
+            roles,
+            "imported",
+            key,
+            certificate,
+            [*intermediates, anchor],
+            pkcs12_passphrase,
+            now,
         )
 
     def _check_name_free(self, name: str) -> None:
@@ -364,8 +371,12 @@ class Archive:
             identity.revoked_at = now
             identity.revoke_reason = reason
             journal.append(
-                session, Event.IDENTITY_REVOKED, None, subjects=[name],
-                detail={"reason": reason}, at=now,
+                session,
+                Event.IDENTITY_REVOKED,
+                None,
+                subjects=[name],
+                detail={"reason": reason},
+                at=now,
             )
             return _identity_info(identity)
 
@@ -385,8 +396,14 @@ class Archive:
     ) -> conventions.ConventionInfo:
         """Add a convention (*convention de coopération locale*) with its budget prévisionnel."""
         request = conventions.validate_new(
-            ref, plie=plie, agence=agence, region=region, start=start, end=end,
-            programme=programme, budget=budget or {},
+            ref,
+            plie=plie,
+            agence=agence,
+            region=region,
+            start=start,
+            end=end,
+            programme=programme,
+            budget=budget or {},
         )
         self.authorize(actor, Role.COMPTABLE, "convention add", [ref])
         return conventions.add(self.db, request, actor.name)
@@ -416,8 +433,13 @@ class Archive:
         """File pieces: store their bytes, sign them and their filing records."""
         requests = [
             filing.PieceRequest(
-                path=Path(path), convention=convention, kind=kind, poste=poste,
-                amount=amount, paid_on=paid_on, label=clean_text(label, "label"),
+                path=Path(path),
+                convention=convention,
+                kind=kind,
+                poste=poste,
+                amount=amount,
+                paid_on=paid_on,
+                label=clean_text(label, "label"),
             )
             for path in paths
         ]
@@ -438,7 +460,7 @@ class Archive:
 
     def list_evidence(
         self, *, convention: str | None = None, kind: EvidenceKind | None = None
-    ) -> list[access.EvidenceInfo]:
+    ) -> list[EvidenceInfo]:
         """List pieces, optionally for one convention or kind."""
         return access.list_evidence(self.db, convention=convention, kind=kind)
 
@@ -446,7 +468,7 @@ class Archive:
         """Show one piece's metadata and the status of its signatures."""
         return access.show(self.db, self.store, evidence_id)
 
-    def get_evidence(self, actor: Actor, evidence_id: str, output: Path) -> access.EvidenceInfo:
+    def get_evidence(self, actor: Actor, evidence_id: str, output: Path) -> EvidenceInfo:
         """Write a piece's bytes to ``output``, refusing bytes that do not match their hash."""
         info = access.resolve(self.db, evidence_id)
         self.authorize(actor, None, "evidence get", [info.id])
@@ -458,7 +480,7 @@ class Archive:
         self.authorize(actor, None, "evidence export", [info.id])
         return access.export(self.db, self.store, actor.name, info.id, Path(output_dir))
 
-    def annul_evidence(self, actor: Actor, evidence_id: str, reason: str) -> access.EvidenceInfo:
+    def annul_evidence(self, actor: Actor, evidence_id: str, reason: str) -> EvidenceInfo:
         """Mark a piece annulled: it stays stored and listed, with the reason."""
         reason = clean_text(reason, "the reason", required=True)
         info = access.resolve(self.db, evidence_id)
@@ -525,4 +547,3 @@ def _remove_partial(root: Path, created_here: bool) -> None:
                 shutil.rmtree(child, ignore_errors=True)
             else:
                 child.unlink(missing_ok=True)
-

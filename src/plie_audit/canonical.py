@@ -43,7 +43,11 @@ def encode(value: Any) -> bytes:
 def decode(data: bytes) -> Any:
     """Decode canonical JSON, refusing floats and bytes that are not in canonical form."""
     value = json.loads(data.decode("utf-8"), parse_float=_refuse_float)
-    if encode(value) != data:
+    try:
+        canonical = encode(value)
+    except TypeError as exc:  # e.g. a non-ASCII key: still "not canonical", a ValueError
+        raise ValueError(f"not in canonical form: {exc}") from exc
+    if canonical != data:
         raise ValueError("not in canonical form")
     return value
 

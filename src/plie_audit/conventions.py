@@ -173,11 +173,13 @@ def list_all(db: Database) -> list[ConventionInfo]:
         budgets: dict[str, dict[str, Decimal]] = {}
         for line in session.execute(select(BudgetLine)).scalars():
             budgets.setdefault(line.convention_ref, {})[line.poste] = line.amount
-        counts = dict(
-            session.execute(
+        # Rows unpack directly (Result.tuples() is deprecated since SQLAlchemy 2.1).
+        counts: dict[str, int] = {
+            ref: count
+            for ref, count in session.execute(
                 select(Evidence.convention_ref, func.count()).group_by(Evidence.convention_ref)
-            ).tuples()
-        )
+            )
+        }
         return [
             _info(
                 row,

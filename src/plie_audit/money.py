@@ -16,13 +16,14 @@ _AMOUNT_RE = re.compile(r"\d{1,12}(\.\d{1,2})?")
 
 
 def parse_amount(value: str, what: str = "amount") -> Decimal:
-    """Parse a non-negative amount with at most two decimals: ``"1234.5"`` → ``Decimal("1234.50")``."""
+    """Parse a non-negative amount with at most two decimals: ``"1234.5"`` → ``1234.50``."""
     text = value.strip()
     if text.startswith("-"):
         raise InputError(f"negative {what} {value!r}: amounts are positive euros")
     if not _AMOUNT_RE.fullmatch(text):
         raise InputError(
-            f"bad {what} {value!r} (expected euros with a dot and at most two decimals, e.g. 1234.50)"
+            f"bad {what} {value!r} "
+            "(expected euros with a dot and at most two decimals, e.g. 1234.50)"
         )
     return Decimal(text).quantize(CENT)
 
@@ -44,7 +45,7 @@ def format_euros_fr(amount: Decimal) -> str:
     """French document form: ``12 345,67 €`` (U+202F thousands separator, U+00A0 before €)."""
     sign = "-" if amount < 0 else ""
     units, cents = format_amount(abs(amount)).split(".")
-    groups = []
+    groups: list[str] = []
     while units:
         groups.insert(0, units[-3:])
         units = units[:-3]

@@ -191,11 +191,15 @@ def _check_signer(
             Finding(
                 row.id,
                 FindingKind.SIGNER_UNTRUSTED,
-                f"signing time within {isoformat(signer.valid_from)}..{isoformat(signer.valid_until)}",
+                "signing time within "
+                f"{isoformat(signer.valid_from)}..{isoformat(signer.valid_until)}",
                 isoformat(at),
             )
         ]
-    if signer.revoked_at is not None and at >= signer.revoked_at:
+    # Instants are kept to the second. A filing is authorised before it is signed, so a
+    # signature dated in the revocation's own second was made before the revocation took
+    # effect: only a later second is "after revocation".
+    if signer.revoked_at is not None and at > signer.revoked_at:
         return [
             Finding(
                 row.id,
@@ -232,14 +236,14 @@ def check_record(row: Evidence) -> list[Finding]:
         return [Finding(row.id, FindingKind.RECORD_UNREADABLE, "a filing record", str(exc))]
     findings = []
     if evidence_id(row.record) != row.id:
-        findings.append(
-            Finding(row.id, FindingKind.ID_MISMATCH, evidence_id(row.record), row.id)
-        )
+        findings.append(Finding(row.id, FindingKind.ID_MISMATCH, evidence_id(row.record), row.id))
     for name, found in _row_fields(row).items():
         expected = record[name]
         if expected != found:
             findings.append(
-                Finding(row.id, FindingKind.RECORD_MISMATCH, f"{name}={expected}", f"{name}={found}")
+                Finding(
+                    row.id, FindingKind.RECORD_MISMATCH, f"{name}={expected}", f"{name}={found}"
+                )
             )
     return findings
 
@@ -273,7 +277,10 @@ def _chunks(db: Database) -> Iterator[list[Evidence]]:
         with db.read() as session:
             rows = list(
                 session.execute(
-                    select(Evidence).where(Evidence.id > last).order_by(Evidence.id).limit(CHUNK_ROWS)
+                    select(Evidence)
+                    .where(Evidence.id > last)
+                    .order_by(Evidence.id)
+                    .limit(CHUNK_ROWS)
                 ).scalars()
             )
         if not rows:
@@ -294,21 +301,28 @@ def check_links(db: Database) -> list[Finding]:
                 )
             ).scalars()
         }
-    for piece, (supersedes, superseded_by, status) in sorted(links.items()):
+    for piece, (supersedes, superseded_by, _status) in sorted(links.items()):
         if supersedes is not None:
             target = links.get(supersedes)
             if target is None or target[1] != piece or target[2] != "superseded":
                 findings.append(
-                    Finding(piece, FindingKind.LINK_BROKEN,
-                            f"{supersedes} superseded by {piece}",
-                            f"{supersedes}: {'missing' if target is None else target[1] or 'no link'}")
+                    Finding(
+                        piece,
+                        FindingKind.LINK_BROKEN,
+                        f"{supersedes} superseded by {piece}",
+                        f"{supersedes}: {'missing' if target is None else target[1] or 'no link'}",
+                    )
                 )
         if superseded_by is not None:
             target = links.get(superseded_by)
             if target is None or target[0] != piece:
                 findings.append(
-                    Finding(piece, FindingKind.LINK_BROKEN, f"{superseded_by} supersedes {piece}",
-                            f"{superseded_by}: {'missing' if target is None else 'no link'}")
+                    Finding(
+                        piece,
+                        FindingKind.LINK_BROKEN,
+                        f"{superseded_by} supersedes {piece}",
+                        f"{superseded_by}: {'missing' if target is None else 'no link'}",
+                    )
                 )
     return findings
 
@@ -324,7 +338,9 @@ def check_journal(db: Database) -> tuple[int, list[Finding]]:
             subject = f"journal#{row.seq}"
             if row.seq != expected_seq:
                 findings.append(
-                    Finding(subject, FindingKind.JOURNAL_GAP, f"seq {expected_seq}", f"seq {row.seq}")
+                    Finding(
+                        subject, FindingKind.JOURNAL_GAP, f"seq {expected_seq}", f"seq {row.seq}"
+                    )
                 )
             expected_seq = row.seq + 1
             try:
@@ -344,8 +360,12 @@ def check_journal(db: Database) -> tuple[int, list[Finding]]:
                 problems = [f"unreadable entry ({exc})"]
             if problems:
                 findings.append(
-                    Finding(subject, FindingKind.JOURNAL_ENTRY_MISMATCH,
-                            "row equal to its entry bytes", "differs: " + ", ".join(problems))
+                    Finding(
+                        subject,
+                        FindingKind.JOURNAL_ENTRY_MISMATCH,
+                        "row equal to its entry bytes",
+                        "differs: " + ", ".join(problems),
+                    )
                 )
     return count, findings
 
@@ -382,8 +402,12 @@ def verify_archive(
                     hashed_bytes += row.size
                     if not hmac.compare_digest(found, row.sha256):
                         findings.append(
-                            Finding(row.id, FindingKind.OBJECT_HASH_MISMATCH,
-                                    f"sha256:{row.sha256}", f"sha256:{found}")
+                            Finding(
+                                row.id,
+                                FindingKind.OBJECT_HASH_MISMATCH,
+                                f"sha256:{row.sha256}",
+                                f"sha256:{found}",
+                            )
                         )
                 findings.extend(check_record(row))
                 findings.extend(check_signatures(row, signers))
@@ -404,4 +428,3 @@ def verify_archive(
             "journal_entries": journal_count,
         },
     )
-

@@ -28,8 +28,9 @@ def parse_budget(values: tuple[str, ...]) -> dict[Poste, Decimal]:
     for value in values:
         poste_text, sep, amount_text = value.partition("=")
         if not sep:
-            raise InputError(f"bad --budget {value!r} (expected POSTE=AMOUNT, "
-                             "e.g. cout-salarial=42000.00)")
+            raise InputError(
+                f"bad --budget {value!r} (expected POSTE=AMOUNT, e.g. cout-salarial=42000.00)"
+            )
         poste = parse_choice(Poste, poste_text.strip(), "poste")
         if poste in budget:
             raise InputError(f"--budget gives {poste.value} twice")
@@ -49,14 +50,33 @@ def convention() -> None:
 @click.option("--region", required=True, help="The region.")
 @click.option("--start", required=True, type=DATE, help="First day (YYYY-MM-DD).")
 @click.option("--end", required=True, type=DATE, help="Last day (YYYY-MM-DD).")
-@click.option("--programme", required=True, type=click.Choice([p.value for p in Programme]),
-              help="ESF programming period.")
-@click.option("--budget", "budget", multiple=True, metavar="POSTE=AMOUNT",
-              help="A line of the budget prévisionnel (repeat per poste).")
+@click.option(
+    "--programme",
+    required=True,
+    type=click.Choice([p.value for p in Programme]),
+    help="ESF programming period.",
+)
+@click.option(
+    "--budget",
+    "budget",
+    multiple=True,
+    metavar="POSTE=AMOUNT",
+    help="A line of the budget prévisionnel (repeat per poste).",
+)
 @passphrase_file_option
 @pass_state
-def add(state: State, ref: str, plie: str, agence: str, region: str, start: date, end: date,
-        programme: str, budget: tuple[str, ...], passphrase_file: Path | None) -> None:
+def add(
+    state: State,
+    ref: str,
+    plie: str,
+    agence: str,
+    region: str,
+    start: date,
+    end: date,
+    programme: str,
+    budget: tuple[str, ...],
+    passphrase_file: Path | None,
+) -> None:
     """Add a convention with its budget prévisionnel (role comptable).
 
     \b
@@ -69,8 +89,15 @@ def add(state: State, ref: str, plie: str, agence: str, region: str, start: date
     lines = parse_budget(budget)
     archive = state.archive()
     info = archive.add_convention(
-        actor(state, passphrase_file), ref, plie=plie, agence=agence, region=region,
-        start=start, end=end, programme=Programme(programme), budget=lines,
+        actor(state, passphrase_file),
+        ref,
+        plie=plie,
+        agence=agence,
+        region=region,
+        start=start,
+        end=end,
+        programme=Programme(programme),
+        budget=lines,
     )
     click.echo(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
 
@@ -91,8 +118,18 @@ def list_(state: State, as_json: bool) -> None:
         return
     table(
         ["ref", "plie", "programme", "start", "end", "budget", "pieces"],
-        [[i.ref, i.plie, i.programme, i.start.isoformat(), i.end.isoformat(),
-          format_amount(i.budget_total), str(i.evidence_count)] for i in infos],
+        [
+            [
+                i.ref,
+                i.plie,
+                i.programme,
+                i.start.isoformat(),
+                i.end.isoformat(),
+                format_amount(i.budget_total),
+                str(i.evidence_count),
+            ]
+            for i in infos
+        ],
     )
 
 

@@ -65,9 +65,18 @@ def _report(report: FilingReport, as_json: bool) -> None:
 @json_option
 @passphrase_file_option
 @pass_state
-def add(state: State, files: tuple[Path, ...], convention: str, kind: str, poste: str | None,
-        amount: Decimal | None, paid_on: date | None, label: str, as_json: bool,
-        passphrase_file: Path | None) -> None:
+def add(
+    state: State,
+    files: tuple[Path, ...],
+    convention: str,
+    kind: str,
+    poste: str | None,
+    amount: Decimal | None,
+    paid_on: date | None,
+    label: str,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
     """File pieces: their bytes and filing records are signed by the filer (role deposant).
 
     \b
@@ -80,9 +89,15 @@ def add(state: State, files: tuple[Path, ...], convention: str, kind: str, poste
     progress = Progress("filing")
     try:
         report = archive.add_evidence(
-            actor(state, passphrase_file), list(files), convention=convention,
-            kind=EvidenceKind(kind), poste=Poste(poste) if poste else None, amount=amount,
-            paid_on=paid_on, label=label, progress=progress,
+            actor(state, passphrase_file),
+            list(files),
+            convention=convention,
+            kind=EvidenceKind(kind),
+            poste=Poste(poste) if poste else None,
+            amount=amount,
+            paid_on=paid_on,
+            label=label,
+            progress=progress,
         )
     finally:
         progress.close()
@@ -107,9 +122,7 @@ def import_(state: State, manifest: Path, as_json: bool, passphrase_file: Path |
     archive = state.archive()
     progress = Progress("filing")
     try:
-        report = archive.import_manifest(
-            actor(state, passphrase_file), manifest, progress=progress
-        )
+        report = archive.import_manifest(actor(state, passphrase_file), manifest, progress=progress)
     finally:
         progress.close()
     _report(report, as_json)
@@ -135,8 +148,19 @@ def list_(state: State, convention: str | None, kind: str | None, as_json: bool)
         return
     table(
         ["id", "convention", "kind", "poste", "amount", "paid_on", "status", "name"],
-        [[i.id, i.convention, i.kind, i.poste or "", format_amount(i.amount) if i.amount is not None else "",
-          i.paid_on.isoformat() if i.paid_on else "", i.status, i.name] for i in infos],
+        [
+            [
+                i.id,
+                i.convention,
+                i.kind,
+                i.poste or "",
+                format_amount(i.amount) if i.amount is not None else "",
+                i.paid_on.isoformat() if i.paid_on else "",
+                i.status,
+                i.name,
+            ]
+            for i in infos
+        ],
     )
 
 
@@ -157,35 +181,58 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
         return
     info = detail.info
     rows = [
-        ("id", info.id), ("sha256", info.sha256), ("size", f"{info.size} bytes"),
-        ("media type", info.media_type), ("name", info.name), ("convention", info.convention),
-        ("kind", info.kind), ("poste", info.poste or "-"),
+        ("id", info.id),
+        ("sha256", info.sha256),
+        ("size", f"{info.size} bytes"),
+        ("media type", info.media_type),
+        ("name", info.name),
+        ("convention", info.convention),
+        ("kind", info.kind),
+        ("poste", info.poste or "-"),
         ("amount", format_amount(info.amount) if info.amount is not None else "-"),
         ("paid on", info.paid_on.isoformat() if info.paid_on else "-"),
-        ("label", info.label or "-"), ("filed at", info.filed_at), ("filed by", info.filed_by),
-        ("status", info.status + (f" ({info.status_reason}, {info.status_by}, {info.status_at})"
-                                  if info.status_reason else "")),
+        ("label", info.label or "-"),
+        ("filed at", info.filed_at),
+        ("filed by", info.filed_by),
+        (
+            "status",
+            info.status
+            + (
+                f" ({info.status_reason}, {info.status_by}, {info.status_at})"
+                if info.status_reason
+                else ""
+            ),
+        ),
     ]
     if info.supersedes:
         rows.append(("supersedes", info.supersedes))
     if info.superseded_by:
         rows.append(("superseded by", info.superseded_by))
-    rows += [("object", detail.object_status),
-             ("content signature", detail.signatures["content"]),
-             ("record signature", detail.signatures["record"]),
-             ("signer", detail.signatures["signer"])]
+    rows += [
+        ("object", detail.object_status),
+        ("content signature", detail.signatures["content"]),
+        ("record signature", detail.signatures["record"]),
+        ("signer", detail.signatures["signer"]),
+    ]
     for name, value in rows:
         click.echo(f"{name:<18} {value}")
     for finding in detail.findings:
         if finding.kind.value == "record-mismatch":
-            click.echo(f"{'FINDING':<18} {finding.kind.value}: signed {finding.expected}, "
-                       f"stored {finding.found}")
+            click.echo(
+                f"{'FINDING':<18} {finding.kind.value}: signed {finding.expected}, "
+                f"stored {finding.found}"
+            )
 
 
 @evidence.command("get")
 @click.argument("evidence_id", metavar="ID")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="Where to write the bytes (must not exist).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to write the bytes (must not exist).",
+)
 @passphrase_file_option
 @pass_state
 def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:
@@ -201,8 +248,13 @@ def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | No
 
 @evidence.command("export")
 @click.argument("evidence_id", metavar="ID")
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
-              help="Folder to write into (created if needed).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Folder to write into (created if needed).",
+)
 @passphrase_file_option
 @pass_state
 def export(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:
@@ -247,9 +299,19 @@ def annul(state: State, evidence_id: str, reason: str, passphrase_file: Path | N
 @json_option
 @passphrase_file_option
 @pass_state
-def supersede(state: State, evidence_id: str, file: Path, reason: str, kind: str | None,
-              poste: str | None, amount: Decimal | None, paid_on: date | None,
-              label: str | None, as_json: bool, passphrase_file: Path | None) -> None:
+def supersede(
+    state: State,
+    evidence_id: str,
+    file: Path,
+    reason: str,
+    kind: str | None,
+    poste: str | None,
+    amount: Decimal | None,
+    paid_on: date | None,
+    label: str | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
     """File FILE as the replacement of a piece and link both; the old piece stays.
 
     \b

@@ -30,8 +30,14 @@ def identity() -> None:
 
 @identity.command("create")
 @click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
-              help="A role the identity holds (repeat for several).")
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=ROLE_CHOICE,
+    help="A role the identity holds (repeat for several).",
+)
 @passphrase_file_option
 @pass_state
 def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Path | None) -> None:
@@ -46,29 +52,51 @@ def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Pat
     """
     archive = state.archive()
     root_pass = archive_passphrase()
-    new_pass = identity_passphrase(passphrase_file, confirm=True,
-                                   what=f"New passphrase for {name}")
+    new_pass = identity_passphrase(passphrase_file, confirm=True, what=f"New passphrase for {name}")
     info = archive.create_identity(
-        name, [Role(r) for r in roles], identity_passphrase=new_pass,
+        name,
+        [Role(r) for r in roles],
+        identity_passphrase=new_pass,
         archive_passphrase=root_pass,
     )
-    click.echo(f"identity {info.name} created, roles {', '.join(info.roles)}, "
-               f"certificate sha256:{info.fingerprint}")
+    click.echo(
+        f"identity {info.name} created, roles {', '.join(info.roles)}, "
+        f"certificate sha256:{info.fingerprint}"
+    )
 
 
 @identity.command("import")
 @click.argument("name")
-@click.option("--pkcs12", "pkcs12_file", required=True,
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="PKCS#12 (.p12/.pfx) holding the key, the certificate and its chain.")
-@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
-              help="A role the identity holds (repeat for several).")
-@click.option("--ca-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="PEM file with the issuing CA's root, when the PKCS#12 lacks it.")
+@click.option(
+    "--pkcs12",
+    "pkcs12_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PKCS#12 (.p12/.pfx) holding the key, the certificate and its chain.",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    required=True,
+    type=ROLE_CHOICE,
+    help="A role the identity holds (repeat for several).",
+)
+@click.option(
+    "--ca-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM file with the issuing CA's root, when the PKCS#12 lacks it.",
+)
 @passphrase_file_option
 @pass_state
-def import_(state: State, name: str, pkcs12_file: Path, roles: tuple[str, ...],
-            ca_file: Path | None, passphrase_file: Path | None) -> None:
+def import_(
+    state: State,
+    name: str,
+    pkcs12_file: Path,
+    roles: tuple[str, ...],
+    ca_file: Path | None,
+    passphrase_file: Path | None,
+) -> None:
     """Import an identity whose certificate comes from an outside CA.
 
     The PKCS#12 passphrase comes from --passphrase-file or $PLIE_AUDIT_IDENTITY_PASSPHRASE
@@ -84,11 +112,17 @@ def import_(state: State, name: str, pkcs12_file: Path, roles: tuple[str, ...],
     root_pass = archive_passphrase()
     p12_pass = identity_passphrase(passphrase_file, what="PKCS#12 passphrase")
     info = archive.import_identity(
-        name, data, [Role(r) for r in roles], pkcs12_passphrase=p12_pass,
-        archive_passphrase=root_pass, anchors=anchors,
+        name,
+        data,
+        [Role(r) for r in roles],
+        pkcs12_passphrase=p12_pass,
+        archive_passphrase=root_pass,
+        anchors=anchors,
     )
-    click.echo(f"identity {info.name} imported ({info.subject}, issued by {info.issuer}), "
-               f"roles {', '.join(info.roles)}")
+    click.echo(
+        f"identity {info.name} imported ({info.subject}, issued by {info.issuer}), "
+        f"roles {', '.join(info.roles)}"
+    )
 
 
 def _read(path: Path) -> bytes:
@@ -117,8 +151,13 @@ def list_(state: State, as_json: bool) -> None:
     table(
         ["name", "roles", "source", "status", "certificate"],
         [
-            [i.name, ",".join(i.roles), i.source,
-             f"revoked {i.revoked_at}" if i.revoked_at else "active", i.fingerprint[:16]]
+            [
+                i.name,
+                ",".join(i.roles),
+                i.source,
+                f"revoked {i.revoked_at}" if i.revoked_at else "active",
+                i.fingerprint[:16],
+            ]
             for i in infos
         ],
     )
@@ -127,8 +166,12 @@ def list_(state: State, as_json: bool) -> None:
 @identity.command("export")
 @click.argument("name", required=False)
 @click.option("--root", "root", is_flag=True, help="Export the archive's root certificate.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the PEM to this file instead of stdout.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the PEM to this file instead of stdout.",
+)
 @pass_state
 def export(state: State, name: str | None, root: bool, output: Path | None) -> None:
     """Export an identity's certificate chain, or the root certificate (PEM).

@@ -26,6 +26,8 @@ def _verbose(args: Sequence[str] | None) -> bool:
 def _fail(message: str, code: int, verbose: bool) -> None:
     if verbose:
         traceback.print_exc()
+    # Errors are one line (cli-contract, Exit codes); some click messages span several.
+    message = " ".join(part.strip() for part in message.splitlines() if part.strip())
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -33,7 +35,7 @@ def _fail(message: str, code: int, verbose: bool) -> None:
 class RootGroup(click.Group):
     """Runs commands non-standalone so that every error is reported the same way."""
 
-    def main(  # type: ignore[override]
+    def main(
         self,
         args: Sequence[str] | None = None,
         prog_name: str | None = None,

@@ -23,8 +23,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 ENV_ARCHIVE = "PLIE_AUDIT_ARCHIVE"
 ENV_IDENTITY = "PLIE_AUDIT_IDENTITY"
-ENV_PASSPHRASE = "PLIE_AUDIT_PASSPHRASE"
-ENV_IDENTITY_PASSPHRASE = "PLIE_AUDIT_IDENTITY_PASSPHRASE"
+ENV_PASSPHRASE = "PLIE_AUDIT_PASSPHRASE"  # noqa: S105 - a variable name
+ENV_IDENTITY_PASSPHRASE = "PLIE_AUDIT_IDENTITY_PASSPHRASE"  # noqa: S105
 
 
 @dataclass
@@ -49,10 +49,12 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
-class AmountType(click.ParamType):
+class AmountType(click.ParamType):  # type: ignore[type-arg]
     name = "AMOUNT"
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Decimal:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> Decimal:
         if isinstance(value, Decimal):
             return value
         try:
@@ -61,7 +63,7 @@ class AmountType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-class DateType(click.ParamType):
+class DateType(click.ParamType):  # type: ignore[type-arg]
     name = "DATE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
@@ -118,8 +120,9 @@ def archive_passphrase(*, confirm: bool = False) -> bytes:
     return _prompt("Archive passphrase", confirm)
 
 
-def identity_passphrase(passphrase_file: Path | None, *, confirm: bool = False,
-                        what: str = "Identity passphrase") -> bytes:
+def identity_passphrase(
+    passphrase_file: Path | None, *, confirm: bool = False, what: str = "Identity passphrase"
+) -> bytes:
     """An identity's passphrase: ``--passphrase-file``, else the environment, else a prompt."""
     if passphrase_file is not None:
         return _read_passphrase_file(passphrase_file)

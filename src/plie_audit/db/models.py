@@ -36,7 +36,8 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), date: Date()}
+    # SQLAlchemy reads this mapping from the class.
+    type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), date: Date()}  # noqa: RUF012
 
 
 class ArchiveInfo(Base):
@@ -89,9 +90,7 @@ class BudgetLine(Base):
 
     __tablename__ = "budget_lines"
 
-    convention_ref: Mapped[str] = mapped_column(
-        ForeignKey("conventions.ref"), primary_key=True
-    )
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"), primary_key=True)
     poste: Mapped[str] = mapped_column(String(32), primary_key=True)
     amount: Mapped[Decimal]
 

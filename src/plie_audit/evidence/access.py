@@ -139,7 +139,9 @@ def _check_target_dir(path: Path) -> None:
         raise InputError(f"{path}: no such folder")
 
 
-def get(db: Database, store: ObjectStore, actor: str, evidence_id: str, output: Path) -> EvidenceInfo:
+def get(
+    db: Database, store: ObjectStore, actor: str, evidence_id: str, output: Path
+) -> EvidenceInfo:
     info = resolve(db, evidence_id)
     if output.exists() or output.is_symlink():
         raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
@@ -148,7 +150,11 @@ def get(db: Database, store: ObjectStore, actor: str, evidence_id: str, output: 
     try:
         with db.write() as session:
             journal.append(
-                session, Event.EVIDENCE_READ, actor, subjects=[info.id], sha256=[info.sha256],
+                session,
+                Event.EVIDENCE_READ,
+                actor,
+                subjects=[info.id],
+                sha256=[info.sha256],
                 detail={"via": "evidence get"},
             )
         os.replace(tmp, output)
@@ -191,7 +197,8 @@ Avec OpenSSL seul (root.pem : le certificat racine de l'archive, reçu à part) 
   openssl cms -verify -binary -inform DER -in '{piece}.p7s' -content '{piece}' \\
       -CAfile root.pem -certfile chain.pem -purpose any -out /dev/null
   openssl cms -verify -binary -inform DER -in '{piece}.record.json.p7s' \\
-      -content '{piece}.record.json' -CAfile root.pem -certfile chain.pem -purpose any -out /dev/null
+      -content '{piece}.record.json' -CAfile root.pem -certfile chain.pem -purpose any \\
+      -out /dev/null
 
 « Verification successful » doit s'afficher pour les deux signatures, et l'empreinte SHA-256
 de la pièce doit être celle inscrite dans l'enregistrement de dépôt (champ "sha256").
@@ -226,8 +233,12 @@ def export(
     try:
         with db.write() as session:
             journal.append(
-                session, Event.EVIDENCE_EXPORTED, actor, subjects=[info.id],
-                sha256=[info.sha256], detail={"via": "evidence export"},
+                session,
+                Event.EVIDENCE_EXPORTED,
+                actor,
+                subjects=[info.id],
+                sha256=[info.sha256],
+                detail={"via": "evidence export"},
             )
         os.replace(tmp, output_dir / names["piece"])
         written.append(output_dir / names["piece"])

@@ -47,8 +47,13 @@ def annul(db: Database, actor: str, evidence_id: str, reason: str) -> EvidenceIn
         row.status_by = actor
         row.status_reason = reason
         journal.append(
-            session, Event.EVIDENCE_ANNULLED, actor, subjects=[row.id],
-            sha256=[row.sha256], detail={"reason": reason}, at=now,
+            session,
+            Event.EVIDENCE_ANNULLED,
+            actor,
+            subjects=[row.id],
+            sha256=[row.sha256],
+            detail={"reason": reason},
+            at=now,
         )
         return EvidenceInfo.from_row(row)
 
@@ -107,8 +112,12 @@ def supersede(
         old.status_reason = reason
         old.superseded_by = row.id
         journal.append(
-            session, Event.EVIDENCE_SUPERSEDED, signer.name, subjects=[old.id, row.id],
-            sha256=[old.sha256, row.sha256], detail={"reason": reason},
+            session,
+            Event.EVIDENCE_SUPERSEDED,
+            signer.name,
+            subjects=[old.id, row.id],
+            sha256=[old.sha256, row.sha256],
+            detail={"reason": reason},
             at=prepared.filed_at,
         )
         session.flush()

@@ -18,7 +18,7 @@ import hashlib
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -87,7 +87,7 @@ class Prepared:
     record: bytes
     record_sig: bytes
     content_sig: bytes
-    filed_at: clock.datetime
+    filed_at: datetime
     filed_by: str
 
     @property
@@ -116,8 +116,7 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
             check_regular_file(request.path)
             if request.convention not in known:
                 raise InputError(
-                    f"unknown convention {request.convention!r} "
-                    "(see `plie-audit convention list`)"
+                    f"unknown convention {request.convention!r} (see `plie-audit convention list`)"
                 )
             if len(request.name) > MAX_NAME_LENGTH:
                 raise InputError(f"file name longer than {MAX_NAME_LENGTH} characters")
@@ -161,7 +160,7 @@ def prepare(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepar
     )
 
 
-def sign(signer: Signer, digest: bytes, at: clock.datetime) -> bytes:
+def sign(signer: Signer, digest: bytes, at: datetime) -> bytes:
     return cms.sign_detached(digest, signer.key, signer.certificate, signer.chain, at)
 
 

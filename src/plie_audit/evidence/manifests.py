@@ -42,8 +42,9 @@ def read_manifest(manifest: Path) -> list[PieceRequest]:
     try:
         header = next(reader)
     except StopIteration:
-        raise InputError(f"{manifest.name}: empty file, expected the header "
-                         f"{','.join(COLUMNS)}") from None
+        raise InputError(
+            f"{manifest.name}: empty file, expected the header {','.join(COLUMNS)}"
+        ) from None
     except csv.Error as exc:
         raise InputError(f"{manifest.name} line 1: malformed CSV ({exc})") from None
     columns = [name.strip() for name in header]

@@ -20,9 +20,11 @@ _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"{\\rtf", "application/rtf"),
 )
 
-_OOXML = ((b"word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-          (b"xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-          (b"ppt/", "application/vnd.openxmlformats-officedocument.presentationml.presentation"))
+_OOXML = (
+    (b"word/", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    (b"xl/", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    (b"ppt/", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+)
 
 
 def sniff(head: bytes) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 from plie_audit import canonical
 from plie_audit.clock import isoformat, parse_instant
+from plie_audit.errors import InputError
 from plie_audit.money import format_amount, parse_amount
 
 RECORD_FORMAT = "plie-audit/filing-record/1"
@@ -101,5 +102,6 @@ def decode_record(data: bytes) -> FilingRecord:
             filed_by=str(value["filed_by"]),
             supersedes=value["supersedes"],
         )
-    except (TypeError, ValueError, KeyError) as exc:
+    except (TypeError, ValueError, KeyError, AttributeError, InputError) as exc:
+        # InputError: a bad amount; AttributeError: a member of the wrong JSON type.
         raise ValueError(f"malformed record: {exc}") from exc

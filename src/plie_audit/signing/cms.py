@@ -72,6 +72,118 @@ def sign_detached(
 
     ``chain`` holds the intermediates (and optionally the root) carried after ``cert``.
     ``signing_time`` must be timezone-aware; it is stored to the second.
+
+    The parts that do not change between two signatures of one signer (certificates, signer
+    identifier, algorithms, the signingCertificateV2 attribute) are taken from a template built
+    once per signer by :func:`_sign_detached_reference`; only the signingTime and messageDigest
+    attributes, the signature and the enclosing lengths are encoded per call.
+    """
+    if len(digest) != DIGEST_SIZE:
+        raise ValueError(f"digest must be {DIGEST_SIZE} bytes (SHA-256), got {len(digest)}")
+    if signing_time.tzinfo is None or signing_time.utcoffset() is None:
+        raise ValueError("signing_time must be timezone-aware")
+    template = _template(key, cert, tuple(chain))
+    when = signing_time.astimezone(UTC).replace(microsecond=0)
+    attributes = [
+        template.content_type_attr,
+        _attribute("signing_time", [_cms_time(when)]).dump(),
+        _attribute("message_digest", [digest]).dump(),
+        template.signing_certificate_attr,
+    ]
+    signed_attrs_der = _der_set_of(attributes)  # RFC 5652 §5.4, X.690 §11.6 order
+    signature, _ = _sign(key, signed_attrs_der)
+    signer_info = _tlv(
+        0x30,
+        _VERSION_1
+        + template.sid
+        + template.digest_algorithm
+        + b"\xa0"
+        + signed_attrs_der[1:]  # [0] IMPLICIT SET OF Attribute
+        + template.signature_algorithm
+        + _tlv(0x04, signature),
+    )
+    signed_data = _tlv(
+        0x30,
+        _VERSION_1
+        + template.digest_algorithms
+        + template.encap_content_info
+        + template.certificates
+        + _set([signer_info]),
+    )
+    return _tlv(0x30, _OID_SIGNED_DATA + _tlv(0xA0, signed_data))
+
+
+_VERSION_1 = b"\x02\x01\x01"
+_OID_SIGNED_DATA = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"  # 1.2.840.113549.1.7.2
+
+
+def _tlv(tag: int, contents: bytes) -> bytes:
+    return bytes([tag]) + _der_length(len(contents)) + contents
+
+
+@dataclass(frozen=True)
+class _Template:
+    """DER pieces of a signer's CMS that are the same for every signature it makes."""
+
+    sid: bytes
+    digest_algorithm: bytes
+    signature_algorithm: bytes
+    digest_algorithms: bytes
+    encap_content_info: bytes
+    certificates: bytes
+    content_type_attr: bytes
+    signing_certificate_attr: bytes
+
+
+_TEMPLATES: dict[tuple[bytes, tuple[bytes, ...], str], _Template] = {}
+
+
+def _template(
+    key: PrivateKey, cert: x509.Certificate, chain: tuple[x509.Certificate, ...]
+) -> _Template:
+    if _spki(key.public_key()) != _spki(cert.public_key()):
+        raise SigningError("the private key does not match the signer certificate")
+    cache_key = (
+        cert.public_bytes(serialization.Encoding.DER),
+        tuple(c.public_bytes(serialization.Encoding.DER) for c in chain),
+        type(key).__name__,
+    )
+    cached = _TEMPLATES.get(cache_key)
+    if cached is not None:
+        return cached
+    reference = _sign_detached_reference(
+        b"\x00" * DIGEST_SIZE, key, cert, chain, datetime(2000, 1, 1, tzinfo=UTC)
+    )
+    signed_data = acms.ContentInfo.load(reference)["content"]
+    signer = signed_data["signer_infos"][0]
+    attrs = {attr["type"].native: attr.dump() for attr in signer["signed_attrs"]}
+    template = _Template(
+        sid=signer["sid"].dump(),
+        digest_algorithm=signer["digest_algorithm"].dump(),
+        signature_algorithm=signer["signature_algorithm"].dump(),
+        digest_algorithms=signed_data["digest_algorithms"].dump(),
+        encap_content_info=signed_data["encap_content_info"].dump(),
+        certificates=signed_data["certificates"].dump(),
+        content_type_attr=attrs["content_type"],
+        signing_certificate_attr=attrs["signing_certificate_v2"],
+    )
+    if len(_TEMPLATES) > 64:
+        _TEMPLATES.clear()
+    _TEMPLATES[cache_key] = template
+    return template
+
+
+def _sign_detached_reference(
+    digest: bytes,
+    key: PrivateKey,
+    cert: x509.Certificate,
+    chain: Sequence[x509.Certificate],
+    signing_time: datetime,
+) -> bytes:
+    """Build the whole CMS with asn1crypto: the reference that :func:`sign_detached` matches.
+
+    Slow (asn1crypto re-encodes every certificate, ~14 ms a call), so it only builds the
+    per-signer template; ``tests/unit/signing`` checks both give the same bytes.
     """
     if len(digest) != DIGEST_SIZE:
         raise ValueError(f"digest must be {DIGEST_SIZE} bytes (SHA-256), got {len(digest)}")

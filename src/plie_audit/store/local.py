@@ -52,8 +52,9 @@ def check_regular_file(path: Path) -> os.stat_result:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
     if stat.S_ISLNK(info.st_mode):
-        raise InputError(f"{path}: is a symbolic link; plie-audit does not follow links, "
-                         "file the target itself")
+        raise InputError(
+            f"{path}: is a symbolic link; plie-audit does not follow links, file the target itself"
+        )
     if stat.S_ISDIR(info.st_mode):
         raise InputError(f"{path}: is a directory, not a file")
     if not stat.S_ISREG(info.st_mode):

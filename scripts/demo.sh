@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The whole story on the embedded default (SQLite + local folder), end to end:
+# an archive is created, identities and a convention are added, generated sample
+# justificatifs are filed, the archive is verified, one piece is exported and checked with
+# OpenSSL alone, a refused action and a tampering are shown being caught.
+# Everything happens in ./demo-run (removed and recreated each time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export PATH="$PWD/.venv/bin:$PATH"
+
+DEMO=${DEMO_DIR:-$PWD/demo-run}
+rm -rf "$DEMO"
+mkdir -p "$DEMO"
+export PLIE_AUDIT_ARCHIVE="$DEMO/archive"
+export PLIE_AUDIT_PASSPHRASE="demo archive passphrase"           # unlocks the root CA key
+export PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of marie"  # unlocks marie's key
+CONV=PLIE-LYON-2007-01
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. Créer l'archive (SQLite + dossier local, autorité racine ECDSA P-256)"
+run plie-audit init --origin anpe.example/rhone-alpes
+
+step "2. Identités : la comptable secondaire (dépôt + comptabilité) et un contrôleur"
+run plie-audit identity create marie.dupont --role deposant --role comptable
+PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
+  run plie-audit identity create controleur.cicc --role controle
+run plie-audit identity list
+
+step "3. La convention et son budget prévisionnel (article 4)"
+run plie-audit --as marie.dupont convention add "$CONV" \
+  --plie "PLIE de Lyon" --agence "ALE Lyon Part-Dieu" --region "Rhône-Alpes" \
+  --start 2007-01-01 --end 2007-12-31 --programme 2007-2013 \
+  --budget cout-salarial=43000.00 --budget frais-gestion=5000.00 \
+  --budget informatique=2500.00 --budget deplacement=900.00 --budget fonctionnement=1200.00
+run plie-audit convention show "$CONV"
+
+step "4. Déposer les justificatifs (générés, fictifs) depuis un manifeste CSV"
+run python -m plie_audit.samples.generate "$DEMO/justificatifs"
+run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv"
+echo "-- une reprise du même import ne dépose rien deux fois :"
+run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv" 2>&1 | tail -1
+run plie-audit evidence list --convention "$CONV" --kind titre-transport
+
+step "5. Vérifier toute l'archive (empreintes, signatures, enregistrements, journal)"
+run plie-audit verify
+
+step "6. Exporter une pièce et la vérifier avec OpenSSL seul"
+run plie-audit identity export --root -o "$DEMO/root.pem"
+ID=$(plie-audit evidence list --kind titre-transport --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+run plie-audit evidence show "$ID"
+run plie-audit --as marie.dupont evidence export "$ID" -o "$DEMO/export"
+NAME=$(plie-audit evidence show "$ID" --json | python -c 'import json,sys; print(json.load(sys.stdin)["name"])')
+run openssl cms -verify -binary -inform DER -in "$DEMO/export/$NAME.p7s" \
+  -content "$DEMO/export/$NAME" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
+run openssl cms -verify -binary -inform DER -in "$DEMO/export/$NAME.record.json.p7s" \
+  -content "$DEMO/export/$NAME.record.json" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
+
+step "7. Une erreur se corrige, elle ne s'efface pas"
+SUP=$(plie-audit evidence list --kind facture --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
+printf '%%PDF-1.4\n%% facture rectificative (fictive)\n' > "$DEMO/facture-rectificative.pdf"
+run plie-audit --as marie.dupont evidence supersede "$SUP" "$DEMO/facture-rectificative.pdf" \
+  --reason "facture rectificative du fournisseur"
+run plie-audit evidence show "$SUP"
+
+step "8. Un contrôleur ne peut pas déposer : refus journalisé, archive inchangée"
+set +e
+PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
+  plie-audit --as controleur.cicc evidence add "$DEMO/root.pem" --convention "$CONV" --kind autre
+echo "(code de sortie $?)"
+set -e
+
+step "9. Une altération derrière le dos de l'archive est détectée"
+cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-altered"
+OBJ=$(find "$DEMO/archive-altered/objects" -type f -path '*/??/*' | sort | head -1)
+chmod u+w "$OBJ"; printf 'X' | dd of="$OBJ" bs=1 seek=10 conv=notrunc status=none
+set +e
+plie-audit --archive "$DEMO/archive-altered" verify
+echo "(code de sortie $? : 1 = des constats)"
+set -e
+
+step "Fin : l'archive de démonstration est dans $PLIE_AUDIT_ARCHIVE"

@@ -1,0 +1,1 @@
+"""Generated sample justificatifs for the demo, the tests and the benchmarks (no real data)."""

@@ -1,0 +1,121 @@
+"""plie-audit convention add | list | show."""
+
+from __future__ import annotations
+
+import pytest
+
+ADD = ("convention", "add", "PLIE-LYON-2007-02", "--plie", "PLIE de Lyon",
+       "--agence", "ALE Lyon Part-Dieu", "--region", "Rhône-Alpes",
+       "--start", "2007-01-01", "--end", "2007-12-31", "--programme", "2007-2013")
+NNBSP, NBSP = "\u202f", "\u00a0"
+
+
+def test_add_list_show(run, filer, controller, journal) -> None:
+    result = run.ok(*ADD, "--budget", "cout-salarial=42000", "--budget", "deplacement=1500.5",
+                    "--budget", "informatique=0.07", as_="marie.dupont")
+    assert "convention PLIE-LYON-2007-02 added (budget total 43500.57)" in result.stdout
+
+    (listed,) = run.json("convention", "list")
+    assert listed == {
+        "ref": "PLIE-LYON-2007-02",
+        "plie": "PLIE de Lyon",
+        "agence": "ALE Lyon Part-Dieu",
+        "region": "Rhône-Alpes",
+        "start": "2007-01-01",
+        "end": "2007-12-31",
+        "programme": "2007-2013",
+        "budget": {"cout-salarial": "42000.00", "informatique": "0.07", "deplacement": "1500.50"},
+        "budget_total": "43500.57",
+        "evidence_count": 0,
+        "created_at": listed["created_at"],
+        "created_by": "marie.dupont",
+    }
+    assert listed["created_at"].endswith("Z")
+    assert run.json("convention", "show", "PLIE-LYON-2007-02") == listed
+
+    event = journal()[-1]
+    assert (event["event"], event["actor"], event["subjects"]) == (
+        "convention-added", "marie.dupont", ["PLIE-LYON-2007-02"])
+    assert event["detail"]["budget"]["deplacement"] == "1500.50"
+
+    shown = run.ok("convention", "show", "PLIE-LYON-2007-02").stdout
+    assert f"42{NNBSP}000,00{NBSP}€" in shown
+    assert f"43{NNBSP}500,57{NBSP}€" in shown
+    assert "Frais de déplacement" in shown
+    assert "PLIE-LYON-2007-02" in run.ok("convention", "list").stdout
+
+
+def test_evidence_count_follows_filings(run, populated, samples) -> None:
+    run.ok("evidence", "add", samples["note.txt"], "--convention", "PLIE-LYON-2007-01",
+           "--kind", "note-frais", as_="marie.dupont")
+    assert run.json("convention", "show", "PLIE-LYON-2007-01")["evidence_count"] == 1
+    assert run.json("convention", "show", "PLIE-LYON-2007-01")["budget_total"] == "44734.50"
+
+
+def test_without_the_comptable_role_is_refused_and_recorded(
+    run, filer, controller, snapshot, journal
+) -> None:
+    before = snapshot()
+    result = run.fails(41, *ADD, as_="claire.martin")
+    assert "lacks the role 'comptable'" in result.stderr
+    after = snapshot()
+    (added,) = before.added_rows(after)
+    assert added.startswith('INSERT INTO "journal"')
+    assert before.removed_rows(after) == set()
+    refusal = journal()[-1]
+    assert refusal["event"] == "action-refused"
+    assert refusal["detail"]["role"] == "comptable"
+    assert refusal["subjects"] == ["PLIE-LYON-2007-02"]
+    assert run.json("convention", "list") == []
+
+
+@pytest.mark.parametrize(
+    ("extra", "code", "says"),
+    [
+        (("--budget", "deplacement=-10.00"), 11, "negative"),
+        (("--budget", "deplacement=12,50"), 11, "bad budget for deplacement"),
+        (("--budget", "deplacement=1.234"), 11, "bad budget"),
+        (("--budget", "transport=10.00"), 11, "unknown poste"),
+        (("--budget", "deplacement"), 11, "POSTE=AMOUNT"),
+        (("--budget", "deplacement=1", "--budget", "deplacement=2"), 11, "twice"),
+    ],
+)
+def test_bad_budget_changes_nothing(run, filer, unchanged, extra, code, says) -> None:
+    with unchanged():
+        result = run.fails(code, *ADD, *extra, as_="marie.dupont")
+    assert says in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("replace", "code"),
+    [
+        (("--start", "2007-02-30"), 2),
+        (("--end", "31/12/2007"), 2),
+        (("--programme", "2007"), 2),
+        (("--end", "2006-12-31"), 11),  # ends before it starts
+        (("--plie", "  "), 11),
+    ],
+)
+def test_bad_values_change_nothing(run, filer, unchanged, replace, code) -> None:
+    args = list(ADD)
+    args[args.index(replace[0]) + 1] = replace[1]
+    with unchanged():
+        run.fails(code, *args, as_="marie.dupont")
+
+
+def test_bad_reference_duplicate_and_unknown(run, populated, unchanged) -> None:
+    with unchanged():
+        args = list(ADD)
+        args[2] = "PLIE LYON"
+        run.fails(11, *args, as_="marie.dupont")
+        args[2] = "PLIE-LYON-2007-01"
+        assert "already exists" in run.fails(13, *args, as_="marie.dupont").stderr
+        assert "unknown convention" in run.fails(12, "convention", "show", "NOPE").stderr
+
+
+def test_acting_needs_an_identity(run, filer, unchanged) -> None:
+    with unchanged():
+        assert "--as" in run.fails(2, *ADD).stderr
+        run.fails(12, *ADD, as_="nobody")
+        run.fails(42, *ADD, as_="marie.dupont",
+                  env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"})

@@ -1,0 +1,117 @@
+"""plie-audit init, and what every command does on a folder that is not an archive."""
+
+from __future__ import annotations
+
+import re
+import stat
+import tomllib
+from pathlib import Path
+
+import pytest
+
+
+def test_init_creates_the_archive(run, archive_dir: Path, journal) -> None:
+    result = run.ok("init", "--origin", "anpe.example/rhone-alpes")
+    assert f"archive created in {archive_dir}" in result.stdout
+    assert re.search(r"root certificate sha256:[0-9a-f]{64}", result.stdout)
+    assert "identity export --root" in result.stderr  # advice goes to stderr
+    settings = tomllib.loads((archive_dir / "archive.toml").read_text())["archive"]
+    assert settings["origin"] == "anpe.example/rhone-alpes"
+    assert settings["database_url"] == "sqlite:///archive.db"
+    assert settings["store"] == "objects"
+    assert (archive_dir / "archive.db").is_file()
+    assert (archive_dir / "objects").is_dir()
+    key = archive_dir / "keys" / "root.key.pem"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
+    assert [e["event"] for e in journal()] == ["archive-initialised"]
+
+
+def test_init_without_origin_uses_a_default(run, archive_dir: Path) -> None:
+    run.ok("init")
+    origin = tomllib.loads((archive_dir / "archive.toml").read_text())["archive"]["origin"]
+    assert re.fullmatch(r"plie-audit/[0-9a-f-]{36}", origin)
+    assert run.ok("verify").exit_code == 0
+
+
+def test_init_twice_is_refused(run, archive_dir: Path, snapshot) -> None:
+    run.ok("init", "--origin", "anpe.example/lyon")
+    before = snapshot()
+    result = run.fails(10, "init", "--origin", "anpe.example/lyon")
+    assert "already an archive" in result.stderr
+    assert snapshot() == before
+
+
+def test_init_in_a_non_empty_folder_is_refused(run, archive_dir: Path) -> None:
+    archive_dir.mkdir()
+    (archive_dir / "notes.txt").write_text("à garder")
+    run.fails(10, "init")
+    assert [p.name for p in archive_dir.iterdir()] == ["notes.txt"]
+
+
+def test_short_archive_passphrase_is_refused_and_leaves_nothing(run, archive_dir: Path) -> None:
+    run.fails(11, "init", env={"PLIE_AUDIT_PASSPHRASE": "court"})
+    assert not archive_dir.exists()
+
+
+def test_origin_too_long_for_a_certificate_is_refused_and_leaves_nothing(
+    run, archive_dir: Path
+) -> None:
+    result = run.fails(11, "init", "--origin", "o" * 65)
+    assert "origin" in result.stderr
+    assert not archive_dir.exists()
+
+
+def test_s3_store_is_not_available_yet(run, archive_dir: Path) -> None:
+    result = run.fails(10, "init", "--store", "s3://bucket/archive")
+    assert "S3" in result.stderr
+    assert not archive_dir.exists()
+
+
+def test_init_without_passphrase_and_without_terminal_is_a_usage_error(run, archive_dir) -> None:
+    result = run.fails(2, "init", env={"PLIE_AUDIT_PASSPHRASE": None})
+    assert "PLIE_AUDIT_PASSPHRASE" in result.stderr
+    assert not archive_dir.exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("verify",),
+        ("evidence", "list"),
+        ("convention", "list"),
+        ("identity", "list"),
+        ("identity", "create", "marie.dupont", "--role", "deposant"),
+        ("--as", "marie.dupont", "evidence", "add", "x.pdf", "--convention", "C",
+         "--kind", "facture"),
+    ],
+)
+def test_commands_on_a_folder_that_is_not_an_archive(run, archive_dir: Path, tmp_path: Path,
+                                                     args: tuple[str, ...]) -> None:
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4")
+    result = run.fails(10, *args)
+    assert "no archive at" in result.stderr
+    assert "plie-audit init" in result.stderr
+    assert not archive_dir.exists()
+
+
+def test_archive_option_overrides_the_environment(run, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    run.ok("--archive", str(other), "init", "--origin", "anpe.example/autre")
+    assert (other / "archive.toml").is_file()
+    run.ok("--archive", str(other), "verify")
+    run.fails(10, "verify")  # $PLIE_AUDIT_ARCHIVE still names a folder without archive
+
+
+def test_malformed_archive_toml(run, archive_dir: Path) -> None:
+    run.ok("init")
+    (archive_dir / "archive.toml").write_text("[archive\n")
+    result = run.fails(10, "verify")
+    assert "malformed" in result.stderr
+
+
+def test_verbose_shows_the_traceback(run, archive_dir: Path) -> None:
+    result = run("--verbose", "verify")
+    assert result.exit_code == 10
+    assert "Traceback" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: no archive at")

@@ -1,0 +1,96 @@
+"""Alembic migrations create exactly the models' schema; the journal is append-only."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+
+from plie_audit.db.models import Base, JournalEntry
+from plie_audit.db.session import Database, current_revision, migrations_dir, upgrade
+from plie_audit.errors import PlieAuditError
+
+AT = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path / 'archive.db'}")
+
+
+def _differences(db: Database) -> list[object]:
+    with db.engine.connect() as connection:
+        return list(compare_metadata(MigrationContext.configure(connection), Base.metadata))
+
+
+def _head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def test_an_empty_database_differs_from_the_models(db: Database) -> None:
+    # The comparison below can fail: before the migrations, every table is missing.
+    assert len(_differences(db)) >= len(Base.metadata.tables)
+
+
+def test_migrations_match_the_models(db: Database) -> None:
+    upgrade(db)
+    assert _differences(db) == []
+    assert current_revision(db) == _head()
+
+
+def test_upgrade_twice_is_harmless(db: Database) -> None:
+    upgrade(db)
+    upgrade(db)
+    assert current_revision(db) == _head()
+
+
+def _journal_row(db: Database) -> None:
+    with db.write() as session:
+        session.add(JournalEntry(seq=1, at=AT, event="archive-initialised", actor=None,
+                                 entry=b"{}"))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE journal SET actor = 'mallory' WHERE seq = 1", "DELETE FROM journal WHERE seq = 1",
+     "UPDATE journal SET entry = X'00'"],
+)
+def test_sqlite_triggers_refuse_update_and_delete(db: Database, tmp_path: Path,
+                                                  statement: str) -> None:
+    upgrade(db)
+    _journal_row(db)
+    connection = sqlite3.connect(tmp_path / "archive.db")
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            connection.execute(statement)
+        connection.rollback()
+        assert connection.execute("SELECT seq, actor FROM journal").fetchall() == [(1, None)]
+    finally:
+        connection.close()
+
+
+def test_triggers_also_hold_through_sqlalchemy(db: Database) -> None:
+    upgrade(db)
+    _journal_row(db)
+    with pytest.raises(PlieAuditError, match="append-only"), db.write() as session:
+        session.execute(text("DELETE FROM journal"))
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM journal")).scalar_one() == 1
+
+
+def test_sqlite_settings(db: Database) -> None:
+    upgrade(db)
+    with db.read() as session:
+        assert session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
+        assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1

@@ -1,0 +1,161 @@
+"""Local content-addressed store: atomic, read-only objects, identical bytes stored once."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from plie_audit.errors import InputError, StoreError
+from plie_audit.store import LocalStore, open_store
+from plie_audit.store.local import HEAD_SIZE
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    created = LocalStore(tmp_path / "objects")
+    created.create()
+    return created
+
+
+def _file(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def _objects(store: LocalStore) -> list[Path]:
+    return sorted(p for p in store.root.rglob("*") if p.is_file())
+
+
+def test_put_stores_bytes_under_their_sha256(store: LocalStore, tmp_path: Path) -> None:
+    data = b"%PDF-1.4 facture 2007-118"
+    result = store.put_file(_file(tmp_path, "facture.pdf", data))
+    sha = hashlib.sha256(data).hexdigest()
+    assert (result.sha256, result.size, result.created) == (sha, len(data), True)
+    assert result.head == data
+    target = store.root / sha[:2] / sha
+    assert target.read_bytes() == data
+    assert store.path_for(sha) == target
+    assert store.exists(sha) and store.size(sha) == len(data)
+    assert store.hash_object(sha) == sha
+    with store.open(sha) as handle:
+        assert handle.read() == data
+    assert list(store.iter_objects()) == [sha]
+    store.flush()
+
+
+def test_stored_objects_are_read_only(store: LocalStore, tmp_path: Path) -> None:
+    result = store.put_file(_file(tmp_path, "a.txt", b"lecture seule"))
+    mode = store.path_for(result.sha256).stat().st_mode
+    assert stat.S_IMODE(mode) == 0o444
+
+
+def test_put_leaves_no_temporary_file(store: LocalStore, tmp_path: Path) -> None:
+    store.put_file(_file(tmp_path, "a.txt", b"one"))
+    store.put_file(_file(tmp_path, "b.txt", b"one"))
+    assert list((store.root / ".tmp").iterdir()) == []
+
+
+def test_identical_bytes_are_stored_once(store: LocalStore, tmp_path: Path) -> None:
+    first = store.put_file(_file(tmp_path, "a.pdf", b"same bytes"))
+    second = store.put_file(_file(tmp_path, "copie de a.pdf", b"same bytes"))
+    assert first.sha256 == second.sha256
+    assert (first.created, second.created) == (True, False)
+    assert len(_objects(store)) == 1
+
+
+def test_a_corrupted_existing_object_is_replaced_on_put(store: LocalStore, tmp_path: Path) -> None:
+    data = b"the good bytes of a piece"
+    source = _file(tmp_path, "piece.pdf", data)
+    sha = store.put_file(source).sha256
+    target = store.path_for(sha)
+    target.chmod(0o644)
+    target.write_bytes(b"the bad bytes of a piece")  # e.g. a crash left garbage
+    result = store.put_file(source)
+    assert result.created is True
+    assert target.read_bytes() == data
+    assert stat.S_IMODE(target.stat().st_mode) == 0o444
+    assert store.hash_object(sha) == sha
+
+
+def test_head_is_the_first_bytes_only(store: LocalStore, tmp_path: Path) -> None:
+    data = os.urandom(HEAD_SIZE * 3)
+    result = store.put_file(_file(tmp_path, "big.bin", data))
+    assert result.head == data[:HEAD_SIZE]
+    assert result.size == len(data)
+
+
+def test_empty_file(store: LocalStore, tmp_path: Path) -> None:
+    result = store.put_file(_file(tmp_path, "empty", b""))
+    assert result.sha256 == hashlib.sha256(b"").hexdigest()
+    assert result.size == 0
+
+
+def test_symlink_is_refused_not_followed(store: LocalStore, tmp_path: Path) -> None:
+    target = _file(tmp_path, "real.pdf", b"real")
+    link = tmp_path / "link.pdf"
+    link.symlink_to(target)
+    with pytest.raises(InputError, match="symbolic link"):
+        store.put_file(link)
+    assert _objects(store) == []
+
+
+def test_directory_is_refused(store: LocalStore, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="directory"):
+        store.put_file(tmp_path)
+    assert _objects(store) == []
+
+
+def test_device_is_refused(store: LocalStore) -> None:
+    with pytest.raises(InputError, match="not a regular file"):
+        store.put_file(Path("/dev/null"))
+    assert _objects(store) == []
+
+
+def test_fifo_is_refused(store: LocalStore, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file"):
+        store.put_file(fifo)
+
+
+def test_missing_file_is_refused(store: LocalStore, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        store.put_file(tmp_path / "absent.pdf")
+
+
+def test_missing_object_reads_are_store_errors(store: LocalStore) -> None:
+    sha = "0" * 64
+    assert store.size(sha) is None
+    assert not store.exists(sha)
+    with pytest.raises(StoreError, match="missing"):
+        store.open(sha)
+    with pytest.raises(StoreError, match="missing"):
+        store.hash_object(sha)
+
+
+@pytest.mark.parametrize("address", ["../../etc/passwd", "A" * 64, "0" * 63, "g" * 64, ""])
+def test_only_sha256_addresses(store: LocalStore, address: str) -> None:
+    with pytest.raises(StoreError, match="not a SHA-256 address"):
+        store.path_for(address)
+
+
+def test_hash_object_reports_what_is_really_stored(store: LocalStore, tmp_path: Path) -> None:
+    sha = store.put_file(_file(tmp_path, "a", b"original")).sha256
+    target = store.path_for(sha)
+    target.chmod(0o644)
+    target.write_bytes(b"tampered")
+    assert store.hash_object(sha) == hashlib.sha256(b"tampered").hexdigest()
+
+
+def test_open_store_paths(tmp_path: Path) -> None:
+    assert open_store("objects", tmp_path).root == tmp_path / "objects"  # type: ignore[attr-defined]
+    assert open_store(f"file://{tmp_path}/elsewhere", tmp_path).root == tmp_path / "elsewhere"  # type: ignore[attr-defined]
+    from plie_audit.errors import ArchiveStateError
+
+    with pytest.raises(ArchiveStateError, match="S3"):
+        open_store("s3://bucket/prefix", tmp_path)

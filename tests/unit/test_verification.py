@@ -1,0 +1,108 @@
+"""verify returns data: findings for signatures judged at their signing time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from freezegun import freeze_time
+
+from plie_audit import canonical
+from plie_audit.archive import Actor, Archive
+from plie_audit.domain import EvidenceKind, Poste
+from plie_audit.evidence import filing
+from plie_audit.signing import identities
+from plie_audit.verification import FindingKind
+
+ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
+
+
+def _file(archive: Archive, actor: Actor, path: Path, convention: str) -> str:
+    report = archive.add_evidence(actor, [path], convention=convention,
+                                  kind=EvidenceKind.FACTURE, poste=Poste.FONCTIONNEMENT)
+    return report.filed[0].id
+
+
+def test_clean_archive_verifies(populated: Archive, filer: Actor, convention: str,
+                                samples: dict[str, Path]) -> None:
+    for path in samples.values():
+        _file(populated, filer, path, convention)
+    report = populated.verify()
+    assert report.ok, report.findings
+    assert report.checked == 4
+    assert report.counts["signatures"] == 8
+    assert report.counts["bytes_hashed"] == sum(p.stat().st_size for p in samples.values())
+
+
+def test_what_was_signed_before_revocation_stays_valid(
+    tmp_path: Path, samples: dict[str, Path]
+) -> None:
+    # Filing and revocation in the same second: the filing was authorised first.
+    with freeze_time("2026-03-02 10:00:00"):
+        archive = Archive.init(tmp_path / "a", passphrase=ARCHIVE_PASSPHRASE)
+        _, actor, convention = _people(archive)
+        _file(archive, actor, samples["billet-lyon-paris.pdf"], convention)
+        archive.revoke_identity(actor.name, "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
+        report = archive.verify()
+    archive.close()
+    assert report.ok, report.findings
+
+
+def test_a_signature_made_after_revocation_is_found(
+    tmp_path: Path, samples: dict[str, Path]
+) -> None:
+    with freeze_time("2026-03-02 10:00:00") as frozen:
+        archive = Archive.init(tmp_path / "a", passphrase=ARCHIVE_PASSPHRASE)
+        _, actor, convention = _people(archive)
+        with archive.db.read() as session:
+            identity = identities.get(session, actor.name)
+        stolen = identities.unlock(archive.keys_dir, identity, actor.passphrase)
+        archive.revoke_identity(actor.name, "clé perdue", archive_passphrase=ARCHIVE_PASSPHRASE)
+        frozen.tick(60)
+        # Someone holding the revoked key signs and records a filing behind the archive's back.
+        request = filing.PieceRequest(path=samples["note.txt"], convention=convention,
+                                      kind=EvidenceKind.NOTE_FRAIS)
+        prepared = filing.prepare(archive.store, stolen, request)
+        archive.store.flush()
+        with archive.db.write() as session:
+            filing.insert(session, prepared)
+        report = archive.verify()
+    archive.close()
+    kinds = [(f.subject, f.kind) for f in report.findings]
+    assert kinds == [(prepared.id, FindingKind.SIGNED_AFTER_REVOCATION)] * 2
+    assert report.findings[0].expected == "signed before 2026-03-02T10:00:00Z"
+    assert report.findings[0].found == "2026-03-02T10:01:00Z"
+
+
+def test_unreadable_record_is_a_finding_not_a_crash(
+    populated: Archive, filer: Actor, convention: str, samples: dict[str, Path],
+    sql: Callable[..., Any],
+) -> None:
+    piece = _file(populated, filer, samples["billet-lyon-paris.pdf"], convention)
+    (record,) = sql("SELECT record FROM evidence WHERE id = ?", (piece,))[0]
+    value = canonical.decode(record)
+    value["amount"] = "-1.00"  # a value no filing could have signed
+    sql("UPDATE evidence SET record = ? WHERE id = ?", (canonical.encode(value), piece))
+    report = populated.verify()
+    kinds = {f.kind for f in report.findings}
+    assert FindingKind.RECORD_UNREADABLE in kinds
+    assert FindingKind.RECORD_SIGNATURE_INVALID in kinds
+    assert {f.subject for f in report.findings} == {piece}
+
+
+def _people(archive: Archive) -> tuple[Archive, Actor, str]:
+    from datetime import date
+    from decimal import Decimal
+
+    from plie_audit.domain import Programme, Role
+
+    archive.create_identity("marie.dupont", [Role.DEPOSANT, Role.COMPTABLE],
+                            identity_passphrase=b"identity-pass",
+                            archive_passphrase=ARCHIVE_PASSPHRASE)
+    actor = Actor("marie.dupont", b"identity-pass")
+    archive.add_convention(actor, "PLIE-LYON-2007-01", plie="PLIE de Lyon", agence="ALE",
+                           region="Rhône-Alpes", start=date(2007, 1, 1), end=date(2007, 12, 31),
+                           programme=Programme.P2007_2013,
+                           budget={Poste.DEPLACEMENT: Decimal("1500.00")})
+    return archive, actor, "PLIE-LYON-2007-01"

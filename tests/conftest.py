@@ -116,7 +116,7 @@ def samples(tmp_path: Path) -> dict[str, Path]:
     contents = {
         "billet-lyon-paris.pdf": b"%PDF-1.4\n% billet SNCF Lyon-Paris 2007-03-12\n%%EOF\n",
         "ticket-metro.png": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR ticket de metro",
-        "liste-depenses.csv": "poste,montant\ndeplacement,86.40\ncout-salarial,3100.00\n".encode(),
+        "liste-depenses.csv": b"poste,montant\ndeplacement,86.40\ncout-salarial,3100.00\n",
         "note.txt": "Note de frais de mars 2007\nRepas à Villeurbanne\n".encode(),
     }
     paths = {}
@@ -222,7 +222,8 @@ def take_snapshot(archive_dir: Path) -> Snapshot:
     for path in sorted(archive_dir.rglob("*")):
         if path.is_file() and not path.name.startswith("archive.db"):
             data = path.read_bytes()
-            files[str(path.relative_to(archive_dir))] = (len(data), hashlib.sha256(data).hexdigest())
+            digest = hashlib.sha256(data).hexdigest()
+            files[str(path.relative_to(archive_dir))] = (len(data), digest)
     return Snapshot(dump, files)
 
 

@@ -29,7 +29,7 @@ from plie_audit.config import (
     write_settings,
 )
 from plie_audit.db.models import ArchiveInfo, Identity
-from plie_audit.db.session import Database, upgrade
+from plie_audit.db.session import Database, check_schema, upgrade
 from plie_audit.domain import (
     EvidenceKind,
     Poste,
@@ -131,7 +131,7 @@ class Archive:
             origin or f"plie-audit/{archive_id}", "origin", max_length=64, required=True
         )
         store_url = store or DEFAULT_STORE
-        if store_url.startswith("s3://"):
+        if "://" in store_url and not store_url.startswith("file://"):
             open_store(store_url, root)  # raises the clear "not available" error
         created_here = not root.exists()
         now = clock.now()
@@ -187,7 +187,11 @@ class Archive:
         """Open an existing archive (reads ``archive.toml``)."""
         root = Path(root)
         settings = read_settings(root)
-        db = Database(settings.resolved_database_url(root))
+        url = settings.resolved_database_url(root)
+        if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).is_file():
+            raise ArchiveStateError(f"the archive database {url[len('sqlite:///') :]} is missing")
+        db = Database(url)
+        check_schema(db)
         store = open_store(settings.store, root)
         return cls(root, settings, db, store)
 

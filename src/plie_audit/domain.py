@@ -94,7 +94,7 @@ def parse_choice(enum: type[E], value: str, what: str) -> E:
 
 def parse_date(value: str, what: str = "date") -> date:
     """Parse an ISO 8601 calendar date (``2007-03-31``), a civil date in Europe/Paris."""
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
         raise InputError(f"bad {what} {value!r} (expected YYYY-MM-DD, e.g. 2007-03-31)")
     try:
         return date.fromisoformat(value.strip())

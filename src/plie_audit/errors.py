@@ -68,6 +68,10 @@ class JournalError(PlieAuditError):
     exit_code = 30
 
 
+class InvalidProof(JournalError):
+    """A Merkle inclusion or consistency proof, or a signed note, does not verify."""
+
+
 class SigningError(PlieAuditError):
     """A key, certificate, PKCS#12 bundle or signature cannot be used."""
 

@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from plie_audit.errors import InputError
 
 CENT = Decimal("0.01")
-_AMOUNT_RE = re.compile(r"\d{1,12}(\.\d{1,2})?")
+_AMOUNT_RE = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?")  # ASCII digits only
 
 
 def parse_amount(value: str, what: str = "amount") -> Decimal:

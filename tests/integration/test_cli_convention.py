@@ -4,15 +4,37 @@ from __future__ import annotations
 
 import pytest
 
-ADD = ("convention", "add", "PLIE-LYON-2007-02", "--plie", "PLIE de Lyon",
-       "--agence", "ALE Lyon Part-Dieu", "--region", "Rhône-Alpes",
-       "--start", "2007-01-01", "--end", "2007-12-31", "--programme", "2007-2013")
+ADD = (
+    "convention",
+    "add",
+    "PLIE-LYON-2007-02",
+    "--plie",
+    "PLIE de Lyon",
+    "--agence",
+    "ALE Lyon Part-Dieu",
+    "--region",
+    "Rhône-Alpes",
+    "--start",
+    "2007-01-01",
+    "--end",
+    "2007-12-31",
+    "--programme",
+    "2007-2013",
+)
 NNBSP, NBSP = "\u202f", "\u00a0"
 
 
 def test_add_list_show(run, filer, controller, journal) -> None:
-    result = run.ok(*ADD, "--budget", "cout-salarial=42000", "--budget", "deplacement=1500.5",
-                    "--budget", "informatique=0.07", as_="marie.dupont")
+    result = run.ok(
+        *ADD,
+        "--budget",
+        "cout-salarial=42000",
+        "--budget",
+        "deplacement=1500.5",
+        "--budget",
+        "informatique=0.07",
+        as_="marie.dupont",
+    )
     assert "convention PLIE-LYON-2007-02 added (budget total 43500.57)" in result.stdout
 
     (listed,) = run.json("convention", "list")
@@ -35,7 +57,10 @@ def test_add_list_show(run, filer, controller, journal) -> None:
 
     event = journal()[-1]
     assert (event["event"], event["actor"], event["subjects"]) == (
-        "convention-added", "marie.dupont", ["PLIE-LYON-2007-02"])
+        "convention-added",
+        "marie.dupont",
+        ["PLIE-LYON-2007-02"],
+    )
     assert event["detail"]["budget"]["deplacement"] == "1500.50"
 
     shown = run.ok("convention", "show", "PLIE-LYON-2007-02").stdout
@@ -46,8 +71,16 @@ def test_add_list_show(run, filer, controller, journal) -> None:
 
 
 def test_evidence_count_follows_filings(run, populated, samples) -> None:
-    run.ok("evidence", "add", samples["note.txt"], "--convention", "PLIE-LYON-2007-01",
-           "--kind", "note-frais", as_="marie.dupont")
+    run.ok(
+        "evidence",
+        "add",
+        samples["note.txt"],
+        "--convention",
+        "PLIE-LYON-2007-01",
+        "--kind",
+        "note-frais",
+        as_="marie.dupont",
+    )
     assert run.json("convention", "show", "PLIE-LYON-2007-01")["evidence_count"] == 1
     assert run.json("convention", "show", "PLIE-LYON-2007-01")["budget_total"] == "44734.50"
 
@@ -117,5 +150,6 @@ def test_acting_needs_an_identity(run, filer, unchanged) -> None:
     with unchanged():
         assert "--as" in run.fails(2, *ADD).stderr
         run.fails(12, *ADD, as_="nobody")
-        run.fails(42, *ADD, as_="marie.dupont",
-                  env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"})
+        run.fails(
+            42, *ADD, as_="marie.dupont", env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"}
+        )

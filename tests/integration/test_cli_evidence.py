@@ -14,8 +14,20 @@ from cryptography import x509
 from plie_audit.evidence.record import decode_record, evidence_id
 
 CONV = "PLIE-LYON-2007-01"
-EVIDENCE_KEYS = {"id", "sha256", "size", "kind", "convention", "poste", "amount", "paid_on",
-                 "label", "filed_at", "filed_by", "status"}
+EVIDENCE_KEYS = {
+    "id",
+    "sha256",
+    "size",
+    "kind",
+    "convention",
+    "poste",
+    "amount",
+    "paid_on",
+    "label",
+    "filed_at",
+    "filed_by",
+    "status",
+}
 
 
 def _add(run, path: Path, *extra: str, kind: str = "titre-transport", as_: str = "marie.dupont"):
@@ -25,9 +37,18 @@ def _add(run, path: Path, *extra: str, kind: str = "titre-transport", as_: str =
 @pytest.fixture
 def billet(run, populated, samples) -> dict:
     """One piece filed through the CLI, as `evidence add --json` reports it."""
-    report = _add(run, samples["billet-lyon-paris.pdf"], "--poste", "deplacement",
-                  "--amount", "86.4", "--paid-on", "2007-03-12",
-                  "--label", "Billet SNCF Lyon–Paris")
+    report = _add(
+        run,
+        samples["billet-lyon-paris.pdf"],
+        "--poste",
+        "deplacement",
+        "--amount",
+        "86.4",
+        "--paid-on",
+        "2007-03-12",
+        "--label",
+        "Billet SNCF Lyon–Paris",
+    )
     (filed,) = report["filed"]
     return filed
 
@@ -41,7 +62,10 @@ def test_add_reports_the_filing(billet: dict, samples, archive_dir: Path, sql, j
     assert billet["sha256"] == hashlib.sha256(data).hexdigest()
     assert billet["size"] == len(data)
     assert (billet["kind"], billet["convention"], billet["poste"]) == (
-        "titre-transport", CONV, "deplacement")
+        "titre-transport",
+        CONV,
+        "deplacement",
+    )
     assert billet["amount"] == "86.40"  # money is a string with two decimals
     assert billet["paid_on"] == "2007-03-12"
     assert billet["label"] == "Billet SNCF Lyon–Paris"
@@ -62,7 +86,10 @@ def test_add_reports_the_filing(billet: dict, samples, archive_dir: Path, sql, j
     assert evidence_id(record) == billet["id"]
     decoded = decode_record(record)
     assert (decoded.sha256, decoded.size, decoded.filed_by) == (
-        billet["sha256"], billet["size"], "marie.dupont")
+        billet["sha256"],
+        billet["size"],
+        "marie.dupont",
+    )
 
     filed = journal()[-1]
     assert filed["event"] == "evidence-filed"
@@ -72,12 +99,23 @@ def test_add_reports_the_filing(billet: dict, samples, archive_dir: Path, sql, j
 
 
 def test_add_human_output(run, populated, samples) -> None:
-    result = run.ok("evidence", "add", samples["note.txt"], samples["ticket-metro.png"],
-                    "--convention", CONV, "--kind", "note-frais", as_="marie.dupont")
+    result = run.ok(
+        "evidence",
+        "add",
+        samples["note.txt"],
+        samples["ticket-metro.png"],
+        "--convention",
+        CONV,
+        "--kind",
+        "note-frais",
+        as_="marie.dupont",
+    )
     lines = result.stdout.splitlines()
     assert len(lines) == 2
-    assert all(re.match(r"filed ev-[0-9a-f]{16}\s+note-frais\s+sha256:[0-9a-f]{64}", line)
-               for line in lines)
+    assert all(
+        re.match(r"filed ev-[0-9a-f]{16}\s+note-frais\s+sha256:[0-9a-f]{64}", line)
+        for line in lines
+    )
     assert "2 filed, 0 skipped" in result.stderr
 
 
@@ -97,9 +135,18 @@ def test_identical_bytes_are_stored_once_each_filing_its_own_record(
 
 def test_filing_the_same_piece_again_is_skipped(run, billet, samples, unchanged) -> None:
     with unchanged():
-        again = _add(run, samples["billet-lyon-paris.pdf"], "--poste", "deplacement",
-                     "--amount", "86.40", "--paid-on", "2007-03-12",
-                     "--label", "Billet SNCF Lyon–Paris")
+        again = _add(
+            run,
+            samples["billet-lyon-paris.pdf"],
+            "--poste",
+            "deplacement",
+            "--amount",
+            "86.40",
+            "--paid-on",
+            "2007-03-12",
+            "--label",
+            "Billet SNCF Lyon–Paris",
+        )
     assert again["filed"] == []
     assert [s["existing_id"] for s in again["skipped"]] == [billet["id"]]
 
@@ -108,8 +155,12 @@ def test_many_files_in_one_command(run, populated, samples) -> None:
     report = _add(run, *samples.values(), kind="autre")
     assert len(report["filed"]) == 4
     media = {Path(f["name"]).suffix: f["media_type"] for f in report["filed"]}
-    assert media == {".pdf": "application/pdf", ".png": "image/png", ".csv": "text/csv",
-                     ".txt": "text/plain"}
+    assert media == {
+        ".pdf": "application/pdf",
+        ".png": "image/png",
+        ".csv": "text/csv",
+        ".txt": "text/plain",
+    }
 
 
 # ------------------------------------------------------------------ list / show
@@ -122,7 +173,8 @@ def test_list_and_filters(run, populated, samples) -> None:
     assert sorted(e["kind"] for e in listed) == ["liste-depenses", "titre-transport"]
     assert all(set(e) >= EVIDENCE_KEYS for e in listed)
     assert [e["name"] for e in run.json("evidence", "list", "--kind", "liste-depenses")] == [
-        "liste-depenses.csv"]
+        "liste-depenses.csv"
+    ]
     assert len(run.json("evidence", "list", "--convention", CONV)) == 2
     assert run.json("evidence", "list", "--convention", "PLIE-AUTRE") == []
     human = run.ok("evidence", "list").stdout
@@ -153,15 +205,20 @@ def test_show_by_unique_prefix_and_unknown_ids(run, billet) -> None:
 # ------------------------------------------------------------------ get
 
 
-def test_get_writes_the_bytes_and_records_the_read(run, billet, samples, tmp_path: Path,
-                                                   journal) -> None:
+def test_get_writes_the_bytes_and_records_the_read(
+    run, billet, samples, tmp_path: Path, journal
+) -> None:
     out = tmp_path / "copie.pdf"
     result = run.ok("evidence", "get", billet["id"], "-o", out, as_="claire.martin")
     assert out.read_bytes() == samples["billet-lyon-paris.pdf"].read_bytes()
     assert f"sha256:{billet['sha256']}" in result.stdout
     read = journal()[-1]
     assert (read["event"], read["actor"], read["subjects"], read["sha256"]) == (
-        "evidence-read", "claire.martin", [billet["id"]], [billet["sha256"]])
+        "evidence-read",
+        "claire.martin",
+        [billet["id"]],
+        [billet["sha256"]],
+    )
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", read["at"])
 
 
@@ -174,20 +231,35 @@ def test_get_refuses_to_overwrite(run, billet, tmp_path: Path, unchanged) -> Non
     assert out.read_bytes() == b"mine"
 
 
-def test_get_needs_an_identity_and_its_passphrase(run, billet, tmp_path: Path,
-                                                  unchanged) -> None:
+def test_get_needs_an_identity_and_its_passphrase(run, billet, tmp_path: Path, unchanged) -> None:
     out = tmp_path / "copie.pdf"
     with unchanged():
         run.fails(2, "evidence", "get", billet["id"], "-o", out)
-        run.fails(42, "evidence", "get", billet["id"], "-o", out, as_="marie.dupont",
-                  env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"})
-        run.fails(11, "evidence", "get", billet["id"], "-o", tmp_path / "absent" / "x.pdf",
-                  as_="marie.dupont")
+        run.fails(
+            42,
+            "evidence",
+            "get",
+            billet["id"],
+            "-o",
+            out,
+            as_="marie.dupont",
+            env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"},
+        )
+        run.fails(
+            11,
+            "evidence",
+            "get",
+            billet["id"],
+            "-o",
+            tmp_path / "absent" / "x.pdf",
+            as_="marie.dupont",
+        )
     assert not out.exists()
 
 
-def test_get_refuses_bytes_that_do_not_match_their_hash(run, billet, archive_dir: Path,
-                                                        tmp_path: Path) -> None:
+def test_get_refuses_bytes_that_do_not_match_their_hash(
+    run, billet, archive_dir: Path, tmp_path: Path
+) -> None:
     stored = archive_dir / "objects" / billet["sha256"][:2] / billet["sha256"]
     stored.chmod(0o644)
     data = bytearray(stored.read_bytes())
@@ -208,8 +280,15 @@ def test_export(run, billet, samples, tmp_path: Path, journal) -> None:
     result = run.ok("evidence", "export", billet["id"], "-o", out, as_="marie.dupont")
     name = "billet-lyon-paris.pdf"
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [name, f"{name}.p7s", f"{name}.record.json", f"{name}.record.json.p7s", "chain.pem",
-         "VERIFIER.txt"])
+        [
+            name,
+            f"{name}.p7s",
+            f"{name}.record.json",
+            f"{name}.record.json.p7s",
+            "chain.pem",
+            "VERIFIER.txt",
+        ]
+    )
     assert len(result.stdout.splitlines()) == 6
     assert (out / name).read_bytes() == samples["billet-lyon-paris.pdf"].read_bytes()
     record = json.loads((out / f"{name}.record.json").read_bytes())
@@ -218,7 +297,8 @@ def test_export(run, billet, samples, tmp_path: Path, journal) -> None:
     assert evidence_id((out / f"{name}.record.json").read_bytes()) == billet["id"]
     chain = x509.load_pem_x509_certificates((out / "chain.pem").read_bytes())
     assert chain == x509.load_pem_x509_certificates(
-        run.ok("identity", "export", "marie.dupont").stdout.encode())
+        run.ok("identity", "export", "marie.dupont").stdout.encode()
+    )
     assert (out / f"{name}.p7s").read_bytes()[:1] == b"\x30"  # DER SEQUENCE
     assert journal()[-1]["event"] == "evidence-exported"
     assert journal()[-1]["actor"] == "marie.dupont"
@@ -236,8 +316,9 @@ def test_export_refuses_to_overwrite(run, billet, tmp_path: Path) -> None:
 
 
 def test_annul(run, billet, journal) -> None:
-    result = run.ok("evidence", "annul", billet["id"], "--reason", "déposé deux fois",
-                    as_="marie.dupont")
+    result = run.ok(
+        "evidence", "annul", billet["id"], "--reason", "déposé deux fois", as_="marie.dupont"
+    )
     assert f"{billet['id']} annulled" in result.stdout
     (listed,) = run.json("evidence", "list")
     assert listed["id"] == billet["id"]
@@ -252,8 +333,9 @@ def test_annul(run, billet, journal) -> None:
 def test_annul_twice_is_a_conflict(run, billet, unchanged) -> None:
     run.ok("evidence", "annul", billet["id"], "--reason", "doublon", as_="marie.dupont")
     with unchanged():
-        result = run.fails(13, "evidence", "annul", billet["id"], "--reason", "encore",
-                           as_="marie.dupont")
+        result = run.fails(
+            13, "evidence", "annul", billet["id"], "--reason", "encore", as_="marie.dupont"
+        )
     assert "already annulled" in result.stderr
 
 
@@ -271,13 +353,26 @@ def test_annul_without_reason_or_role(run, billet, unchanged, snapshot, journal)
 def test_supersede_links_both(run, billet, tmp_path: Path, journal) -> None:
     corrected = tmp_path / "billet-corrige.pdf"
     corrected.write_bytes(b"%PDF-1.4\n% billet SNCF corrige\n%%EOF\n")
-    report = run.json("evidence", "supersede", billet["id"], corrected, "--reason",
-                      "montant corrigé", "--amount", "96.40", as_="marie.dupont")
+    report = run.json(
+        "evidence",
+        "supersede",
+        billet["id"],
+        corrected,
+        "--reason",
+        "montant corrigé",
+        "--amount",
+        "96.40",
+        as_="marie.dupont",
+    )
     (new,) = report["filed"]
     assert new["supersedes"] == billet["id"]
     assert new["amount"] == "96.40"
     assert (new["kind"], new["poste"], new["paid_on"], new["label"]) == (
-        billet["kind"], billet["poste"], billet["paid_on"], billet["label"])  # kept
+        billet["kind"],
+        billet["poste"],
+        billet["paid_on"],
+        billet["label"],
+    )  # kept
     old = run.json("evidence", "show", billet["id"])
     assert old["status"] == "superseded"
     assert old["superseded_by"] == new["id"]
@@ -297,22 +392,71 @@ def test_supersede_links_both(run, billet, tmp_path: Path, journal) -> None:
 def test_supersede_refusals(run, billet, samples, tmp_path: Path, unchanged) -> None:
     with unchanged():
         # Same bytes and same metadata: nothing to correct.
-        run.fails(11, "evidence", "supersede", billet["id"], samples["billet-lyon-paris.pdf"],
-                  "--reason", "x", as_="marie.dupont")
-        run.fails(11, "evidence", "supersede", billet["id"], tmp_path / "absent.pdf",
-                  "--reason", "x", as_="marie.dupont")
-        run.fails(12, "evidence", "supersede", "ev-ffffffffffffffff", samples["note.txt"],
-                  "--reason", "x", as_="marie.dupont")
-    run.ok("evidence", "supersede", billet["id"], samples["note.txt"], "--reason", "x",
-           as_="marie.dupont")
+        run.fails(
+            11,
+            "evidence",
+            "supersede",
+            billet["id"],
+            samples["billet-lyon-paris.pdf"],
+            "--reason",
+            "x",
+            as_="marie.dupont",
+        )
+        run.fails(
+            11,
+            "evidence",
+            "supersede",
+            billet["id"],
+            tmp_path / "absent.pdf",
+            "--reason",
+            "x",
+            as_="marie.dupont",
+        )
+        run.fails(
+            12,
+            "evidence",
+            "supersede",
+            "ev-ffffffffffffffff",
+            samples["note.txt"],
+            "--reason",
+            "x",
+            as_="marie.dupont",
+        )
+    run.ok(
+        "evidence",
+        "supersede",
+        billet["id"],
+        samples["note.txt"],
+        "--reason",
+        "x",
+        as_="marie.dupont",
+    )
     with unchanged():
-        result = run.fails(13, "evidence", "supersede", billet["id"], samples["note.txt"],
-                           "--reason", "y", "--label", "autre", as_="marie.dupont")
+        result = run.fails(
+            13,
+            "evidence",
+            "supersede",
+            billet["id"],
+            samples["note.txt"],
+            "--reason",
+            "y",
+            "--label",
+            "autre",
+            as_="marie.dupont",
+        )
     assert "already superseded" in result.stderr
 
 
 def test_there_is_no_command_that_deletes_or_overwrites_a_piece() -> None:
     from plie_audit.cli.evidence import evidence
 
-    assert set(evidence.commands) == {"add", "import", "list", "show", "get", "export", "annul",
-                                      "supersede"}
+    assert set(evidence.commands) == {
+        "add",
+        "import",
+        "list",
+        "show",
+        "get",
+        "export",
+        "annul",
+        "supersede",
+    }

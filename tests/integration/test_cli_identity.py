@@ -35,10 +35,14 @@ def _certs(pem: str) -> list[x509.Certificate]:
 
 
 def test_create_list_and_export(run, archive_dir: Path, initialised, journal) -> None:
-    result = run.ok("identity", "create", "marie.dupont", "--role", "deposant",
-                    "--role", "comptable")
-    assert re.search(r"identity marie\.dupont created, roles comptable, deposant, "
-                     r"certificate sha256:[0-9a-f]{64}", result.stdout)
+    result = run.ok(
+        "identity", "create", "marie.dupont", "--role", "deposant", "--role", "comptable"
+    )
+    assert re.search(
+        r"identity marie\.dupont created, roles comptable, deposant, "
+        r"certificate sha256:[0-9a-f]{64}",
+        result.stdout,
+    )
     key = archive_dir / "keys" / "identities" / "marie.dupont.key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
@@ -115,14 +119,41 @@ def test_bad_create_changes_nothing(run, initialised, unchanged, args, env, code
 def test_passphrase_file(run, tmp_path: Path, initialised) -> None:
     secret = tmp_path / "secret"
     secret.write_text("from-a-file-passphrase\n")
-    run.ok("identity", "create", "paul.leroy", "--role", "comptable", "--passphrase-file", secret,
-           env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": None})
-    args = ("convention", "add", "PLIE-LYON-2007-01", "--plie", "PLIE de Lyon", "--agence", "ALE",
-            "--region", "Rhône-Alpes", "--start", "2007-01-01", "--end", "2007-12-31",
-            "--programme", "2007-2013")
+    run.ok(
+        "identity",
+        "create",
+        "paul.leroy",
+        "--role",
+        "comptable",
+        "--passphrase-file",
+        secret,
+        env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": None},
+    )
+    args = (
+        "convention",
+        "add",
+        "PLIE-LYON-2007-01",
+        "--plie",
+        "PLIE de Lyon",
+        "--agence",
+        "ALE",
+        "--region",
+        "Rhône-Alpes",
+        "--start",
+        "2007-01-01",
+        "--end",
+        "2007-12-31",
+        "--programme",
+        "2007-2013",
+    )
     run.fails(42, *args, as_="paul.leroy")  # the environment's passphrase is not his
-    run.ok(*args, "--passphrase-file", secret, as_="paul.leroy",
-           env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": None})
+    run.ok(
+        *args,
+        "--passphrase-file",
+        secret,
+        as_="paul.leroy",
+        env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": None},
+    )
 
 
 # ------------------------------------------------------------------ revoke
@@ -148,8 +179,15 @@ def test_revoke_twice_unknown_or_wrong_passphrase(run, initialised, unchanged) -
         run.fails(11, "identity", "revoke", "paul.leroy", "--reason", "  ")
     _create(run, "jean.martin", "deposant")
     with unchanged():
-        run.fails(42, "identity", "revoke", "jean.martin", "--reason", "x",
-                  env={"PLIE_AUDIT_PASSPHRASE": "wrong-archive-pass"})
+        run.fails(
+            42,
+            "identity",
+            "revoke",
+            "jean.martin",
+            "--reason",
+            "x",
+            env={"PLIE_AUDIT_PASSPHRASE": "wrong-archive-pass"},
+        )
 
 
 def test_revoked_identity_cannot_file_and_only_the_refusal_is_recorded(
@@ -157,20 +195,52 @@ def test_revoked_identity_cannot_file_and_only_the_refusal_is_recorded(
 ) -> None:
     _create(run, "marie.dupont", "deposant", "comptable")
     _create(run, "paul.leroy", "deposant")
-    run.ok("convention", "add", "PLIE-LYON-2007-01", "--plie", "PLIE de Lyon", "--agence", "ALE",
-           "--region", "Rhône-Alpes", "--start", "2007-01-01", "--end", "2007-12-31",
-           "--programme", "2007-2013", as_="marie.dupont")
+    run.ok(
+        "convention",
+        "add",
+        "PLIE-LYON-2007-01",
+        "--plie",
+        "PLIE de Lyon",
+        "--agence",
+        "ALE",
+        "--region",
+        "Rhône-Alpes",
+        "--start",
+        "2007-01-01",
+        "--end",
+        "2007-12-31",
+        "--programme",
+        "2007-2013",
+        as_="marie.dupont",
+    )
     piece = tmp_path / "billet.pdf"
     piece.write_bytes(b"%PDF-1.4 billet")
-    filed = run.json("evidence", "add", piece, "--convention", "PLIE-LYON-2007-01",
-                     "--kind", "titre-transport", as_="paul.leroy")["filed"]
+    filed = run.json(
+        "evidence",
+        "add",
+        piece,
+        "--convention",
+        "PLIE-LYON-2007-01",
+        "--kind",
+        "titre-transport",
+        as_="paul.leroy",
+    )["filed"]
     run.ok("identity", "revoke", "paul.leroy", "--reason", "départ")
     other = tmp_path / "facture.pdf"
     other.write_bytes(b"%PDF-1.4 facture")
 
     before = snapshot()
-    result = run.fails(41, "evidence", "add", other, "--convention", "PLIE-LYON-2007-01",
-                       "--kind", "facture", as_="paul.leroy")
+    result = run.fails(
+        41,
+        "evidence",
+        "add",
+        other,
+        "--convention",
+        "PLIE-LYON-2007-01",
+        "--kind",
+        "facture",
+        as_="paul.leroy",
+    )
     assert "revoked" in result.stderr
     after = snapshot()
     assert before.removed_rows(after) == set()
@@ -192,8 +262,12 @@ def test_revoked_identity_cannot_file_and_only_the_refusal_is_recorded(
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Autorité de certification"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Autorité de certification"),
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+        ]
+    )
 
 
 def _outside_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
@@ -201,12 +275,17 @@ def _outside_ca() -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name("Outside Root CA")).issuer_name(_name("Outside Root CA"))
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=3650))
+        .subject_name(_name("Outside Root CA"))
+        .issuer_name(_name("Outside Root CA"))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-                       critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+            critical=True,
+        )
         .sign(key, hashes.SHA256())
     )
     return key, cert
@@ -217,22 +296,32 @@ def _leaf(ca_key, ca_cert, common_name: str, *, signing: bool = True):
     now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name)).issuer_name(ca_cert.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=365))
+        .subject_name(_name(common_name))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(signing, signing, not signing, False, False, False, False,
-                                     False, False), critical=True)
+        .add_extension(
+            x509.KeyUsage(signing, signing, not signing, False, False, False, False, False, False),
+            critical=True,
+        )
         .sign(ca_key, hashes.SHA256())
     )
     return key, cert
 
 
 def _p12(path: Path, key, cert, cas, passphrase: str = P12_PASSPHRASE) -> Path:
-    path.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"jean.martin", key, cert, cas,
-        serialization.BestAvailableEncryption(passphrase.encode()),
-    ))
+    path.write_bytes(
+        pkcs12.serialize_key_and_certificates(
+            b"jean.martin",
+            key,
+            cert,
+            cas,
+            serialization.BestAvailableEncryption(passphrase.encode()),
+        )
+    )
     return path
 
 
@@ -246,8 +335,18 @@ def outside(tmp_path: Path):
 def test_import_pkcs12_with_its_root(run, tmp_path: Path, initialised, outside, journal) -> None:
     _, ca_cert, key, cert = outside
     bundle = _p12(tmp_path / "jean.p12", key, cert, [ca_cert])
-    result = run.ok("identity", "import", "jean.martin", "--pkcs12", bundle, "--role", "deposant",
-                    "--role", "comptable", env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE})
+    result = run.ok(
+        "identity",
+        "import",
+        "jean.martin",
+        "--pkcs12",
+        bundle,
+        "--role",
+        "deposant",
+        "--role",
+        "comptable",
+        env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE},
+    )
     assert "identity jean.martin imported" in result.stdout
     assert "CN=Jean Martin" in result.stdout
     (listed,) = run.json("identity", "list")
@@ -258,18 +357,46 @@ def test_import_pkcs12_with_its_root(run, tmp_path: Path, initialised, outside, 
 
     # The imported identity acts with its own key and passphrase, and its filings verify.
     env = {"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE}
-    run.ok("convention", "add", "PLIE-LYON-2007-01", "--plie", "PLIE de Lyon", "--agence", "ALE",
-           "--region", "Rhône-Alpes", "--start", "2007-01-01", "--end", "2007-12-31",
-           "--programme", "2007-2013", as_="jean.martin", env=env)
+    run.ok(
+        "convention",
+        "add",
+        "PLIE-LYON-2007-01",
+        "--plie",
+        "PLIE de Lyon",
+        "--agence",
+        "ALE",
+        "--region",
+        "Rhône-Alpes",
+        "--start",
+        "2007-01-01",
+        "--end",
+        "2007-12-31",
+        "--programme",
+        "2007-2013",
+        as_="jean.martin",
+        env=env,
+    )
     piece = tmp_path / "facture.pdf"
     piece.write_bytes(b"%PDF-1.4 facture signee par un certificat qualifie")
-    filed = run.json("evidence", "add", piece, "--convention", "PLIE-LYON-2007-01",
-                     "--kind", "facture", as_="jean.martin", env=env)["filed"]
+    filed = run.json(
+        "evidence",
+        "add",
+        piece,
+        "--convention",
+        "PLIE-LYON-2007-01",
+        "--kind",
+        "facture",
+        as_="jean.martin",
+        env=env,
+    )["filed"]
     assert filed[0]["filed_by"] == "jean.martin"
     report = run.json("verify")
     assert report["ok"] is True, report
     assert run.json("evidence", "show", filed[0]["id"])["signatures"] == {
-        "content": "valid", "record": "valid", "signer": "trusted"}
+        "content": "valid",
+        "record": "valid",
+        "signer": "trusted",
+    }
 
 
 def test_import_with_ca_file_when_the_bundle_lacks_the_root(
@@ -279,13 +406,32 @@ def test_import_with_ca_file_when_the_bundle_lacks_the_root(
     bundle = _p12(tmp_path / "jean.p12", key, cert, None)
     env = {"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE}
     with unchanged():
-        result = run.fails(11, "identity", "import", "jean.martin", "--pkcs12", bundle,
-                           "--role", "deposant", env=env)
+        result = run.fails(
+            11,
+            "identity",
+            "import",
+            "jean.martin",
+            "--pkcs12",
+            bundle,
+            "--role",
+            "deposant",
+            env=env,
+        )
         assert "--ca-file" in result.stderr
     root_pem = tmp_path / "outside-root.pem"
     root_pem.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    run.ok("identity", "import", "jean.martin", "--pkcs12", bundle, "--role", "deposant",
-           "--ca-file", root_pem, env=env)
+    run.ok(
+        "identity",
+        "import",
+        "jean.martin",
+        "--pkcs12",
+        bundle,
+        "--role",
+        "deposant",
+        "--ca-file",
+        root_pem,
+        env=env,
+    )
     assert _certs(run.ok("identity", "export", "jean.martin").stdout) == [cert, ca_cert]
 
 
@@ -298,9 +444,19 @@ def test_import_with_the_wrong_ca_file_is_refused(
     wrong = tmp_path / "wrong.pem"
     wrong.write_bytes(stranger.public_bytes(serialization.Encoding.PEM))
     with unchanged():
-        run.fails(40, "identity", "import", "jean.martin", "--pkcs12", bundle, "--role",
-                  "deposant", "--ca-file", wrong,
-                  env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE})
+        run.fails(
+            40,
+            "identity",
+            "import",
+            "jean.martin",
+            "--pkcs12",
+            bundle,
+            "--role",
+            "deposant",
+            "--ca-file",
+            wrong,
+            env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE},
+        )
 
 
 def test_import_with_the_wrong_pkcs12_passphrase(
@@ -309,9 +465,17 @@ def test_import_with_the_wrong_pkcs12_passphrase(
     _, ca_cert, key, cert = outside
     bundle = _p12(tmp_path / "jean.p12", key, cert, [ca_cert])
     with unchanged():
-        result = run.fails(42, "identity", "import", "jean.martin", "--pkcs12", bundle,
-                           "--role", "deposant",
-                           env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "pas-la-bonne"})
+        result = run.fails(
+            42,
+            "identity",
+            "import",
+            "jean.martin",
+            "--pkcs12",
+            bundle,
+            "--role",
+            "deposant",
+            env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "pas-la-bonne"},
+        )
     assert "PKCS#12" in result.stderr
 
 
@@ -322,15 +486,33 @@ def test_import_of_a_certificate_not_for_signing(
     key, cert = _leaf(ca_key, ca_cert, "Chiffrement seulement", signing=False)
     bundle = _p12(tmp_path / "enc.p12", key, cert, [ca_cert])
     with unchanged():
-        run.fails(11, "identity", "import", "jean.martin", "--pkcs12", bundle, "--role",
-                  "deposant", env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE})
+        run.fails(
+            11,
+            "identity",
+            "import",
+            "jean.martin",
+            "--pkcs12",
+            bundle,
+            "--role",
+            "deposant",
+            env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE},
+        )
 
 
-def test_import_of_something_that_is_not_pkcs12(run, tmp_path: Path, initialised,
-                                                unchanged) -> None:
+def test_import_of_something_that_is_not_pkcs12(
+    run, tmp_path: Path, initialised, unchanged
+) -> None:
     junk = tmp_path / "junk.p12"
     junk.write_bytes(b"not a pkcs12 file at all")
     with unchanged():
         run.fails(40, "identity", "import", "jean.martin", "--pkcs12", junk, "--role", "deposant")
-        run.fails(11, "identity", "import", "jean.martin", "--pkcs12", tmp_path / "absent.p12",
-                  "--role", "deposant")
+        run.fails(
+            11,
+            "identity",
+            "import",
+            "jean.martin",
+            "--pkcs12",
+            tmp_path / "absent.p12",
+            "--role",
+            "deposant",
+        )

@@ -82,12 +82,22 @@ def test_init_without_passphrase_and_without_terminal_is_a_usage_error(run, arch
         ("convention", "list"),
         ("identity", "list"),
         ("identity", "create", "marie.dupont", "--role", "deposant"),
-        ("--as", "marie.dupont", "evidence", "add", "x.pdf", "--convention", "C",
-         "--kind", "facture"),
+        (
+            "--as",
+            "marie.dupont",
+            "evidence",
+            "add",
+            "x.pdf",
+            "--convention",
+            "C",
+            "--kind",
+            "facture",
+        ),
     ],
 )
-def test_commands_on_a_folder_that_is_not_an_archive(run, archive_dir: Path, tmp_path: Path,
-                                                     args: tuple[str, ...]) -> None:
+def test_commands_on_a_folder_that_is_not_an_archive(
+    run, archive_dir: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
     (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4")
     result = run.fails(10, *args)
     assert "no archive at" in result.stderr

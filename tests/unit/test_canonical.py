@@ -12,7 +12,7 @@ def test_known_value_encodes_to_exact_bytes() -> None:
         "sha256": "ab" * 32,
         "amount": "1234.50",
         "size": 12345,
-        "label": "Billet SNCF Lyon–Paris, café \"gare\"",
+        "label": 'Billet SNCF Lyon–Paris, café "gare"',
         "flags": [True, False, None],
         "nested": {"b": 2, "a": 1},
         "ctl": "tab\there\nline\x01",
@@ -29,7 +29,8 @@ def test_known_value_encodes_to_exact_bytes() -> None:
 
 
 def test_non_ascii_text_is_utf8_not_escaped() -> None:
-    assert canonical.encode({"label": "Région Rhône-Alpes"}) == '{"label":"Région Rhône-Alpes"}'.encode()
+    encoded = canonical.encode({"label": "Région Rhône-Alpes"})
+    assert encoded == '{"label":"Région Rhône-Alpes"}'.encode()
 
 
 def test_encoding_does_not_depend_on_insertion_order() -> None:

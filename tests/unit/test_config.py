@@ -34,7 +34,8 @@ def test_written_file_is_valid_toml_with_an_archive_table(tmp_path: Path) -> Non
 
 
 def test_sqlite_path_is_relative_to_the_archive(tmp_path: Path) -> None:
-    assert SETTINGS.resolved_database_url(tmp_path) == f"sqlite:///{(tmp_path / 'archive.db').resolve()}"
+    database = (tmp_path / "archive.db").resolve()
+    assert SETTINGS.resolved_database_url(tmp_path) == f"sqlite:///{database}"
     absolute = Settings("id", "o", "sqlite:////var/x.db", "objects", "t")
     assert absolute.resolved_database_url(tmp_path) == "sqlite:////var/x.db"
     postgres = Settings("id", "o", "postgresql://h/db", "objects", "t")

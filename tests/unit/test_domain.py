@@ -22,36 +22,57 @@ from plie_audit.errors import InputError
 
 def test_slugs_are_those_of_the_cli_contract() -> None:
     assert [p.value for p in Poste] == [
-        "cout-salarial", "frais-gestion", "informatique", "deplacement", "fonctionnement",
+        "cout-salarial",
+        "frais-gestion",
+        "informatique",
+        "deplacement",
+        "fonctionnement",
     ]
     assert {r.value for r in Role} == {"deposant", "comptable", "archiviste", "controle"}
     assert {k.value for k in EvidenceKind} == {
-        "liste-depenses", "titre-transport", "etat-certifie", "bulletin-salaire", "facture",
-        "note-frais", "cle-repartition", "lettre-mission", "convention", "avenant",
-        "declaration-commencement", "bilan-intermediaire", "bilan-final", "publication",
-        "certificat-elimination", "autre",
+        "liste-depenses",
+        "titre-transport",
+        "etat-certifie",
+        "bulletin-salaire",
+        "facture",
+        "note-frais",
+        "cle-repartition",
+        "lettre-mission",
+        "convention",
+        "avenant",
+        "declaration-commencement",
+        "bilan-intermediaire",
+        "bilan-final",
+        "publication",
+        "certificat-elimination",
+        "autre",
     }
     assert "2007-2013" in {p.value for p in Programme}
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("2007-03-31", date(2007, 3, 31)), ("2008-02-29", date(2008, 2, 29)),
-     (" 2007-01-01 ", date(2007, 1, 1))],
+    [
+        ("2007-03-31", date(2007, 3, 31)),
+        ("2008-02-29", date(2008, 2, 29)),
+        (" 2007-01-01 ", date(2007, 1, 1)),
+    ],
 )
 def test_parse_date(text: str, expected: date) -> None:
     assert parse_date(text) == expected
 
 
-@pytest.mark.parametrize("text", ["2007-02-30", "2007-02-29", "2007-13-01", "2007-04-31",
-                                  "2007-00-10"])
+@pytest.mark.parametrize(
+    "text", ["2007-02-30", "2007-02-29", "2007-13-01", "2007-04-31", "2007-00-10"]
+)
 def test_impossible_days_are_refused(text: str) -> None:
     with pytest.raises(InputError, match="no such day"):
         parse_date(text, "paid_on")
 
 
-@pytest.mark.parametrize("text", ["31/03/2007", "2007-3-31", "20070331", "2007-03-31T10:00",
-                                  "", "hier", "07-03-31"])
+@pytest.mark.parametrize(
+    "text", ["31/03/2007", "2007-3-31", "20070331", "2007-03-31T10:00", "", "hier", "07-03-31"]
+)
 def test_malformed_dates_are_refused(text: str) -> None:
     with pytest.raises(InputError, match="YYYY-MM-DD"):
         parse_date(text, "paid_on")
@@ -76,8 +97,10 @@ def test_identity_names(name: str) -> None:
     assert check_identity_name(name) == name
 
 
-@pytest.mark.parametrize("name", ["Marie.Dupont", "marie dupont", ".hidden", "../x", "", "x" * 65,
-                                  "marie/dupont", "émilie"])
+@pytest.mark.parametrize(
+    "name",
+    ["Marie.Dupont", "marie dupont", ".hidden", "../x", "", "x" * 65, "marie/dupont", "émilie"],
+)
 def test_bad_identity_names_are_refused(name: str) -> None:
     with pytest.raises(InputError, match="bad identity name"):
         check_identity_name(name)

@@ -39,8 +39,24 @@ def test_negative_amounts_are_refused(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["1234.567", "12,50", "1 234.50", "1e3", "", "abc", "12.", ".50", "+12.00", "NaN",
-     "Infinity", "0x10", "12.5€", "1234567890123"],
+    [
+        "1234.567",
+        "12,50",
+        "1 234.50",
+        "1e3",
+        "",
+        "abc",
+        "12.",
+        ".50",
+        "+12.00",
+        "NaN",
+        "Infinity",
+        "0x10",
+        "12.5€",
+        "1234567890123",
+        "\u0661\u0662.50",  # Arabic-Indic digits: only ASCII digits are amounts
+        "\uff11\uff12.00",  # full-width digits
+    ],
 )
 def test_malformed_amounts_are_refused(text: str) -> None:
     with pytest.raises(InputError, match="amount"):
@@ -54,8 +70,12 @@ def test_error_names_what_was_parsed() -> None:
 
 @pytest.mark.parametrize(
     ("amount", "machine"),
-    [(Decimal("1234.5"), "1234.50"), (Decimal("0"), "0.00"), (Decimal("42000"), "42000.00"),
-     (Decimal("0.005"), "0.01")],
+    [
+        (Decimal("1234.5"), "1234.50"),
+        (Decimal("0"), "0.00"),
+        (Decimal("42000"), "42000.00"),
+        (Decimal("0.005"), "0.01"),
+    ],
 )
 def test_machine_form_has_a_dot_and_two_decimals(amount: Decimal, machine: str) -> None:
     assert format_amount(amount) == machine

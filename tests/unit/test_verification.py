@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ from freezegun import freeze_time
 
 from plie_audit import canonical
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste
+from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.evidence import filing
 from plie_audit.signing import identities
 from plie_audit.verification import FindingKind
@@ -19,13 +21,37 @@ ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 
 
 def _file(archive: Archive, actor: Actor, path: Path, convention: str) -> str:
-    report = archive.add_evidence(actor, [path], convention=convention,
-                                  kind=EvidenceKind.FACTURE, poste=Poste.FONCTIONNEMENT)
+    report = archive.add_evidence(
+        actor, [path], convention=convention, kind=EvidenceKind.FACTURE, poste=Poste.FONCTIONNEMENT
+    )
     return report.filed[0].id
 
 
-def test_clean_archive_verifies(populated: Archive, filer: Actor, convention: str,
-                                samples: dict[str, Path]) -> None:
+def _people(archive: Archive) -> tuple[Archive, Actor, str]:
+    archive.create_identity(
+        "marie.dupont",
+        [Role.DEPOSANT, Role.COMPTABLE],
+        identity_passphrase=b"identity-pass",
+        archive_passphrase=ARCHIVE_PASSPHRASE,
+    )
+    actor = Actor("marie.dupont", b"identity-pass")
+    archive.add_convention(
+        actor,
+        "PLIE-LYON-2007-01",
+        plie="PLIE de Lyon",
+        agence="ALE",
+        region="Rhône-Alpes",
+        start=date(2007, 1, 1),
+        end=date(2007, 12, 31),
+        programme=Programme.P2007_2013,
+        budget={Poste.DEPLACEMENT: Decimal("1500.00")},
+    )
+    return archive, actor, "PLIE-LYON-2007-01"
+
+
+def test_clean_archive_verifies(
+    populated: Archive, filer: Actor, convention: str, samples: dict[str, Path]
+) -> None:
     for path in samples.values():
         _file(populated, filer, path, convention)
     report = populated.verify()
@@ -61,8 +87,9 @@ def test_a_signature_made_after_revocation_is_found(
         archive.revoke_identity(actor.name, "clé perdue", archive_passphrase=ARCHIVE_PASSPHRASE)
         frozen.tick(60)
         # Someone holding the revoked key signs and records a filing behind the archive's back.
-        request = filing.PieceRequest(path=samples["note.txt"], convention=convention,
-                                      kind=EvidenceKind.NOTE_FRAIS)
+        request = filing.PieceRequest(
+            path=samples["note.txt"], convention=convention, kind=EvidenceKind.NOTE_FRAIS
+        )
         prepared = filing.prepare(archive.store, stolen, request)
         archive.store.flush()
         with archive.db.write() as session:
@@ -76,7 +103,10 @@ def test_a_signature_made_after_revocation_is_found(
 
 
 def test_unreadable_record_is_a_finding_not_a_crash(
-    populated: Archive, filer: Actor, convention: str, samples: dict[str, Path],
+    populated: Archive,
+    filer: Actor,
+    convention: str,
+    samples: dict[str, Path],
     sql: Callable[..., Any],
 ) -> None:
     piece = _file(populated, filer, samples["billet-lyon-paris.pdf"], convention)
@@ -89,20 +119,3 @@ def test_unreadable_record_is_a_finding_not_a_crash(
     assert FindingKind.RECORD_UNREADABLE in kinds
     assert FindingKind.RECORD_SIGNATURE_INVALID in kinds
     assert {f.subject for f in report.findings} == {piece}
-
-
-def _people(archive: Archive) -> tuple[Archive, Actor, str]:
-    from datetime import date
-    from decimal import Decimal
-
-    from plie_audit.domain import Programme, Role
-
-    archive.create_identity("marie.dupont", [Role.DEPOSANT, Role.COMPTABLE],
-                            identity_passphrase=b"identity-pass",
-                            archive_passphrase=ARCHIVE_PASSPHRASE)
-    actor = Actor("marie.dupont", b"identity-pass")
-    archive.add_convention(actor, "PLIE-LYON-2007-01", plie="PLIE de Lyon", agence="ALE",
-                           region="Rhône-Alpes", start=date(2007, 1, 1), end=date(2007, 12, 31),
-                           programme=Programme.P2007_2013,
-                           budget={Poste.DEPLACEMENT: Decimal("1500.00")})
-    return archive, actor, "PLIE-LYON-2007-01"

@@ -20,6 +20,9 @@ from plie_audit.errors import ArchiveStateError, PlieAuditError
 
 BUSY_TIMEOUT_SECONDS = 60
 
+# The Alembic head this code expects (tests/unit/db check it equals the migrations' head).
+SCHEMA_REVISION = "0001"
+
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
@@ -115,3 +118,18 @@ def current_revision(database: Database) -> str | None:
 
     with database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_schema(database: Database) -> None:
+    """Refuse to work on a database that is not at :data:`SCHEMA_REVISION`."""
+    try:
+        revision = current_revision(database)
+    except SQLAlchemyError as exc:
+        raise ArchiveStateError(f"cannot read the archive database: {exc}") from exc
+    if revision is None:
+        raise ArchiveStateError("the archive database holds no plie-audit schema")
+    if revision != SCHEMA_REVISION:
+        raise ArchiveStateError(
+            f"the archive database is at schema {revision}; this plie-audit works on "
+            f"{SCHEMA_REVISION}"
+        )

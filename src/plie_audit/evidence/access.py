@@ -12,7 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plie_audit.db.models import Evidence
+from plie_audit import verification
+from plie_audit.db.models import Evidence, Identity
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
 from plie_audit.errors import ConflictError, InputError, NotFoundError, StoreError
@@ -83,8 +84,6 @@ def resolve(db: Database, evidence_id: str) -> EvidenceInfo:
 
 
 def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
-    from plie_audit import verification
-
     info = resolve(db, evidence_id)
     with db.read() as session:
         row = session.get(Evidence, info.id)
@@ -213,8 +212,6 @@ def export(
         row = session.get(Evidence, info.id)
         assert row is not None
         record, record_sig, content_sig = row.record, row.record_sig, row.content_sig
-        from plie_audit.db.models import Identity
-
         identity = session.execute(
             select(Identity).where(Identity.name == row.filed_by)
         ).scalar_one_or_none()

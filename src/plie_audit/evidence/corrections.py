@@ -15,12 +15,13 @@ from typing import Any
 from plie_audit import clock
 from plie_audit.db.models import Evidence
 from plie_audit.db.session import Database
-from plie_audit.domain import EvidenceKind, EvidenceStatus
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
 from plie_audit.errors import ConflictError, InputError
 from plie_audit.evidence.filing import FilingReport, PieceRequest, find_identical, insert, prepare
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.signing import identities
 from plie_audit.signing.identities import Signer
 from plie_audit.store import ObjectStore
 
@@ -41,6 +42,7 @@ def _active(session: Any, evidence_id: str) -> Evidence:
 def annul(db: Database, actor: str, evidence_id: str, reason: str) -> EvidenceInfo:
     now = clock.now()
     with db.write() as session:
+        identities.ensure_active(session, actor)
         row = _active(session, evidence_id)
         row.status = EvidenceStatus.ANNULLED.value
         row.status_at = now
@@ -70,8 +72,6 @@ def replacement_request(
         assert old is not None
         if old.status != EvidenceStatus.ACTIVE.value:
             raise ConflictError(f"{evidence_id} is already {old.status}")
-        from plie_audit.domain import Poste
-
         request = PieceRequest(
             path=path,
             convention=old.convention_ref,
@@ -96,6 +96,7 @@ def supersede(
     prepared = prepare(store, signer, request)
     store.flush()
     with db.write() as session:
+        identities.ensure_active(session, signer.name)
         old = _active(session, evidence_id)
         if find_identical(session, request, prepared.put.sha256) is not None:
             raise ConflictError(f"this replacement of {evidence_id} is already filed")
@@ -125,8 +126,6 @@ def supersede(
 
 
 def _as_request_values(row: Evidence) -> PieceRequest:
-    from plie_audit.domain import Poste
-
     return PieceRequest(
         path=Path(row.name),
         convention=row.convention_ref,

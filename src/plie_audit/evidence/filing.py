@@ -36,7 +36,7 @@ from plie_audit.evidence.record import FilingRecord, evidence_id
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
-from plie_audit.signing import cms
+from plie_audit.signing import cms, identities
 from plie_audit.signing.identities import Signer
 from plie_audit.store import ObjectStore, PutResult
 from plie_audit.store.local import check_regular_file
@@ -250,6 +250,7 @@ def file_pieces(
                 progress(done, len(requests))
         store.flush()  # the bytes are durable before any record points at them
         with db.write() as session:
+            identities.ensure_active(session, signer.name)
             for item in prepared:
                 existing = find_identical(session, item.request, item.put.sha256)
                 if existing is not None:

@@ -85,6 +85,13 @@ def refusal(identity: Identity, role: Role | None) -> str | None:
     return None
 
 
+def ensure_active(session: Session, name: str) -> None:
+    """Inside a write transaction: refuse when ``name`` was revoked since it was authorised."""
+    identity = get(session, name)
+    if identity.revoked_at is not None:
+        raise PermissionRefused(f"identity {name!r} was revoked while acting; nothing recorded")
+
+
 def unlock(keys_dir: Path, identity: Identity, passphrase: bytes) -> Signer:
     path = identity_key_path(keys_dir, identity.name)
     try:

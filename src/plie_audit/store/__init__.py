@@ -18,6 +18,10 @@ def open_store(url: str, root: Path) -> ObjectStore:
             "S3 object storage is not available in this version of plie-audit; "
             "use a local folder (the default)"
         )
+    if "://" in url and not url.startswith("file://"):
+        raise ArchiveStateError(
+            f"unsupported store URL {url!r}: give a folder or file:///absolute/path"
+        )
     path = url[len("file://") :] if url.startswith("file://") else url
     folder = Path(path)
     if not folder.is_absolute():

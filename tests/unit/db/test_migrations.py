@@ -57,17 +57,22 @@ def test_upgrade_twice_is_harmless(db: Database) -> None:
 
 def _journal_row(db: Database) -> None:
     with db.write() as session:
-        session.add(JournalEntry(seq=1, at=AT, event="archive-initialised", actor=None,
-                                 entry=b"{}"))
+        session.add(
+            JournalEntry(seq=1, at=AT, event="archive-initialised", actor=None, entry=b"{}")
+        )
 
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE journal SET actor = 'mallory' WHERE seq = 1", "DELETE FROM journal WHERE seq = 1",
-     "UPDATE journal SET entry = X'00'"],
+    [
+        "UPDATE journal SET actor = 'mallory' WHERE seq = 1",
+        "DELETE FROM journal WHERE seq = 1",
+        "UPDATE journal SET entry = X'00'",
+    ],
 )
-def test_sqlite_triggers_refuse_update_and_delete(db: Database, tmp_path: Path,
-                                                  statement: str) -> None:
+def test_sqlite_triggers_refuse_update_and_delete(
+    db: Database, tmp_path: Path, statement: str
+) -> None:
     upgrade(db)
     _journal_row(db)
     connection = sqlite3.connect(tmp_path / "archive.db")
@@ -94,3 +99,9 @@ def test_sqlite_settings(db: Database) -> None:
     with db.read() as session:
         assert session.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+
+
+def test_the_code_expects_the_migrations_head() -> None:
+    from plie_audit.db.session import SCHEMA_REVISION
+
+    assert SCHEMA_REVISION == _head()

@@ -25,10 +25,8 @@ def _manifest(tmp_path: Path, text: str, *, bom: bool = False) -> Path:
 def test_rows_become_typed_requests_with_paths_relative_to_the_csv(tmp_path: Path) -> None:
     manifest = _manifest(
         tmp_path,
-        HEADER
-        + "scans/billet.pdf,PLIE-LYON-2007-01,titre-transport,deplacement,86.4,2007-03-12,"
-        '"Billet SNCF, Lyon-Paris"\n'
-        + "liste.csv,PLIE-LYON-2007-01,liste-depenses,,,,\n",
+        HEADER + "scans/billet.pdf,PLIE-LYON-2007-01,titre-transport,deplacement,86.4,2007-03-12,"
+        '"Billet SNCF, Lyon-Paris"\n' + "liste.csv,PLIE-LYON-2007-01,liste-depenses,,,,\n",
         bom=True,
     )
     first, second = read_manifest(manifest)
@@ -44,8 +42,9 @@ def test_rows_become_typed_requests_with_paths_relative_to_the_csv(tmp_path: Pat
 
 
 def test_columns_may_come_in_any_order(tmp_path: Path) -> None:
-    manifest = _manifest(tmp_path, "label,paid_on,amount,poste,kind,convention,path\n"
-                                   "x,,,,facture,C-1,a.pdf\n")
+    manifest = _manifest(
+        tmp_path, "label,paid_on,amount,poste,kind,convention,path\nx,,,,facture,C-1,a.pdf\n"
+    )
     (request,) = read_manifest(manifest)
     assert (request.path.name, request.convention, request.label) == ("a.pdf", "C-1", "x")
 
@@ -58,7 +57,7 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
 
 def test_unknown_column_is_named(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, HEADER.strip() + ",montant\n")
-    with pytest.raises(InputError, match="unknown column.*montant"):
+    with pytest.raises(InputError, match=r"unknown column.*montant"):
         read_manifest(manifest)
 
 
@@ -87,9 +86,10 @@ def test_a_bad_row_refuses_the_whole_file_naming_its_line(
 
 def test_line_numbers_count_physical_lines(tmp_path: Path) -> None:
     # A quoted field spanning two lines: the next row starts on line 4, not 3.
-    manifest = _manifest(tmp_path, HEADER + '"deux\nlignes.pdf",C-1,facture,,,,\n'
-                                            "b.pdf,C-1,facture,,bad,,\n")
-    with pytest.raises(InputError, match="manifest.csv line 4: bad amount"):
+    manifest = _manifest(
+        tmp_path, HEADER + '"deux\nlignes.pdf",C-1,facture,,,,\nb.pdf,C-1,facture,,bad,,\n'
+    )
+    with pytest.raises(InputError, match=r"manifest\.csv line 4: bad amount"):
         read_manifest(manifest)
 
 
@@ -115,7 +115,7 @@ def test_empty_and_header_only_files_are_refused(tmp_path: Path) -> None:
 def test_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "m.csv"
     path.write_bytes(HEADER.encode() + "a.pdf,C,facture,,,,Région\n".encode("latin-1"))
-    with pytest.raises(InputError, match="m.csv line 2: not UTF-8"):
+    with pytest.raises(InputError, match=r"m\.csv line 2: not UTF-8"):
         read_manifest(path)
 
 

@@ -30,19 +30,33 @@ RECORD = FilingRecord(
 
 
 def test_encoding_is_byte_exact() -> None:
-    assert RECORD.encode() == (
-        '{"amount":"86.40","convention":"PLIE-LYON-2007-01","filed_at":"2007-04-02T08:30:00Z",'
-        '"filed_by":"marie.dupont","format":"plie-audit/filing-record/1",'
-        '"kind":"titre-transport","label":"Billet SNCF Lyon–Paris",'
-        '"name":"billet-2007-03-12.pdf","paid_on":"2007-03-12","poste":"deplacement",'
-        f'"sha256":"{SHA}","size":12345,"supersedes":null}}'
-    ).encode()
+    assert (
+        RECORD.encode()
+        == (
+            '{"amount":"86.40","convention":"PLIE-LYON-2007-01","filed_at":"2007-04-02T08:30:00Z",'
+            '"filed_by":"marie.dupont","format":"plie-audit/filing-record/1",'
+            '"kind":"titre-transport","label":"Billet SNCF Lyon–Paris",'
+            '"name":"billet-2007-03-12.pdf","paid_on":"2007-03-12","poste":"deplacement",'
+            f'"sha256":"{SHA}","size":12345,"supersedes":null}}'
+        ).encode()
+    )
 
 
 def test_exact_key_set() -> None:
     assert set(json.loads(RECORD.encode())) == {
-        "amount", "convention", "filed_at", "filed_by", "format", "kind", "label", "name",
-        "paid_on", "poste", "sha256", "size", "supersedes",
+        "amount",
+        "convention",
+        "filed_at",
+        "filed_by",
+        "format",
+        "kind",
+        "label",
+        "name",
+        "paid_on",
+        "poste",
+        "sha256",
+        "size",
+        "supersedes",
     }
 
 

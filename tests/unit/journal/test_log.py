@@ -26,8 +26,12 @@ def db(tmp_path: Path) -> Database:
 
 def test_entry_bytes_are_canonical_and_exact() -> None:
     entry = Entry(
-        seq=42, at=AT, event="evidence-filed", actor="marie.dupont",
-        subjects=("ev-0123456789abcdef", "PLIE-LYON-2007-01"), sha256=("ab" * 32,),
+        seq=42,
+        at=AT,
+        event="evidence-filed",
+        actor="marie.dupont",
+        subjects=("ev-0123456789abcdef", "PLIE-LYON-2007-01"),
+        sha256=("ab" * 32,),
         detail={"size": 12345, "name": "billet.pdf", "kind": "titre-transport"},
     )
     assert encode_entry(entry) == (
@@ -40,12 +44,22 @@ def test_entry_bytes_are_canonical_and_exact() -> None:
 
 
 def test_append_numbers_entries_from_one_without_gaps(db: Database) -> None:
-    events = [Event.ARCHIVE_INITIALISED, Event.IDENTITY_CREATED, Event.CONVENTION_ADDED,
-              Event.EVIDENCE_FILED, Event.ACTION_REFUSED]
+    events = [
+        Event.ARCHIVE_INITIALISED,
+        Event.IDENTITY_CREATED,
+        Event.CONVENTION_ADDED,
+        Event.EVIDENCE_FILED,
+        Event.ACTION_REFUSED,
+    ]
     for index, event in enumerate(events):
         with db.write() as session:
-            entry = journal.append(session, event, None if index == 0 else "marie.dupont",
-                                   subjects=[f"s{index}"], at=AT)
+            entry = journal.append(
+                session,
+                event,
+                None if index == 0 else "marie.dupont",
+                subjects=[f"s{index}"],
+                at=AT,
+            )
         assert entry.seq == index + 1
     with db.read() as session:
         rows = session.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars().all()
@@ -79,9 +93,15 @@ def test_a_rolled_back_append_leaves_no_hole(db: Database) -> None:
 
 def test_stored_entry_bytes_equal_the_encoding(db: Database) -> None:
     with db.write() as session:
-        entry = journal.append(session, Event.EVIDENCE_READ, "marie.dupont",
-                               subjects=["ev-1"], sha256=["cd" * 32],
-                               detail={"via": "evidence get"}, at=AT)
+        entry = journal.append(
+            session,
+            Event.EVIDENCE_READ,
+            "marie.dupont",
+            subjects=["ev-1"],
+            sha256=["cd" * 32],
+            detail={"via": "evidence get"},
+            at=AT,
+        )
     with db.read() as session:
         stored = session.get(JournalEntry, 1)
         assert stored is not None

@@ -27,9 +27,8 @@ from plie_audit.clock import isoformat
 from plie_audit.db.models import ArchiveInfo, Evidence, Identity, JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.errors import SignatureInvalid, StoreError
-from plie_audit.evidence.record import decode_record, evidence_id
+from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
 from plie_audit.journal.log import ENTRY_FORMAT
-from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store import ObjectStore
@@ -212,20 +211,21 @@ def _check_signer(
 
 
 def _row_fields(row: Evidence) -> dict[str, Any]:
-    return {
-        "sha256": row.sha256,
-        "size": row.size,
-        "name": row.name,
-        "convention": row.convention_ref,
-        "kind": row.kind,
-        "poste": row.poste,
-        "amount": None if row.amount is None else format_amount(row.amount),
-        "paid_on": None if row.paid_on is None else row.paid_on.isoformat(),
-        "label": row.label,
-        "filed_at": isoformat(row.filed_at),
-        "filed_by": row.filed_by,
-        "supersedes": row.supersedes,
-    }
+    """The row's copy of the record fields, in the record's JSON form."""
+    return FilingRecord(
+        sha256=row.sha256,
+        size=row.size,
+        name=row.name,
+        convention=row.convention_ref,
+        kind=row.kind,
+        poste=row.poste,
+        amount=row.amount,
+        paid_on=row.paid_on,
+        label=row.label,
+        filed_at=row.filed_at,
+        filed_by=row.filed_by,
+        supersedes=row.supersedes,
+    ).as_json()
 
 
 def check_record(row: Evidence) -> list[Finding]:

@@ -42,12 +42,16 @@ from plie_audit.errors import (
     ArchiveStateError,
     ConflictError,
     InputError,
+    JournalError,
     NotFoundError,
     PermissionRefused,
 )
 from plie_audit.evidence import access, corrections, filing, manifests
 from plie_audit.evidence.info import EvidenceInfo
+from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal
+from plie_audit.journal.audit import JournalAudit, audit_journal
+from plie_audit.journal.checkpoints import CheckpointInfo
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, identities
@@ -111,8 +115,11 @@ class Archive:
         database_url: str | None = None,
         store: str | None = None,
         origin: str | None = None,
+        tsa_url: str | None = None,
+        tsa_anchors: Sequence[x509.Certificate] = (),
     ) -> Archive:
-        """Create the archive: settings, database schema, object store and root CA."""
+        """Create the archive: settings, database schema, object store, root CA, journal key
+        and the journal's first signed checkpoint (time-stamped when ``tsa_url`` is given)."""
         root = Path(root)
         if (root / SETTINGS_FILE).exists():
             raise ArchiveStateError(f"{root} is already an archive (it has {SETTINGS_FILE})")
@@ -130,6 +137,12 @@ class Archive:
         origin = clean_text(
             origin or f"plie-audit/{archive_id}", "origin", max_length=64, required=True
         )
+        # The origin is also the checkpoints' origin line and the journal key's name, which
+        # C2SP signed-note forbids spaces and "+" in.
+        if any(ch.isspace() or ch == "+" for ch in origin):
+            raise InputError(f"bad origin {origin!r}: no spaces or '+' (e.g. anpe.example/lyon)")
+        if tsa_url is not None and not tsa_url.startswith(("http://", "https://")):
+            raise InputError(f"bad --tsa-url {tsa_url!r}: an http:// or https:// URL")
         store_url = store or DEFAULT_STORE
         if "://" in store_url and not store_url.startswith("file://"):
             open_store(store_url, root)  # raises the clear "not available" error
@@ -141,6 +154,7 @@ class Archive:
             database_url=database_url or f"sqlite:///{DEFAULT_DATABASE}",
             store=store_url,
             created_at=clock.isoformat(now),
+            tsa_url=tsa_url,
         )
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -157,6 +171,7 @@ class Archive:
             identities.write_key_file(
                 root / "keys" / ROOT_KEY_FILE, ca.encrypt_private_key(root_key, passphrase)
             )
+            journal_key = checkpoints.create_key(root / "keys", passphrase)
             with db.write() as session:
                 session.add(
                     ArchiveInfo(
@@ -165,6 +180,8 @@ class Archive:
                         origin=origin,
                         created_at=now,
                         root_cert_pem=ca.certs_to_pem([root_cert]).decode(),
+                        journal_key=checkpoints.verifier_key(origin, journal_key),
+                        tsa_anchors_pem=ca.certs_to_pem(tsa_anchors).decode() or None,
                     )
                 )
                 journal.append(
@@ -175,6 +192,7 @@ class Archive:
                     detail={"origin": origin, "root_fingerprint": ca.fingerprint(root_cert)},
                     at=now,
                 )
+            checkpoints.issue(db, root / "keys", origin, passphrase, tsa_url=tsa_url)
             # archive.toml is written last: its presence means the archive is complete.
             write_settings(root, settings)
         except BaseException:
@@ -508,10 +526,51 @@ class Archive:
         signer = self.authorize(actor, Role.DEPOSANT, "evidence supersede", [info.id])
         return corrections.supersede(self.db, self.store, signer, info.id, request, reason)
 
+    # ------------------------------------------------------------------ journal
+    def journal_checkpoint(self, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:
+        """Sign (and time-stamp) a checkpoint of the journal; the latest if nothing changed."""
+        return checkpoints.issue(
+            self.db,
+            self.keys_dir,
+            self.settings.origin,
+            archive_passphrase,
+            tsa_url=self.settings.tsa_url,
+        )
+
+    def journal_key(self) -> str:
+        """The journal's verifier key, ``<name>+<hex key id>+<base64(0x01 || public key)>``."""
+        key = checkpoints.stored_verifier_key(self.db)
+        if key is None:
+            raise JournalError(
+                "this archive has no journal key yet: run `plie-audit journal checkpoint`"
+            )
+        return key
+
+    def journal_prove(self, evidence_id: str) -> str:
+        """A C2SP tlog-proof@v1 bundle proving the filing of a piece is in the journal."""
+        return checkpoints.prove(self.db, access.resolve(self.db, evidence_id).id)
+
+    def journal_verify(self, verifier_key: str | None = None) -> JournalAudit:
+        """Recompute the journal's tree and check every checkpoint and time-stamp."""
+        return audit_journal(self.db, self.settings.origin, verifier_key)
+
+    def journal_checkpoints(self) -> list[CheckpointInfo]:
+        """Every checkpoint issued, oldest first."""
+        return checkpoints.list_all(self.db)
+
+    def journal_entries(self, *, since: int = 1, limit: int | None = None) -> list[journal.Entry]:
+        """Journal entries from seq ``since`` (decoded)."""
+        return journal.read(self.db, since=since, limit=limit)
+
     # ------------------------------------------------------------------ verification
-    def verify(self, *, progress: ProgressCallback | None = None) -> verification.VerifyReport:
-        """Re-hash every stored piece and check every signature and filing record."""
-        return verification.verify_archive(self.db, self.store, progress=progress)
+    def verify(
+        self, *, signatures: bool = False, progress: ProgressCallback | None = None
+    ) -> verification.VerifyReport:
+        """Re-hash every piece; check records, journal entries, tree, checkpoints (and every
+        CMS signature with ``signatures``)."""
+        return verification.verify_archive(
+            self.db, self.store, self.settings.origin, signatures=signatures, progress=progress
+        )
 
 
 def _identity_info(row: Identity) -> IdentityInfo:

@@ -34,6 +34,7 @@ class Settings:
     store: str
     created_at: str
     format: int = SETTINGS_FORMAT
+    tsa_url: str | None = None  # RFC 3161 time-stamping authority for journal checkpoints
 
     def resolved_database_url(self, root: Path) -> str:
         """SQLite paths in ``archive.toml`` are relative to the archive folder."""
@@ -63,8 +64,10 @@ def write_settings(root: Path, settings: Settings) -> None:
         f"created_at = {_toml_string(settings.created_at)}",
         f"database_url = {_toml_string(settings.database_url)}",
         f"store = {_toml_string(settings.store)}",
-        "",
     ]
+    if settings.tsa_url:
+        lines.append(f"tsa_url = {_toml_string(settings.tsa_url)}")
+    lines.append("")
     target = root / SETTINGS_FILE
     tmp = root / (SETTINGS_FILE + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -92,6 +95,7 @@ def read_settings(root: Path) -> Settings:
             store=str(section["store"]),
             created_at=str(section["created_at"]),
             format=int(section["format"]),
+            tsa_url=str(section["tsa_url"]) if "tsa_url" in section else None,
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ArchiveStateError(f"{path} is malformed: {exc}") from exc

@@ -16,11 +16,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from plie_audit import canonical
 from plie_audit.clock import isoformat
@@ -28,47 +27,13 @@ from plie_audit.db.models import ArchiveInfo, Evidence, Identity, JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.errors import SignatureInvalid, StoreError
 from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
-from plie_audit.journal.log import ENTRY_FORMAT
+from plie_audit.findings import Finding, FindingKind
+from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store import ObjectStore
 
 CHUNK_ROWS = 1000
-
-
-class FindingKind(StrEnum):
-    OBJECT_MISSING = "object-missing"
-    OBJECT_SIZE_MISMATCH = "object-size-mismatch"
-    OBJECT_HASH_MISMATCH = "object-hash-mismatch"
-    OBJECT_UNREADABLE = "object-unreadable"
-    RECORD_UNREADABLE = "record-unreadable"
-    RECORD_MISMATCH = "record-mismatch"
-    ID_MISMATCH = "id-mismatch"
-    RECORD_SIGNATURE_INVALID = "record-signature-invalid"
-    CONTENT_SIGNATURE_INVALID = "content-signature-invalid"
-    SIGNER_UNKNOWN = "signer-unknown"
-    SIGNER_MISMATCH = "signer-mismatch"
-    SIGNER_UNTRUSTED = "signer-untrusted"
-    SIGNED_AFTER_REVOCATION = "signed-after-revocation"
-    LINK_BROKEN = "link-broken"
-    JOURNAL_GAP = "journal-gap"
-    JOURNAL_ENTRY_MISMATCH = "journal-entry-mismatch"
-
-
-@dataclass(frozen=True)
-class Finding:
-    subject: str
-    kind: FindingKind
-    expected: str
-    found: str
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "subject": self.subject,
-            "kind": self.kind.value,
-            "expected": self.expected,
-            "found": self.found,
-        }
 
 
 @dataclass(frozen=True)
@@ -327,64 +292,170 @@ def check_links(db: Database) -> list[Finding]:
     return findings
 
 
-def check_journal(db: Database) -> tuple[int, list[Finding]]:
-    """Sequence numbers run 1..n without gaps; each row agrees with its entry bytes."""
-    findings: list[Finding] = []
-    expected_seq = 1
-    count = 0
+def _entries(db: Database, seqs: set[int]) -> dict[int, dict[str, Any]]:
+    """The decoded journal entries at ``seqs`` (unreadable ones are left out)."""
+    if not seqs:
+        return {}
     with db.read() as session:
-        for row in session.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars():
-            count += 1
-            subject = f"journal#{row.seq}"
-            if row.seq != expected_seq:
-                findings.append(
-                    Finding(
-                        subject, FindingKind.JOURNAL_GAP, f"seq {expected_seq}", f"seq {row.seq}"
-                    )
-                )
-            expected_seq = row.seq + 1
+        rows = session.execute(
+            select(JournalEntry.seq, JournalEntry.entry).where(JournalEntry.seq.in_(seqs))
+        ).all()
+        decoded = {}
+        for seq, data in rows:
             try:
-                entry = canonical.decode(row.entry)
-                problems = [
-                    name
-                    for name, value in (
-                        ("format", ENTRY_FORMAT),
-                        ("seq", row.seq),
-                        ("event", row.event),
-                        ("actor", row.actor),
-                        ("at", isoformat(row.at)),
-                    )
-                    if entry.get(name) != value
-                ]
-            except (ValueError, AttributeError) as exc:
-                problems = [f"unreadable entry ({exc})"]
-            if problems:
+                value = canonical.decode(bytes(data))
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                decoded[seq] = value
+        return decoded
+
+
+_STATUS_EVENTS = {"annulled": "evidence-annulled", "superseded": "evidence-superseded"}
+
+
+def check_entries(
+    row: Evidence, entries: dict[int, dict[str, Any]], audit: JournalAudit
+) -> tuple[list[Finding], bool]:
+    """Check a row against its journal entries; say whether its filing record is bound to a
+    sealed entry (else its CMS signatures must be checked instead)."""
+    findings: list[Finding] = []
+    filed = entries.get(row.filed_seq) if row.filed_seq is not None else None
+    record_hash = hashlib.sha256(row.record).hexdigest()
+    bound = False
+    if filed is None:
+        findings.append(
+            Finding(
+                row.id,
+                FindingKind.RECORD_ENTRY_MISMATCH,
+                "an evidence-filed journal entry",
+                f"none at seq {row.filed_seq}",
+            )
+        )
+    else:
+        detail = filed.get("detail") or {}
+        said = (filed.get("event"), (filed.get("subjects") or [None])[0], filed.get("sha256"))
+        if said != ("evidence-filed", row.id, [row.sha256]):
+            findings.append(
+                Finding(
+                    row.id,
+                    FindingKind.RECORD_ENTRY_MISMATCH,
+                    f"evidence-filed {row.id} sha256:{row.sha256}",
+                    f"journal#{row.filed_seq}: {said[0]} {said[1]}",
+                )
+            )
+        elif "record_sha256" in detail:
+            if detail["record_sha256"] != record_hash:
                 findings.append(
                     Finding(
-                        subject,
-                        FindingKind.JOURNAL_ENTRY_MISMATCH,
-                        "row equal to its entry bytes",
-                        "differs: " + ", ".join(problems),
+                        row.id,
+                        FindingKind.RECORD_ENTRY_MISMATCH,
+                        f"record sha256:{detail['record_sha256']} (journal#{row.filed_seq})",
+                        f"record sha256:{record_hash}",
                     )
                 )
-    return count, findings
+            else:
+                bound = row.filed_seq is not None and row.filed_seq <= audit.sealed_size
+    findings.extend(_check_status(row, entries, audit))
+    return findings, bound
+
+
+def _check_status(
+    row: Evidence, entries: dict[int, dict[str, Any]], audit: JournalAudit
+) -> list[Finding]:
+    journaled = audit.status_entries.get(row.id, [])
+    if row.status == "active":
+        if journaled or row.status_seq is not None:
+            return [
+                Finding(
+                    row.id,
+                    FindingKind.STATUS_ENTRY_MISMATCH,
+                    "status as journaled "
+                    f"(journal#{journaled[-1] if journaled else row.status_seq})",
+                    "active",
+                )
+            ]
+        return []
+    entry = entries.get(row.status_seq) if row.status_seq is not None else None
+    if entry is None:
+        return [
+            Finding(
+                row.id,
+                FindingKind.STATUS_ENTRY_MISMATCH,
+                f"a journal entry for the {row.status} status",
+                "none",
+            )
+        ]
+    said = (
+        entry.get("event"),
+        (entry.get("subjects") or [None])[0],
+        entry.get("actor"),
+        (entry.get("detail") or {}).get("reason"),
+    )
+    wanted = (_STATUS_EVENTS.get(row.status), row.id, row.status_by, row.status_reason)
+    if said != wanted or (
+        row.status == "superseded" and row.superseded_by not in (entry.get("subjects") or [])
+    ):
+        return [
+            Finding(
+                row.id,
+                FindingKind.STATUS_ENTRY_MISMATCH,
+                f"journal#{row.status_seq}: {said[0]} by {said[2]} ({said[3]})",
+                f"{row.status} by {row.status_by} ({row.status_reason})",
+            )
+        ]
+    return []
+
+
+def _missing_rows(db: Database) -> list[Finding]:
+    """Filings the journal records but the evidence table lacks (run only when counts differ)."""
+    findings = []
+    with db.read() as session:
+        known = set(session.execute(select(Evidence.id)).scalars())
+        rows = session.execute(
+            select(JournalEntry.seq, JournalEntry.entry).where(
+                JournalEntry.event == "evidence-filed"
+            )
+        ).all()
+        for seq, data in rows:
+            try:
+                entry = canonical.decode(bytes(data))
+            except ValueError:
+                continue
+            subject = (entry.get("subjects") or [None])[0]
+            if subject not in known:
+                findings.append(
+                    Finding(
+                        str(subject),
+                        FindingKind.EVIDENCE_ROW_MISSING,
+                        f"a filing recorded at journal#{seq}",
+                        "no evidence row",
+                    )
+                )
+    return findings
 
 
 def verify_archive(
     db: Database,
     store: ObjectStore,
+    origin: str,
     *,
+    signatures: bool = False,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
 ) -> VerifyReport:
-    """Check every piece, every signature, every link and the journal; collect all findings."""
+    """Check every piece against its record, every record against its journal entry, the
+    journal against every signed checkpoint; collect all findings.
+
+    Records bound to an entry that a valid checkpoint seals need no CMS check: the checkpoint
+    signature covers them. ``signatures=True`` re-checks every CMS signature anyway.
+    """
+    audit = audit_journal(db, origin)
+    findings: list[Finding] = list(audit.findings)
     with db.read() as session:
-        total = session.execute(select(Evidence.id)).all()
-    total_count = len(total)
+        total_count = session.execute(select(func.count()).select_from(Evidence)).scalar_one()
     signers = load_signers(db)
-    findings: list[Finding] = []
-    checked = 0
-    hashed_bytes = 0
+    checked = cms_checked = hashed_bytes = 0
     with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2) as pool:
         for rows in _chunks(db):
             present: set[str] = set()
@@ -396,6 +467,10 @@ def verify_archive(
                     findings.append(problem)
             unique = sorted({row.sha256 for row in rows if row.id in present})
             hashes = dict(zip(unique, pool.map(lambda sha: _hash(store, sha), unique), strict=True))
+            entries = _entries(
+                db,
+                {seq for row in rows for seq in (row.filed_seq, row.status_seq) if seq is not None},
+            )
             for row in rows:
                 if row.id in present:
                     found = hashes[row.sha256]
@@ -410,21 +485,25 @@ def verify_archive(
                             )
                         )
                 findings.extend(check_record(row))
-                findings.extend(check_signatures(row, signers))
+                entry_findings, sealed = check_entries(row, entries, audit)
+                findings.extend(entry_findings)
+                if signatures or not sealed:
+                    findings.extend(check_signatures(row, signers))
+                    cms_checked += 2
                 checked += 1
                 if progress is not None:
                     progress(checked, total_count)
+    if audit.filed_entries != total_count:
+        findings.extend(_missing_rows(db))
     findings.extend(check_links(db))
-    journal_count, journal_findings = check_journal(db)
-    findings.extend(journal_findings)
     return VerifyReport(
         checked=checked,
         findings=findings,
         counts={
             "pieces": checked,
-            "signatures": 2 * checked,
+            "signatures": cms_checked,
             "bytes_hashed": hashed_bytes,
             "identities": len(signers),
-            "journal_entries": journal_count,
+            **audit.counts(),
         },
     )

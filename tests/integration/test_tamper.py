@@ -206,14 +206,19 @@ def test_edited_id(run, pieces, sql) -> None:
     note = pieces["note"]
     sql("UPDATE evidence SET id = 'ev-0000000000000000' WHERE id = ?", (note.id,))
     report = _verify(run)
-    assert report["findings"] == [
+    assert report["findings"][0] == {
+        "subject": "ev-0000000000000000",
+        "kind": "id-mismatch",
+        "expected": note.id,
+        "found": "ev-0000000000000000",
+    }
+    # The journal entry of the filing names the real id.
+    assert _kinds(report) == Counter(
         {
-            "subject": "ev-0000000000000000",
-            "kind": "id-mismatch",
-            "expected": note.id,
-            "found": "ev-0000000000000000",
+            ("ev-0000000000000000", "id-mismatch"): 1,
+            ("ev-0000000000000000", "record-entry-mismatch"): 1,
         }
-    ]
+    )
 
 
 def test_edited_record_bytes(run, pieces, sql) -> None:
@@ -227,6 +232,8 @@ def test_edited_record_bytes(run, pieces, sql) -> None:
             (billet.id, "id-mismatch"): 1,
             (billet.id, "record-mismatch"): 1,
             (billet.id, "record-signature-invalid"): 1,
+            # the journal's evidence-filed entry holds the hash of the original record
+            (billet.id, "record-entry-mismatch"): 1,
         }
     )
 
@@ -314,7 +321,13 @@ def test_broken_supersede_link(run, populated, filer, pieces, sql, tmp_path: Pat
         "UPDATE evidence SET superseded_by = NULL, status = 'active' WHERE id = ?",
         (pieces["note"].id,),
     )
-    assert _kinds(_verify(run)) == Counter({(new.id, "link-broken"): 1})
+    assert _kinds(_verify(run)) == Counter(
+        {
+            (new.id, "link-broken"): 1,
+            # the journal recorded the supersession: the row may not say "active"
+            (pieces["note"].id, "status-entry-mismatch"): 1,
+        }
+    )
 
 
 # ------------------------------------------------------------------ the journal
@@ -348,7 +361,10 @@ def test_journal_row_edited(run, pieces, sql, statement: str, differs: str) -> N
     _drop_triggers(sql)
     sql(statement)
     report = _verify(run)
-    assert _kinds(report) == Counter({("journal#3", "journal-entry-mismatch"): 1})
+    expected = Counter({("journal#3", "journal-entry-mismatch"): 1})
+    if "entry" in statement:  # the entry bytes changed: the tree's leaf no longer matches
+        expected[("journal#3", "journal-tree-mismatch")] = 1
+    assert _kinds(report) == expected
     assert differs in report["findings"][0]["found"]
 
 
@@ -357,9 +373,16 @@ def test_journal_row_deleted(run, pieces, sql) -> None:
     (count,) = sql("SELECT count(*) FROM journal")[0]
     sql("DELETE FROM journal WHERE seq = 3")
     report = _verify(run)
-    assert report["findings"] == [
-        {"subject": "journal#4", "kind": "journal-gap", "expected": "seq 3", "found": "seq 4"}
-    ]
+    assert report["findings"][0] == {
+        "subject": "journal#4",
+        "kind": "journal-gap",
+        "expected": "seq 3",
+        "found": "seq 4",
+    }
+    # Every later entry now stands at the wrong leaf of the stored tree.
+    later = {f["subject"] for f in report["findings"][1:]}
+    assert {f["kind"] for f in report["findings"][1:]} == {"journal-tree-mismatch"}
+    assert {f"journal#{seq}" for seq in range(4, count + 1)} <= later
     assert count > 4
 
 
@@ -370,9 +393,15 @@ def test_journal_reordered(run, pieces, sql) -> None:
     sql("UPDATE journal SET seq = 4 WHERE seq = -1")
     report = _verify(run)
     assert _kinds(report) == Counter(
-        {("journal#3", "journal-entry-mismatch"): 1, ("journal#4", "journal-entry-mismatch"): 1}
+        {
+            ("journal#3", "journal-entry-mismatch"): 1,
+            ("journal#4", "journal-entry-mismatch"): 1,
+            ("journal#3", "journal-tree-mismatch"): 1,
+            ("journal#4", "journal-tree-mismatch"): 1,
+        }
     )
-    assert all("seq" in f["found"] for f in report["findings"])
+    mismatches = [f for f in report["findings"] if f["kind"] == "journal-entry-mismatch"]
+    assert all("seq" in f["found"] for f in mismatches)
 
 
 # ------------------------------------------------------------------ everything at once
@@ -384,10 +413,13 @@ def test_every_problem_is_reported_in_one_run(run, pieces, sql, archive_dir: Pat
     sql("UPDATE evidence SET kind = 'facture' WHERE id = ?", (note.id,))
     _drop_triggers(sql)
     sql("DELETE FROM journal WHERE seq = 2")
-    assert _kinds(_verify(run)) == Counter(
-        {
-            (billet.id, "object-missing"): 1,
-            (note.id, "record-mismatch"): 1,
-            ("journal#3", "journal-gap"): 1,
-        }
-    )
+    kinds = _kinds(_verify(run))
+    assert {
+        (billet.id, "object-missing"),
+        (note.id, "record-mismatch"),
+        ("journal#3", "journal-gap"),
+        ("journal#3", "journal-tree-mismatch"),
+    } <= set(kinds)
+    others = set(kinds) - {(billet.id, "object-missing"), (note.id, "record-mismatch"),
+                           ("journal#3", "journal-gap")}
+    assert {kind for _, kind in others} == {"journal-tree-mismatch"}

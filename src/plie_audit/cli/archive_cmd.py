@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from plie_audit.archive import Archive
@@ -13,7 +15,9 @@ from plie_audit.cli.options import (
     json_option,
     note,
     pass_state,
+    read_input_file,
 )
+from plie_audit.signing import ca
 
 
 @click.command()
@@ -33,8 +37,26 @@ from plie_audit.cli.options import (
     metavar="NAME",
     help="The archive's name, e.g. anpe.example/rhone-alpes (default: plie-audit/<uuid>).",
 )
+@click.option(
+    "--tsa-url",
+    metavar="URL",
+    help="RFC 3161 time-stamping authority: every journal checkpoint is time-stamped.",
+)
+@click.option(
+    "--tsa-ca",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="PEM certificate(s) the TSA's tokens must chain to (default: pin the first "
+    "TSA certificate seen).",
+)
 @pass_state
-def init(state: State, database_url: str | None, store_url: str | None, origin: str | None) -> None:
+def init(
+    state: State,
+    database_url: str | None,
+    store_url: str | None,
+    origin: str | None,
+    tsa_url: str | None,
+    tsa_ca: Path | None,
+) -> None:
     """Create the archive: settings, database, object store and root CA.
 
     The root CA's key is encrypted with $PLIE_AUDIT_PASSPHRASE (else a prompt, asked twice).
@@ -43,6 +65,7 @@ def init(state: State, database_url: str | None, store_url: str | None, origin: 
     Example:
       PLIE_AUDIT_PASSPHRASE=... plie-audit --archive ./archive init --origin anpe.example/lyon
     """
+    anchors = ca.certs_from_pem(read_input_file(tsa_ca)) if tsa_ca else []
     passphrase = archive_passphrase(confirm=True)
     archive = Archive.init(
         state.archive_dir,
@@ -50,12 +73,13 @@ def init(state: State, database_url: str | None, store_url: str | None, origin: 
         database_url=database_url,
         store=store_url,
         origin=origin,
+        tsa_url=tsa_url,
+        tsa_anchors=anchors,
     )
     root = archive.root_certificate()
-    from plie_audit.signing.ca import fingerprint
-
     click.echo(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")
-    click.echo(f"root certificate sha256:{fingerprint(root)}")
+    click.echo(f"root certificate sha256:{ca.fingerprint(root)}")
+    click.echo(f"journal key {archive.journal_key()}")
     note(
         "hand the root certificate to control authorities out of band: "
         "plie-audit identity export --root"
@@ -64,20 +88,30 @@ def init(state: State, database_url: str | None, store_url: str | None, origin: 
 
 
 @click.command()
+@click.option(
+    "--signatures",
+    is_flag=True,
+    help="Also re-check every CMS signature (deep audit); by default a record sealed "
+    "by a signed checkpoint is checked through the journal.",
+)
 @json_option
 @pass_state
 @click.pass_context
-def verify(ctx: click.Context, state: State, as_json: bool) -> None:
-    """Re-hash every piece, check every signature and filing record; exit 1 on any finding.
+def verify(ctx: click.Context, state: State, signatures: bool, as_json: bool) -> None:
+    """Check the whole archive; exit 1 on any finding.
+
+    Re-hashes every piece, checks each against its signed filing record, each record against
+    its journal entry, the journal's tree against every signed checkpoint and time-stamp, and
+    the CMS signatures of records not yet sealed by a checkpoint (of all with --signatures).
 
     \b
     Example:
       plie-audit verify
-      plie-audit verify --json | jq '.findings[]'
+      plie-audit verify --signatures --json | jq '.findings[]'
     """
     progress = Progress("verifying")
     try:
-        report = state.archive().verify(progress=progress)
+        report = state.archive().verify(signatures=signatures, progress=progress)
     finally:
         progress.close()
     if as_json:
@@ -86,7 +120,9 @@ def verify(ctx: click.Context, state: State, as_json: bool) -> None:
         counts = report.counts
         click.echo(
             f"checked {report.checked} pieces ({counts['signatures']} signatures, "
-            f"{counts['bytes_hashed']} bytes hashed), {counts['journal_entries']} journal entries"
+            f"{counts['bytes_hashed']} bytes hashed), {counts['journal_entries']} journal "
+            f"entries, {counts['checkpoints']} checkpoints ({counts['sealed_entries']} entries "
+            "sealed)"
         )
         for finding in report.findings:
             click.echo(
@@ -94,7 +130,7 @@ def verify(ctx: click.Context, state: State, as_json: bool) -> None:
                 f"found {finding.found}"
             )
         click.echo(
-            "OK: every piece, signature and record holds"
+            "OK: every piece, record, journal entry and checkpoint holds"
             if report.ok
             else f"{len(report.findings)} finding(s)"
         )

@@ -14,10 +14,10 @@ from plie_audit.cli.options import (
     json_option,
     pass_state,
     passphrase_file_option,
+    read_input_file,
     table,
 )
 from plie_audit.domain import Role
-from plie_audit.errors import InputError
 from plie_audit.signing import ca
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
@@ -106,8 +106,8 @@ def import_(
     Example (the comptable's qualified certificate):
       plie-audit identity import jean.martin --pkcs12 jean.p12 --role comptable
     """
-    data = _read(pkcs12_file)
-    anchors = ca.certs_from_pem(_read(ca_file)) if ca_file else []
+    data = read_input_file(pkcs12_file)
+    anchors = ca.certs_from_pem(read_input_file(ca_file)) if ca_file else []
     archive = state.archive()
     root_pass = archive_passphrase()
     p12_pass = identity_passphrase(passphrase_file, what="PKCS#12 passphrase")
@@ -123,15 +123,6 @@ def import_(
         f"identity {info.name} imported ({info.subject}, issued by {info.issuer}), "
         f"roles {', '.join(info.roles)}"
     )
-
-
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
 
 
 @identity.command("list")

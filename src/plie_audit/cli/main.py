@@ -104,13 +104,14 @@ def main() -> None:
 
 
 def _register() -> None:
-    from plie_audit.cli import archive_cmd, convention, evidence, identity
+    from plie_audit.cli import archive_cmd, convention, evidence, identity, journal
 
     cli.add_command(archive_cmd.init)
     cli.add_command(archive_cmd.verify)
     cli.add_command(identity.identity)
     cli.add_command(convention.convention)
     cli.add_command(evidence.evidence)
+    cli.add_command(journal.journal)
 
 
 _register()

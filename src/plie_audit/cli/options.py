@@ -103,6 +103,18 @@ def _read_passphrase_file(path: Path) -> bytes:
     return lines[0] if lines else b""
 
 
+def read_input_file(path: Path) -> bytes:
+    """Read a file the user named, with a one-line error when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
 def _prompt(text: str, confirm: bool) -> bytes:
     if not sys.stdin.isatty():
         raise click.UsageError(f"{text} is needed and there is no terminal to ask for it")

@@ -50,6 +50,12 @@ class ArchiveInfo(Base):
     origin: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     root_cert_pem: Mapped[str] = mapped_column(Text)
+    # The journal's Ed25519 verifier key (C2SP signed-note form); its private key is in
+    # keys/journal.key.pem. Null in archives created before the Merkle journal, until the
+    # first `journal checkpoint` creates it.
+    journal_key: Mapped[str | None] = mapped_column(Text)
+    # PEM certificates the time-stamping authority's tokens must chain to (RFC 3161).
+    tsa_anchors_pem: Mapped[str | None] = mapped_column(Text)
 
 
 class Identity(Base):
@@ -106,6 +112,7 @@ class Evidence(Base):
     __table_args__ = (
         Index("ix_evidence_convention_kind", "convention_ref", "kind"),
         Index("ix_evidence_sha256", "sha256"),
+        Index("ix_evidence_filed_seq", "filed_seq", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -130,6 +137,8 @@ class Evidence(Base):
     status_by: Mapped[str | None] = mapped_column(String(64))
     status_reason: Mapped[str | None] = mapped_column(Text)
     superseded_by: Mapped[str | None] = mapped_column(String(32))
+    filed_seq: Mapped[int | None] = mapped_column(BigInteger)  # its evidence-filed entry
+    status_seq: Mapped[int | None] = mapped_column(BigInteger)  # its annulled/superseded entry
 
 
 class JournalEntry(Base):
@@ -145,3 +154,48 @@ class JournalEntry(Base):
     event: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(64))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JournalNode(Base):
+    """A complete subtree of the journal's Merkle tree (RFC 9162 §2.1).
+
+    ``level`` 0 holds leaf hashes; the node at (level, idx) covers leaves
+    [idx * 2**level, (idx + 1) * 2**level). ``pos`` is the node's place in the order nodes are
+    created: appending leaf n adds it, then each parent that becomes complete, so leaf n's node
+    is at pos 2n - popcount(n). ``verify`` streams nodes in that order beside the entries.
+    """
+
+    __tablename__ = "journal_nodes"
+    __table_args__ = (Index("ix_journal_nodes_level_idx", "level", "idx", unique=True),)
+
+    pos: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    level: Mapped[int] = mapped_column(Integer)
+    idx: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class JournalHead(Base):
+    """One row: the tree's size and its right edge (the complete subtrees of the set bits of
+    the size, lowest level first, 32 bytes each). Appends lock this row, so concurrent writers
+    form one linear log."""
+
+    __tablename__ = "journal_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    frontier: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Checkpoint(Base):
+    """Every checkpoint ever issued: the signed note (C2SP tlog-checkpoint) and, when the
+    archive has a TSA, the RFC 3161 time-stamp token over the note's bytes."""
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+    tsa_time: Mapped[datetime | None]

@@ -19,6 +19,7 @@ from plie_audit.domain import EvidenceKind
 from plie_audit.errors import ConflictError, InputError, NotFoundError, StoreError
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import ID_PREFIX
+from plie_audit.findings import FindingKind
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.store import ObjectStore
@@ -90,7 +91,7 @@ def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
         assert row is not None
     signers = verification.load_signers(db)
     findings = verification.check_record(row) + verification.check_signatures(row, signers)
-    kinds = verification.FindingKind
+    kinds = FindingKind
     signatures = {"content": "valid", "record": "valid", "signer": "trusted"}
     for finding in findings:
         if finding.kind == kinds.CONTENT_SIGNATURE_INVALID:

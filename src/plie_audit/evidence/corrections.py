@@ -48,7 +48,7 @@ def annul(db: Database, actor: str, evidence_id: str, reason: str) -> EvidenceIn
         row.status_at = now
         row.status_by = actor
         row.status_reason = reason
-        journal.append(
+        row.status_seq = journal.append(
             session,
             Event.EVIDENCE_ANNULLED,
             actor,
@@ -56,7 +56,7 @@ def annul(db: Database, actor: str, evidence_id: str, reason: str) -> EvidenceIn
             sha256=[row.sha256],
             detail={"reason": reason},
             at=now,
-        )
+        ).seq
         return EvidenceInfo.from_row(row)
 
 
@@ -112,7 +112,7 @@ def supersede(
         old.status_by = signer.name
         old.status_reason = reason
         old.superseded_by = row.id
-        journal.append(
+        old.status_seq = journal.append(
             session,
             Event.EVIDENCE_SUPERSEDED,
             signer.name,
@@ -120,7 +120,7 @@ def supersede(
             sha256=[old.sha256, row.sha256],
             detail={"reason": reason},
             at=prepared.filed_at,
-        )
+        ).seq
         session.flush()
         return FilingReport(filed=[EvidenceInfo.from_row(row)], skipped=[])
 

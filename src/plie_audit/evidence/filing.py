@@ -184,6 +184,22 @@ def find_identical(session: Session, request: PieceRequest, sha256: str) -> Evid
 def insert(session: Session, prepared: Prepared) -> Evidence:
     """Record a prepared piece and journal it, inside the caller's write transaction."""
     request = prepared.request
+    entry = journal.append(
+        session,
+        Event.EVIDENCE_FILED,
+        prepared.filed_by,
+        subjects=[prepared.id, request.convention],
+        sha256=[prepared.put.sha256],
+        # The record's hash binds the signed filing record to this sealed entry: verify
+        # checks records against entries, and entries against signed checkpoints.
+        detail={
+            "kind": request.kind.value,
+            "name": request.name,
+            "size": prepared.put.size,
+            "record_sha256": hashlib.sha256(prepared.record).hexdigest(),
+        },
+        at=prepared.filed_at,
+    )
     row = Evidence(
         id=prepared.id,
         sha256=prepared.put.sha256,
@@ -203,17 +219,9 @@ def insert(session: Session, prepared: Prepared) -> Evidence:
         record_sig=prepared.record_sig,
         content_sig=prepared.content_sig,
         status=EvidenceStatus.ACTIVE.value,
+        filed_seq=entry.seq,
     )
     session.add(row)
-    journal.append(
-        session,
-        Event.EVIDENCE_FILED,
-        prepared.filed_by,
-        subjects=[row.id, request.convention],
-        sha256=[row.sha256],
-        detail={"kind": row.kind, "name": row.name, "size": row.size},
-        at=prepared.filed_at,
-    )
     return row
 
 
@@ -249,14 +257,36 @@ def file_pieces(
             if progress is not None:
                 progress(done, len(requests))
         store.flush()  # the bytes are durable before any record points at them
-        with db.write() as session:
+        rows: list[Evidence] = []
+        with db.write() as session, session.no_autoflush:
+            # No flush until commit: rows and journal entries go to the database in bulk.
             identities.ensure_active(session, signer.name)
+            in_batch: dict[tuple[object, ...], str] = {}
             for item in prepared:
-                existing = find_identical(session, item.request, item.put.sha256)
-                if existing is not None:
-                    skipped.append(SkippedPiece(item.request.path, existing.id, item.request.where))
+                key = _filing_key(item.request, item.put.sha256)
+                existing_id = in_batch.get(key)
+                if existing_id is None:
+                    existing = find_identical(session, item.request, item.put.sha256)
+                    existing_id = existing.id if existing is not None else None
+                if existing_id is not None:
+                    skipped.append(SkippedPiece(item.request.path, existing_id, item.request.where))
                     continue
                 row = insert(session, item)
-                session.flush()
-                filed.append(EvidenceInfo.from_row(row))
+                in_batch[key] = row.id
+                rows.append(row)
+        filed.extend(EvidenceInfo.from_row(row) for row in rows)
     return FilingReport(filed=filed, skipped=skipped)
+
+
+def _filing_key(request: PieceRequest, sha256: str) -> tuple[object, ...]:
+    """What makes two filings the same: the bytes and every piece of metadata."""
+    return (
+        sha256,
+        request.convention,
+        request.kind,
+        request.poste,
+        request.amount,
+        request.paid_on,
+        request.label,
+        request.supersedes,
+    )

@@ -1,4 +1,4 @@
-"""Append-only journal of every event: who did what, when, to which pieces.
+"""Append-only journal of every event, kept as an RFC 9162 Merkle tree.
 
 Entry bytes (format ``plie-audit/journal-entry/1``), canonical JSON (``canonical.py``)::
 
@@ -11,9 +11,15 @@ Entry bytes (format ``plie-audit/journal-entry/1``), canonical JSON (``canonical
      "sha256":["<64 hex>", ...],          # every piece involved
      "subjects":["ev-…", "PLIE-LYON-2007-01", ...]}
 
-``seq`` starts at 1 and has no gaps; it is assigned inside the caller's write transaction
-(which on SQLite holds the write lock, and on any database is protected by the primary key),
-so concurrent appends stay one linear log.
+Entry ``seq`` (from 1, no gaps) is leaf ``seq - 1`` of the tree: leaf hash
+SHA-256(0x00 || entry bytes), node hash SHA-256(0x01 || left || right) (RFC 9162 §2.1.1).
+
+Appending is O(log n): the ``journal_head`` row keeps the tree's size and its right edge
+(the complete subtrees named by the set bits of the size), so a new leaf only combines with
+those; every complete subtree is stored in ``journal_nodes`` and proofs read O(log n) of them.
+Writers lock the head row inside their write transaction (``BEGIN IMMEDIATE`` on SQLite,
+``SELECT … FOR UPDATE`` elsewhere), so concurrent appends form one linear log. Entries and
+nodes are buffered per transaction and written in bulk before the session flushes.
 """
 
 from __future__ import annotations
@@ -24,14 +30,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
 from plie_audit import canonical
-from plie_audit.clock import isoformat, now
-from plie_audit.db.models import JournalEntry
+from plie_audit.clock import isoformat, now, parse_instant
+from plie_audit.db.models import JournalEntry, JournalHead, JournalNode
+from plie_audit.errors import JournalError
+from plie_audit.journal.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 
 ENTRY_FORMAT = "plie-audit/journal-entry/1"
+_WRITER = "plie_audit.journal.writer"
 
 
 class Event(StrEnum):
@@ -58,25 +67,149 @@ class Entry:
     sha256: tuple[str, ...]
     detail: dict[str, Any]
 
+    def encode(self) -> bytes:
+        return canonical.encode(
+            {
+                "format": ENTRY_FORMAT,
+                "seq": self.seq,
+                "at": isoformat(self.at),
+                "event": self.event,
+                "actor": self.actor,
+                "subjects": list(self.subjects),
+                "sha256": list(self.sha256),
+                "detail": self.detail,
+            }
+        )
+
 
 def encode_entry(entry: Entry) -> bytes:
-    return canonical.encode(
-        {
-            "format": ENTRY_FORMAT,
-            "seq": entry.seq,
-            "at": isoformat(entry.at),
-            "event": entry.event,
-            "actor": entry.actor,
-            "subjects": list(entry.subjects),
-            "sha256": list(entry.sha256),
-            "detail": entry.detail,
-        }
-    )
+    return entry.encode()
+
+
+# ---------------------------------------------------------------- the tree's right edge
+
+
+def frontier_levels(size: int) -> list[int]:
+    """Levels of the complete subtrees on the right edge of a tree of ``size`` leaves."""
+    return [level for level in range(size.bit_length()) if size >> level & 1]
+
+
+def split_frontier(size: int, data: bytes) -> dict[int, bytes]:
+    levels = frontier_levels(size)
+    if len(data) != HASH_SIZE * len(levels):
+        raise JournalError(f"journal head is damaged: {len(data)} bytes for size {size}")
+    return {level: data[i * HASH_SIZE : (i + 1) * HASH_SIZE] for i, level in enumerate(levels)}
+
+
+def join_frontier(frontier: dict[int, bytes]) -> bytes:
+    return b"".join(frontier[level] for level in sorted(frontier))
+
+
+def extend(size: int, frontier: dict[int, bytes], leaf: bytes) -> list[tuple[int, int, bytes]]:
+    """Append leaf number ``size``; update ``frontier``; return the nodes that became complete
+    (the leaf at level 0, then each parent while the index is odd)."""
+    nodes = [(0, size, leaf)]
+    level, index, value = 0, size, leaf
+    while index & 1:
+        value = node_hash(frontier.pop(level), value)
+        level, index = level + 1, index >> 1
+        nodes.append((level, index, value))
+    frontier[level] = value
+    return nodes
+
+
+def frontier_root(size: int, frontier: dict[int, bytes]) -> bytes:
+    """MTH of the whole tree from its right edge (RFC 9162 §2.1.1: the incomplete right part
+    is hashed with the complete subtree on its left, from the lowest level up)."""
+    if size == 0:
+        return EMPTY_ROOT
+    levels = sorted(frontier)
+    root = frontier[levels[0]]
+    for level in levels[1:]:
+        root = node_hash(frontier[level], root)
+    return root
+
+
+def node_position(leaf_index: int) -> int:
+    """Where leaf ``leaf_index``'s node stands in creation order: each earlier leaf k added
+    1 + (number of trailing ones of k) nodes, which sums to 2n - popcount(n)."""
+    return 2 * leaf_index - leaf_index.bit_count()
+
+
+# ---------------------------------------------------------------- appending
+
+
+class _Writer:
+    """Buffers one transaction's appends; written in bulk before the session flushes."""
+
+    def __init__(self, session: Session) -> None:
+        head = session.execute(select(JournalHead).with_for_update()).scalar_one_or_none()
+        if head is None:
+            raise JournalError("the journal has no head row: the database was not migrated")
+        self.size = head.size
+        self.frontier = split_frontier(head.size, head.frontier)
+        self.entries: list[dict[str, Any]] = []
+        self.nodes: list[dict[str, Any]] = []
+
+    def add(self, entry: Entry) -> None:
+        data = entry.encode()
+        position = node_position(self.size)
+        for offset, (level, index, value) in enumerate(
+            extend(self.size, self.frontier, leaf_hash(data))
+        ):
+            self.nodes.append(
+                {"pos": position + offset, "level": level, "idx": index, "hash": value}
+            )
+        self.entries.append(
+            {
+                "seq": entry.seq,
+                "at": entry.at,
+                "event": entry.event,
+                "actor": entry.actor,
+                "entry": data,
+            }
+        )
+        self.size += 1
+
+    def write(self, session: Session) -> None:
+        if not self.entries:
+            return
+        connection = session.connection()
+        connection.execute(insert(JournalEntry), self.entries)
+        connection.execute(insert(JournalNode), self.nodes)
+        connection.execute(
+            update(JournalHead)
+            .where(JournalHead.id == 1)
+            .values(size=self.size, frontier=join_frontier(self.frontier))
+        )
+        self.entries, self.nodes = [], []
+
+
+def _writer(session: Session) -> _Writer:
+    writer = session.info.get(_WRITER)
+    if writer is None:
+        writer = _Writer(session)
+        session.info[_WRITER] = writer
+
+        @event.listens_for(session, "before_flush")
+        def _write_entries(session: Session, _context: Any, _instances: Any) -> None:
+            writer.write(session)
+
+        @event.listens_for(session, "before_commit")
+        def _write_before_commit(session: Session) -> None:
+            writer.write(session)
+
+        @event.listens_for(session, "after_rollback")
+        def _forget(session: Session) -> None:
+            session.info.pop(_WRITER, None)
+
+    assert isinstance(writer, _Writer)
+    return writer
 
 
 def append(
     session: Session,
-    event: Event,
+    event_type: Event,
     actor: str | None,
     *,
     subjects: Sequence[str] = (),
@@ -85,24 +218,46 @@ def append(
     at: datetime | None = None,
 ) -> Entry:
     """Append one entry inside the caller's write transaction and return it."""
-    last = session.execute(select(func.max(JournalEntry.seq))).scalar_one()
+    writer = _writer(session)
     entry = Entry(
-        seq=(last or 0) + 1,
+        seq=writer.size + 1,
         at=at or now(),
-        event=event.value,
+        event=event_type.value,
         actor=actor,
         subjects=tuple(subjects),
         sha256=tuple(sha256),
         detail=detail or {},
     )
-    session.add(
-        JournalEntry(
-            seq=entry.seq,
-            at=entry.at,
-            event=entry.event,
-            actor=entry.actor,
-            entry=encode_entry(entry),
-        )
-    )
-    session.flush()
+    writer.add(entry)
     return entry
+
+
+def flush(session: Session) -> None:
+    """Write the buffered entries now (before reading the journal in the same transaction)."""
+    writer = session.info.get(_WRITER)
+    if writer is not None:
+        writer.write(session)
+
+
+def read(db: Any, *, since: int = 1, limit: int | None = None) -> list[Entry]:
+    """Decode journal entries from seq ``since`` (for ``journal list``)."""
+    statement = (
+        select(JournalEntry.entry).where(JournalEntry.seq >= since).order_by(JournalEntry.seq)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    with db.read() as session:
+        return [decode_entry(bytes(data)) for data in session.execute(statement).scalars()]
+
+
+def decode_entry(data: bytes) -> Entry:
+    value = canonical.decode(data)
+    return Entry(
+        seq=int(value["seq"]),
+        at=parse_instant(value["at"]),
+        event=str(value["event"]),
+        actor=value["actor"],
+        subjects=tuple(value["subjects"]),
+        sha256=tuple(value["sha256"]),
+        detail=dict(value["detail"]),
+    )

@@ -35,7 +35,8 @@ PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 DIGEST_SIZE = 32
 
 # Errors asn1crypto raises (lazily, on first access) for malformed or unexpected DER.
-_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError)
+# x509.InvalidVersion is not a ValueError: a certificate with a mangled version field.
+_ASN1_ERRORS = (ValueError, TypeError, KeyError, IndexError, OverflowError, x509.InvalidVersion)
 
 # Signed attributes verify_detached decodes and checks.
 _CHECKED_ATTRS = frozenset(

@@ -651,3 +651,15 @@ def test_template_path_gives_the_reference_bytes(
     fast = cms.sign_detached(digest, key, leaf, [intermediate, root], when)
     reference = cms._sign_detached_reference(digest, key, leaf, [intermediate, root], when)
     assert fast == reference
+
+
+def test_a_certificate_with_a_mangled_version_is_refused_not_crashed(
+    archive_identity: tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate],
+) -> None:
+    _root, key, cert = archive_identity
+    signed = bytearray(sign_detached(DIGEST, key, cert, [], NOW))
+    # [0] EXPLICIT Version ::= INTEGER v3(2) opens every TBSCertificate: a0 03 02 01 02.
+    at = bytes(signed).index(b"\xa0\x03\x02\x01\x02") + 4
+    signed[at] = 0x07
+    with pytest.raises(SignatureInvalid):
+        verify_detached(bytes(signed), DIGEST)

@@ -1,0 +1,54 @@
+"""Findings: what a check reports, one per problem (subject, kind, expected, found).
+
+Checks return findings; they do not raise for a problem they found. ``kind`` values are part
+of the ``verify --json`` contract (docs/formats.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FindingKind(StrEnum):
+    OBJECT_MISSING = "object-missing"
+    OBJECT_SIZE_MISMATCH = "object-size-mismatch"
+    OBJECT_HASH_MISMATCH = "object-hash-mismatch"
+    OBJECT_UNREADABLE = "object-unreadable"
+    RECORD_UNREADABLE = "record-unreadable"
+    RECORD_MISMATCH = "record-mismatch"
+    ID_MISMATCH = "id-mismatch"
+    RECORD_SIGNATURE_INVALID = "record-signature-invalid"
+    CONTENT_SIGNATURE_INVALID = "content-signature-invalid"
+    SIGNER_UNKNOWN = "signer-unknown"
+    SIGNER_MISMATCH = "signer-mismatch"
+    SIGNER_UNTRUSTED = "signer-untrusted"
+    SIGNED_AFTER_REVOCATION = "signed-after-revocation"
+    LINK_BROKEN = "link-broken"
+    JOURNAL_GAP = "journal-gap"
+    JOURNAL_ENTRY_MISMATCH = "journal-entry-mismatch"
+    JOURNAL_TREE_MISMATCH = "journal-tree-mismatch"
+    CHECKPOINT_SIGNATURE_INVALID = "checkpoint-signature-invalid"
+    CHECKPOINT_MISMATCH = "checkpoint-mismatch"
+    CHECKPOINT_ROOT_MISMATCH = "checkpoint-root-mismatch"
+    CHECKPOINT_INCONSISTENT = "checkpoint-inconsistent"
+    TIMESTAMP_INVALID = "timestamp-invalid"
+    RECORD_ENTRY_MISMATCH = "record-entry-mismatch"
+    STATUS_ENTRY_MISMATCH = "status-entry-mismatch"
+    EVIDENCE_ROW_MISSING = "evidence-row-missing"
+
+
+@dataclass(frozen=True)
+class Finding:
+    subject: str
+    kind: FindingKind
+    expected: str
+    found: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "subject": self.subject,
+            "kind": self.kind.value,
+            "expected": self.expected,
+            "found": self.found,
+        }

@@ -1,0 +1,258 @@
+"""Signed checkpoints of the journal (C2SP tlog-checkpoint), the journal key, and proofs.
+
+A checkpoint is a signed note whose text is ``<origin>\\n<size>\\n<base64 root>\\n``, signed
+with the archive's Ed25519 journal key (key name = the archive's origin). When the archive has
+a time-stamping authority, each checkpoint note's bytes are also time-stamped (RFC 3161) and
+the token kept beside it. Every checkpoint issued is kept.
+
+``prove`` gives, for one filing, a C2SP ``tlog-proof@v1`` bundle: the inclusion proof of its
+``evidence-filed`` entry in the latest checkpoint, with the entry's exact bytes on the
+``extra`` line so a verifier recomputes the leaf itself.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import select
+
+from plie_audit import clock
+from plie_audit.db.models import ArchiveInfo, Evidence, JournalEntry
+from plie_audit.db.models import Checkpoint as CheckpointRow
+from plie_audit.db.session import Database
+from plie_audit.errors import (
+    InvalidProof,
+    JournalError,
+    NotFoundError,
+    SigningError,
+    WrongPassphrase,
+)
+from plie_audit.journal import merkle, note, tree
+from plie_audit.signing import ca, timestamps
+from plie_audit.signing.identities import write_key_file
+
+JOURNAL_KEY_FILE = "journal.key.pem"
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    id: int
+    size: int
+    root: bytes
+    note: str
+    created_at: datetime
+    tsa_time: datetime | None
+    tsa_token: bytes | None
+
+    @classmethod
+    def from_row(cls, row: CheckpointRow) -> CheckpointInfo:
+        return cls(
+            row.id,
+            row.size,
+            bytes(row.root),
+            row.note,
+            row.created_at,
+            row.tsa_time,
+            bytes(row.tsa_token) if row.tsa_token is not None else None,
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "size": self.size,
+            "root": base64.b64encode(self.root).decode(),
+            "note": self.note,
+            "created_at": clock.isoformat(self.created_at),
+            "timestamp": clock.isoformat(self.tsa_time) if self.tsa_time else None,
+            "tsa_token": base64.b64encode(self.tsa_token).decode() if self.tsa_token else None,
+        }
+
+
+# ------------------------------------------------------------------ the journal key
+
+
+def key_path(keys_dir: Path) -> Path:
+    return keys_dir / JOURNAL_KEY_FILE
+
+
+def create_key(keys_dir: Path, passphrase: bytes) -> Ed25519PrivateKey:
+    """Create the journal's Ed25519 key, stored encrypted with the archive passphrase (0600)."""
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+    write_key_file(key_path(keys_dir), pem)
+    return key
+
+
+def load_key(keys_dir: Path, passphrase: bytes) -> Ed25519PrivateKey:
+    try:
+        pem = key_path(keys_dir).read_bytes()
+    except FileNotFoundError:
+        raise JournalError(f"the journal key {key_path(keys_dir)} is missing") from None
+    try:
+        key = serialization.load_pem_private_key(pem, passphrase)
+    except (ValueError, TypeError):
+        raise WrongPassphrase("wrong passphrase for the journal key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise SigningError("the journal key is not an Ed25519 key")
+    return key
+
+
+def verifier_key(origin: str, key: Ed25519PrivateKey) -> str:
+    return note.verifier_key(origin, key.public_key())
+
+
+def stored_verifier_key(db: Database) -> str | None:
+    with db.read() as session:
+        return session.execute(select(ArchiveInfo.journal_key)).scalar_one()
+
+
+def unlock(db: Database, keys_dir: Path, origin: str, passphrase: bytes) -> Ed25519PrivateKey:
+    """Load the journal key (creating it for archives made before the Merkle journal) and
+    check it is the one whose verifier key the archive publishes."""
+    stored = stored_verifier_key(db)
+    if stored is None:
+        ca.decrypt_private_key(
+            (keys_dir / "root.key.pem").read_bytes(), passphrase, what="the archive root key"
+        )  # only the archive's keeper may create the journal key
+        key = (
+            create_key(keys_dir, passphrase)
+            if not key_path(keys_dir).exists()
+            else (load_key(keys_dir, passphrase))
+        )
+        with db.write() as session:
+            session.execute(select(ArchiveInfo)).scalar_one().journal_key = verifier_key(
+                origin, key
+            )
+        return key
+    key = load_key(keys_dir, passphrase)
+    if verifier_key(origin, key) != stored:
+        raise JournalError("the journal key does not match the archive's published verifier key")
+    return key
+
+
+# ------------------------------------------------------------------ checkpoints
+
+
+def latest(db: Database) -> CheckpointInfo | None:
+    with db.read() as session:
+        row = session.execute(
+            select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        return CheckpointInfo.from_row(row) if row is not None else None
+
+
+def list_all(db: Database) -> list[CheckpointInfo]:
+    with db.read() as session:
+        rows = session.execute(select(CheckpointRow).order_by(CheckpointRow.id)).scalars()
+        return [CheckpointInfo.from_row(row) for row in rows]
+
+
+def issue(
+    db: Database,
+    keys_dir: Path,
+    origin: str,
+    passphrase: bytes,
+    *,
+    tsa_url: str | None = None,
+) -> tuple[CheckpointInfo, bool]:
+    """Sign a checkpoint of the journal as it is now; return it and whether it is new.
+
+    When nothing was appended since the latest checkpoint, that one is returned. The TSA is
+    asked outside any write transaction; the checkpoint is recorded afterwards (a checkpoint
+    of size n stays true however much the journal has grown meanwhile).
+    """
+    key = unlock(db, keys_dir, origin, passphrase)
+    with db.read() as session:
+        size, root = tree.head(session)
+    previous = latest(db)
+    if previous is not None and previous.size == size:
+        return previous, False
+    text = note.Checkpoint(origin=origin, size=size, root=root).body()
+    signed = note.sign_note(text, origin, key)
+    token, tsa_time = (None, None)
+    if tsa_url:
+        token, tsa_time = _timestamp(db, tsa_url, signed.encode("utf-8"))
+    with db.write() as session:
+        row = CheckpointRow(
+            size=size,
+            root=root,
+            note=signed,
+            created_at=clock.now(),
+            tsa_token=token,
+            tsa_time=tsa_time,
+        )
+        session.add(row)
+        session.flush()
+        return CheckpointInfo.from_row(row), True
+
+
+def _timestamp(db: Database, url: str, data: bytes) -> tuple[bytes, datetime]:
+    """Time-stamp ``data``; the first TSA certificate path seen is pinned as the TSA's anchor
+    when the archive was given none (``init --tsa-ca``)."""
+    token = timestamps.request_token(url, data)
+    with db.read() as session:
+        anchors_pem = session.execute(select(ArchiveInfo.tsa_anchors_pem)).scalar_one()
+    if anchors_pem:
+        anchors = ca.certs_from_pem(anchors_pem.encode())
+    else:
+        carried = timestamps.tsa_certificates(token)
+        roots = [cert for cert in carried if cert.issuer == cert.subject]
+        anchors = roots or carried[:1]
+        with db.write() as session:
+            session.execute(select(ArchiveInfo)).scalar_one().tsa_anchors_pem = ca.certs_to_pem(
+                anchors
+            ).decode()
+    info = timestamps.verify_token(token, data, anchors)
+    return token, info.time
+
+
+# ------------------------------------------------------------------ proofs
+
+
+def prove(db: Database, evidence_id: str) -> str:
+    """The C2SP tlog-proof@v1 bundle for the filing of ``evidence_id`` (checked before use)."""
+    with db.read() as session:
+        row = session.get(Evidence, evidence_id)
+        if row is None:
+            raise NotFoundError(f"unknown evidence id {evidence_id!r}")
+        if row.filed_seq is None:
+            raise JournalError(f"{evidence_id} has no journal entry recorded for its filing")
+        entry = session.execute(
+            select(JournalEntry.entry).where(JournalEntry.seq == row.filed_seq)
+        ).scalar_one_or_none()
+        if entry is None:
+            raise JournalError(f"journal entry {row.filed_seq} of {evidence_id} is missing")
+        checkpoint = session.execute(
+            select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        index = row.filed_seq - 1
+        if checkpoint is None or checkpoint.size <= index:
+            raise JournalError(
+                f"no checkpoint covers the filing of {evidence_id} (journal entry "
+                f"{row.filed_seq}) yet: run `plie-audit journal checkpoint` first"
+            )
+        proof = tree.inclusion_proof(session, index, checkpoint.size)
+        try:
+            merkle.verify_inclusion(
+                merkle.leaf_hash(bytes(entry)),
+                index,
+                checkpoint.size,
+                proof,
+                bytes(checkpoint.root),
+            )
+        except InvalidProof as exc:
+            raise JournalError(
+                f"the stored journal tree gives a bad proof ({exc}): run `plie-audit journal "
+                "verify`"
+            ) from exc
+        return note.format_proof(index, proof, checkpoint.note, extra=bytes(entry))

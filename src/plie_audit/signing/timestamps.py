@@ -1,0 +1,540 @@
+"""RFC 3161 time-stamp tokens for the journal's checkpoints (*horodatage*).
+
+When the archive has a time-stamping authority (TSA) URL, each signed checkpoint is sent to
+it as a SHA-256 message imprint; the TSA answers with a *time-stamp token*, a CMS
+SignedData (RFC 5652) whose encapsulated content is a TSTInfo naming the imprint and the
+time (genTime). The token is kept next to the checkpoint and checked again by
+``journal verify``, against the TSA roots the archive trusts.
+
+Only SHA-256 imprints are requested and accepted. The TSA may sign with SHA-256, SHA-384 or
+SHA-512 (ECDSA, RSA PKCS#1 v1.5 or RSASSA-PSS). Every check failure of a token raises
+``SignatureInvalid``; a failure to obtain one raises ``SigningError``. The same token
+verifies with OpenSSL alone::
+
+    openssl ts -verify -data checkpoint -token_in -in token.der -CAfile tsa-root.pem
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import http.client
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# tsp registers TSTInfo as eContent and the ESS signingCertificate(V2) attributes with cms.
+from asn1crypto import algos, core, tsp
+from asn1crypto import cms as acms
+from asn1crypto import x509 as ax509
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID
+
+from plie_audit.errors import SignatureInvalid, SigningError
+from plie_audit.signing import ca
+from plie_audit.signing.cms import _ASN1_ERRORS, _find_signer_certificate, _optional, _set
+
+TST_INFO_OID = "1.2.840.113549.1.9.16.1.4"
+"""id-ct-TSTInfo (RFC 3161 §2.4.2), the eContentType of a time-stamp token."""
+
+QUERY_MEDIA_TYPE = "application/timestamp-query"
+REPLY_MEDIA_TYPE = "application/timestamp-reply"
+"""RFC 3161 §3.4: MIME types of a request and of a response sent over HTTP."""
+
+MAX_RESPONSE_BYTES = 1 << 20
+"""Largest TSA response read (a token with a few certificates is a few kilobytes)."""
+
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+_SIGNATURE_HASHES = {
+    "sha256_ecdsa": "sha256",
+    "sha384_ecdsa": "sha384",
+    "sha512_ecdsa": "sha512",
+    "sha256_rsa": "sha256",
+    "sha384_rsa": "sha384",
+    "sha512_rsa": "sha512",
+}
+_STATUS_CODES = {name: code for code, name in tsp.PKIStatus._map.items()}
+
+
+class _TimeStampResp(core.Sequence):  # type: ignore[misc]
+    """RFC 3161 §2.4.2 TimeStampResp.
+
+    ``asn1crypto.tsp.TimeStampResp`` declares timeStampToken mandatory, so it cannot read
+    a rejection, which carries no token; the RFC has it OPTIONAL.
+    """
+
+    _fields = [  # noqa: RUF012 (asn1crypto's class-level schema)
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", acms.ContentInfo, {"optional": True}),
+    ]
+
+
+@dataclass(frozen=True)
+class TimestampInfo:
+    """What a verified time-stamp token asserts."""
+
+    time: datetime
+    """genTime: when the TSA saw the imprint, timezone-aware UTC."""
+    serial: int
+    """The TSA's serial number of this token (unique per TSA, RFC 3161 §2.4.2)."""
+    policy: str
+    """The TSA policy the token was issued under, as a dotted OID."""
+    tsa: x509.Certificate
+    """The certificate whose key signed the token."""
+    digest: bytes
+    """The SHA-256 message imprint (the digest of the time-stamped bytes)."""
+
+
+# --------------------------------------------------------------------------- request
+
+
+def request_token(url: str, data: bytes, *, timeout: float = 30.0) -> bytes:
+    """Ask the TSA at ``url`` to time-stamp ``data``; return the DER time-stamp token.
+
+    The token (a ContentInfo) is checked against the request: same imprint, same nonce, a
+    valid signature by a time-stamping certificate. Whether that certificate is trusted is
+    left to :func:`verify_token` with the archive's anchors. Raises ``SigningError``.
+    """
+    digest = hashlib.sha256(data).digest()
+    nonce = secrets.randbits(64)
+    body = _post(url, _request_der(digest, nonce), timeout)
+    token = _token_from_response(url, body)
+    try:
+        # The token's own certificates as anchors: checks everything but trust.
+        verify_token(token, data, tsa_certificates(token), nonce=nonce)
+    except SignatureInvalid as exc:
+        raise SigningError(f"time-stamp authority {url} returned an unusable token: {exc}") from exc
+    return token
+
+
+def _request_der(digest: bytes, nonce: int) -> bytes:
+    """RFC 3161 §2.4.1 TimeStampReq for a SHA-256 imprint."""
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256"},
+                "hashed_message": digest,
+            },
+            # A fresh nonce binds the answer to this request (§2.4.1, replay protection).
+            "nonce": nonce,
+            # certReq TRUE: the token must carry the TSA certificate (§2.4.1).
+            "cert_req": True,
+        }
+    )
+    return bytes(request.dump())
+
+
+def _post(url: str, query: bytes, timeout: float) -> bytes:
+    """POST the query (RFC 3161 §3.4) and return the response body."""
+    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
+        raise SigningError(f"time-stamp authority URL {url!r} is not an http or https URL")
+    # The scheme is checked above, so no file: or custom opener is reachable.
+    request = urllib.request.Request(  # noqa: S310
+        url,
+        data=query,
+        method="POST",
+        headers={"Content-Type": QUERY_MEDIA_TYPE, "Accept": REPLY_MEDIA_TYPE},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            body: bytes = response.read(MAX_RESPONSE_BYTES + 1)
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        raise SigningError(
+            f"time-stamp authority {url} answered HTTP {exc.code} {_one_line(exc.reason)}"
+        ) from exc
+    except urllib.error.URLError as exc:
+        raise SigningError(
+            f"cannot reach time-stamp authority {url}: {_one_line(exc.reason)}"
+        ) from exc
+    except TimeoutError as exc:
+        raise SigningError(f"time-stamp authority {url} did not answer in {timeout:g} s") from exc
+    except (OSError, http.client.HTTPException, ValueError) as exc:
+        raise SigningError(f"cannot talk to time-stamp authority {url}: {_one_line(exc)}") from exc
+    if len(body) > MAX_RESPONSE_BYTES:
+        raise SigningError(f"time-stamp authority {url} sent more than {MAX_RESPONSE_BYTES} bytes")
+    return body
+
+
+def _one_line(value: object) -> str:
+    return " ".join(str(value).split()) or type(value).__name__
+
+
+def _token_from_response(url: str, body: bytes) -> bytes:
+    """RFC 3161 §2.4.2: check the PKIStatusInfo and return the timeStampToken's DER."""
+    try:
+        response = _TimeStampResp.load(body, strict=True)
+        status_info = response["status"]
+        status = status_info["status"].native
+        texts = [str(text) for text in _optional_native(status_info["status_string"])]
+        failures = sorted(_optional_native(status_info["fail_info"]))
+        token_field = response["time_stamp_token"]
+        token = None if isinstance(token_field, core.Void) else bytes(token_field.dump())
+    except _ASN1_ERRORS as exc:
+        raise SigningError(
+            f"time-stamp authority {url} sent a malformed response: {_one_line(exc)}"
+        ) from exc
+    # §2.4.2: only granted (0) and grantedWithMods (1) come with a token.
+    if status not in {"granted", "granted_with_mods"}:
+        code = _STATUS_CODES.get(status, status)
+        detail = f": {_one_line(' '.join(texts))}" if texts else ""
+        failure = f" (failure: {', '.join(failures)})" if failures else ""
+        raise SigningError(
+            f"time-stamp authority {url} refused the request: status {status} ({code})"
+            f"{detail}{failure}"
+        )
+    if token is None:
+        raise SigningError(f"time-stamp authority {url} granted the request but sent no token")
+    return token
+
+
+def _optional_native(value: Any) -> Any:
+    """The native value of an optional field: an empty tuple when the field is absent."""
+    return () if isinstance(value, core.Void) else value.native
+
+
+# ---------------------------------------------------------------------- verification
+
+
+@dataclass(frozen=True)
+class _Token:
+    """The decoded pieces of a time-stamp token that verification needs."""
+
+    signer: acms.SignerInfo
+    certificates: tuple[x509.Certificate, ...]
+    econtent: bytes
+    """The eContent octets: the DER TSTInfo the messageDigest covers (RFC 5652 §5.4)."""
+    tst_info: tsp.TSTInfo
+    signed_attrs: dict[str, list[Any]]
+    """Signed attributes by asn1crypto name, values as asn1crypto objects."""
+    signed_attrs_der: bytes
+
+
+def tsa_certificates(token: bytes) -> list[x509.Certificate]:
+    """The certificates a time-stamp token carries (to show or pin a TSA's roots)."""
+    return list(_parse(token).certificates)
+
+
+def verify_token(
+    token: bytes,
+    data: bytes,
+    anchors: Sequence[x509.Certificate],
+    *,
+    nonce: int | None = None,
+) -> TimestampInfo:
+    """Check that ``token`` time-stamps ``data`` and chains to one of ``anchors``.
+
+    RFC 3161 §2.4.2 with RFC 5652 §5.4/§5.6 and RFC 5816; the certificate path is checked
+    at genTime (revocation is not checked). ``nonce``, when given, must be the token's.
+    Raises ``SignatureInvalid`` on any failure.
+    """
+    parsed = _parse(token)
+    tst = parsed.tst_info
+    try:
+        version = tst["version"].native
+        imprint_algorithm = tst["message_imprint"]["hash_algorithm"]["algorithm"].native
+        imprint = tst["message_imprint"]["hashed_message"].native
+        token_nonce = tst["nonce"].native
+        gen_time = tst["gen_time"].native
+        serial = tst["serial_number"].native
+        policy = tst["policy"].dotted
+    except _ASN1_ERRORS as exc:
+        raise SignatureInvalid(f"malformed TSTInfo: {exc}") from exc
+
+    # Cheap checks first: the TSTInfo must be about these bytes (§2.4.2).
+    if version != "v1":
+        raise SignatureInvalid(f"unsupported TSTInfo version {version}")
+    if imprint_algorithm != "sha256":
+        raise SignatureInvalid(f"message imprint uses {imprint_algorithm}, not SHA-256")
+    digest = hashlib.sha256(data).digest()
+    if not isinstance(imprint, bytes) or not hmac.compare_digest(imprint, digest):
+        raise SignatureInvalid("the token time-stamps other data (message imprint differs)")
+    if nonce is not None and token_nonce != nonce:
+        raise SignatureInvalid(f"the token's nonce {token_nonce} is not the request's {nonce}")
+    if not isinstance(gen_time, datetime) or gen_time.tzinfo is None:
+        raise SignatureInvalid("the token's genTime is not a usable time")
+    when = gen_time.astimezone(UTC)
+
+    # RFC 5652 §5.4 / §11: contentType and messageDigest bind the signature to the TSTInfo.
+    digest_name = _signer_digest_name(parsed.signer)
+    try:
+        content_type = _single(parsed.signed_attrs, "content_type").dotted
+        message_digest = _single(parsed.signed_attrs, "message_digest").native
+    except _ASN1_ERRORS as exc:
+        raise SignatureInvalid(f"malformed signed attribute: {exc}") from exc
+    if content_type != TST_INFO_OID:
+        raise SignatureInvalid("content type attribute is not id-ct-TSTInfo")
+    econtent_digest = _digest(digest_name, parsed.econtent)
+    if not isinstance(message_digest, bytes) or not hmac.compare_digest(
+        message_digest, econtent_digest
+    ):
+        raise SignatureInvalid("message digest attribute does not match the TSTInfo")
+
+    # The TSA certificate: named by the SignerIdentifier, looked up among the token's
+    # certificates and then the anchors (a TSA certificate pinned directly).
+    certificate = _find_signer_certificate(parsed.signer, (*parsed.certificates, *anchors))
+    _check_signing_certificate(parsed.signed_attrs, certificate)
+    _check_signature(parsed.signer, certificate, parsed.signed_attrs_der, digest_name)
+    _check_timestamping_certificate(certificate)
+    _check_tsa_name(tst, certificate)
+    ca.verify_chain(certificate, parsed.certificates, anchors, when)
+
+    return TimestampInfo(time=when, serial=serial, policy=policy, tsa=certificate, digest=digest)
+
+
+def _parse(token: bytes) -> _Token:
+    """Decode the token's structure; any decoding error is ``SignatureInvalid``."""
+    try:
+        content_info = acms.ContentInfo.load(token, strict=True)
+        # RFC 3161 §2.4.2: the token is a ContentInfo of type id-signedData.
+        if content_info["content_type"].native != "signed_data":
+            raise SignatureInvalid("the time-stamp token is not a CMS SignedData")
+        signed_data = content_info["content"]
+        encap = signed_data["encap_content_info"]
+        if encap["content_type"].dotted != TST_INFO_OID:
+            raise SignatureInvalid("the token does not encapsulate a TSTInfo")
+        if isinstance(encap["content"], core.Void):
+            raise SignatureInvalid("the token's TSTInfo is missing (eContent absent)")
+        econtent = bytes(encap["content"])
+        tst_info = tsp.TSTInfo.load(econtent, strict=True)
+        signer_infos = list(signed_data["signer_infos"])
+        # §2.4.2: the TSA signs the token; exactly one signer is expected.
+        if len(signer_infos) != 1:
+            raise SignatureInvalid(f"expected exactly one signer, found {len(signer_infos)}")
+        signer = signer_infos[0]
+        _check_versions(signed_data, signer)
+        certificates = tuple(
+            x509.load_der_x509_certificate(choice.chosen.dump())
+            for choice in _optional(signed_data["certificates"])
+            if choice.name == "certificate"
+        )
+        signed_attrs_field = signer["signed_attrs"]
+        if isinstance(signed_attrs_field, core.Void):
+            raise SignatureInvalid("the token's signer has no signed attributes")
+        attributes = list(signed_attrs_field)
+        signed_attrs: dict[str, list[Any]] = {}
+        for attribute in attributes:
+            kind = attribute["type"].native
+            if kind in signed_attrs:
+                # RFC 5652 §5.3: a signed attribute type appears at most once.
+                raise SignatureInvalid(f"signed attribute {kind} appears more than once")
+            signed_attrs[kind] = list(attribute["values"])
+        # RFC 5652 §5.4: the signature covers the attributes re-tagged as SET OF, in the
+        # order received (as OpenSSL does).
+        signed_attrs_der = _set([attribute.dump() for attribute in attributes])
+    except (*_ASN1_ERRORS, x509.InvalidVersion) as exc:
+        # cryptography's InvalidVersion (a bad certificate version) is no ValueError.
+        raise SignatureInvalid(f"malformed time-stamp token: {exc}") from exc
+    return _Token(signer, certificates, econtent, tst_info, signed_attrs, signed_attrs_der)
+
+
+def _check_versions(signed_data: acms.SignedData, signer: acms.SignerInfo) -> None:
+    """The unsigned fields around the signature must be well formed too (no malleability).
+
+    Raises ``SignatureInvalid``, or one of ``_ASN1_ERRORS`` for undecodable fields.
+    """
+    # RFC 5652 §5.1: version 3, since eContentType is not id-data.
+    if signed_data["version"].native != "v3":
+        raise SignatureInvalid("SignedData version is not 3")
+    # RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
+    expected = "v1" if signer["sid"].name == "issuer_and_serial_number" else "v3"
+    if signer["version"].native != expected:
+        raise SignatureInvalid(f"SignerInfo version is not {expected[1:]}")
+    # RFC 5754 §2: SHA-2 AlgorithmIdentifier parameters are absent or NULL.
+    algorithms = [*signed_data["digest_algorithms"], signer["digest_algorithm"]]
+    if not all(isinstance(a["parameters"], core.Void | core.Null) for a in algorithms):
+        raise SignatureInvalid("digest algorithm parameters are neither absent nor NULL")
+    # RFC 5652 §5.1: digestAlgorithms lists the signer's digest algorithm.
+    declared = {a["algorithm"].native for a in signed_data["digest_algorithms"]}
+    if signer["digest_algorithm"]["algorithm"].native not in declared:
+        raise SignatureInvalid("the signer's digest algorithm is not in digestAlgorithms")
+
+
+def _single(attrs: dict[str, list[Any]], kind: str) -> Any:
+    """RFC 5652 §11: contentType and messageDigest carry exactly one value."""
+    values = attrs.get(kind)
+    if values is None:
+        raise SignatureInvalid(f"signed attribute {kind} is missing")
+    if len(values) != 1:
+        raise SignatureInvalid(f"signed attribute {kind} must have exactly one value")
+    return values[0]
+
+
+def _signer_digest_name(signer: acms.SignerInfo) -> str:
+    try:
+        name = signer["digest_algorithm"]["algorithm"].native
+    except _ASN1_ERRORS as exc:
+        raise SignatureInvalid(f"malformed signer digest algorithm: {exc}") from exc
+    if name not in _HASHES:
+        raise SignatureInvalid(f"unsupported signer digest algorithm {name}")
+    return str(name)
+
+
+def _digest(name: str, data: bytes) -> bytes:
+    hasher = hashes.Hash(_HASHES[name]())
+    hasher.update(data)
+    return hasher.finalize()
+
+
+def _check_signing_certificate(attrs: dict[str, list[Any]], certificate: x509.Certificate) -> None:
+    """RFC 3161 §2.4.2, RFC 5816 §2.2.1: ESS signingCertificate(V2) names the TSA cert.
+
+    At least one of the two attributes must be present; each present one must identify
+    ``certificate`` in its first ESSCertID(v2) (RFC 2634 §5.4, RFC 5035 §5.4).
+    """
+    present = [kind for kind in ("signing_certificate", "signing_certificate_v2") if kind in attrs]
+    if not present:
+        raise SignatureInvalid("the token has no ESS signingCertificate(V2) attribute")
+    cert_der = certificate.public_bytes(serialization.Encoding.DER)
+    for kind in present:
+        try:
+            first = _single(attrs, kind)["certs"][0]
+            if kind == "signing_certificate":
+                # RFC 2634 §5.4.1: ESSCertID.certHash is SHA-1 of the certificate; what it
+                # needs is second-preimage resistance, which SHA-1 still has.
+                expected = hashlib.sha1(cert_der).digest()  # noqa: S324
+            else:
+                hash_name = first["hash_algorithm"]["algorithm"].native
+                if hash_name not in _HASHES:
+                    raise SignatureInvalid(f"unsupported ESSCertIDv2 hash {hash_name}")
+                expected = _digest(hash_name, cert_der)
+            cert_hash = first["cert_hash"].native
+            issuer_serial = first["issuer_serial"]
+            names: list[Any] = []
+            serial = None
+            if not isinstance(issuer_serial, core.Void):
+                names = list(issuer_serial["issuer"])
+                serial = issuer_serial["serial_number"].native
+        except _ASN1_ERRORS as exc:
+            raise SignatureInvalid(f"malformed {kind} attribute: {exc}") from exc
+        if not isinstance(cert_hash, bytes) or not hmac.compare_digest(cert_hash, expected):
+            raise SignatureInvalid(f"{kind} attribute does not match the TSA certificate")
+        if serial is not None:
+            issuer = _asn1_cert(certificate).issuer
+            if serial != certificate.serial_number or not any(
+                name.name == "directory_name" and name.chosen == issuer for name in names
+            ):
+                raise SignatureInvalid(f"{kind} attribute names another issuer and serial")
+
+
+def _asn1_cert(certificate: x509.Certificate) -> ax509.Certificate:
+    return ax509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
+
+
+def _check_signature(
+    signer: acms.SignerInfo,
+    certificate: x509.Certificate,
+    signed_attrs_der: bytes,
+    digest_name: str,
+) -> None:
+    """RFC 5652 §5.6: verify the signature over the signed attributes with the TSA key."""
+    try:
+        algorithm: algos.SignedDigestAlgorithm = signer["signature_algorithm"]
+        name = algorithm["algorithm"].native
+        signature = signer["signature"].native
+        pss = _pss_padding(algorithm) if name == "rsassa_pss" else None
+    except _ASN1_ERRORS as exc:
+        raise SignatureInvalid(f"malformed signature algorithm: {exc}") from exc
+    public_key = certificate.public_key()
+    # rsaEncryption as the signature algorithm (RFC 3370 §3.2) uses the signer digest.
+    hash_name = _SIGNATURE_HASHES.get(name, digest_name)
+    chosen = _HASHES[hash_name]()
+    try:
+        if isinstance(public_key, ec.EllipticCurvePublicKey) and name.endswith("_ecdsa"):
+            public_key.verify(signature, signed_attrs_der, ec.ECDSA(chosen))
+        elif isinstance(public_key, rsa.RSAPublicKey) and (
+            name == "rsassa_pkcs1v15" or name.endswith("_rsa")
+        ):
+            public_key.verify(signature, signed_attrs_der, padding.PKCS1v15(), chosen)
+        elif isinstance(public_key, rsa.RSAPublicKey) and pss is not None:
+            public_key.verify(signature, signed_attrs_der, pss[0], pss[1])
+        else:
+            raise SignatureInvalid(f"unsupported signature algorithm {name} for the TSA key")
+    except InvalidSignature as exc:
+        raise SignatureInvalid("the token's signature does not verify with the TSA key") from exc
+    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
+        raise SignatureInvalid(f"cannot check the token's signature: {exc}") from exc
+
+
+def _pss_padding(
+    algorithm: algos.SignedDigestAlgorithm,
+) -> tuple[padding.PSS, hashes.HashAlgorithm]:
+    """RFC 4055 §3.1: RSASSA-PSS parameters; MGF1 with the same hash as the message."""
+    params = algorithm["parameters"]
+    hash_name = params["hash_algorithm"]["algorithm"].native
+    mgf = params["mask_gen_algorithm"]
+    mgf_hash = mgf["parameters"]["algorithm"].native
+    salt_length = params["salt_length"].native
+    if hash_name not in _HASHES or mgf["algorithm"].native != "mgf1" or mgf_hash != hash_name:
+        raise SignatureInvalid("unsupported RSASSA-PSS hash or mask generation function")
+    if params["trailer_field"].native != "trailer_field_bc" or salt_length < 0:
+        raise SignatureInvalid("unsupported RSASSA-PSS parameters")
+    chosen = _HASHES[hash_name]()
+    return padding.PSS(mgf=padding.MGF1(chosen), salt_length=salt_length), chosen
+
+
+def _check_timestamping_certificate(certificate: x509.Certificate) -> None:
+    """RFC 3161 §2.3: one critical extendedKeyUsage, id-kp-timeStamping only.
+
+    Like OpenSSL's timestamp-signing purpose, a keyUsage, when present, must be
+    digitalSignature and/or nonRepudiation only (RFC 5280 §4.2.1.3).
+    """
+    subject = certificate.subject.rfc4514_string()
+    try:
+        extension = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
+    except x509.ExtensionNotFound as exc:
+        raise SignatureInvalid(f"TSA certificate {subject!r} has no extendedKeyUsage") from exc
+    except ValueError as exc:
+        raise SignatureInvalid(f"TSA certificate {subject!r} has bad extensions: {exc}") from exc
+    if not extension.critical:
+        raise SignatureInvalid(f"TSA certificate {subject!r}: extendedKeyUsage is not critical")
+    if list(extension.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
+        raise SignatureInvalid(
+            f"TSA certificate {subject!r}: extendedKeyUsage is not id-kp-timeStamping alone"
+        )
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    allowed = usage.digital_signature or usage.content_commitment
+    other = (
+        usage.key_encipherment
+        or usage.data_encipherment
+        or usage.key_agreement
+        or usage.key_cert_sign
+        or usage.crl_sign
+    )
+    if not allowed or other:
+        raise SignatureInvalid(f"TSA certificate {subject!r}: keyUsage does not allow signing")
+
+
+def _check_tsa_name(tst: tsp.TSTInfo, certificate: x509.Certificate) -> None:
+    """RFC 3161 §2.4.2: a tsa field must be one of the TSA certificate's subject names."""
+    try:
+        name = tst["tsa"]
+        if isinstance(name, core.Void):
+            return
+        if name.name == "directory_name":
+            matches = name.chosen == _asn1_cert(certificate).subject
+        else:
+            alternative = _asn1_cert(certificate).subject_alt_name_value
+            matches = alternative is not None and any(
+                other.dump() == name.dump() for other in alternative
+            )
+    except _ASN1_ERRORS as exc:
+        raise SignatureInvalid(f"malformed tsa name in the token: {exc}") from exc
+    if not matches:
+        raise SignatureInvalid("the token's tsa name is not a name of the TSA certificate")

@@ -44,10 +44,16 @@ echo "-- une reprise du même import ne dépose rien deux fois :"
 run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv" 2>&1 | tail -1
 run plie-audit evidence list --convention "$CONV" --kind titre-transport
 
-step "5. Vérifier toute l'archive (empreintes, signatures, enregistrements, journal)"
-run plie-audit verify
+step "5. Sceller le journal : un point de contrôle signé (arbre de Merkle RFC 9162)"
+run plie-audit journal checkpoint
+plie-audit journal key > "$DEMO/journal-key.txt"
+run cat "$DEMO/journal-key.txt"   # la clé de vérification, à remettre aux autorités
 
-step "6. Exporter une pièce et la vérifier avec OpenSSL seul"
+step "6. Vérifier toute l'archive (empreintes, enregistrements, journal, points de contrôle)"
+run plie-audit verify
+run plie-audit journal verify --key "$(cat "$DEMO/journal-key.txt")"
+
+step "7. Exporter une pièce et la vérifier avec OpenSSL seul"
 run plie-audit identity export --root -o "$DEMO/root.pem"
 ID=$(plie-audit evidence list --kind titre-transport --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 run plie-audit evidence show "$ID"
@@ -57,22 +63,25 @@ run openssl cms -verify -binary -inform DER -in "$DEMO/export/$NAME.p7s" \
   -content "$DEMO/export/$NAME" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
 run openssl cms -verify -binary -inform DER -in "$DEMO/export/$NAME.record.json.p7s" \
   -content "$DEMO/export/$NAME.record.json" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
+echo "-- et la preuve que son dépôt figure dans le journal scellé (C2SP tlog-proof) :"
+run plie-audit journal prove "$ID" -o "$DEMO/export/$NAME.tlog-proof"
+run cat "$DEMO/export/$NAME.tlog-proof"
 
-step "7. Une erreur se corrige, elle ne s'efface pas"
+step "8. Une erreur se corrige, elle ne s'efface pas"
 SUP=$(plie-audit evidence list --kind facture --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 printf '%%PDF-1.4\n%% facture rectificative (fictive)\n' > "$DEMO/facture-rectificative.pdf"
 run plie-audit --as marie.dupont evidence supersede "$SUP" "$DEMO/facture-rectificative.pdf" \
   --reason "facture rectificative du fournisseur"
 run plie-audit evidence show "$SUP"
 
-step "8. Un contrôleur ne peut pas déposer : refus journalisé, archive inchangée"
+step "9. Un contrôleur ne peut pas déposer : refus journalisé, archive inchangée"
 set +e
 PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
   plie-audit --as controleur.cicc evidence add "$DEMO/root.pem" --convention "$CONV" --kind autre
 echo "(code de sortie $?)"
 set -e
 
-step "9. Une altération derrière le dos de l'archive est détectée"
+step "10. Une altération derrière le dos de l'archive est détectée"
 cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-altered"
 OBJ=$(find "$DEMO/archive-altered/objects" -type f -path '*/??/*' | sort | head -1)
 chmod u+w "$OBJ"; printf 'X' | dd of="$OBJ" bs=1 seek=10 conv=notrunc status=none
@@ -80,5 +89,20 @@ set +e
 plie-audit --archive "$DEMO/archive-altered" verify
 echo "(code de sortie $? : 1 = des constats)"
 set -e
+echo "-- une entrée du journal réécrite en base (déclencheurs supprimés, comme le ferait un attaquant) :"
+cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-rewritten"
+python - "$DEMO/archive-rewritten/archive.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("DROP TRIGGER journal_no_update")
+entry = db.execute("SELECT entry FROM journal WHERE seq = 8").fetchone()[0]
+db.execute("UPDATE journal SET entry = ? WHERE seq = 8", (entry.replace(b"marie.dupont", b"paul.durand"),))
+db.commit()
+PY
+set +e
+plie-audit --archive "$DEMO/archive-rewritten" journal verify
+echo "(code de sortie $?)"
+set -e
 
+run plie-audit journal checkpoint >/dev/null
 step "Fin : l'archive de démonstration est dans $PLIE_AUDIT_ARCHIVE"

@@ -35,16 +35,20 @@ def _check(value: Any) -> None:
 def encode(value: Any) -> bytes:
     """Encode ``value`` as canonical JSON bytes (see the module docstring for the rules)."""
     _check(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    return _dumps(value)
+
+
+def _dumps(value: Any) -> bytes:
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def decode(data: bytes) -> Any:
     """Decode canonical JSON, refusing floats and bytes that are not in canonical form."""
-    value = json.loads(data.decode("utf-8"), parse_float=_refuse_float)
+    value = _DECODER.decode(data.decode("utf-8"))
+    # Floats were refused while parsing; keys can only be non-ASCII if the bytes are, so the
+    # full walk of encode() is needed only then (verify decodes every journal entry).
     try:
-        canonical = encode(value)
+        canonical = encode(value) if not data.isascii() else _dumps(value)
     except TypeError as exc:  # e.g. a non-ASCII key: still "not canonical", a ValueError
         raise ValueError(f"not in canonical form: {exc}") from exc
     if canonical != data:
@@ -54,3 +58,8 @@ def decode(data: bytes) -> Any:
 
 def _refuse_float(text: str) -> Any:
     raise ValueError(f"floats are not allowed in canonical JSON: {text}")
+
+
+# One encoder and one decoder, built once (json.dumps/loads with options build new ones).
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_DECODER = json.JSONDecoder(parse_float=_refuse_float)

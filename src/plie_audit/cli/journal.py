@@ -125,7 +125,7 @@ def verify(ctx: click.Context, state: State, verifier_key: str | None, as_json: 
             f"journal: {counts['journal_entries']} entries, {counts['journal_nodes']} "
             f"tree nodes, {counts['checkpoints']} checkpoints "
             f"({counts['timestamps']} time-stamped), {counts['sealed_entries']} entries "
-            "sealed by the latest checkpoint"
+            "sealed by a valid checkpoint"
         )
         for finding in audit.findings:
             click.echo(

@@ -180,20 +180,22 @@ def verify_consistency(
         InvalidProof: wrong hash length, sizes out of order, wrong proof length, or a
             recomputed root differs.
     """
-    _check_hash(root1, "first root")
-    _check_hash(root2, "second root")
     if size1 <= 0:
         raise InvalidProof(f"first tree size must be positive, got {size1}")
     if size1 > size2:
         raise InvalidProof(f"first tree size {size1} is larger than second tree size {size2}")
     if size1 == size2:
         # RFC 9162 §2.1.4.2 covers 0 < first < second; equal sizes have nothing to prove: the
-        # proof is empty and the two roots must be the same tree head.
+        # proof is empty and the two roots must be the same tree head. As in the reference
+        # implementation (transparency-dev/merkle, and its vector "sizes are equal (one) and
+        # proof is empty" with placeholder roots), only their equality is checked here.
         if len(proof) != 0:
             raise InvalidProof(f"trees of equal size {size1} need an empty proof")
         if not hmac.compare_digest(root1, root2):
             raise InvalidProof(f"trees of equal size {size1} have different roots")
         return
+    _check_hash(root1, "first root")
+    _check_hash(root2, "second root")
     # Step 1: "If consistency_path is an empty array, stop and fail the proof verification."
     # (Checked together with the exact expected length, so the message is precise.)
     _check_proof(proof, _consistency_proof_size(size1, size2))

@@ -13,9 +13,12 @@ fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-# Debian packages the project and its tests use: the real openssl (signature checks).
+# Debian packages the project and its tests use: the real openssl (signature checks, the
+# test TSA), pango and fonts for weasyprint's French PDFs, poppler-utils (pdftotext, pdfsig)
+# to read and check them, faketime for the CLI walk through time.
 need=()
-for package in openssl; do
+for package in openssl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils \
+               faketime; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=("python3-venv")

@@ -17,8 +17,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # test TSA), pango and fonts for weasyprint's French PDFs, poppler-utils (pdftotext, pdfsig)
 # to read and check them, faketime for the CLI walk through time.
 need=()
-for package in openssl libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils \
-               faketime; do
+for package in openssl libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+               poppler-utils faketime; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=("python3-venv")

@@ -54,6 +54,8 @@ from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
+from plie_audit.retention import catalog as retention_catalog
+from plie_audit.retention.service import RetentionService
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
 from plie_audit.store import LocalStore, ObjectStore, open_store
@@ -104,6 +106,8 @@ class Archive:
         self.settings = settings
         self.db = db
         self.store = store
+        self.retention = RetentionService(self)
+        """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -192,6 +196,7 @@ class Archive:
                     detail={"origin": origin, "root_fingerprint": ca.fingerprint(root_cert)},
                     at=now,
                 )
+                retention_catalog.install_shipped(session, now)
             checkpoints.issue(db, root / "keys", origin, passphrase, tsa_url=tsa_url)
             # archive.toml is written last: its presence means the archive is complete.
             write_settings(root, settings)

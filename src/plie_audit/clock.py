@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def now() -> datetime:
@@ -23,3 +26,8 @@ def parse_instant(text: str) -> datetime:
     if value.tzinfo is None:
         raise ValueError(f"instant without a UTC offset: {text!r}")
     return value.astimezone(UTC)
+
+
+def today() -> date:
+    """Today's civil date in Europe/Paris (../cli-contract.md: dates are civil dates there)."""
+    return datetime.now(UTC).astimezone(PARIS).date()

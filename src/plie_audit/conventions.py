@@ -179,6 +179,7 @@ def list_all(db: Database) -> list[ConventionInfo]:
             for ref, count in session.execute(
                 select(Evidence.convention_ref, func.count()).group_by(Evidence.convention_ref)
             )
+            if ref is not None
         }
         return [
             _info(

@@ -20,6 +20,7 @@ Exit codes (asserted in ``tests/unit/test_errors.py`` and listed in the README):
 40    signing and identities: bad key, bad certificate, bad PKCS#12
 41    permission refused: the identity lacks the role, or is revoked
 42    wrong passphrase
+50    retention: the law's retention forbids it (early disposal, shorter policy, disposed piece)
 ====  ==========================================================================
 """
 
@@ -82,6 +83,13 @@ class SignatureInvalid(SigningError):
     """A signature does not verify (raised by low-level verifiers, turned into findings above)."""
 
 
+class RetentionError(PlieAuditError):
+    """A retention rule forbids the action (a disposal before its time, a shorter retention),
+    or a disposed piece's bytes were asked for."""
+
+    exit_code = 50
+
+
 class PermissionRefused(PlieAuditError):
     """The acting identity may not do this (missing role, revoked); the refusal is journaled."""
 
@@ -107,5 +115,6 @@ EXIT_CODES: dict[str, int] = {
         SigningError,
         PermissionRefused,
         WrongPassphrase,
+        RetentionError,
     )
 }

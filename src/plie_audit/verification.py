@@ -220,6 +220,8 @@ def _check_object(store: ObjectStore, row: Evidence) -> Finding | None:
     except StoreError as exc:
         return Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", str(exc))
     if size is None:
+        if row.disposed_at is not None:
+            return None  # destroyed by a disposal: expected (the caller skips hashing)
         return Finding(row.id, FindingKind.OBJECT_MISSING, f"sha256:{row.sha256}", "no object")
     if size != row.size:
         return Finding(
@@ -357,7 +359,34 @@ def check_entries(
             else:
                 bound = row.filed_seq is not None and row.filed_seq <= audit.sealed_size
     findings.extend(_check_status(row, entries, audit))
+    findings.extend(_check_disposal(row, entries))
     return findings, bound
+
+
+def _check_disposal(row: Evidence, entries: dict[int, dict[str, Any]]) -> list[Finding]:
+    """A disposed row must have its evidence-disposed entry, with the same visa."""
+    if row.disposed_at is None and row.disposal_seq is None:
+        return []
+    entry = entries.get(row.disposal_seq) if row.disposal_seq is not None else None
+    said = (
+        None
+        if entry is None
+        else (
+            entry.get("event"),
+            (entry.get("subjects") or [None])[0],
+            (entry.get("detail") or {}).get("visa"),
+        )
+    )
+    if row.disposed_at is None or said != ("evidence-disposed", row.id, row.disposal_visa):
+        return [
+            Finding(
+                row.id,
+                FindingKind.STATUS_ENTRY_MISMATCH,
+                f"disposal under visa {row.disposal_visa} as journaled",
+                "no matching evidence-disposed entry" if said is None else str(said),
+            )
+        ]
+    return []
 
 
 def _check_status(
@@ -461,15 +490,20 @@ def verify_archive(
             present: set[str] = set()
             for row in rows:
                 problem = _check_object(store, row)
-                if problem is None:
-                    present.add(row.id)
-                else:
+                if problem is not None:
                     findings.append(problem)
+                elif row.disposed_at is None or store.size(row.sha256) is not None:
+                    present.add(row.id)
             unique = sorted({row.sha256 for row in rows if row.id in present})
             hashes = dict(zip(unique, pool.map(lambda sha: _hash(store, sha), unique), strict=True))
             entries = _entries(
                 db,
-                {seq for row in rows for seq in (row.filed_seq, row.status_seq) if seq is not None},
+                {
+                    seq
+                    for row in rows
+                    for seq in (row.filed_seq, row.status_seq, row.disposal_seq)
+                    if seq is not None
+                },
             )
             for row in rows:
                 if row.id in present:

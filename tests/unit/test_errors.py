@@ -28,6 +28,7 @@ def test_exit_code_table_is_exactly_the_documented_one() -> None:
         "SigningError": 40,
         "PermissionRefused": 41,
         "WrongPassphrase": 42,
+        "RetentionError": 50,
     }
 
 

@@ -18,9 +18,11 @@ from plie_audit.cli.options import (
     passphrase_file_option,
     table,
 )
+from plie_audit.cli.retention import event_said
 from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
 from plie_audit.errors import InputError
 from plie_audit.money import format_amount, format_euros_fr, parse_amount
+from plie_audit.retention.policies import Trigger
 
 
 def parse_budget(values: tuple[str, ...]) -> dict[Poste, Decimal]:
@@ -160,3 +162,24 @@ def show(state: State, ref: str, as_json: bool) -> None:
         label = POSTE_LABELS.get(Poste(poste), poste)
         click.echo(f"    {label:<50} {format_euros_fr(amount):>16}")
     click.echo(f"    {'Total':<50} {format_euros_fr(info.budget_total):>16}")
+
+
+@convention.command("event")
+@click.argument("ref")
+@click.argument("event", type=click.Choice([t.value for t in Trigger]))
+@click.argument("on", metavar="DATE", type=DATE)
+@passphrase_file_option
+@pass_state
+def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | None) -> None:
+    """Record a retention trigger event for one convention (overrides its programme's;
+    role archiviste; write-once, corrections only later).
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste convention event PLIE-LYON-2007-01 \\
+        ec-final-balance-paid 2016-06-30
+    """
+    record = state.archive().retention.record_event(
+        actor(state, passphrase_file), Trigger(event), on, convention=ref
+    )
+    event_said(record)

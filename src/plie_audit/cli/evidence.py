@@ -151,7 +151,7 @@ def list_(state: State, convention: str | None, kind: str | None, as_json: bool)
         [
             [
                 i.id,
-                i.convention,
+                i.convention or "-",
                 i.kind,
                 i.poste or "",
                 format_amount(i.amount) if i.amount is not None else "",

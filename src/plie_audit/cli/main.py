@@ -104,7 +104,7 @@ def main() -> None:
 
 
 def _register() -> None:
-    from plie_audit.cli import archive_cmd, convention, evidence, identity, journal
+    from plie_audit.cli import archive_cmd, convention, evidence, identity, journal, retention
 
     cli.add_command(archive_cmd.init)
     cli.add_command(archive_cmd.verify)
@@ -112,6 +112,7 @@ def _register() -> None:
     cli.add_command(convention.convention)
     cli.add_command(evidence.evidence)
     cli.add_command(journal.journal)
+    cli.add_command(retention.retention)
 
 
 _register()

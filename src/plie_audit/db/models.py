@@ -120,7 +120,8 @@ class Evidence(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(100))
     name: Mapped[str] = mapped_column(String(255))
-    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    # Null for archive-level documents (retention audits, disposal certificates).
+    convention_ref: Mapped[str | None] = mapped_column(ForeignKey("conventions.ref"))
     kind: Mapped[str] = mapped_column(String(32))
     poste: Mapped[str | None] = mapped_column(String(32))
     amount: Mapped[Decimal | None]
@@ -139,6 +140,11 @@ class Evidence(Base):
     superseded_by: Mapped[str | None] = mapped_column(String(32))
     filed_seq: Mapped[int | None] = mapped_column(BigInteger)  # its evidence-filed entry
     status_seq: Mapped[int | None] = mapped_column(BigInteger)  # its annulled/superseded entry
+    # Disposal (élimination): the row, its hash and its entries stay; the bytes may go.
+    disposed_at: Mapped[datetime | None]
+    disposal_visa: Mapped[str | None] = mapped_column(String(200))
+    disposal_bordereau: Mapped[str | None] = mapped_column(String(32))
+    disposal_seq: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class JournalEntry(Base):
@@ -199,3 +205,63 @@ class Checkpoint(Base):
     created_at: Mapped[datetime]
     tsa_token: Mapped[bytes | None] = mapped_column(LargeBinary)
     tsa_time: Mapped[datetime | None]
+
+
+class RetentionPolicyRow(Base):
+    """A retention policy of this archive: its TOML text (the shipped file, or one an
+    archiviste added or changed) and whether it is enabled."""
+
+    __tablename__ = "retention_policies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool]
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class RetentionEvent(Base):
+    """A trigger event's date, for a programme or (override) for one convention. Write-once:
+    a correction may only move the date later (the journal keeps every version)."""
+
+    __tablename__ = "retention_events"
+    __table_args__ = (
+        Index("ix_retention_events_scope", "programme", "convention_ref", "event", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    programme: Mapped[str | None] = mapped_column(String(16))
+    convention_ref: Mapped[str | None] = mapped_column(ForeignKey("conventions.ref"))
+    event: Mapped[str] = mapped_column(String(32))
+    on: Mapped[date] = mapped_column("date")
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Hold(Base):
+    """A hold (*gel*) on the pieces of a convention: none can be disposed of while it holds."""
+
+    __tablename__ = "holds"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(String(64))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class Bordereau(Base):
+    """A *bordereau d'élimination*: the pieces proposed for disposal, sent for the visa."""
+
+    __tablename__ = "bordereaux"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)  # canonical JSON (docs/formats.md)
+    visa: Mapped[str | None] = mapped_column(String(200))
+    executed_at: Mapped[datetime | None]

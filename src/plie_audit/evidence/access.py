@@ -13,10 +13,17 @@ from typing import Any
 from sqlalchemy import select
 
 from plie_audit import verification
+from plie_audit.clock import isoformat
 from plie_audit.db.models import Evidence, Identity
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
-from plie_audit.errors import ConflictError, InputError, NotFoundError, StoreError
+from plie_audit.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RetentionError,
+    StoreError,
+)
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import ID_PREFIX
 from plie_audit.findings import FindingKind
@@ -139,10 +146,23 @@ def _check_target_dir(path: Path) -> None:
         raise InputError(f"{path}: no such folder")
 
 
+def refuse_disposed(db: Database, evidence_id: str) -> None:
+    """A disposed piece's bytes are gone: say when, and under which visa."""
+    with db.read() as session:
+        row = session.get(Evidence, evidence_id)
+        if row is not None and row.disposed_at is not None:
+            raise RetentionError(
+                f"{evidence_id} was disposed of on {isoformat(row.disposed_at)} under visa "
+                f"{row.disposal_visa} (bordereau {row.disposal_bordereau}); its hash, record "
+                "and journal entries remain"
+            )
+
+
 def get(
     db: Database, store: ObjectStore, actor: str, evidence_id: str, output: Path
 ) -> EvidenceInfo:
     info = resolve(db, evidence_id)
+    refuse_disposed(db, info.id)
     if output.exists() or output.is_symlink():
         raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
     _check_target_dir(output.parent if str(output.parent) else Path("."))
@@ -209,6 +229,7 @@ def export(
     db: Database, store: ObjectStore, actor: str, evidence_id: str, output_dir: Path
 ) -> list[Path]:
     info = resolve(db, evidence_id)
+    refuse_disposed(db, info.id)
     with db.read() as session:
         row = session.get(Evidence, info.id)
         assert row is not None

@@ -51,7 +51,7 @@ class PieceRequest:
     """One piece to file, with its metadata (already parsed and typed)."""
 
     path: Path
-    convention: str
+    convention: str | None  # None only for archive-level documents the archive files
     kind: EvidenceKind
     poste: Poste | None = None
     amount: Decimal | None = None
@@ -107,14 +107,14 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
             ref
             for ref in session.execute(
                 select(Convention.ref).where(
-                    Convention.ref.in_({request.convention for request in requests})
+                    Convention.ref.in_({r.convention for r in requests if r.convention})
                 )
             ).scalars()
         }
     for request in requests:
         try:
             check_regular_file(request.path)
-            if request.convention not in known:
+            if request.convention is not None and request.convention not in known:
                 raise InputError(
                     f"unknown convention {request.convention!r} (see `plie-audit convention list`)"
                 )
@@ -188,7 +188,7 @@ def insert(session: Session, prepared: Prepared) -> Evidence:
         session,
         Event.EVIDENCE_FILED,
         prepared.filed_by,
-        subjects=[prepared.id, request.convention],
+        subjects=[prepared.id, *([request.convention] if request.convention else [])],
         sha256=[prepared.put.sha256],
         # The record's hash binds the signed filing record to this sealed entry: verify
         # checks records against entries, and entries against signed checkpoints.

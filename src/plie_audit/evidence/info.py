@@ -19,7 +19,7 @@ class EvidenceInfo:
     size: int
     media_type: str
     name: str
-    convention: str
+    convention: str | None
     kind: str
     poste: str | None
     amount: Decimal | None

@@ -4,7 +4,7 @@ Bytes (format ``plie-audit/filing-record/1``): canonical JSON (``plie_audit/cano
 RFC 8785 for these types) of an object with exactly these members, sorted by key::
 
     amount      "1234.50" or null           euros, dot, two decimals
-    convention  "PLIE-LYON-2007-01"
+    convention  "PLIE-LYON-2007-01" or null  (null: archive-level documents)
     filed_at    "2007-04-02T08:30:00Z"      UTC, seconds
     filed_by    "marie.dupont"              the identity that signed
     format      "plie-audit/filing-record/1"
@@ -44,7 +44,7 @@ class FilingRecord:
     sha256: str
     size: int
     name: str
-    convention: str
+    convention: str | None
     kind: str
     poste: str | None
     amount: Decimal | None
@@ -92,7 +92,7 @@ def decode_record(data: bytes) -> FilingRecord:
             sha256=str(value["sha256"]),
             size=int(value["size"]),
             name=str(value["name"]),
-            convention=str(value["convention"]),
+            convention=None if value["convention"] is None else str(value["convention"]),
             kind=str(value["kind"]),
             poste=value["poste"],
             amount=None if value["amount"] is None else parse_amount(value["amount"]),

@@ -55,6 +55,18 @@ class Event(StrEnum):
     EVIDENCE_ANNULLED = "evidence-annulled"
     EVIDENCE_SUPERSEDED = "evidence-superseded"
     ACTION_REFUSED = "action-refused"
+    POLICY_ADDED = "policy-added"
+    POLICY_CHANGED = "policy-changed"
+    POLICY_ENABLED = "policy-enabled"
+    POLICY_DISABLED = "policy-disabled"
+    RETENTION_EVENT_RECORDED = "retention-event-recorded"
+    RETENTION_EVENT_CORRECTED = "retention-event-corrected"
+    HOLD_ADDED = "hold-added"
+    HOLD_RELEASED = "hold-released"
+    RETENTION_AUDIT = "retention-audit"
+    BORDEREAU_PROPOSED = "bordereau-proposed"
+    EVIDENCE_DISPOSED = "evidence-disposed"
+    DISPOSAL_COMPLETED = "disposal-completed"
 
 
 @dataclass(frozen=True)

@@ -40,3 +40,6 @@ class ObjectStore(Protocol):
 
     def iter_objects(self) -> Iterator[str]:
         """Every object's SHA-256 in the store."""
+
+    def delete(self, sha256: str) -> None:
+        """Destroy an object (disposal only: the caller checked no filing needs it)."""

@@ -200,6 +200,17 @@ class LocalStore:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
 
+    def delete(self, sha256: str) -> None:
+        """Unlink the object and make the removal durable (the folder is fsynced)."""
+        path = self.path_for(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot destroy object sha256:{sha256}: {exc.strerror}") from exc
+        _fsync_dir(path.parent)
+
     def iter_objects(self) -> Iterator[str]:
         for folder in sorted(self.root.iterdir()):
             if folder.is_dir() and len(folder.name) == 2 and set(folder.name) <= _HEX:

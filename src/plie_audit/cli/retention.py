@@ -1,0 +1,437 @@
+"""``plie-audit retention``: policies, trigger events, holds, audits and controlled disposal."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import click
+
+from plie_audit.cli.options import (
+    DATE,
+    State,
+    actor,
+    echo_json,
+    json_option,
+    note,
+    pass_state,
+    passphrase_file_option,
+    table,
+)
+from plie_audit.clock import isoformat
+from plie_audit.domain import Programme
+from plie_audit.retention.events import EventRecord
+from plie_audit.retention.policies import Trigger
+
+TRIGGER_CHOICE = click.Choice([t.value for t in Trigger])
+PROGRAMME_CHOICE = click.Choice([p.value for p in Programme])
+
+
+@click.group()
+def retention() -> None:
+    """Retention policies, trigger events, holds, audits and disposal (élimination)."""
+
+
+# ------------------------------------------------------------------ policies
+
+
+@retention.group()
+def policy() -> None:
+    """The archive's retention policies (one TOML file each)."""
+
+
+@policy.command("list")
+@json_option
+@pass_state
+def policy_list(state: State, as_json: bool) -> None:
+    """List retention policies.
+
+    \b
+    Example:
+      plie-audit retention policy list
+    """
+    infos = state.archive().retention.policies()
+    if as_json:
+        echo_json([info.as_json() for info in infos])
+        return
+    table(
+        ["id", "programme", "trigger", "duration", "rounding", "floor", "enabled", "confirmed"],
+        [
+            [
+                i.policy.id,
+                i.policy.programme.value,
+                i.policy.trigger.value,
+                str(i.policy.duration),
+                i.policy.rounding.value,
+                i.policy.floor.isoformat() if i.policy.floor else "-",
+                "yes" if i.enabled else "no",
+                "yes" if i.policy.confirmed else "NO",
+            ]
+            for i in infos
+        ],
+    )
+
+
+@policy.command("show")
+@click.argument("policy_id", metavar="ID")
+@json_option
+@pass_state
+def policy_show(state: State, policy_id: str, as_json: bool) -> None:
+    """Show a retention policy (and its TOML text).
+
+    \b
+    Example:
+      plie-audit retention policy show esf-2007-2013-seed
+    """
+    info = state.archive().retention.policy(policy_id)
+    if as_json:
+        echo_json({**info.as_json(), "text": info.text})
+        return
+    click.echo(info.text, nl=False)
+    note(f"enabled: {'yes' if info.enabled else 'no'}, version {info.version}")
+
+
+@policy.command("add")
+@click.argument("file", type=click.Path(path_type=Path))
+@passphrase_file_option
+@pass_state
+def policy_add(state: State, file: Path, passphrase_file: Path | None) -> None:
+    """Add a retention policy from a TOML file (role archiviste).
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention policy add esf-2007-2013-local.toml
+    """
+    info = state.archive().retention.add_policy(actor(state, passphrase_file), file)
+    click.echo(f"policy {info.policy.id} added ({'enabled' if info.enabled else 'disabled'})")
+
+
+@policy.command("update")
+@click.argument("file", type=click.Path(path_type=Path))
+@passphrase_file_option
+@pass_state
+def policy_update(state: State, file: Path, passphrase_file: Path | None) -> None:
+    """Change a retention policy from a TOML file; refused if it would shorten retention.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention policy update esf-2007-2013-seed.toml
+    """
+    info = state.archive().retention.update_policy(actor(state, passphrase_file), file)
+    click.echo(f"policy {info.policy.id} changed (version {info.version})")
+
+
+@policy.command("enable")
+@click.argument("policy_id", metavar="ID")
+@passphrase_file_option
+@pass_state
+def policy_enable(state: State, policy_id: str, passphrase_file: Path | None) -> None:
+    """Enable a retention policy (role archiviste).
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention policy enable esf-2007-2013-op-closure
+    """
+    state.archive().retention.enable_policy(actor(state, passphrase_file), policy_id, True)
+    click.echo(f"policy {policy_id} enabled")
+
+
+@policy.command("disable")
+@click.argument("policy_id", metavar="ID")
+@passphrase_file_option
+@pass_state
+def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -> None:
+    """Disable a retention policy; refused while pieces filed under it exist.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention policy disable esf-2014-2020-b
+    """
+    state.archive().retention.enable_policy(actor(state, passphrase_file), policy_id, False)
+    click.echo(f"policy {policy_id} disabled")
+
+
+# ------------------------------------------------------------------ events
+
+
+@retention.command("event")
+@click.option(
+    "--programme",
+    required=True,
+    type=PROGRAMME_CHOICE,
+    help="The programme the Commission paid (events are per programme).",
+)
+@click.argument("event", type=TRIGGER_CHOICE)
+@click.argument("on", metavar="DATE", type=DATE)
+@passphrase_file_option
+@pass_state
+def event(state: State, programme: str, event: str, on: date, passphrase_file: Path | None) -> None:
+    """Record a trigger event's date for a programme (write-once; corrections only later).
+
+    \b
+    Example (the Commission paid the 2007-2013 final balance):
+      plie-audit --as anne.archiviste retention event --programme 2007-2013 \\
+        ec-final-balance-paid 2015-03-31
+    """
+    record = state.archive().retention.record_event(
+        actor(state, passphrase_file), Trigger(event), on, programme=Programme(programme)
+    )
+    event_said(record)
+
+
+def event_said(record: EventRecord) -> None:
+    if not record.changed:
+        click.echo(f"{record.event} for {record.scope} is already {record.on.isoformat()}")
+    elif record.previous:
+        click.echo(
+            f"{record.event} for {record.scope} corrected: {record.previous.isoformat()} "
+            f"→ {record.on.isoformat()}"
+        )
+    else:
+        click.echo(f"{record.event} for {record.scope}: {record.on.isoformat()}")
+
+
+@retention.command("events")
+@json_option
+@pass_state
+def events_list(state: State, as_json: bool) -> None:
+    """List the trigger events recorded.
+
+    \b
+    Example:
+      plie-audit retention events --json
+    """
+    records = state.archive().retention.events()
+    if as_json:
+        echo_json([r.as_json() for r in records])
+        return
+    table(["scope", "event", "date"], [[r.scope, r.event, r.on.isoformat()] for r in records])
+
+
+# ------------------------------------------------------------------ holds
+
+
+@retention.group()
+def hold() -> None:
+    """Holds (gels): no piece of a held convention can be disposed of."""
+
+
+@hold.command("add")
+@click.option("--convention", required=True, help="The convention whose pieces are held.")
+@click.option("--reason", required=True, help="Why (kept in the journal).")
+@passphrase_file_option
+@pass_state
+def hold_add(state: State, convention: str, reason: str, passphrase_file: Path | None) -> None:
+    """Hold every piece of a convention (role archiviste).
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention hold add --convention PLIE-LYON-2007-01 \\
+        --reason "contentieux en cours devant le tribunal administratif"
+    """
+    info = state.archive().retention.add_hold(actor(state, passphrase_file), convention, reason)
+    click.echo(f"hold {info.id} on {info.convention}")
+
+
+@hold.command("release")
+@click.argument("hold_id", metavar="ID")
+@click.option("--reason", required=True, help="Why (kept in the journal).")
+@passphrase_file_option
+@pass_state
+def hold_release(state: State, hold_id: str, reason: str, passphrase_file: Path | None) -> None:
+    """Release a hold (role archiviste).
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention hold release H-0001 --reason "jugement rendu"
+    """
+    info = state.archive().retention.release_hold(actor(state, passphrase_file), hold_id, reason)
+    click.echo(f"hold {info.id} released")
+
+
+@hold.command("list")
+@json_option
+@pass_state
+def hold_list(state: State, as_json: bool) -> None:
+    """List holds, active and released.
+
+    \b
+    Example:
+      plie-audit retention hold list
+    """
+    infos = state.archive().retention.holds()
+    if as_json:
+        echo_json([i.as_json() for i in infos])
+        return
+    table(
+        ["id", "convention", "since", "released", "reason"],
+        [
+            [
+                i.id,
+                i.convention,
+                isoformat(i.created_at),
+                isoformat(i.released_at) if i.released_at else "-",
+                i.reason,
+            ]
+            for i in infos
+        ],
+    )
+
+
+# ------------------------------------------------------------------ audit and disposal
+
+
+@retention.command("audit")
+@click.option("--as-of", type=DATE, help="Evaluate on this day (plans ahead; changes nothing).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the French PDF report here.",
+)
+@json_option
+@passphrase_file_option
+@pass_state
+@click.pass_context
+def audit(
+    ctx: click.Context,
+    state: State,
+    as_of: date | None,
+    output: Path | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Every piece's retention date, status, policies and holds, what becomes eligible in the
+    next 12 months, and a full integrity check. Run --as an archiviste, the PDF report is
+    signed (PAdES) and filed, and the audit journaled. Exit 1 when integrity fails.
+
+    \b
+    Examples:
+      plie-audit retention audit --as-of 2018-04-01 --json
+      plie-audit --as anne.archiviste retention audit -o audit-2026.pdf
+    """
+    if output is not None and output.exists():
+        raise click.UsageError(f"{output} already exists")
+    who = actor(state, passphrase_file) if state.identity else None
+    result = state.archive().retention.audit(who, as_of=as_of, pdf=output is not None)
+    report = result.report
+    if output is not None and result.pdf is not None:
+        output.write_bytes(result.pdf)
+        note(f"wrote {output}")
+    if result.filed:
+        note(f"signed report filed as {result.filed}")
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        summary = ", ".join(f"{count} {status}" for status, count in report.summary.items())
+        click.echo(f"retention audit as of {report.as_of.isoformat()}: {summary}")
+        for piece in report.upcoming:
+            assert piece.retain_until is not None
+            click.echo(
+                f"  eligible from the day after {piece.retain_until.isoformat()}: "
+                f"{piece.evidence_id} ({piece.convention})"
+            )
+        integrity = report.integrity
+        click.echo(
+            f"integrity: {'OK' if integrity.ok else 'FAILED'} ({integrity.checked} "
+            f"pieces, {len(integrity.findings)} findings)"
+        )
+    ctx.exit(0 if report.integrity.ok else 1)
+
+
+@retention.command("propose")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The bordereau's PDF (its JSON is written beside, .json).",
+)
+@json_option
+@passphrase_file_option
+@pass_state
+def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | None) -> None:
+    """Build the bordereau d'élimination of the pieces eligible today, to send for the visa.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention propose -o bordereau.pdf
+    """
+    json_path = output.with_suffix(".json")
+    for path in (output, json_path):
+        if path.exists():
+            raise click.UsageError(f"{path} already exists")
+    proposal = state.archive().retention.propose(actor(state, passphrase_file))
+    output.write_bytes(proposal.pdf)
+    json_path.write_bytes(proposal.bordereau.content)
+    data = proposal.bordereau.data
+    if as_json:
+        echo_json(proposal.bordereau.as_json())
+    else:
+        click.echo(
+            f"bordereau {proposal.bordereau.id}: {len(data['pieces'])} pieces eligible "
+            f"for disposal; wrote {output} and {json_path}"
+        )
+    note(
+        "send it for the visa; then: plie-audit retention dispose --bordereau "
+        f"{proposal.bordereau.id} --visa REF"
+    )
+
+
+@retention.command("dispose")
+@click.option(
+    "--bordereau",
+    "bordereau_id",
+    required=True,
+    metavar="ID",
+    help="The bordereau d'élimination the visa was given for.",
+)
+@click.option("--visa", required=True, metavar="REF", help="The visa's reference.")
+@click.option("--dry-run", is_flag=True, help="Say what would be destroyed; change nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@json_option
+@passphrase_file_option
+@pass_state
+def dispose(
+    state: State,
+    bordereau_id: str,
+    visa: str,
+    dry_run: bool,
+    yes: bool,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Destroy the pieces of a bordereau still eligible today (role archiviste, with the visa).
+
+    Bytes go only when no remaining filing needs them; hashes, records and journal entries
+    stay. A signed disposal certificate (PDF and JSON) is filed as certificat-elimination.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention dispose --bordereau BE-2018-0001 \\
+        --visa "AD69-2018-0142" --dry-run
+    """
+    archive = state.archive()
+    who = actor(state, passphrase_file)
+    if not dry_run and not yes:
+        plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True)
+        if not click.get_text_stream("stdin").isatty():
+            raise click.UsageError("give --yes to dispose without a terminal to confirm")
+        click.confirm(
+            f"Destroy {len(plan.disposed)} piece(s) of {bordereau_id} under visa {visa}?",
+            abort=True,
+            err=True,
+        )
+    report = archive.retention.dispose(who, bordereau_id, visa, dry_run=dry_run)
+    if as_json:
+        echo_json(report.as_json())
+        return
+    verb = "would dispose of" if dry_run else "disposed of"
+    click.echo(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
+    for piece in report.disposed:
+        kept = "" if dry_run or piece.get("bytes_destroyed") else " (bytes kept: still needed)"
+        click.echo(f"  {piece['id']}  sha256:{piece['sha256']}{kept}")
+    for skipped in report.skipped:
+        click.echo(f"  skipped {skipped['id']}: {skipped['reason']}")
+    if report.certificate_ids:
+        click.echo(f"certificate filed as {', '.join(report.certificate_ids)}")

@@ -1,0 +1,1 @@
+"""Retention: policies as data, event-driven retention dates, holds, disposal, audits."""

@@ -1,0 +1,299 @@
+"""Controlled disposal (*élimination*), as French archival practice does it.
+
+1. ``propose``: the *bordereau d'élimination* lists the pieces eligible today (hashes, policy,
+   legal basis), with an id, to be sent for the visa (Code du patrimoine R212-14: « Toute
+   élimination est interdite sans ce visa »).
+2. ``dispose``: with the visa's reference, destroys exactly the pieces of that bordereau that
+   are still eligible by the real clock and not held. Bytes go only when no remaining filing
+   needs them (identical bytes are stored once). Rows, hashes and journal entries stay, so
+   earlier proofs still verify; a signed disposal certificate is filed.
+
+Bordereau bytes (format ``plie-audit/bordereau/1``), canonical JSON::
+
+    {"created_at", "created_by", "format", "id", "origin", "today",
+     "pieces": [{"convention", "final_action", "id", "kind", "legal_basis", "name",
+                 "policies", "retain_until", "sha256", "size"}]}
+
+Certificate bytes (format ``plie-audit/certificat-elimination/1``), canonical JSON::
+
+    {"bordereau", "disposed_at", "disposed_by", "format", "origin", "visa",
+     "pieces": [{"bytes_destroyed", "convention", "id", "kind", "name", "policies",
+                 "sha256", "size"}],
+     "skipped": [{"id", "reason"}]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plie_audit import canonical, clock
+from plie_audit.db.models import Bordereau, Evidence
+from plie_audit.db.session import Database
+from plie_audit.errors import ConflictError, NotFoundError, RetentionError
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
+from plie_audit.retention.policies import FinalAction
+from plie_audit.store import ObjectStore
+
+BORDEREAU_FORMAT = "plie-audit/bordereau/1"
+CERTIFICATE_FORMAT = "plie-audit/certificat-elimination/1"
+
+
+@dataclass(frozen=True)
+class BordereauInfo:
+    id: str
+    content: bytes
+    visa: str | None
+    executed_at: datetime | None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        value = canonical.decode(self.content)
+        assert isinstance(value, dict)
+        return value
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            **self.data,
+            "visa": self.visa,
+            "executed_at": clock.isoformat(self.executed_at) if self.executed_at else None,
+        }
+
+
+@dataclass
+class DisposalReport:
+    bordereau: str
+    visa: str
+    dry_run: bool
+    disposed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    disposed_at: datetime | None = None
+    certificate: bytes | None = None  # canonical JSON, once executed
+    certificate_ids: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "bordereau": self.bordereau,
+            "visa": self.visa,
+            "dry_run": self.dry_run,
+            "disposed": self.disposed,
+            "skipped": self.skipped,
+            "disposed_at": clock.isoformat(self.disposed_at) if self.disposed_at else None,
+            "certificates": self.certificate_ids,
+        }
+
+
+def _legal_basis(rules: RetentionRules, retention: Retention) -> str:
+    by_id = {policy.id: policy for policy in rules.policies}
+    return " ; ".join(by_id[pid].legal_basis for pid in retention.policies if pid in by_id)
+
+
+def propose(db: Database, actor: str, origin: str) -> BordereauInfo:
+    """List the pieces eligible for destruction today in a new bordereau (journaled)."""
+    now, today = clock.now(), clock.today()
+    with db.write() as session:
+        rules = RetentionRules.load(session)
+        rows = session.execute(
+            select(Evidence).where(Evidence.disposed_at.is_(None)).order_by(Evidence.id)
+        ).scalars()
+        pieces: list[dict[str, Any]] = []
+        for row in rows:
+            retention = rules.evaluate(row, today)
+            if retention.status is RetentionStatus.ELIGIBLE and (
+                retention.final_action is FinalAction.DESTROY
+            ):
+                assert retention.retain_until is not None
+                pieces.append(
+                    {
+                        "id": row.id,
+                        "sha256": row.sha256,
+                        "size": row.size,
+                        "convention": row.convention_ref,
+                        "kind": row.kind,
+                        "name": row.name,
+                        "retain_until": retention.retain_until.isoformat(),
+                        "policies": list(retention.policies),
+                        "legal_basis": _legal_basis(rules, retention),
+                        "final_action": retention.final_action.value,
+                    }
+                )
+        if not pieces:
+            raise RetentionError(
+                f"nothing is eligible for disposal on {today.isoformat()} "
+                "(see `plie-audit retention audit`)"
+            )
+        bordereau_id = _next_id(session, today)
+        content = canonical.encode(
+            {
+                "format": BORDEREAU_FORMAT,
+                "id": bordereau_id,
+                "origin": origin,
+                "created_at": clock.isoformat(now),
+                "created_by": actor,
+                "today": today.isoformat(),
+                "pieces": pieces,
+            }
+        )
+        session.add(Bordereau(id=bordereau_id, created_at=now, created_by=actor, content=content))
+        journal.append(
+            session,
+            Event.BORDEREAU_PROPOSED,
+            actor,
+            subjects=[bordereau_id],
+            sha256=[str(piece["sha256"]) for piece in pieces],
+            detail={"pieces": len(pieces), "content_sha256": _sha256_hex(content)},
+            at=now,
+        )
+        return BordereauInfo(bordereau_id, content, None, None)
+
+
+def _sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _next_id(session: Session, today: date) -> str:
+    prefix = f"BE-{today.year}-"
+    count = session.execute(
+        select(func.count()).select_from(Bordereau).where(Bordereau.id.startswith(prefix))
+    ).scalar_one()
+    return f"{prefix}{count + 1:04d}"
+
+
+def get(db: Database, bordereau_id: str) -> BordereauInfo:
+    with db.read() as session:
+        row = session.get(Bordereau, bordereau_id)
+        if row is None:
+            raise NotFoundError(f"unknown bordereau {bordereau_id!r}")
+        return BordereauInfo(row.id, row.content, row.visa, row.executed_at)
+
+
+def plan(
+    db: Database, bordereau_id: str
+) -> tuple[BordereauInfo, list[dict[str, Any]], list[dict[str, str]]]:
+    """Which pieces of the bordereau may be destroyed now (real clock), which may not, why."""
+    info = get(db, bordereau_id)
+    if info.executed_at is not None:
+        raise ConflictError(
+            f"bordereau {bordereau_id} was already executed on "
+            f"{clock.isoformat(info.executed_at)} under visa {info.visa}"
+        )
+    today = clock.today()
+    ready: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    with db.read() as session:
+        rules = RetentionRules.load(session)
+        for piece in info.data["pieces"]:
+            row = session.get(Evidence, piece["id"])
+            if row is None:
+                skipped.append({"id": piece["id"], "reason": "no such piece"})
+                continue
+            retention = rules.evaluate(row, today)
+            if retention.status is RetentionStatus.ELIGIBLE and (
+                retention.final_action is FinalAction.DESTROY
+            ):
+                ready.append(piece)
+            else:
+                skipped.append({"id": piece["id"], "reason": _why_not(retention)})
+    return info, ready, skipped
+
+
+def _why_not(retention: Retention) -> str:
+    if retention.status is RetentionStatus.HELD:
+        return "held (" + ", ".join(retention.holds) + ")"
+    if retention.status is RetentionStatus.RETAINED:
+        assert retention.retain_until is not None
+        return f"retained until {retention.retain_until.isoformat()}"
+    if retention.status is RetentionStatus.PENDING:
+        return "pending: waiting for " + (", ".join(retention.waiting_for) or "a policy")
+    if retention.status is RetentionStatus.DISPOSED:
+        return "already disposed of"
+    return "its final action is a transfer, not a destruction"
+
+
+def execute(
+    db: Database,
+    store: ObjectStore,
+    actor: str,
+    origin: str,
+    bordereau_id: str,
+    visa: str,
+    ready: list[dict[str, Any]],
+    skipped: list[dict[str, str]],
+) -> DisposalReport:
+    """Mark the ready pieces disposed (journaled), then destroy bytes nothing else needs."""
+    now = clock.now()
+    report = DisposalReport(bordereau_id, visa, False, skipped=skipped, disposed_at=now)
+    with db.write() as session:
+        for piece in ready:
+            row = session.get(Evidence, piece["id"])
+            assert row is not None
+            row.disposed_at, row.disposal_visa, row.disposal_bordereau = now, visa, bordereau_id
+            row.disposal_seq = journal.append(
+                session,
+                Event.EVIDENCE_DISPOSED,
+                actor,
+                subjects=[row.id, *([row.convention_ref] if row.convention_ref else [])],
+                sha256=[row.sha256],
+                detail={"visa": visa, "bordereau": bordereau_id},
+                at=now,
+            ).seq
+        bordereau = session.get(Bordereau, bordereau_id)
+        assert bordereau is not None
+        bordereau.visa, bordereau.executed_at = visa, now
+        journal.append(
+            session,
+            Event.DISPOSAL_COMPLETED,
+            actor,
+            subjects=[bordereau_id],
+            sha256=[piece["sha256"] for piece in ready],
+            detail={"visa": visa, "disposed": len(ready), "skipped": len(skipped)},
+            at=now,
+        )
+    destroyed = destroy_unneeded_bytes(db, store, {piece["sha256"] for piece in ready})
+    report.disposed = [
+        {
+            **{
+                key: piece[key]
+                for key in ("id", "sha256", "size", "convention", "kind", "name", "policies")
+            },
+            "bytes_destroyed": piece["sha256"] in destroyed,
+        }
+        for piece in ready
+    ]
+    report.certificate = canonical.encode(
+        {
+            "format": CERTIFICATE_FORMAT,
+            "bordereau": bordereau_id,
+            "visa": visa,
+            "origin": origin,
+            "disposed_at": clock.isoformat(now),
+            "disposed_by": actor,
+            "pieces": report.disposed,
+            "skipped": skipped,
+        }
+    )
+    return report
+
+
+def destroy_unneeded_bytes(db: Database, store: ObjectStore, hashes: set[str]) -> set[str]:
+    """Delete each object no filing still needs (every filing of those bytes disposed of)."""
+    destroyed: set[str] = set()
+    with db.read() as session:
+        needed = set(
+            session.execute(
+                select(Evidence.sha256).where(
+                    Evidence.sha256.in_(hashes), Evidence.disposed_at.is_(None)
+                )
+            ).scalars()
+        )
+    for sha256 in sorted(hashes - needed):
+        store.delete(sha256)
+        destroyed.add(sha256)
+    return destroyed

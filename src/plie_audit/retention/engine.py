@@ -1,0 +1,150 @@
+"""Each piece's ``retain_until`` and retention status, from the enabled policies, the trigger
+events, the holds and the date.
+
+- ``retain_until`` is the latest date over the enabled policies of the piece's programme; it is
+  inclusive: the piece is ``eligible`` from the next day (Europe/Paris).
+- While a policy's trigger event is unknown the piece is ``pending``: kept indefinitely.
+- A piece under an active hold is ``held``, whatever its date; a destroyed one is ``disposed``.
+- A piece with no policy at all (an archive-level document, a programme without policy) is
+  ``pending`` too: nothing ever makes it eligible.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
+from plie_audit.retention.policies import FinalAction, RetentionPolicy, parse_policy
+
+
+class RetentionStatus(StrEnum):
+    PENDING = "pending"
+    RETAINED = "retained"
+    HELD = "held"
+    ELIGIBLE = "eligible"
+    DISPOSED = "disposed"
+
+
+@dataclass(frozen=True)
+class Retention:
+    """What the retention rules say of one piece on one day."""
+
+    evidence_id: str
+    sha256: str
+    convention: str | None
+    status: RetentionStatus
+    retain_until: date | None
+    policies: tuple[str, ...]  # the enabled policies that apply
+    waiting_for: tuple[str, ...]  # trigger events still unknown
+    holds: tuple[str, ...]
+    final_action: FinalAction
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.evidence_id,
+            "sha256": self.sha256,
+            "convention": self.convention,
+            "status": self.status.value,
+            "retain_until": self.retain_until.isoformat() if self.retain_until else None,
+            "policies": list(self.policies),
+            "waiting_for": list(self.waiting_for),
+            "holds": list(self.holds),
+            "final_action": self.final_action.value,
+        }
+
+
+@dataclass
+class RetentionRules:
+    """Everything needed to evaluate pieces, loaded once per library call."""
+
+    policies: list[RetentionPolicy]
+    programme_events: dict[tuple[str, str], date]
+    convention_events: dict[tuple[str, str], date]
+    programmes: dict[str, str]  # convention ref -> programme
+    holds: dict[str, list[str]]  # convention ref -> active hold ids
+
+    @classmethod
+    def load(cls, session: Session) -> RetentionRules:
+        rows = session.execute(select(RetentionPolicyRow)).scalars()
+        policies = [
+            policy
+            for row in rows
+            if row.enabled
+            for policy in [parse_policy(row.text, f"policy {row.id}")]
+        ]
+        programme_events: dict[tuple[str, str], date] = {}
+        convention_events: dict[tuple[str, str], date] = {}
+        for event in session.execute(select(RetentionEvent)).scalars():
+            if event.convention_ref is not None:
+                convention_events[(event.convention_ref, event.event)] = event.on
+            elif event.programme is not None:
+                programme_events[(event.programme, event.event)] = event.on
+        programmes = dict(session.execute(select(Convention.ref, Convention.programme)).all())
+        holds: dict[str, list[str]] = defaultdict(list)
+        active = select(Hold).where(Hold.released_at.is_(None)).order_by(Hold.id)
+        for hold in session.execute(active).scalars():
+            holds[hold.convention_ref].append(hold.id)
+        return cls(policies, programme_events, convention_events, programmes, dict(holds))
+
+    def trigger_date(self, convention: str, programme: str, event: str) -> date | None:
+        """A convention's own event overrides its programme's."""
+        return self.convention_events.get((convention, event)) or self.programme_events.get(
+            (programme, event)
+        )
+
+    def evaluate(self, row: Evidence, today: date) -> Retention:
+        convention = row.convention_ref
+        programme = self.programmes.get(convention) if convention else None
+        applicable = [p for p in self.policies if programme and p.programme.value == programme]
+        dates: list[date] = []
+        waiting: list[str] = []
+        for policy in applicable:
+            assert convention is not None and programme is not None
+            when = self.trigger_date(convention, programme, policy.trigger.value)
+            if when is None:
+                waiting.append(policy.trigger.value)
+            else:
+                dates.append(policy.retain_until(when))
+        retain_until = max(dates) if dates and not waiting else None
+        holds = tuple(self.holds.get(convention, [])) if convention else ()
+        if row.disposed_at is not None:
+            status = RetentionStatus.DISPOSED
+        elif holds:
+            status = RetentionStatus.HELD
+        elif retain_until is None:
+            status = RetentionStatus.PENDING
+        elif today > retain_until:
+            status = RetentionStatus.ELIGIBLE
+        else:
+            status = RetentionStatus.RETAINED
+        # Destruction needs every applicable policy to end in destruction (a "transfer"
+        # policy sends the piece to the archives service instead).
+        final = (
+            FinalAction.DESTROY
+            if applicable and all(p.final_action is FinalAction.DESTROY for p in applicable)
+            else FinalAction.TRANSFER
+        )
+        return Retention(
+            evidence_id=row.id,
+            sha256=row.sha256,
+            convention=convention,
+            status=status,
+            retain_until=retain_until,
+            policies=tuple(p.id for p in applicable),
+            waiting_for=tuple(sorted(set(waiting))),
+            holds=holds,
+            final_action=final,
+        )
+
+
+def evaluate_all(session: Session, today: date) -> list[Retention]:
+    rules = RetentionRules.load(session)
+    rows = session.execute(select(Evidence).order_by(Evidence.id)).scalars()
+    return [rules.evaluate(row, today) for row in rows]

@@ -1,0 +1,105 @@
+"""Holds (*gels*): while a hold is active, no piece of its convention can be disposed of,
+whatever its retention date. Control requests add their own holds (a later issue)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from plie_audit import clock
+from plie_audit.db.models import Convention, Hold
+from plie_audit.db.session import Database
+from plie_audit.errors import ConflictError, NotFoundError
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    id: str
+    convention: str
+    reason: str
+    created_at: datetime
+    created_by: str
+    released_at: datetime | None
+    released_by: str | None
+    release_reason: str | None
+
+    @classmethod
+    def from_row(cls, row: Hold) -> HoldInfo:
+        return cls(
+            row.id,
+            row.convention_ref,
+            row.reason,
+            row.created_at,
+            row.created_by,
+            row.released_at,
+            row.released_by,
+            row.release_reason,
+        )
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "convention": self.convention,
+            "reason": self.reason,
+            "created_at": clock.isoformat(self.created_at),
+            "created_by": self.created_by,
+            "released_at": clock.isoformat(self.released_at) if self.released_at else None,
+            "released_by": self.released_by,
+            "release_reason": self.release_reason,
+            "active": self.released_at is None,
+        }
+
+
+def add(db: Database, actor: str, convention: str, reason: str) -> HoldInfo:
+    now = clock.now()
+    with db.write() as session:
+        if session.get(Convention, convention) is None:
+            raise NotFoundError(f"unknown convention {convention!r}")
+        count = session.execute(select(func.count()).select_from(Hold)).scalar_one()
+        row = Hold(
+            id=f"H-{count + 1:04d}",
+            convention_ref=convention,
+            reason=reason,
+            created_at=now,
+            created_by=actor,
+        )
+        session.add(row)
+        journal.append(
+            session,
+            Event.HOLD_ADDED,
+            actor,
+            subjects=[row.id, convention],
+            detail={"reason": reason},
+            at=now,
+        )
+        return HoldInfo.from_row(row)
+
+
+def release(db: Database, actor: str, hold_id: str, reason: str) -> HoldInfo:
+    now = clock.now()
+    with db.write() as session:
+        row = session.get(Hold, hold_id)
+        if row is None:
+            raise NotFoundError(f"unknown hold {hold_id!r} (see `plie-audit retention hold list`)")
+        if row.released_at is not None:
+            raise ConflictError(f"hold {hold_id} was already released")
+        row.released_at, row.released_by, row.release_reason = now, actor, reason
+        journal.append(
+            session,
+            Event.HOLD_RELEASED,
+            actor,
+            subjects=[row.id, row.convention_ref],
+            detail={"reason": reason},
+            at=now,
+        )
+        return HoldInfo.from_row(row)
+
+
+def list_holds(db: Database) -> list[HoldInfo]:
+    with db.read() as session:
+        rows = session.execute(select(Hold).order_by(Hold.id)).scalars()
+        return [HoldInfo.from_row(row) for row in rows]

@@ -1,0 +1,246 @@
+"""Retention policies as data: one TOML file per policy (``retention_policies/`` at the top of
+the repository), validated on load with clear errors.
+
+A policy applies to one programming period. Its retention date for a piece is
+``trigger date + duration``, rounded to 31 December of that year when ``rounding =
+"end-of-year"``, and never before ``floor``; the date is inclusive (the piece is kept through
+that day).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from plie_audit.domain import Programme
+from plie_audit.errors import InputError
+
+REPOSITORY_POLICIES = Path(__file__).resolve().parents[3] / "retention_policies"
+_ID_RE = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+_DURATION_RE = re.compile(r"P(?:(\d{1,3})Y)?(?:(\d{1,3})M)?(?:(\d{1,4})D)?")
+FIELDS = {
+    "id",
+    "title",
+    "programme",
+    "trigger",
+    "duration",
+    "rounding",
+    "floor",
+    "final_action",
+    "enabled",
+    "confirmed",
+    "source",
+    "legal_basis",
+}
+REQUIRED = FIELDS - {"floor"}
+
+
+class Trigger(StrEnum):
+    EC_FINAL_BALANCE_PAID = "ec-final-balance-paid"
+    OP_CLOSURE = "op-closure"
+    ACCOUNTS_SUBMITTED = "accounts-submitted"
+    LAST_PAYMENT = "last-payment"
+
+
+class Rounding(StrEnum):
+    EXACT = "exact"
+    END_OF_YEAR = "end-of-year"
+
+
+class FinalAction(StrEnum):
+    DESTROY = "destroy"
+    TRANSFER = "transfer"
+
+
+@dataclass(frozen=True)
+class Duration:
+    years: int = 0
+    months: int = 0
+    days: int = 0
+
+    def __str__(self) -> str:
+        parts = [
+            f"{v}{u}" for v, u in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if v
+        ]
+        return "P" + ("".join(parts) or "0D")
+
+    def after(self, start: date) -> date:
+        """``start`` plus this duration; a month end that does not exist clamps (29 Feb)."""
+        month_index = start.month - 1 + self.months
+        year = start.year + self.years + month_index // 12
+        month = month_index % 12 + 1
+        day = min(start.day, calendar.monthrange(year, month)[1])
+        return date.fromordinal(date(year, month, day).toordinal() + self.days)
+
+    def covers(self, other: Duration) -> bool:
+        """At least as long as ``other`` from any start date (month and day parts compared
+        apart: 1 month may be 28 days)."""
+        return (
+            self.years * 12 + self.months >= other.years * 12 + other.months
+            and self.days >= other.days
+        )
+
+
+def parse_duration(text: str) -> Duration:
+    match = _DURATION_RE.fullmatch(text.strip())
+    if not match or not any(match.groups()):
+        raise InputError(f"bad duration {text!r} (ISO 8601 years, months, days: P3Y, P2Y6M)")
+    years, months, days = (int(group) if group else 0 for group in match.groups())
+    return Duration(years, months, days)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    id: str
+    title: str
+    programme: Programme
+    trigger: Trigger
+    duration: Duration
+    rounding: Rounding
+    floor: date | None
+    final_action: FinalAction
+    enabled: bool
+    confirmed: bool
+    source: str
+    legal_text: str
+    legal_article: str
+
+    def retain_until(self, trigger_date: date) -> date:
+        """The last day the piece must be kept, from the trigger event's date."""
+        end = self.duration.after(trigger_date)
+        if self.rounding is Rounding.END_OF_YEAR:
+            end = date(end.year, 12, 31)
+        if self.floor is not None and end < self.floor:
+            end = self.floor
+        return end
+
+    @property
+    def legal_basis(self) -> str:
+        return f"{self.legal_text}, {self.legal_article}"
+
+    def never_shorter_than(self, old: RetentionPolicy) -> str | None:
+        """Why this version would shorten a retention ``old`` gives, or None if it cannot."""
+        if self.programme != old.programme:
+            return "it applies to another programme"
+        if self.trigger != old.trigger:
+            return "it has another trigger event"
+        if not self.duration.covers(old.duration):
+            return f"its duration {self.duration} is shorter than {old.duration}"
+        if old.rounding is Rounding.END_OF_YEAR and self.rounding is Rounding.EXACT:
+            return "exact dates end before the 31 December rounding"
+        if old.floor is not None and (self.floor is None or self.floor < old.floor):
+            return f"its floor date is earlier than {old.floor}"
+        if old.enabled and not self.enabled:
+            return "it would be disabled"
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "programme": self.programme.value,
+            "trigger": self.trigger.value,
+            "duration": str(self.duration),
+            "rounding": self.rounding.value,
+            "floor": self.floor.isoformat() if self.floor else None,
+            "final_action": self.final_action.value,
+            "enabled": self.enabled,
+            "confirmed": self.confirmed,
+            "source": self.source,
+            "legal_basis": {"text": self.legal_text, "article": self.legal_article},
+        }
+
+
+def _choice(enum: type[Any], value: Any, name: str, where: str) -> Any:
+    try:
+        return enum(value)
+    except ValueError:
+        valid = ", ".join(member.value for member in enum)
+        raise InputError(f"{where}: bad {name} {value!r} (expected one of: {valid})") from None
+
+
+def _text(data: dict[str, Any], name: str, where: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f"{where}: {name} must be a non-empty string")
+    return value.strip()
+
+
+def _flag(data: dict[str, Any], name: str, where: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: {name} must be true or false")
+    return value
+
+
+def parse_policy(text: str, where: str) -> RetentionPolicy:
+    """Parse and validate one policy's TOML text; ``where`` names it in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{where}: malformed TOML ({exc})") from None
+    unknown = set(data) - FIELDS
+    missing = REQUIRED - set(data)
+    if unknown or missing:
+        detail = "; ".join(
+            part
+            for part in (
+                "missing: " + ", ".join(sorted(missing)) if missing else "",
+                "unknown: " + ", ".join(sorted(unknown)) if unknown else "",
+            )
+            if part
+        )
+        raise InputError(f"{where}: bad fields ({detail})")
+    policy_id = _text(data, "id", where)
+    if not _ID_RE.fullmatch(policy_id):
+        raise InputError(f"{where}: bad id {policy_id!r} (lowercase letters, digits, '.', '-')")
+    floor = data.get("floor")
+    if floor is not None and (not isinstance(floor, date) or hasattr(floor, "hour")):
+        raise InputError(f"{where}: floor must be a TOML date (2016-12-31)")
+    basis = data["legal_basis"]
+    if not isinstance(basis, dict) or set(basis) != {"text", "article"}:
+        raise InputError(f"{where}: [legal_basis] needs exactly text and article")
+    duration = data["duration"]
+    if not isinstance(duration, str):
+        raise InputError(f'{where}: duration must be a string such as "P3Y"')
+    try:
+        parsed_duration = parse_duration(duration)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return RetentionPolicy(
+        id=policy_id,
+        title=_text(data, "title", where),
+        programme=_choice(Programme, data["programme"], "programme", where),
+        trigger=_choice(Trigger, data["trigger"], "trigger", where),
+        duration=parsed_duration,
+        rounding=_choice(Rounding, data["rounding"], "rounding", where),
+        floor=floor,
+        final_action=_choice(FinalAction, data["final_action"], "final_action", where),
+        enabled=_flag(data, "enabled", where),
+        confirmed=_flag(data, "confirmed", where),
+        source=_text(data, "source", where),
+        legal_text=_text(basis, "text", f"{where} [legal_basis]"),
+        legal_article=_text(basis, "article", f"{where} [legal_basis]"),
+    )
+
+
+def shipped_policies(folder: Path = REPOSITORY_POLICIES) -> list[tuple[RetentionPolicy, str]]:
+    """Every shipped policy with its TOML text, validated (ids unique)."""
+    if not folder.is_dir():
+        raise InputError(f"shipped retention policies not found in {folder}")
+    policies: list[tuple[RetentionPolicy, str]] = []
+    seen: set[str] = set()
+    for path in sorted(folder.glob("*.toml")):
+        text = path.read_text(encoding="utf-8")
+        policy = parse_policy(text, path.name)
+        if policy.id in seen:
+            raise InputError(f"{path.name}: policy id {policy.id!r} appears twice")
+        seen.add(policy.id)
+        policies.append((policy, text))
+    return policies

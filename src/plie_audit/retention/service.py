@@ -1,0 +1,381 @@
+"""``Archive.retention``: the retention part of the public API (the CLI only calls this).
+
+Who may do what (../cli-contract.md): an ``archiviste`` adds, enables or changes policies,
+records trigger events, holds, bordereaux and disposals, and signs retention audits. Anyone may
+list policies and run an audit that only reports.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from plie_audit import clock
+from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
+from plie_audit.errors import InputError, RetentionError
+from plie_audit.evidence import filing
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.reports import pdf as reports
+from plie_audit.retention import audit, catalog, disposal, events, holds
+from plie_audit.retention.policies import Trigger, parse_policy
+from plie_audit.signing import pades
+from plie_audit.signing.identities import Signer
+
+if TYPE_CHECKING:
+    from plie_audit.archive import Actor, Archive
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    report: audit.RetentionAudit
+    pdf: bytes | None
+    filed: str | None  # the evidence id of the signed, filed report (archiviste runs)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    bordereau: disposal.BordereauInfo
+    pdf: bytes
+
+
+class RetentionService:
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+
+    @property
+    def db(self) -> Any:
+        return self.archive.db
+
+    def _act(self, actor: Actor, action: str, subjects: list[str]) -> Signer:
+        return self.archive.authorize(actor, Role.ARCHIVISTE, action, subjects)
+
+    # ------------------------------------------------------------ policies
+    def policies(self) -> list[catalog.PolicyInfo]:
+        """List the archive's retention policies."""
+        return catalog.list_policies(self.db)
+
+    def policy(self, policy_id: str) -> catalog.PolicyInfo:
+        """Show one retention policy."""
+        return catalog.get(self.db, policy_id)
+
+    def add_policy(self, actor: Actor, path: Path) -> catalog.PolicyInfo:
+        """Add a retention policy from a TOML file."""
+        text = _read_toml(path)
+        parse_policy(text, path.name)
+        self._act(actor, "retention policy add", [path.name])
+        return catalog.add(self.db, actor.name, text, path.name)
+
+    def update_policy(self, actor: Actor, path: Path) -> catalog.PolicyInfo:
+        """Change a retention policy (never shortening retention already running)."""
+        text = _read_toml(path)
+        policy = parse_policy(text, path.name)
+        self._act(actor, "retention policy update", [policy.id])
+        return catalog.update(self.db, actor.name, text, path.name)
+
+    def enable_policy(self, actor: Actor, policy_id: str, enabled: bool) -> catalog.PolicyInfo:
+        """Enable or disable a retention policy."""
+        catalog.get(self.db, policy_id)
+        self._act(actor, f"retention policy {'enable' if enabled else 'disable'}", [policy_id])
+        return catalog.set_enabled(self.db, actor.name, policy_id, enabled)
+
+    # ------------------------------------------------------------ events and holds
+    def record_event(
+        self,
+        actor: Actor,
+        event: Trigger,
+        on: date,
+        *,
+        programme: Programme | None = None,
+        convention: str | None = None,
+    ) -> events.EventRecord:
+        """Record a trigger event's date for a programme, or for one convention."""
+        scope = programme.value if programme else str(convention)
+        if convention is not None:
+            self.archive.show_convention(convention)
+        self._act(actor, "retention event", [scope, event.value])
+        return events.record(
+            self.db, actor.name, event, on, programme=programme, convention=convention
+        )
+
+    def events(self) -> list[events.EventRecord]:
+        """List the trigger events recorded."""
+        return events.list_events(self.db)
+
+    def add_hold(self, actor: Actor, convention: str, reason: str) -> holds.HoldInfo:
+        """Hold every piece of a convention: none can be disposed of until released."""
+        reason = clean_text(reason, "--reason", required=True)
+        self.archive.show_convention(convention)
+        self._act(actor, "retention hold add", [convention])
+        return holds.add(self.db, actor.name, convention, reason)
+
+    def release_hold(self, actor: Actor, hold_id: str, reason: str) -> holds.HoldInfo:
+        """Release a hold."""
+        reason = clean_text(reason, "--reason", required=True)
+        self._act(actor, "retention hold release", [hold_id])
+        return holds.release(self.db, actor.name, hold_id, reason)
+
+    def holds(self) -> list[holds.HoldInfo]:
+        """List holds, active and released."""
+        return holds.list_holds(self.db)
+
+    # ------------------------------------------------------------ audit
+    def audit(
+        self, actor: Actor | None = None, *, as_of: date | None = None, pdf: bool = False
+    ) -> AuditResult:
+        """Report every piece's retention and a full integrity check; run by an archiviste,
+        the French report is signed (PAdES), filed and the audit journaled."""
+        signer = self._act(actor, "retention audit", []) if actor else None
+        report = audit.run(self.db, as_of or clock.today(), self.archive.verify())
+        document: bytes | None = None
+        filed: str | None = None
+        if pdf or signer is not None:
+            document = reports.render(
+                "retention_audit.html",
+                _audit_context(self.archive, report, actor),
+                title="Rapport d'audit de conservation",
+                attachments=[
+                    (
+                        "audit.json",
+                        _json_bytes(report.as_json()),
+                        "Rapport d'audit de conservation (JSON)",
+                    )
+                ],
+            )
+        if signer is not None:
+            assert document is not None and actor is not None
+            document = pades.sign_pdf(
+                document,
+                signer,
+                reason="Audit périodique de conservation",
+                location=self.archive.settings.origin,
+                tsa_url=self.archive.settings.tsa_url,
+            )
+            filed = self._file_document(
+                signer,
+                f"audit-conservation-{report.as_of.isoformat()}.pdf",
+                document,
+                EvidenceKind.AUTRE,
+                f"Rapport d'audit de conservation au {report.as_of.isoformat()}",
+            )[0]
+            with self.db.write() as session:
+                journal.append(
+                    session,
+                    Event.RETENTION_AUDIT,
+                    actor.name,
+                    subjects=[filed],
+                    detail={
+                        "as_of": report.as_of.isoformat(),
+                        "ok": int(report.integrity.ok),
+                        "pieces": len(report.pieces),
+                        **report.summary,
+                    },
+                )
+        return AuditResult(report, document, filed)
+
+    def _file_document(
+        self, signer: Signer, name: str, data: bytes, kind: EvidenceKind, label: str
+    ) -> list[str]:
+        """File a document the archive produced (no convention: it is archive-level)."""
+        with tempfile.TemporaryDirectory(prefix="plie-doc-") as folder:
+            path = Path(folder) / name
+            path.write_bytes(data)
+            request = filing.PieceRequest(path=path, convention=None, kind=kind, label=label)
+            report = filing.file_pieces(self.db, self.archive.store, signer, [request])
+        return [info.id for info in report.filed] + [s.existing_id for s in report.skipped]
+
+    # ------------------------------------------------------------ disposal
+    def propose(self, actor: Actor) -> Proposal:
+        """Build the bordereau d'élimination of the pieces eligible today (PDF and JSON)."""
+        self._act(actor, "retention propose", [])
+        bordereau = disposal.propose(self.db, actor.name, self.archive.settings.origin)
+        data = bordereau.data
+        document = reports.render(
+            "bordereau.html",
+            {
+                "id": bordereau.id,
+                "origin": data["origin"],
+                "produced_at": clock.parse_instant(data["created_at"]),
+                "produced_by": data["created_by"],
+                "service": self.archive.settings.origin,
+                "pieces": [
+                    {
+                        **piece,
+                        "retain_until": date.fromisoformat(piece["retain_until"]),
+                        "policy_id": ", ".join(piece["policies"]),
+                    }
+                    for piece in data["pieces"]
+                ],
+                "totals": {
+                    "pieces": len(data["pieces"]),
+                    "size": sum(piece["size"] for piece in data["pieces"]),
+                },
+            },
+            title=f"Bordereau d'élimination {bordereau.id}",
+            attachments=[
+                (
+                    f"{bordereau.id}.json",
+                    bordereau.content,
+                    "Bordereau d'élimination (JSON canonique)",
+                )
+            ],
+        )
+        return Proposal(bordereau, document)
+
+    def bordereau(self, bordereau_id: str) -> disposal.BordereauInfo:
+        """Show a bordereau d'élimination."""
+        return disposal.get(self.db, bordereau_id)
+
+    def dispose(
+        self, actor: Actor, bordereau_id: str, visa: str, *, dry_run: bool = False
+    ) -> disposal.DisposalReport:
+        """Destroy the pieces of a bordereau that are still eligible by the real clock."""
+        visa = clean_text(visa, "--visa", max_length=200, required=True)
+        _bordereau, ready, skipped = disposal.plan(self.db, bordereau_id)
+        signer = self._act(actor, "retention dispose", [bordereau_id])
+        if not ready:
+            reason = (
+                f"nothing in bordereau {bordereau_id} may be disposed of on "
+                f"{clock.today().isoformat()}: "
+                + "; ".join(f"{s['id']} {s['reason']}" for s in skipped[:3])
+            )
+            with self.db.write() as session:
+                journal.append(
+                    session,
+                    Event.ACTION_REFUSED,
+                    actor.name,
+                    subjects=[bordereau_id],
+                    detail={
+                        "action": "retention dispose",
+                        "reason": reason,
+                        "role": Role.ARCHIVISTE.value,
+                    },
+                )
+            raise RetentionError(f"refused: {reason}")
+        if dry_run:
+            return disposal.DisposalReport(
+                bordereau_id, visa, True, disposed=[dict(p) for p in ready], skipped=skipped
+            )
+        report = disposal.execute(
+            self.db,
+            self.archive.store,
+            actor.name,
+            self.archive.settings.origin,
+            bordereau_id,
+            visa,
+            ready,
+            skipped,
+        )
+        assert report.certificate is not None and report.disposed_at is not None
+        document = reports.render(
+            "certificat_elimination.html",
+            {
+                "origin": self.archive.settings.origin,
+                "bordereau_id": bordereau_id,
+                "visa": visa,
+                "disposed_at": report.disposed_at,
+                "disposed_by": actor.name,
+                "pieces": [{**p, "policy_id": ", ".join(p["policies"])} for p in report.disposed],
+                "skipped": skipped,
+            },
+            title=f"Certificat d'élimination — {bordereau_id}",
+            attachments=[
+                (
+                    f"certificat-{bordereau_id}.json",
+                    report.certificate,
+                    "Certificat d'élimination (JSON canonique)",
+                )
+            ],
+        )
+        document = pades.sign_pdf(
+            document,
+            signer,
+            reason="Certificat d'élimination",
+            location=self.archive.settings.origin,
+            tsa_url=self.archive.settings.tsa_url,
+        )
+        label = f"Certificat d'élimination, bordereau {bordereau_id}, visa {visa}"
+        report.certificate_ids = self._file_document(
+            signer,
+            f"certificat-elimination-{bordereau_id}.pdf",
+            document,
+            EvidenceKind.CERTIFICAT_ELIMINATION,
+            label,
+        ) + self._file_document(
+            signer,
+            f"certificat-elimination-{bordereau_id}.json",
+            report.certificate,
+            EvidenceKind.CERTIFICAT_ELIMINATION,
+            label,
+        )
+        return report
+
+
+def _read_toml(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+
+
+def _json_bytes(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _audit_context(
+    archive: Archive, report: audit.RetentionAudit, actor: Actor | None
+) -> dict[str, Any]:
+    def piece(retention: Any) -> dict[str, Any]:
+        kind, name = report.names.get(retention.evidence_id, ("", ""))
+        return {
+            "id": retention.evidence_id,
+            "convention": retention.convention,
+            "kind": kind,
+            "name": name,
+            "sha256": retention.sha256,
+            "status": retention.status.value,
+            "retain_until": retention.retain_until,
+            "policies": list(retention.policies),
+            "holds": list(retention.holds),
+        }
+
+    return {
+        "origin": archive.settings.origin,
+        "as_of": report.as_of,
+        "produced_at": clock.now(),
+        "produced_by": actor.name if actor else None,
+        "summary": report.summary,
+        "integrity": {
+            "ok": report.integrity.ok,
+            "checked": report.integrity.checked,
+            "findings": [f.as_json() for f in report.integrity.findings],
+        },
+        "pieces": [piece(r) for r in report.pieces],
+        "upcoming": [piece(r) for r in report.upcoming],
+        "policies": [
+            {
+                "id": p.policy.id,
+                "title": p.policy.title,
+                "programme": p.policy.programme.value,
+                "legal_basis": p.policy.legal_basis,
+                "trigger": p.policy.trigger.value,
+                "duration": str(p.policy.duration),
+                "rounding": p.policy.rounding.value,
+                "floor": p.policy.floor,
+                "enabled": p.enabled,
+                "confirmed": p.policy.confirmed,
+                "source": p.policy.source,
+            }
+            for p in report.policies
+        ],
+        "events": [{"scope": e.scope, "event": e.event, "date": e.on} for e in report.events],
+    }

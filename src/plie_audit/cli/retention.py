@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -414,9 +415,9 @@ def dispose(
     archive = state.archive()
     who = actor(state, passphrase_file)
     if not dry_run and not yes:
-        plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True)
-        if not click.get_text_stream("stdin").isatty():
+        if not sys.stdin.isatty():
             raise click.UsageError("give --yes to dispose without a terminal to confirm")
+        plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True)
         click.confirm(
             f"Destroy {len(plan.disposed)} piece(s) of {bordereau_id} under visa {visa}?",
             abort=True,

@@ -19,14 +19,21 @@ from plie_audit.errors import InputError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-from plie_audit.reports import pdf as reports
 from plie_audit.retention import audit, catalog, disposal, events, holds
 from plie_audit.retention.policies import Trigger, parse_policy
-from plie_audit.signing import pades
 from plie_audit.signing.identities import Signer
 
 if TYPE_CHECKING:
     from plie_audit.archive import Actor, Archive
+
+
+def _documents() -> tuple[Any, Any]:
+    """The PDF renderer and the PAdES signer, imported on use: WeasyPrint and pyHanko take
+    about a second to import, and most commands never produce a document."""
+    from plie_audit.reports import pdf as reports
+    from plie_audit.signing import pades
+
+    return reports, pades
 
 
 @dataclass(frozen=True)
@@ -132,6 +139,7 @@ class RetentionService:
         report = audit.run(self.db, as_of or clock.today(), self.archive.verify())
         document: bytes | None = None
         filed: str | None = None
+        reports, pades = _documents()
         if pdf or signer is not None:
             document = reports.render(
                 "retention_audit.html",
@@ -193,6 +201,7 @@ class RetentionService:
         self._act(actor, "retention propose", [])
         bordereau = disposal.propose(self.db, actor.name, self.archive.settings.origin)
         data = bordereau.data
+        reports, _ = _documents()
         document = reports.render(
             "bordereau.html",
             {
@@ -209,10 +218,6 @@ class RetentionService:
                     }
                     for piece in data["pieces"]
                 ],
-                "totals": {
-                    "pieces": len(data["pieces"]),
-                    "size": sum(piece["size"] for piece in data["pieces"]),
-                },
             },
             title=f"Bordereau d'élimination {bordereau.id}",
             attachments=[
@@ -270,6 +275,7 @@ class RetentionService:
             skipped,
         )
         assert report.certificate is not None and report.disposed_at is not None
+        reports, pades = _documents()
         document = reports.render(
             "certificat_elimination.html",
             {

@@ -27,6 +27,8 @@ step "2. Identités : la comptable secondaire (dépôt + comptabilité) et un co
 run plie-audit identity create marie.dupont --role deposant --role comptable
 PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
   run plie-audit identity create controleur.cicc --role controle
+PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the archivist" \
+  run plie-audit identity create anne.archiviste --role archiviste
 run plie-audit identity list
 
 step "3. La convention et son budget prévisionnel (article 4)"
@@ -104,5 +106,33 @@ plie-audit --archive "$DEMO/archive-rewritten" journal verify
 echo "(code de sortie $?)"
 set -e
 
+ARCH=(env PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the archivist" plie-audit --as anne.archiviste)
+
+step "11. Conservation : en attente du solde de la Commission, rien n'est éliminable"
+run plie-audit retention policy list
+run plie-audit retention audit
+
+step "12. La Commission a versé le solde 2007-2013 le 31 mars 2015 : conservation jusqu'au 31 mars 2018"
+run "${ARCH[@]}" retention event --programme 2007-2013 ec-final-balance-paid 2015-03-31
+run "${ARCH[@]}" retention audit -o "$DEMO/audit-conservation.pdf"
+run pdfsig "$DEMO/audit-conservation.pdf"
+
+step "13. Bordereau d'élimination, gel, visa, élimination contrôlée"
+run "${ARCH[@]}" retention propose -o "$DEMO/bordereau.pdf"
+BORD=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DEMO/bordereau.json")
+run "${ARCH[@]}" retention hold add --convention "$CONV" --reason "contrôle CICC annoncé"
+set +e
+"${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+echo "(code de sortie $? : les pièces gelées ne s'éliminent pas)"
+set -e
+run "${ARCH[@]}" retention hold release H-0001 --reason "contrôle clos sans suite"
+run "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+set +e
+plie-audit --as marie.dupont evidence get "$ID" -o "$DEMO/apres-elimination.pdf"
+echo "(code de sortie $?)"
+set -e
 run plie-audit journal checkpoint >/dev/null
+run plie-audit verify
+run plie-audit journal verify --key "$(cat "$DEMO/journal-key.txt")"
+
 step "Fin : l'archive de démonstration est dans $PLIE_AUDIT_ARCHIVE"

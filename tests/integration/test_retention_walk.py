@@ -37,21 +37,41 @@ def walk(tmp_path: Path) -> Iterator[tuple[Archive, list[str]]]:
     """An archive created in 2007, a convention, three pieces filed in spring 2007."""
     with at("2007-01-15 09:00:00"):
         archive = Archive.init(tmp_path / "archive", passphrase=PASS, origin="anpe.example/lyon")
-        archive.create_identity(MARIE.name, [Role.DEPOSANT, Role.COMPTABLE],
-                                identity_passphrase=MARIE.passphrase, archive_passphrase=PASS)
-        archive.create_identity(ANNE.name, [Role.ARCHIVISTE],
-                                identity_passphrase=ANNE.passphrase, archive_passphrase=PASS)
-        archive.add_convention(MARIE, CONV, plie="PLIE de Lyon", agence="ALE Lyon Part-Dieu",
-                               region="Rhône-Alpes", start=date(2007, 1, 1),
-                               end=date(2007, 12, 31), programme=P0713)
+        archive.create_identity(
+            MARIE.name,
+            [Role.DEPOSANT, Role.COMPTABLE],
+            identity_passphrase=MARIE.passphrase,
+            archive_passphrase=PASS,
+        )
+        archive.create_identity(
+            ANNE.name,
+            [Role.ARCHIVISTE],
+            identity_passphrase=ANNE.passphrase,
+            archive_passphrase=PASS,
+        )
+        archive.add_convention(
+            MARIE,
+            CONV,
+            plie="PLIE de Lyon",
+            agence="ALE Lyon Part-Dieu",
+            region="Rhône-Alpes",
+            start=date(2007, 1, 1),
+            end=date(2007, 12, 31),
+            programme=P0713,
+        )
     files = []
     for number in range(3):
         path = tmp_path / f"billet-{number}.pdf"
         path.write_bytes(f"%PDF-1.4\n% billet {number}\n".encode())
         files.append(path)
     with at("2007-04-02 08:30:00"):
-        report = archive.add_evidence(MARIE, files, convention=CONV,
-                                      kind=EvidenceKind.TITRE_TRANSPORT, poste=Poste.DEPLACEMENT)
+        report = archive.add_evidence(
+            MARIE,
+            files,
+            convention=CONV,
+            kind=EvidenceKind.TITRE_TRANSPORT,
+            poste=Poste.DEPLACEMENT,
+        )
     yield archive, [info.id for info in report.filed]
     archive.close()
 
@@ -73,8 +93,9 @@ def test_before_the_balance_is_paid_every_piece_is_pending(walk) -> None:
 def test_the_seeds_walk(walk, tmp_path: Path) -> None:
     archive, ids = walk
     with at("2016-06-01 10:00:00"):
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31),
-                                       programme=P0713)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
     with at("2016-12-30 12:00:00"):
         assert {statuses(archive)[i] for i in ids} == {("retained", date(2018, 3, 31))}
     with at("2018-03-31 12:00:00"):  # inclusive: kept through that day
@@ -130,8 +151,9 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
 def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:
     archive, ids = walk
     with at("2014-01-10 10:00:00"):
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2013, 1, 10),
-                                       programme=P0713)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2013, 1, 10), programme=P0713
+        )
     with at("2016-12-31 23:00:00"):  # 1 January 2017 in Paris: the floor is over
         assert {statuses(archive)[i] for i in ids} == {("eligible", date(2016, 12, 31))}
     with at("2016-12-31 12:00:00"):
@@ -141,29 +163,35 @@ def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:
 def test_events_are_write_once_and_only_move_later(walk) -> None:
     archive, ids = walk
     with at("2016-06-01"):
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31),
-                                       programme=P0713)
-        again = archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID,
-                                               date(2015, 3, 31), programme=P0713)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
+        again = archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
         assert not again.changed
         with pytest.raises(RetentionError, match="only move the date later"):
-            archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID,
-                                           date(2015, 1, 1), programme=P0713)
-        later = archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID,
-                                               date(2015, 9, 30), programme=P0713)
+            archive.retention.record_event(
+                ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 1, 1), programme=P0713
+            )
+        later = archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 9, 30), programme=P0713
+        )
         assert later.previous == date(2015, 3, 31)
         assert statuses(archive)[ids[0]] == ("retained", date(2018, 9, 30))
         # a convention's own event overrides its programme's
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1),
-                                       convention=CONV)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1), convention=CONV
+        )
         assert statuses(archive)[ids[0]] == ("retained", date(2019, 2, 1))
 
 
 def test_only_an_archiviste_records_events(walk) -> None:
     archive, _ = walk
     with pytest.raises(PermissionRefused, match="archiviste"):
-        archive.retention.record_event(MARIE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31),
-                                       programme=P0713)
+        archive.retention.record_event(
+            MARIE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
 
 
 def test_policies_can_never_shorten_a_running_retention(walk, tmp_path: Path) -> None:
@@ -181,8 +209,9 @@ def test_policies_can_never_shorten_a_running_retention(walk, tmp_path: Path) ->
     # enabling a policy only adds retention: the OP closure must now be known too
     archive.retention.enable_policy(ANNE, "esf-2007-2013-op-closure", True)
     with at("2016-06-01"):
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31),
-                                       programme=P0713)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
         assert {s[0] for s in statuses(archive).values()} == {"pending"}
 
 
@@ -191,14 +220,23 @@ def test_identical_bytes_stay_while_another_filing_needs_them(walk, tmp_path: Pa
     other = tmp_path / "copie.pdf"
     other.write_bytes((tmp_path / "billet-0.pdf").read_bytes())
     with at("2007-05-01 08:00:00"):
-        archive.add_convention(MARIE, "PLIE-LYON-2014-01", plie="PLIE de Lyon", agence="ALE",
-                               region="Rhône-Alpes", start=date(2014, 1, 1),
-                               end=date(2014, 12, 31), programme=Programme.P2014_2020)
-        copy = archive.add_evidence(MARIE, [other], convention="PLIE-LYON-2014-01",
-                                    kind=EvidenceKind.TITRE_TRANSPORT).filed[0]
+        archive.add_convention(
+            MARIE,
+            "PLIE-LYON-2014-01",
+            plie="PLIE de Lyon",
+            agence="ALE",
+            region="Rhône-Alpes",
+            start=date(2014, 1, 1),
+            end=date(2014, 12, 31),
+            programme=Programme.P2014_2020,
+        )
+        copy = archive.add_evidence(
+            MARIE, [other], convention="PLIE-LYON-2014-01", kind=EvidenceKind.TITRE_TRANSPORT
+        ).filed[0]
     with at("2016-06-01"):
-        archive.retention.record_event(ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31),
-                                       programme=P0713)
+        archive.retention.record_event(
+            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
+        )
     with at("2018-04-02 09:00:00"):
         archive.retention.propose(ANNE)
         report = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")

@@ -387,7 +387,8 @@ def test_journal_row_deleted(run, pieces, sql) -> None:
     # Every later entry now stands at the wrong leaf of the stored tree.
     later = {f["subject"] for f in report["findings"][1:]}
     assert {f["kind"] for f in report["findings"][1:]} == {
-        "journal-tree-mismatch", "checkpoint-root-mismatch"
+        "journal-tree-mismatch",
+        "checkpoint-root-mismatch",
     }
     assert {f"journal#{seq}" for seq in range(4, count + 1)} <= later
     assert count > 4
@@ -428,6 +429,9 @@ def test_every_problem_is_reported_in_one_run(run, pieces, sql, archive_dir: Pat
         ("journal#3", "journal-gap"),
         ("journal#3", "journal-tree-mismatch"),
     } <= set(kinds)
-    others = set(kinds) - {(billet.id, "object-missing"), (note.id, "record-mismatch"),
-                           ("journal#3", "journal-gap")}
+    others = set(kinds) - {
+        (billet.id, "object-missing"),
+        (note.id, "record-mismatch"),
+        ("journal#3", "journal-gap"),
+    }
     assert {kind for _, kind in others} == {"journal-tree-mismatch", "checkpoint-root-mismatch"}

@@ -20,6 +20,7 @@ from cryptography import x509
 from sqlalchemy import select
 
 from plie_audit import clock, conventions, verification
+from plie_audit.accounting.service import AccountingService
 from plie_audit.config import (
     DEFAULT_DATABASE,
     DEFAULT_STORE,
@@ -107,6 +108,9 @@ class Archive:
         self.db = db
         self.store = store
         self.retention = RetentionService(self)
+        """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
+        self.accounting = AccountingService(self)
+        """Budget, expense lines, payments, états certifiés, bilans (``accounting/``)."""
         """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
 
     # ------------------------------------------------------------------ life cycle

@@ -36,6 +36,26 @@ class FindingKind(StrEnum):
     RECORD_ENTRY_MISMATCH = "record-entry-mismatch"
     STATUS_ENTRY_MISMATCH = "status-entry-mismatch"
     EVIDENCE_ROW_MISSING = "evidence-row-missing"
+    # accounting check (seed, articles 4-5)
+    STATEMENT_MISMATCH = "statement-mismatch"
+    MISSING_TICKET = "missing-ticket"
+    LINE_WITHOUT_PIECE = "line-without-piece"
+    LINE_OUTSIDE_PERIOD = "line-outside-period"
+    LINE_PAID_LATE = "line-paid-late"
+    BAD_ALLOCATION_KEY = "bad-allocation-key"
+    OVER_BUDGET = "over-budget"
+    POSTE_OVER_BUDGET = "poste-over-budget"  # a warning, not a finding
+    DOUBLE_FUNDING = "double-funding"
+    ALLOCATION_KEYS_ABOVE_ONE = "allocation-keys-above-one"
+    AVANCE_ABOVE_20_PERCENT = "avance-above-20-percent"
+    AVANCE_BEFORE_DECLARATION = "avance-before-declaration"
+    ACOMPTE_BELOW_10_PERCENT = "acompte-below-10-percent"
+    ACOMPTE_WITHOUT_BILAN = "acompte-without-bilan"
+    PAYMENTS_ABOVE_CERTIFIED = "payments-above-certified"
+    PAYMENTS_ABOVE_80_PERCENT = "payments-above-80-percent"
+    SOLDE_MISMATCH = "solde-mismatch"
+    SOLDE_LATE = "solde-late"
+    FINAL_BILAN_LATE = "final-bilan-late"
 
 
 @dataclass(frozen=True)

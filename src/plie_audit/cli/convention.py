@@ -183,3 +183,49 @@ def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | 
         actor(state, passphrase_file), Trigger(event), on, convention=ref
     )
     event_said(record)
+
+
+@convention.command("amend")
+@click.argument("ref")
+@click.option(
+    "--budget",
+    "budget",
+    multiple=True,
+    required=True,
+    metavar="POSTE=AMOUNT",
+    help="A new line of the budget prévisionnel (repeat per poste).",
+)
+@click.option(
+    "--file",
+    "avenant",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The signed avenant (filed as kind avenant).",
+)
+@json_option
+@passphrase_file_option
+@pass_state
+def amend(
+    state: State,
+    ref: str,
+    budget: tuple[str, ...],
+    avenant: Path,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Amend a convention's budget by an avenant (role comptable); the avenant is filed.
+
+    \b
+    Example:
+      plie-audit --as marie.dupont convention amend PLIE-LYON-2007-01 \\
+        --budget deplacement=2500.00 --file avenant-1.pdf
+    """
+    changes = parse_budget(budget)
+    info = state.archive().accounting.amend(actor(state, passphrase_file), ref, changes, avenant)
+    if as_json:
+        echo_json(info.as_json())
+        return
+    click.echo(
+        f"avenant n° {info.number} of {info.convention} filed as {info.evidence_id}; "
+        f"budget total {format_amount(info.total)}"
+    )

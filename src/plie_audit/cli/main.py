@@ -104,7 +104,15 @@ def main() -> None:
 
 
 def _register() -> None:
-    from plie_audit.cli import archive_cmd, convention, evidence, identity, journal, retention
+    from plie_audit.cli import (
+        accounting,
+        archive_cmd,
+        convention,
+        evidence,
+        identity,
+        journal,
+        retention,
+    )
 
     cli.add_command(archive_cmd.init)
     cli.add_command(archive_cmd.verify)
@@ -113,6 +121,15 @@ def _register() -> None:
     cli.add_command(evidence.evidence)
     cli.add_command(journal.journal)
     cli.add_command(retention.retention)
+    for group in (
+        accounting.expense,
+        accounting.statement,
+        accounting.accounting,
+        accounting.payment,
+        accounting.bilan,
+        accounting.indicator,
+    ):
+        cli.add_command(group)
 
 
 _register()

@@ -265,3 +265,112 @@ class Bordereau(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)  # canonical JSON (docs/formats.md)
     visa: Mapped[str | None] = mapped_column(String(200))
     executed_at: Mapped[datetime | None]
+
+
+class Amendment(Base):
+    """An *avenant*: a new budget prévisionnel for a convention, with the filed document."""
+
+    __tablename__ = "amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    number: Mapped[int] = mapped_column(Integer)
+    evidence_id: Mapped[str] = mapped_column(String(32))
+    budget: Mapped[str] = mapped_column(Text)  # canonical JSON {poste: "amount"} after it
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class ExpenseLine(Base):
+    """A *dépense réalisée et acquittée* charged to a convention (seed, articles 5-1, 5-2).
+
+    ``amount`` is what is charged; with a clé de répartition, ``gross_amount`` × ``key_rate``
+    (rounded half-up to the cent) gives it and ``key_basis`` says how the rate was computed.
+    The id is derived from the line's content, so re-importing a line files nothing.
+    """
+
+    __tablename__ = "expense_lines"
+    __table_args__ = (
+        Index("ix_expense_lines_convention", "convention_ref", "date"),
+        Index("ix_expense_lines_payment_ref", "payment_ref"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    spent_on: Mapped[date] = mapped_column("date")
+    poste: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal]
+    paid_on: Mapped[date]
+    payment_ref: Mapped[str] = mapped_column(String(200))
+    gross_amount: Mapped[Decimal | None]
+    key_rate: Mapped[str | None] = mapped_column(String(16))  # a decimal, kept as written
+    key_basis: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(255))  # "<csv name> line N"
+    imported_at: Mapped[datetime]
+    imported_by: Mapped[str] = mapped_column(String(64))
+
+
+class ExpensePiece(Base):
+    """A supporting piece of an expense line."""
+
+    __tablename__ = "expense_pieces"
+
+    line_id: Mapped[str] = mapped_column(ForeignKey("expense_lines.id"), primary_key=True)
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+
+
+class Payment(Base):
+    """What the PLIE actually paid (avance, acompte, solde): recorded, never refused."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    kind: Mapped[str] = mapped_column(String(16))
+    amount: Mapped[Decimal]
+    paid_on: Mapped[date]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[str] = mapped_column(String(64))
+
+
+class Indicator(Base):
+    """An aggregated follow-up figure of article 5-2 (never nominative data)."""
+
+    __tablename__ = "indicators"
+
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(32))
+    set_at: Mapped[datetime]
+    set_by: Mapped[str] = mapped_column(String(64))
+
+
+class Statement(Base):
+    """An *état certifié exact*: the signed PDF filed, and the totals it certifies."""
+
+    __tablename__ = "statements"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    evidence_id: Mapped[str] = mapped_column(String(32))
+    since: Mapped[date | None]
+    until: Mapped[date | None]
+    total: Mapped[Decimal]
+    lines_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+
+
+class Bilan(Base):
+    """A bilan intermédiaire or final (seed, articles 5-1, 5-2), signed and filed."""
+
+    __tablename__ = "bilans"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
+    kind: Mapped[str] = mapped_column(String(16))
+    issued_on: Mapped[date]
+    evidence_id: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))

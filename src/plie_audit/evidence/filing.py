@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -76,6 +76,7 @@ class SkippedPiece:
 class FilingReport:
     filed: list[EvidenceInfo]
     skipped: list[SkippedPiece]
+    ids: list[str] = field(default_factory=list)  # the id of each request, in order
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ def file_pieces(
     """File every request (validated beforehand); batches commit one by one."""
     filed: list[EvidenceInfo] = []
     skipped: list[SkippedPiece] = []
+    ids: list[str] = []
     done = 0
     for batch in _batches(requests):
         prepared = []
@@ -270,12 +272,14 @@ def file_pieces(
                     existing_id = existing.id if existing is not None else None
                 if existing_id is not None:
                     skipped.append(SkippedPiece(item.request.path, existing_id, item.request.where))
+                    ids.append(existing_id)
                     continue
                 row = insert(session, item)
                 in_batch[key] = row.id
                 rows.append(row)
+                ids.append(row.id)
         filed.extend(EvidenceInfo.from_row(row) for row in rows)
-    return FilingReport(filed=filed, skipped=skipped)
+    return FilingReport(filed=filed, skipped=skipped, ids=ids)
 
 
 def _filing_key(request: PieceRequest, sha256: str) -> tuple[object, ...]:

@@ -1,0 +1,94 @@
+"""The budget prévisionnel (article 4): the ceiling of expenses, per poste. An *avenant*
+changes it; the avenant's document is filed and the change journaled."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plie_audit import canonical, clock
+from plie_audit.db.models import Amendment, BudgetLine
+from plie_audit.db.session import Database
+from plie_audit.domain import Poste
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.money import format_amount
+
+POSTE_ORDER = [poste.value for poste in Poste]
+
+
+def current(session: Session, ref: str) -> dict[str, Decimal]:
+    """The budget in force, poste by poste (article 4 order)."""
+    lines = session.execute(select(BudgetLine).where(BudgetLine.convention_ref == ref)).scalars()
+    budget = {line.poste: line.amount for line in lines}
+    return {poste: budget[poste] for poste in POSTE_ORDER if poste in budget}
+
+
+def amendments(session: Session, ref: str) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(Amendment).where(Amendment.convention_ref == ref)
+        ).scalar_one()
+    )
+
+
+@dataclass(frozen=True)
+class AmendmentInfo:
+    convention: str
+    number: int
+    evidence_id: str
+    budget: dict[str, Decimal]
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.budget.values(), Decimal("0.00"))
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "convention": self.convention,
+            "number": self.number,
+            "evidence_id": self.evidence_id,
+            "budget": {p: format_amount(a) for p, a in self.budget.items()},
+            "budget_total": format_amount(self.total),
+        }
+
+
+def amend(
+    db: Database, actor: str, ref: str, changes: Mapping[Poste, Decimal], evidence_id: str
+) -> AmendmentInfo:
+    """Record an avenant: the postes it names take their new amounts, the others stay."""
+    now = clock.now()
+    with db.write() as session:
+        for poste, amount in changes.items():
+            line = session.get(BudgetLine, (ref, poste.value))
+            if line is None:
+                session.add(BudgetLine(convention_ref=ref, poste=poste.value, amount=amount))
+            else:
+                line.amount = amount
+        session.flush()
+        budget = current(session, ref)
+        number = amendments(session, ref) + 1
+        encoded = canonical.encode({p: format_amount(a) for p, a in budget.items()})
+        session.add(
+            Amendment(
+                convention_ref=ref,
+                number=number,
+                evidence_id=evidence_id,
+                budget=encoded.decode(),
+                created_at=now,
+                created_by=actor,
+            )
+        )
+        journal.append(
+            session,
+            Event.CONVENTION_AMENDED,
+            actor,
+            subjects=[ref, evidence_id],
+            detail={"number": number, "budget": {p: format_amount(a) for p, a in budget.items()}},
+            at=now,
+        )
+        return AmendmentInfo(ref, number, evidence_id, budget)

@@ -1,0 +1,421 @@
+"""Expense lines (*dépenses réalisées et acquittées*) imported from a CSV.
+
+Header (any order, all ten, nothing else):
+``date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,key_basis``.
+``amount`` is what is charged to the convention; with a clé de répartition, ``gross_amount``,
+``key_rate`` and ``key_basis`` document it and ``amount = gross_amount × key_rate`` (half-up to
+the cent). ``pieces``: ``KIND:PATH`` (a file, relative to the CSV, filed with that kind) or
+``evidence:ID`` (already filed), separated by ``;``. Every row is checked before anything is
+filed; a line already imported (same content) is skipped. The CSV itself is filed as the
+convention's ``liste-depenses``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from plie_audit import canonical, clock
+from plie_audit.accounting import keys
+from plie_audit.db.models import Convention, Evidence, ExpenseLine, ExpensePiece
+from plie_audit.db.session import Database
+from plie_audit.domain import EvidenceKind, Poste, clean_text, parse_choice, parse_date
+from plie_audit.errors import InputError, NotFoundError
+from plie_audit.evidence import filing
+from plie_audit.evidence.access import resolve
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.money import format_amount, parse_amount
+from plie_audit.signing.identities import Signer
+from plie_audit.store import ObjectStore
+from plie_audit.store.local import check_regular_file
+
+COLUMNS = (
+    "date",
+    "poste",
+    "label",
+    "amount",
+    "paid_on",
+    "payment_ref",
+    "pieces",
+    "gross_amount",
+    "key_rate",
+    "key_basis",
+)
+LINE_PREFIX = "el-"
+
+
+@dataclass(frozen=True)
+class PieceRef:
+    kind: EvidenceKind | None  # None for evidence:ID
+    path: Path | None
+    evidence_id: str | None
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    spent_on: date
+    poste: Poste
+    label: str
+    amount: Decimal
+    paid_on: date
+    payment_ref: str
+    pieces: tuple[PieceRef, ...]
+    gross_amount: Decimal | None
+    key_rate: str | None
+    key_basis: str | None
+    where: str
+
+    def identity(self, convention: str) -> str:
+        """The line's id: derived from its content, so a re-import finds it."""
+        content = canonical.encode(
+            {
+                "convention": convention,
+                "date": self.spent_on.isoformat(),
+                "poste": self.poste.value,
+                "label": self.label,
+                "amount": format_amount(self.amount),
+                "paid_on": self.paid_on.isoformat(),
+                "payment_ref": self.payment_ref,
+                "gross_amount": format_amount(self.gross_amount) if self.gross_amount else None,
+                "key_rate": self.key_rate,
+                "key_basis": self.key_basis,
+            }
+        )
+        return LINE_PREFIX + hashlib.sha256(content).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class LineInfo:
+    id: str
+    convention: str
+    spent_on: date
+    poste: str
+    label: str
+    amount: Decimal
+    paid_on: date
+    payment_ref: str
+    gross_amount: Decimal | None
+    key_rate: str | None
+    key_basis: str | None
+    pieces: tuple[str, ...]
+    source: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "convention": self.convention,
+            "date": self.spent_on.isoformat(),
+            "poste": self.poste,
+            "label": self.label,
+            "amount": format_amount(self.amount),
+            "paid_on": self.paid_on.isoformat(),
+            "payment_ref": self.payment_ref,
+            "pieces": list(self.pieces),
+            "gross_amount": format_amount(self.gross_amount) if self.gross_amount else None,
+            "key_rate": self.key_rate,
+            "key_basis": self.key_basis,
+            "source": self.source,
+        }
+
+
+@dataclass
+class ImportReport:
+    convention: str
+    imported: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    pieces_filed: int = 0
+    list_evidence: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "convention": self.convention,
+            "imported": self.imported,
+            "skipped": self.skipped,
+            "pieces_filed": self.pieces_filed,
+            "liste_depenses": self.list_evidence,
+        }
+
+
+def _optional_amount(text: str, what: str) -> Decimal | None:
+    return parse_amount(text, what) if text.strip() else None
+
+
+def _pieces(text: str, base: Path) -> tuple[PieceRef, ...]:
+    refs = []
+    for item in (part.strip() for part in text.split(";")):
+        if not item:
+            continue
+        prefix, sep, rest = item.partition(":")
+        if not sep or not rest.strip():
+            raise InputError(f"bad piece {item!r} (expected KIND:PATH or evidence:ID)")
+        if prefix.strip() == "evidence":
+            refs.append(PieceRef(None, None, rest.strip()))
+            continue
+        kind = parse_choice(EvidenceKind, prefix.strip(), "piece kind")
+        path = Path(rest.strip())
+        path = path if path.is_absolute() else base / path
+        check_regular_file(path)
+        refs.append(PieceRef(kind, path, None))
+    return tuple(refs)
+
+
+def _line(values: dict[str, str], base: Path, where: str) -> LineRequest:
+    for name in ("date", "poste", "label", "amount", "paid_on", "payment_ref"):
+        if not values[name].strip():
+            raise InputError(f"empty {name}")
+    amount = parse_amount(values["amount"])
+    gross = _optional_amount(values["gross_amount"], "gross_amount")
+    rate = values["key_rate"].strip() or None
+    basis = clean_text(values["key_basis"], "key_basis") or None
+    problem = keys.problem(amount, gross, rate, basis)
+    if problem is not None:
+        raise InputError(f"bad clé de répartition: {problem}")
+    return LineRequest(
+        spent_on=parse_date(values["date"], "date"),
+        poste=parse_choice(Poste, values["poste"].strip(), "poste"),
+        label=clean_text(values["label"], "label", required=True),
+        amount=amount,
+        paid_on=parse_date(values["paid_on"], "paid_on"),
+        payment_ref=clean_text(values["payment_ref"], "payment_ref", max_length=200, required=True),
+        pieces=_pieces(values["pieces"], base),
+        gross_amount=gross,
+        key_rate=rate,
+        key_basis=basis,
+        where=where,
+    )
+
+
+def read_csv(path: Path) -> list[LineRequest]:
+    """Parse and check every row; raise InputError naming the first bad line."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path.name}: not UTF-8 (save the CSV as UTF-8)") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [name.strip() for name in next(reader)]
+    except StopIteration:
+        raise InputError(
+            f"{path.name}: empty file, expected the header {','.join(COLUMNS)}"
+        ) from None
+    except csv.Error as exc:
+        raise InputError(f"{path.name} line 1: malformed CSV ({exc})") from None
+    missing = [name for name in COLUMNS if name not in header]
+    extra = [name for name in header if name not in COLUMNS]
+    if missing or extra or len(set(header)) != len(header):
+        raise InputError(
+            f"{path.name} line 1: bad header (missing: {', '.join(missing) or '-'}; unknown: "
+            f"{', '.join(extra) or '-'}); expected {','.join(COLUMNS)}"
+        )
+    lines: list[LineRequest] = []
+    problems: list[str] = []
+    seen: dict[tuple[Any, ...], str] = {}
+    line_no = 1
+    while True:
+        start = line_no + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            problems.append(f"{path.name} line {start}: malformed CSV ({exc})")
+            break
+        line_no = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"{path.name} line {start}"
+        if len(row) != len(header):
+            problems.append(f"{where}: {len(row)} fields, the header has {len(header)}")
+            continue
+        try:
+            request = _line(dict(zip(header, row, strict=True)), path.parent, where)
+        except InputError as exc:
+            problems.append(f"{where}: {exc}")
+            continue
+        key = (
+            request.spent_on,
+            request.poste,
+            request.label,
+            request.amount,
+            request.paid_on,
+            request.payment_ref,
+            request.key_rate,
+        )
+        if key in seen:
+            problems.append(
+                f"{where}: repeats {seen[key]} (give each line its own label or payment reference)"
+            )
+            continue
+        seen[key] = where
+        lines.append(request)
+    if problems:
+        more = f" (and {len(problems) - 1} more bad row(s))" if len(problems) > 1 else ""
+        raise InputError(f"nothing imported: {problems[0]}{more}")
+    if not lines:
+        raise InputError(f"{path.name}: no expense lines")
+    return lines
+
+
+def check_references(db: Database, convention: str, lines: list[LineRequest]) -> None:
+    with db.read() as session:
+        if session.get(Convention, convention) is None:
+            raise NotFoundError(f"unknown convention {convention!r}")
+    for line in lines:
+        for piece in line.pieces:
+            if piece.evidence_id is not None:
+                try:
+                    resolve(db, piece.evidence_id)
+                except (NotFoundError, InputError) as exc:
+                    raise InputError(f"nothing imported: {line.where}: {exc}") from None
+
+
+def import_lines(
+    db: Database,
+    store: ObjectStore,
+    signer: Signer,
+    convention: str,
+    csv_path: Path,
+    lines: list[LineRequest],
+) -> ImportReport:
+    """File the CSV and every piece, then record the new lines and their pieces."""
+    report = ImportReport(convention)
+    with db.read() as session:
+        existing = set(
+            session.execute(
+                select(ExpenseLine.id).where(ExpenseLine.convention_ref == convention)
+            ).scalars()
+        )
+    new = [line for line in lines if line.identity(convention) not in existing]
+    report.skipped = [line.identity(convention) for line in lines if line not in new]
+    listing = filing.file_pieces(
+        db,
+        store,
+        signer,
+        [
+            filing.PieceRequest(
+                path=csv_path,
+                convention=convention,
+                kind=EvidenceKind.LISTE_DEPENSES,
+                label=f"Liste détaillée des dépenses ({csv_path.name})",
+            )
+        ],
+    )
+    report.list_evidence = listing.ids[0]
+    requests = [
+        filing.PieceRequest(
+            path=piece.path,
+            convention=convention,
+            kind=piece.kind,
+            poste=line.poste,
+            amount=line.amount,
+            paid_on=line.paid_on,
+            label=line.label,
+            where=line.where,
+        )
+        for line in new
+        for piece in line.pieces
+        if piece.path is not None and piece.kind
+    ]
+    filed = filing.file_pieces(db, store, signer, requests) if requests else None
+    report.pieces_filed = len(filed.filed) if filed else 0
+    filed_ids = iter(filed.ids if filed else [])
+    now = clock.now()
+    with db.write() as session:
+        for line in new:
+            line_id = line.identity(convention)
+            session.add(
+                ExpenseLine(
+                    id=line_id,
+                    convention_ref=convention,
+                    spent_on=line.spent_on,
+                    poste=line.poste.value,
+                    label=line.label,
+                    amount=line.amount,
+                    paid_on=line.paid_on,
+                    payment_ref=line.payment_ref,
+                    gross_amount=line.gross_amount,
+                    key_rate=line.key_rate,
+                    key_basis=line.key_basis,
+                    source=line.where,
+                    imported_at=now,
+                    imported_by=signer.name,
+                )
+            )
+            session.flush()
+            pieces = [
+                next(filed_ids)
+                if piece.path is not None
+                else resolve(db, str(piece.evidence_id)).id
+                for piece in line.pieces
+            ]
+            for evidence_id in dict.fromkeys(pieces):
+                session.add(ExpensePiece(line_id=line_id, evidence_id=evidence_id))
+            report.imported.append(line_id)
+        total = sum((line.amount for line in new), Decimal("0.00"))
+        journal.append(
+            session,
+            Event.EXPENSES_IMPORTED,
+            signer.name,
+            subjects=[convention, report.list_evidence or ""],
+            sha256=[listing.filed[0].sha256] if listing.filed else [],
+            detail={
+                "lines": len(new),
+                "skipped": len(report.skipped),
+                "total": format_amount(total),
+                "source": csv_path.name,
+            },
+            at=now,
+        )
+    return report
+
+
+def list_lines(db: Database, convention: str | None = None) -> list[LineInfo]:
+    query = select(ExpenseLine).order_by(ExpenseLine.spent_on, ExpenseLine.id)
+    if convention is not None:
+        query = query.where(ExpenseLine.convention_ref == convention)
+    with db.read() as session:
+        pieces: dict[str, list[str]] = {}
+        for link in session.execute(select(ExpensePiece)).scalars():
+            pieces.setdefault(link.line_id, []).append(link.evidence_id)
+        return [
+            LineInfo(
+                row.id,
+                row.convention_ref,
+                row.spent_on,
+                row.poste,
+                row.label,
+                row.amount,
+                row.paid_on,
+                row.payment_ref,
+                row.gross_amount,
+                row.key_rate,
+                row.key_basis,
+                tuple(sorted(pieces.get(row.id, []))),
+                row.source,
+            )
+            for row in session.execute(query).scalars()
+        ]
+
+
+def piece_kinds(db: Database) -> dict[str, tuple[str, str]]:
+    """evidence id -> (kind, sha256), for the pieces of expense lines."""
+    with db.read() as session:
+        rows = session.execute(
+            select(Evidence.id, Evidence.kind, Evidence.sha256).join(
+                ExpensePiece, ExpensePiece.evidence_id == Evidence.id
+            )
+        ).all()
+        return {row.id: (row.kind, row.sha256) for row in rows}

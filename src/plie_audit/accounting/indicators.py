@@ -1,0 +1,117 @@
+"""Follow-up indicators of article 5-2 (« synthèse qualité de service »): aggregated figures
+only — never nominative data. Names follow a fixed vocabulary; values are numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from plie_audit import clock
+from plie_audit.db.models import Indicator
+from plie_audit.db.session import Database
+from plie_audit.errors import InputError
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+
+# name (or prefix before a dot) -> French label, in the order article 5-2 lists them
+VOCABULARY: dict[str, str] = {
+    "beneficiaires": "Nombre de bénéficiaires",
+    "hommes": "Hommes",
+    "femmes": "Femmes",
+    "age": "Tranche d'âge",
+    "handicap": "Publics handicapés",
+    "duree-moyenne-parcours-jours": "Durée moyenne des parcours (jours)",
+    "actions": "Actions mobilisées",
+    "sorties-positives": "Sorties positives du PLIE",
+    "avancement": "Avancement physique",
+}
+_NAME_RE = re.compile(r"([a-z-]+)(\.[a-z0-9-]{1,40})?")
+_VALUE_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+
+
+@dataclass(frozen=True)
+class IndicatorInfo:
+    name: str
+    value: str
+
+    @property
+    def label(self) -> str:
+        prefix, _, detail = self.name.partition(".")
+        base = VOCABULARY[prefix]
+        return f"{base} — {detail.replace('-', ' ')}" if detail else base
+
+    def as_json(self) -> dict[str, str]:
+        return {"name": self.name, "label": self.label, "value": self.value}
+
+
+def check(name: str, value: str) -> tuple[str, str]:
+    """Validate an indicator: a known name, a non-negative number (aggregated, not people)."""
+    match = _NAME_RE.fullmatch(name.strip())
+    if not match or match.group(1) not in VOCABULARY:
+        raise InputError(
+            f"unknown indicator {name!r}: use one of {', '.join(VOCABULARY)}, optionally with "
+            "a detail after a dot (e.g. hommes.demandeurs-emploi, age.moins-26)"
+        )
+    if match.group(2) is None and match.group(1) in ("age", "actions", "avancement"):
+        raise InputError(f"indicator {name!r} needs a detail (e.g. {name}.moins-26)")
+    if not _VALUE_RE.fullmatch(value.strip()):
+        raise InputError(
+            f"bad value {value!r} for {name}: indicators are aggregated figures (a non-negative "
+            "number), never names or other nominative data"
+        )
+    return name.strip(), value.strip()
+
+
+def set_values(
+    db: Database, actor: str, convention: str, values: list[tuple[str, str]]
+) -> list[IndicatorInfo]:
+    now = clock.now()
+    with db.write() as session:
+        for name, value in values:
+            row = session.get(Indicator, (convention, name))
+            if row is None:
+                session.add(
+                    Indicator(
+                        convention_ref=convention, name=name, value=value, set_at=now, set_by=actor
+                    )
+                )
+            else:
+                row.value, row.set_at, row.set_by = value, now, actor
+        journal.append(
+            session, Event.INDICATOR_SET, actor, subjects=[convention], detail=dict(values), at=now
+        )
+    return [IndicatorInfo(name, value) for name, value in values]
+
+
+def read_csv(path: Path) -> list[tuple[str, str]]:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read a UTF-8 CSV ({exc})") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows or [cell.strip() for cell in rows[0]] != ["name", "value"]:
+        raise InputError(f"{path.name} line 1: the header must be name,value")
+    values = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != 2:
+            raise InputError(f"{path.name} line {number}: 2 fields expected")
+        try:
+            values.append(check(row[0], row[1]))
+        except InputError as exc:
+            raise InputError(f"{path.name} line {number}: {exc}") from None
+    return values
+
+
+def list_values(db: Database, convention: str) -> list[IndicatorInfo]:
+    order = list(VOCABULARY)
+    with db.read() as session:
+        rows = session.execute(select(Indicator).where(Indicator.convention_ref == convention))
+        infos = [IndicatorInfo(row.name, row.value) for row in rows.scalars()]
+    return sorted(infos, key=lambda i: (order.index(i.name.partition(".")[0]), i.name))

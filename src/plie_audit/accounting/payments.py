@@ -1,0 +1,277 @@
+"""Payments (article 4 and its footnotes): what the PLIE paid is recorded as it happened —
+history is never refused — and every breach of the convention's rules is a finding:
+
+- the avance is at most 20 % of the budget, and comes after a filed
+  *déclaration de commencement d'exécution* (footnote 1);
+- each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
+  cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
+  solde (footnote 2);
+- the solde equals the certified real expenses minus the earlier payments, paid at most six
+  months after the end of the convention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from plie_audit import clock
+from plie_audit.accounting import budget
+from plie_audit.db.models import Bilan, Convention, Evidence, Payment, Statement
+from plie_audit.db.session import Database
+from plie_audit.findings import Finding, FindingKind
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
+from plie_audit.money import format_amount
+from plie_audit.retention.policies import Duration
+
+AVANCE_MAX = Decimal("0.20")
+ACOMPTE_MIN = Decimal("0.10")
+BEFORE_SOLDE_MAX = Decimal("0.80")
+SOLDE_DELAY = Duration(months=6)
+
+
+class PaymentKind(StrEnum):
+    AVANCE = "avance"
+    ACOMPTE = "acompte"
+    SOLDE = "solde"
+
+
+@dataclass(frozen=True)
+class PaymentInfo:
+    id: str
+    convention: str
+    kind: str
+    amount: Decimal
+    paid_on: date
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "convention": self.convention,
+            "kind": self.kind,
+            "amount": format_amount(self.amount),
+            "paid_on": self.paid_on.isoformat(),
+        }
+
+
+def record(
+    db: Database, actor: str, convention: str, kind: PaymentKind, amount: Decimal, paid_on: date
+) -> tuple[PaymentInfo, list[Finding]]:
+    """Record a payment, then say which rules it breaks (it is recorded all the same)."""
+    now = clock.now()
+    with db.write() as session:
+        count = session.execute(select(func.count()).select_from(Payment)).scalar_one()
+        row = Payment(
+            id=f"P-{count + 1:05d}",
+            convention_ref=convention,
+            kind=kind.value,
+            amount=amount,
+            paid_on=paid_on,
+            recorded_at=now,
+            recorded_by=actor,
+        )
+        session.add(row)
+        journal.append(
+            session,
+            Event.PAYMENT_RECORDED,
+            actor,
+            subjects=[row.id, convention],
+            detail={
+                "kind": kind.value,
+                "amount": format_amount(amount),
+                "paid_on": paid_on.isoformat(),
+            },
+            at=now,
+        )
+        info = PaymentInfo(row.id, convention, row.kind, amount, paid_on)
+    with db.read() as session:
+        findings = [f for f in check(session, convention) if f.subject == info.id]
+    return info, findings
+
+
+def list_payments(db: Database, convention: str) -> list[PaymentInfo]:
+    with db.read() as session:
+        rows = session.execute(
+            select(Payment)
+            .where(Payment.convention_ref == convention)
+            .order_by(Payment.paid_on, Payment.id)
+        ).scalars()
+        return [PaymentInfo(r.id, r.convention_ref, r.kind, r.amount, r.paid_on) for r in rows]
+
+
+def _declaration_date(session: Session, convention: str) -> date | None:
+    """When the déclaration de commencement was made: its paid_on date, else its filing."""
+    rows = session.execute(
+        select(Evidence).where(
+            Evidence.convention_ref == convention,
+            Evidence.kind == "declaration-commencement",
+            Evidence.status == "active",
+        )
+    ).scalars()
+    dates = [row.paid_on or row.filed_at.astimezone(clock.PARIS).date() for row in rows]
+    return min(dates) if dates else None
+
+
+def _interim_bilan_dates(session: Session, convention: str) -> list[date]:
+    produced = list(
+        session.execute(
+            select(Bilan.issued_on).where(
+                Bilan.convention_ref == convention, Bilan.kind == "intermediaire"
+            )
+        ).scalars()
+    )
+    filed = [
+        row.paid_on or row.filed_at.astimezone(clock.PARIS).date()
+        for row in session.execute(
+            select(Evidence).where(
+                Evidence.convention_ref == convention,
+                Evidence.kind == "bilan-intermediaire",
+                Evidence.status == "active",
+            )
+        ).scalars()
+    ]
+    return sorted(produced + filed)
+
+
+def certified_by(session: Session, convention: str, day: date) -> Decimal | None:
+    """The certified expenses as of ``day``: the total of the latest état certifié exact
+    certified on or before that day (None when none was)."""
+    rows = (
+        session.execute(
+            select(Statement)
+            .where(Statement.convention_ref == convention)
+            .order_by(Statement.created_at)
+        )
+        .scalars()
+        .all()
+    )
+    totals = [row.total for row in rows if row.created_at.astimezone(clock.PARIS).date() <= day]
+    return totals[-1] if totals else None
+
+
+def latest_certified(session: Session, convention: str) -> Decimal | None:
+    row = session.execute(
+        select(Statement)
+        .where(Statement.convention_ref == convention)
+        .order_by(Statement.created_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return row.total if row is not None else None
+
+
+def check(session: Session, convention: str) -> list[Finding]:
+    """Every payment of the convention against the rules, in the order they were paid."""
+    conv = session.get(Convention, convention)
+    assert conv is not None
+    ceiling = sum(budget.current(session, convention).values(), Decimal("0.00"))
+    payments = (
+        session.execute(
+            select(Payment)
+            .where(Payment.convention_ref == convention)
+            .order_by(Payment.paid_on, Payment.id)
+        )
+        .scalars()
+        .all()
+    )
+    declared = _declaration_date(session, convention)
+    interim = _interim_bilan_dates(session, convention)
+    findings: list[Finding] = []
+    paid_before = Decimal("0.00")
+    for payment in payments:
+        subject = payment.id
+        amount, day = payment.amount, payment.paid_on
+        if payment.kind == PaymentKind.AVANCE:
+            limit = (ceiling * AVANCE_MAX).quantize(Decimal("0.01"))
+            if amount > limit:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.AVANCE_ABOVE_20_PERCENT,
+                        f"at most {format_amount(limit)} (20 % of {format_amount(ceiling)})",
+                        format_amount(amount),
+                    )
+                )
+            if declared is None or declared > day:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.AVANCE_BEFORE_DECLARATION,
+                        f"a déclaration de commencement filed by {day}",
+                        declared.isoformat() if declared else "none filed",
+                    )
+                )
+        elif payment.kind == PaymentKind.ACOMPTE:
+            floor = (ceiling * ACOMPTE_MIN).quantize(Decimal("0.01"))
+            if amount < floor:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.ACOMPTE_BELOW_10_PERCENT,
+                        f"at least {format_amount(floor)} (10 % of {format_amount(ceiling)})",
+                        format_amount(amount),
+                    )
+                )
+            if not any(issued <= day for issued in interim):
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.ACOMPTE_WITHOUT_BILAN,
+                        f"a bilan intermédiaire by {day}",
+                        "none",
+                    )
+                )
+            certified = certified_by(session, convention, day)
+            if certified is None or paid_before + amount > certified:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.PAYMENTS_ABOVE_CERTIFIED,
+                        f"cumulated payments ≤ certified expenses "
+                        f"{format_amount(certified or Decimal(0))}",
+                        format_amount(paid_before + amount),
+                    )
+                )
+        if payment.kind in (PaymentKind.AVANCE, PaymentKind.ACOMPTE):
+            limit = (ceiling * BEFORE_SOLDE_MAX).quantize(Decimal("0.01"))
+            if paid_before + amount > limit:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.PAYMENTS_ABOVE_80_PERCENT,
+                        f"avance and acomptes ≤ {format_amount(limit)} (80 %)",
+                        format_amount(paid_before + amount),
+                    )
+                )
+        if payment.kind == PaymentKind.SOLDE:
+            certified = latest_certified(session, convention)
+            expected = (certified or Decimal("0.00")) - paid_before
+            if certified is None or amount != expected:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.SOLDE_MISMATCH,
+                        f"{format_amount(expected)} (certified "
+                        f"{format_amount(certified or Decimal(0))} − paid "
+                        f"{format_amount(paid_before)})",
+                        format_amount(amount),
+                    )
+                )
+            due = SOLDE_DELAY.after(conv.end_date)
+            if day > due:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.SOLDE_LATE,
+                        f"paid by {due.isoformat()} (end + 6 months)",
+                        day.isoformat(),
+                    )
+                )
+        paid_before += amount
+    return findings

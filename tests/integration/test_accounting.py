@@ -1,0 +1,386 @@
+"""A realistic 2007 convention through its accounts (articles 4-5): five postes, a few hundred
+expense lines with their pieces, an avance, two acomptes on two bilans intermédiaires and
+états certifiés, the final état, the final bilan and the solde — checked with real tools
+(pdftotext, pdfsig, pdfdetach); then seeded mistakes, each giving exactly its finding.
+
+The base archive is built once (module fixture); each test works on a copy of its folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import sqlite3
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from plie_audit.accounting.payments import PaymentKind
+from plie_audit.archive import Actor, Archive
+from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+
+PASS = b"archive-passphrase-2007"
+MARIE = Actor("marie.dupont", b"passphrase-of-marie")
+CONV = "PLIE-LYON-2007-01"
+BUDGET = {
+    Poste.COUT_SALARIAL: Decimal("45000.00"),
+    Poste.FRAIS_GESTION: Decimal("5000.00"),
+    Poste.INFORMATIQUE: Decimal("3000.00"),
+    Poste.DEPLACEMENT: Decimal("2000.00"),
+    Poste.FONCTIONNEMENT: Decimal("4000.00"),
+}
+HEADER = "date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,key_basis"
+
+
+def at(moment: str) -> Any:
+    return freeze_time(moment, real_asyncio=True)
+
+
+def _lines(folder: Path, months: range) -> list[str]:
+    """Expense lines of some months: payslips, keyed management costs, IT invoices, trips
+    with their tickets, running costs — each with its own piece."""
+    rows = []
+
+    def piece(name: str, text: str) -> str:
+        (folder / name).write_text(f"%PDF-1.4\n% {text}\n")
+        return name
+
+    for month in months:
+        day = date(2007, month, 28)
+        rows.append(
+            f"{day},cout-salarial,Salaire {month:02d}/2007,3500.00,{day},VIR-SAL-{month:02d},"
+            f"bulletin-salaire:{piece(f'bulletin-{month:02d}.pdf', f'bulletin {month}')},,,"
+        )
+        rows.append(
+            f"{day},frais-gestion,Encadrement {month:02d}/2007,380.00,{day},"
+            f"VIR-GES-{month:02d},facture:{piece(f'gestion-{month:02d}.pdf', f'g{month}')},"
+            "760.00,0.5,0.5 ETP de l'agent affecté au PLIE"
+        )
+        for number in range(1, 9):
+            trip = date(2007, month, number * 3)
+            rows.append(
+                f"{trip},deplacement,Trajet {month:02d}-{number},18.50,{trip},"
+                f"NDF-{month:02d}-{number},titre-transport:"
+                f"{piece(f'billet-{month:02d}-{number}.pdf', f'billet {month} {number}')},,,"
+            )
+        for number in range(1, 11):
+            spent = date(2007, month, number * 2)
+            rows.append(
+                f"{spent},fonctionnement,Fournitures {month:02d}-{number},25.00,{spent},"
+                f"FAC-F-{month:02d}-{number},facture:"
+                f"{piece(f'fourniture-{month:02d}-{number}.pdf', f'f {month} {number}')},,,"
+            )
+        rows.append(
+            f"{date(2007, month, 15)},informatique,Maintenance {month:02d}/2007,200.00,"
+            f"{date(2007, month, 15)},FAC-I-{month:02d},facture:"
+            f"{piece(f'info-{month:02d}.pdf', f'i {month}')},,,"
+        )
+    return rows
+
+
+def _csv(folder: Path, name: str, rows: list[str]) -> Path:
+    path = folder / name
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("accounting")
+    pieces = root / "pieces"
+    pieces.mkdir()
+    (pieces / "declaration.pdf").write_text("%PDF-1.4\n% déclaration de commencement\n")
+    with at("2007-01-10 09:00:00"):
+        archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
+        archive.create_identity(
+            MARIE.name,
+            [Role.DEPOSANT, Role.COMPTABLE],
+            identity_passphrase=MARIE.passphrase,
+            archive_passphrase=PASS,
+        )
+        archive.add_convention(
+            MARIE,
+            CONV,
+            plie="PLIE de Lyon",
+            agence="ALE Lyon Part-Dieu",
+            region="Rhône-Alpes",
+            start=date(2007, 1, 1),
+            end=date(2007, 12, 31),
+            programme=Programme.P2007_2013,
+            budget=BUDGET,
+        )
+        archive.add_evidence(
+            MARIE,
+            [pieces / "declaration.pdf"],
+            convention=CONV,
+            kind=EvidenceKind.DECLARATION_COMMENCEMENT,
+            paid_on=date(2007, 1, 10),
+        )
+    acc = archive.accounting
+    with at("2007-01-20 10:00:00"):
+        acc.add_payment(MARIE, CONV, PaymentKind.AVANCE, Decimal("11800.00"), date(2007, 1, 20))
+    with at("2007-07-05 10:00:00"):
+        acc.import_expenses(
+            MARIE, CONV, _csv(pieces, "depenses-s1.csv", _lines(pieces, range(1, 7)))
+        )
+        acc.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 6, 30))
+        acc.bilan(MARIE, CONV, "intermediaire", issued_on=date(2007, 7, 10))
+    with at("2007-07-20 10:00:00"):
+        acc.add_payment(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("9000.00"), date(2007, 7, 20))
+    with at("2007-10-05 10:00:00"):
+        acc.import_expenses(
+            MARIE, CONV, _csv(pieces, "depenses-t3.csv", _lines(pieces, range(7, 10)))
+        )
+        acc.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 9, 30))
+        acc.bilan(MARIE, CONV, "intermediaire", issued_on=date(2007, 10, 10))
+    with at("2007-10-20 10:00:00"):
+        acc.add_payment(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("12000.00"), date(2007, 10, 20))
+    with at("2008-01-15 10:00:00"):
+        acc.import_expenses(
+            MARIE, CONV, _csv(pieces, "depenses-t4.csv", _lines(pieces, range(10, 13)))
+        )
+        acc.set_indicators(
+            MARIE,
+            CONV,
+            [
+                ("beneficiaires", "142"),
+                ("hommes", "61"),
+                ("femmes", "81"),
+                ("age.moins-26", "35"),
+                ("handicap", "12"),
+                ("sorties-positives", "48"),
+                ("duree-moyenne-parcours-jours", "412"),
+            ],
+        )
+        final = acc.certify(MARIE, CONV)
+    with at("2008-02-20 10:00:00"):
+        acc.bilan(MARIE, CONV, "final", issued_on=date(2008, 2, 20))
+    solde = final.statement.total - Decimal("32800.00")
+    with at("2008-03-10 10:00:00"):
+        acc.add_payment(MARIE, CONV, PaymentKind.SOLDE, solde, date(2008, 3, 10))
+    (root / "final-etat.pdf").write_bytes(final.pdf)
+    archive.close()
+    return root
+
+
+@pytest.fixture
+def copy(base: Path, tmp_path: Path) -> Iterator[Archive]:
+    shutil.copytree(base / "archive", tmp_path / "archive")
+    shutil.copytree(base / "pieces", tmp_path / "pieces")
+    archive = Archive.open(tmp_path / "archive")
+    yield archive
+    archive.close()
+
+
+def _kinds(report: Any) -> Counter[str]:
+    return Counter(finding.kind.value for finding in report.findings)
+
+
+def _sql(archive: Archive, statement: str, params: tuple[Any, ...] = ()) -> None:
+    with closing(sqlite3.connect(archive.root / "archive.db")) as db, db:
+        db.execute(statement, params)
+
+
+# ------------------------------------------------------------------ the clean convention
+
+
+def test_the_clean_convention_has_no_finding(copy: Archive) -> None:
+    report = copy.accounting.check(CONV)
+    assert report.findings == [] and report.warnings == []
+    lines = copy.accounting.expenses(CONV)
+    assert len(lines) == 12 * 21
+    assert sum(line.amount for line in lines) == sum(report.totals.values())
+    assert copy.verify().ok
+
+
+def test_real_tools_read_the_certified_statement(base: Path, copy: Archive, tmp_path: Path) -> None:
+    pdf = base / "final-etat.pdf"
+    text = (
+        subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        )
+        .stdout.replace("\u202f", " ")
+        .replace("\u00a0", " ")
+    )
+    lines = copy.accounting.expenses(CONV)
+    total = sum(line.amount for line in lines)
+    assert "État certifié exact" in text
+    assert "42 000,00 €" in text  # coût salarial total: 12 × 3 500,00
+    assert f"{total:,.2f}".replace(",", " ").replace(".", ",") + " €" in text
+    assert "dont frais informatiques" in text
+    signature = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
+    assert "Signature is Valid." in signature and "marie.dupont" in signature
+    out = tmp_path / "detached"
+    out.mkdir()
+    subprocess.run(["pdfdetach", "-saveall", "-o", str(out), str(pdf)], check=True)
+    rows = list(csv.DictReader(io.StringIO((out / "lignes.csv").read_text(encoding="utf-8"))))
+    assert sorted(row["id"] for row in rows) == sorted(line.id for line in lines)
+    assert sum(Decimal(row["amount"]) for row in rows) == total
+
+
+# ------------------------------------------------------------------ seeded mistakes
+
+
+def test_a_missing_ticket(copy: Archive, tmp_path: Path) -> None:
+    pieces = tmp_path / "pieces"
+    (pieces / "ndf.pdf").write_text("%PDF-1.4\n% note de frais sans billet\n")
+    with at("2007-12-20 10:00:00"):
+        copy.accounting.import_expenses(
+            MARIE,
+            CONV,
+            _csv(
+                pieces,
+                "extra.csv",
+                [
+                    "2007-12-18,deplacement,Trajet sans billet,18.50,2007-12-18,NDF-X,note-frais:ndf.pdf,,,"
+                ],
+            ),
+        )
+    report = copy.accounting.check(CONV)
+    assert _kinds(report) == Counter({"missing-ticket": 1, "statement-mismatch": 3})
+    (missing,) = [f for f in report.findings if f.kind.value == "missing-ticket"]
+    assert "note-frais" in missing.found
+
+
+def test_a_total_off_by_one_cent(copy: Archive) -> None:
+    line = copy.accounting.expenses(CONV)[0]
+    _sql(copy, "UPDATE expense_lines SET amount = amount + 1 WHERE id = ?", (line.id,))
+    report = copy.accounting.check(CONV)
+    assert set(_kinds(report)) == {"statement-mismatch"}
+    assert any("(lines now)" in f.found and f.subject.endswith(line.poste) for f in report.findings)
+
+
+def _payment(copy: Archive, kind: str, amount: str, day: str) -> None:
+    _sql(
+        copy,
+        "UPDATE payments SET amount = ?, paid_on = ? WHERE kind = ? AND id = "
+        "(SELECT min(id) FROM payments WHERE kind = ?)",
+        (int(Decimal(amount) * 100), day, kind, kind),
+    )
+
+
+def test_an_avance_of_21_percent(copy: Archive) -> None:
+    _payment(copy, "avance", "12390.00", "2007-01-20")  # 21 % of 59 000
+    assert _kinds(copy.accounting.check(CONV)) == Counter(
+        {"avance-above-20-percent": 1, "solde-mismatch": 1}
+    )
+
+
+def test_an_avance_before_the_declaration(copy: Archive) -> None:
+    _payment(copy, "avance", "11800.00", "2007-01-05")
+    assert _kinds(copy.accounting.check(CONV)) == Counter({"avance-before-declaration": 1})
+
+
+def test_a_solde_seven_months_late(copy: Archive) -> None:
+    report = copy.accounting.check(CONV)
+    solde = next(p for p in copy.accounting.payments(CONV) if p.kind == "solde")
+    _payment(copy, "solde", str(solde.amount), "2008-07-31")
+    assert report.ok
+    assert _kinds(copy.accounting.check(CONV)) == Counter({"solde-late": 1})
+
+
+def _small_convention(
+    copy: Archive, tmp_path: Path, budget: dict[Poste, Decimal], rows: list[str]
+) -> str:
+    """A second convention, its own budget and lines (no état, no payment yet)."""
+    pieces = tmp_path / "pieces"
+    for name in ("bron-1.pdf", "bron-2.pdf"):  # pieces of its own (no double funding)
+        (pieces / name).write_text(f"%PDF-1.4\n% {name}\n")
+    ref = "PLIE-BRON-2007"
+    with at("2007-12-20 10:00:00"):
+        copy.add_convention(
+            MARIE,
+            ref,
+            plie="PLIE de Bron",
+            agence="ALE Bron",
+            region="Rhône-Alpes",
+            start=date(2007, 1, 1),
+            end=date(2007, 12, 31),
+            programme=Programme.P2007_2013,
+            budget=budget,
+        )
+        copy.accounting.import_expenses(MARIE, ref, _csv(pieces, "bron.csv", rows))
+    return ref
+
+
+def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("5000.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-04-28,cout-salarial,Salaire 04/2007,3500.00,2007-04-28,BRON-SAL-04,"
+            "bulletin-salaire:bron-2.pdf,,,",
+        ],
+    )
+    report = copy.accounting.check(ref)
+    assert _kinds(report) == Counter({"over-budget": 1})
+    assert [w.kind.value for w in report.warnings] == ["poste-over-budget"]
+    # an avenant raises the ceiling: the finding goes
+    avenant = tmp_path / "avenant-1.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1\n")
+    with at("2007-12-21 10:00:00"):
+        info = copy.accounting.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("7000.00")}, avenant)
+    assert info.number == 1 and info.total == Decimal("7000.00")
+    assert copy.accounting.check(ref).ok
+
+
+def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -> None:
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("4000.00"), Poste.DEPLACEMENT: Decimal("10.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-03-03,deplacement,Trajet,18.50,2007-03-03,BRON-NDF-1,"
+            "titre-transport:bron-2.pdf,,,",
+        ],
+    )
+    report = copy.accounting.check(ref)
+    assert report.findings == []
+    assert [(w.kind.value, w.subject) for w in report.warnings] == [
+        ("poste-over-budget", f"{ref}/deplacement")
+    ]
+
+
+def test_a_piece_charged_to_two_conventions(copy: Archive, tmp_path: Path) -> None:
+    pieces = tmp_path / "pieces"
+    with at("2008-01-20 10:00:00"):
+        copy.add_convention(
+            MARIE,
+            "PLIE-VILLEURBANNE-2007",
+            plie="PLIE de Villeurbanne",
+            agence="ALE Villeurbanne",
+            region="Rhône-Alpes",
+            start=date(2007, 1, 1),
+            end=date(2007, 12, 31),
+            programme=Programme.P2007_2013,
+            budget=BUDGET,
+        )
+        copy.accounting.import_expenses(
+            MARIE,
+            "PLIE-VILLEURBANNE-2007",
+            _csv(
+                pieces,
+                "double.csv",
+                [
+                    "2007-05-02,informatique,Même facture,200.00,2007-05-02,AUTRE-REF,"
+                    "facture:info-05.pdf,,,"
+                ],
+            ),
+        )
+    report = copy.accounting.check(CONV)
+    assert _kinds(report) == Counter({"double-funding": 1})
+    assert "PLIE-VILLEURBANNE-2007" in report.findings[0].found

@@ -40,10 +40,18 @@ def append_entries(db: Database, count: int) -> float:
             for number in range(done, min(count, done + BATCH)):
                 digest = hashlib.sha256(number.to_bytes(8, "big")).hexdigest()
                 journal.append(
-                    session, journal.Event.EVIDENCE_FILED, "marie.dupont",
-                    subjects=[f"ev-{digest[:16]}", "PLIE-LYON-2007-01"], sha256=[digest],
-                    detail={"kind": "facture", "name": f"facture-{number}.pdf", "size": 102400,
-                            "record_sha256": digest}, at=AT,
+                    session,
+                    journal.Event.EVIDENCE_FILED,
+                    "marie.dupont",
+                    subjects=[f"ev-{digest[:16]}", "PLIE-LYON-2007-01"],
+                    sha256=[digest],
+                    detail={
+                        "kind": "facture",
+                        "name": f"facture-{number}.pdf",
+                        "size": 102400,
+                        "record_sha256": digest,
+                    },
+                    at=AT,
                 )
         done = min(count, done + BATCH)
     return time.perf_counter() - start
@@ -53,12 +61,20 @@ def seal(db: Database) -> None:
     key = Ed25519PrivateKey.generate()
     with db.write() as session:
         size, root = tree.head(session)
-        session.add(ArchiveInfo(id=1, archive_id="bench", origin=ORIGIN, created_at=AT,
-                                root_cert_pem="", journal_key=note.verifier_key(ORIGIN,
-                                                                                key.public_key())))
+        session.add(
+            ArchiveInfo(
+                id=1,
+                archive_id="bench",
+                origin=ORIGIN,
+                created_at=AT,
+                root_cert_pem="",
+                journal_key=note.verifier_key(ORIGIN, key.public_key()),
+            )
+        )
         text = note.Checkpoint(origin=ORIGIN, size=size, root=root).body()
-        session.add(Checkpoint(size=size, root=root, note=note.sign_note(text, ORIGIN, key),
-                               created_at=AT))
+        session.add(
+            Checkpoint(size=size, root=root, note=note.sign_note(text, ORIGIN, key), created_at=AT)
+        )
 
 
 def proof_times(db: Database, size: int, samples: int) -> tuple[float, float]:
@@ -110,8 +126,10 @@ def main() -> int:
     print(f"| inclusion proof at {count:,} (median of 200) | {inclusion * 1e3:.2f} ms |")
     print(f"| consistency proof (median of 200) | {consistency * 1e3:.2f} ms |")
     print(f"| full journal verify (tree recomputed, checkpoint checked) | {verify_seconds:.1f} s |")
-    print(f"| peak RSS of the process (before verify → after) | {before // 1024} → "
-          f"{peak // 1024} MiB |")
+    print(
+        f"| peak RSS of the process (before verify → after) | {before // 1024} → "
+        f"{peak // 1024} MiB |"
+    )
     print(f"| database size | {size_mb:.0f} MiB |")
     return 0
 

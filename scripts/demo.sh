@@ -46,6 +46,19 @@ echo "-- une reprise du même import ne dépose rien deux fois :"
 run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv" 2>&1 | tail -1
 run plie-audit evidence list --convention "$CONV" --kind titre-transport
 
+step "4 bis. Les dépenses réalisées et acquittées, l'avance, l'état certifié exact, le bilan final et le solde (articles 4 et 5)"
+run plie-audit --as marie.dupont expense import "$DEMO/justificatifs/depenses.csv" --convention "$CONV"
+run plie-audit --as marie.dupont payment add --convention "$CONV" --kind avance --amount 10000.00 --date 2007-01-20
+run plie-audit --as marie.dupont indicator set --convention "$CONV" beneficiaires 142
+run plie-audit --as marie.dupont indicator set --convention "$CONV" sorties-positives 48
+run plie-audit --as marie.dupont statement certify --convention "$CONV" -o "$DEMO/etat-certifie.pdf"
+run pdfsig "$DEMO/etat-certifie.pdf"
+run pdfdetach -list "$DEMO/etat-certifie.pdf"
+SOLDE=$(plie-audit statement list --convention "$CONV" --json | python -c 'import json,sys; from decimal import Decimal; print(Decimal(json.load(sys.stdin)[-1]["total"]) - Decimal("10000.00"))')
+run plie-audit --as marie.dupont bilan final --convention "$CONV" --issued-on 2008-02-20 -o "$DEMO/bilan-final.pdf"
+run plie-audit --as marie.dupont payment add --convention "$CONV" --kind solde --amount "$SOLDE" --date 2008-03-10
+run plie-audit accounting check --convention "$CONV"
+
 step "5. Sceller le journal : un point de contrôle signé (arbre de Merkle RFC 9162)"
 run plie-audit journal checkpoint
 plie-audit journal key > "$DEMO/journal-key.txt"

@@ -210,7 +210,7 @@ def _management(folder: Path) -> list[Piece]:
             "declaration-commencement",
             "",
             None,
-            None,
+            date(2007, 1, 2),
             "Déclaration de commencement d'exécution",
         ),
     ]
@@ -254,13 +254,42 @@ def _expense_lists(folder: Path, pieces: list[Piece]) -> list[Piece]:
     return lists
 
 
+EXPENSE_HEADER = [
+    "date", "poste", "label", "amount", "paid_on", "payment_ref", "pieces",
+    "gross_amount", "key_rate", "key_basis",
+]
+KEY_GROSS, KEY_RATE, KEY_BASIS = "9600.00", "0.50", "0,5 ETP de l'agent affecté au PLIE"
+
+
+def _expenses(folder: Path, pieces: list[Piece]) -> None:
+    """``depenses.csv``: one expense line per piece that carries an amount, for
+    ``plie-audit expense import`` (the clé de répartition of frais de gestion documented)."""
+    with open(folder / "depenses.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(EXPENSE_HEADER)
+        for number, piece in enumerate(pieces, start=1):
+            if piece.amount is None or not piece.poste or piece.kind == "liste-depenses":
+                continue
+            assert piece.paid_on is not None
+            keyed = piece.kind == "cle-repartition"
+            writer.writerow([
+                piece.paid_on.isoformat(), piece.poste, piece.label,
+                format_amount(piece.amount), piece.paid_on.isoformat(),
+                f"PAI-2007-{number:04d}", f"{piece.kind}:{piece.path}",
+                KEY_GROSS if keyed else "", KEY_RATE if keyed else "",
+                KEY_BASIS if keyed else "",
+            ])
+
+
 def generate(folder: Path, seed: int = 2007) -> Path:
-    """Write the sample pieces and ``manifest.csv`` into ``folder``; return the manifest."""
+    """Write the sample pieces, ``manifest.csv`` (for ``evidence import``) and
+    ``depenses.csv`` (for ``expense import``) into ``folder``; return the manifest."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
     pieces = _payslips(folder, rng) + _tickets(folder, rng) + _invoices(folder, rng)
     pieces += _management(folder)
     pieces += _expense_lists(folder, pieces)
+    _expenses(folder, pieces)
     manifest = folder / "manifest.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

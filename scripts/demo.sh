@@ -82,6 +82,19 @@ echo "-- et la preuve que son dépôt figure dans le journal scellé (C2SP tlog-
 run plie-audit journal prove "$ID" -o "$DEMO/export/$NAME.tlog-proof"
 run cat "$DEMO/export/$NAME.tlog-proof"
 
+step "7 bis. Contrôle (article 8) : la CICC demande les pièces ; paquet BagIt vérifiable hors ligne"
+CTL=(env PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" plie-audit --as controleur.cicc)
+run "${CTL[@]}" control open --authority "CICC" --reference "CICC-2009-0412" --convention "$CONV" --deadline 2009-05-31
+run "${CTL[@]}" control pack CR-0001 -o "$DEMO/paquet-CICC-2009-0412"
+ROOTFP=$(openssl x509 -in "$DEMO/root.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+echo "-- l'autorité vérifie avec sh, coreutils et openssl seuls, et les empreintes reçues à part :"
+run env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-CICC-2009-0412/verify.sh" --root "$ROOTFP" \
+  --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-CICC-2009-0412"
+run bagit.py --validate "$DEMO/paquet-CICC-2009-0412"
+run plie-audit pack verify "$DEMO/paquet-CICC-2009-0412" --root "$ROOTFP" --log-key "$(cat "$DEMO/journal-key.txt")"
+run "${CTL[@]}" control served CR-0001 --recipient "CICC, mission de contrôle"
+run "${CTL[@]}" control close CR-0001
+
 step "8. Une erreur se corrige, elle ne s'efface pas"
 SUP=$(plie-audit evidence list --kind facture --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')
 printf '%%PDF-1.4\n%% facture rectificative (fictive)\n' > "$DEMO/facture-rectificative.pdf"

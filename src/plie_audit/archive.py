@@ -29,6 +29,7 @@ from plie_audit.config import (
     read_settings,
     write_settings,
 )
+from plie_audit.control.service import ControlService
 from plie_audit.db.models import ArchiveInfo, Identity
 from plie_audit.db.session import Database, check_schema, upgrade
 from plie_audit.domain import (
@@ -111,6 +112,8 @@ class Archive:
         """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
         self.accounting = AccountingService(self)
         """Budget, expense lines, payments, états certifiés, bilans (``accounting/``)."""
+        self.control = ControlService(self)
+        """Control requests and packs (``control/``, ``packs/``)."""
         """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
 
     # ------------------------------------------------------------------ life cycle

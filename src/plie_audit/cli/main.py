@@ -107,6 +107,7 @@ def _register() -> None:
     from plie_audit.cli import (
         accounting,
         archive_cmd,
+        control,
         convention,
         evidence,
         identity,
@@ -121,6 +122,8 @@ def _register() -> None:
     cli.add_command(evidence.evidence)
     cli.add_command(journal.journal)
     cli.add_command(retention.retention)
+    cli.add_command(control.control)
+    cli.add_command(control.pack_group)
     for group in (
         accounting.expense,
         accounting.statement,

@@ -374,3 +374,39 @@ class Bilan(Base):
     evidence_id: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+
+
+class ControlRequest(Base):
+    """A control authority's request (article 8): its scope is frozen when it opens, and its
+    pieces are held until it closes."""
+
+    __tablename__ = "control_requests"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    authority: Mapped[str] = mapped_column(String(500))
+    reference: Mapped[str] = mapped_column(String(200))
+    conventions: Mapped[str] = mapped_column(Text)  # canonical JSON list of refs
+    poste: Mapped[str | None] = mapped_column(String(32))
+    since: Mapped[date | None]
+    until: Mapped[date | None]
+    deadline: Mapped[date | None]
+    scope: Mapped[str] = mapped_column(Text)  # canonical JSON list of evidence ids, frozen
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(64))
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ControlPack(Base):
+    """A pack built for a request: the SHA-256 of its tagmanifest, and its delivery."""
+
+    __tablename__ = "control_packs"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("control_requests.id"))
+    tagmanifest_sha256: Mapped[str] = mapped_column(String(64))
+    pieces: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[datetime]
+    built_by: Mapped[str] = mapped_column(String(64))
+    served_at: Mapped[datetime | None]
+    served_to: Mapped[str | None] = mapped_column(Text)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plie_audit.control.requests import held_pieces
 from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
 from plie_audit.retention.policies import FinalAction, RetentionPolicy, parse_policy
 
@@ -69,6 +70,7 @@ class RetentionRules:
     convention_events: dict[tuple[str, str], date]
     programmes: dict[str, str]  # convention ref -> programme
     holds: dict[str, list[str]]  # convention ref -> active hold ids
+    piece_holds: dict[str, list[str]]  # evidence id -> open control requests holding it
 
     @classmethod
     def load(cls, session: Session) -> RetentionRules:
@@ -91,7 +93,14 @@ class RetentionRules:
         active = select(Hold).where(Hold.released_at.is_(None)).order_by(Hold.id)
         for hold in session.execute(active).scalars():
             holds[hold.convention_ref].append(hold.id)
-        return cls(policies, programme_events, convention_events, programmes, dict(holds))
+        return cls(
+            policies,
+            programme_events,
+            convention_events,
+            programmes,
+            dict(holds),
+            held_pieces(session),
+        )
 
     def trigger_date(self, convention: str, programme: str, event: str) -> date | None:
         """A convention's own event overrides its programme's."""
@@ -113,7 +122,9 @@ class RetentionRules:
             else:
                 dates.append(policy.retain_until(when))
         retain_until = max(dates) if dates and not waiting else None
-        holds = tuple(self.holds.get(convention, [])) if convention else ()
+        holds = (tuple(self.holds.get(convention, [])) if convention else ()) + tuple(
+            self.piece_holds.get(row.id, [])
+        )
         if row.disposed_at is not None:
             status = RetentionStatus.DISPOSED
         elif holds:

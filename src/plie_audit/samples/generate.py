@@ -255,8 +255,16 @@ def _expense_lists(folder: Path, pieces: list[Piece]) -> list[Piece]:
 
 
 EXPENSE_HEADER = [
-    "date", "poste", "label", "amount", "paid_on", "payment_ref", "pieces",
-    "gross_amount", "key_rate", "key_basis",
+    "date",
+    "poste",
+    "label",
+    "amount",
+    "paid_on",
+    "payment_ref",
+    "pieces",
+    "gross_amount",
+    "key_rate",
+    "key_basis",
 ]
 KEY_GROSS, KEY_RATE, KEY_BASIS = "9600.00", "0.50", "0,5 ETP de l'agent affecté au PLIE"
 
@@ -272,13 +280,20 @@ def _expenses(folder: Path, pieces: list[Piece]) -> None:
                 continue
             assert piece.paid_on is not None
             keyed = piece.kind == "cle-repartition"
-            writer.writerow([
-                piece.paid_on.isoformat(), piece.poste, piece.label,
-                format_amount(piece.amount), piece.paid_on.isoformat(),
-                f"PAI-2007-{number:04d}", f"{piece.kind}:{piece.path}",
-                KEY_GROSS if keyed else "", KEY_RATE if keyed else "",
-                KEY_BASIS if keyed else "",
-            ])
+            writer.writerow(
+                [
+                    piece.paid_on.isoformat(),
+                    piece.poste,
+                    piece.label,
+                    format_amount(piece.amount),
+                    piece.paid_on.isoformat(),
+                    f"PAI-2007-{number:04d}",
+                    f"{piece.kind}:{piece.path}",
+                    KEY_GROSS if keyed else "",
+                    KEY_RATE if keyed else "",
+                    KEY_BASIS if keyed else "",
+                ]
+            )
 
 
 def generate(folder: Path, seed: int = 2007) -> Path:

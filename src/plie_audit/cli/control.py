@@ -1,0 +1,283 @@
+"""``plie-audit control`` (requests and packs, article 8) and ``plie-audit pack verify``."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import click
+
+from plie_audit.cli.options import (
+    DATE,
+    ENV_PASSPHRASE,
+    Progress,
+    State,
+    actor,
+    echo_json,
+    json_option,
+    note,
+    pass_state,
+    passphrase_file_option,
+    table,
+)
+from plie_audit.clock import isoformat
+from plie_audit.domain import Poste
+
+
+@click.group()
+def control() -> None:
+    """Control requests of the authorities and the packs that answer them (article 8)."""
+
+
+@control.command("open")
+@click.option("--authority", required=True, help="Who asks (CICC, Commission, Cour des comptes…).")
+@click.option("--reference", required=True, help="The authority's reference for the request.")
+@click.option(
+    "--convention",
+    "conventions",
+    multiple=True,
+    required=True,
+    help="A convention in scope (repeat for several).",
+)
+@click.option("--poste", type=click.Choice([p.value for p in Poste]), help="Only this poste.")
+@click.option("--since", type=DATE, help="First day (expense date, or paid_on without a line).")
+@click.option("--until", type=DATE, help="Last day.")
+@click.option("--deadline", type=DATE, help="When the pack is due.")
+@json_option
+@passphrase_file_option
+@pass_state
+def open_(
+    state: State,
+    authority: str,
+    reference: str,
+    conventions: tuple[str, ...],
+    poste: str | None,
+    since: date | None,
+    until: date | None,
+    deadline: date | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Open a control request (role controle): its scope is frozen and held until closed.
+
+    \b
+    Example:
+      plie-audit --as claire.martin control open --authority CICC \\
+        --reference "CICC-2009-0412" --convention PLIE-LYON-2007-01 --deadline 2009-05-31
+    """
+    info = state.archive().control.open(
+        actor(state, passphrase_file),
+        authority=authority,
+        reference=reference,
+        conventions=list(conventions),
+        poste=Poste(poste) if poste else None,
+        since=since,
+        until=until,
+        deadline=deadline,
+    )
+    if as_json:
+        echo_json(info.as_json())
+        return
+    click.echo(
+        f"control request {info.id} opened ({info.reference}): {len(info.scope)} pieces "
+        "in scope, held until it is closed"
+    )
+
+
+@control.command("list")
+@json_option
+@pass_state
+def list_(state: State, as_json: bool) -> None:
+    """List control requests.
+
+    \b
+    Example:
+      plie-audit control list
+    """
+    infos = state.archive().control.list()
+    if as_json:
+        echo_json([i.as_json() for i in infos])
+        return
+    table(
+        ["id", "authority", "reference", "pieces", "opened", "status"],
+        [
+            [
+                i.id,
+                i.authority,
+                i.reference,
+                str(len(i.scope)),
+                isoformat(i.opened_at),
+                "open" if i.open else "closed",
+            ]
+            for i in infos
+        ],
+    )
+
+
+@control.command("show")
+@click.argument("request_id", metavar="ID")
+@json_option
+@pass_state
+def show(state: State, request_id: str, as_json: bool) -> None:
+    """Show a control request, its scope and its packs.
+
+    \b
+    Example:
+      plie-audit control show CR-0001 --json
+    """
+    info = state.archive().control.show(request_id)
+    if as_json:
+        echo_json(info.as_json())
+        return
+    data = info.as_json()
+    for key in (
+        "id",
+        "authority",
+        "reference",
+        "conventions",
+        "poste",
+        "since",
+        "until",
+        "deadline",
+        "opened_at",
+        "opened_by",
+        "closed_at",
+        "status",
+        "pieces",
+    ):
+        value = data[key]
+        click.echo(f"{key:<12} {', '.join(value) if isinstance(value, list) else value}")
+    for pack in info.packs:
+        click.echo(
+            f"pack         {pack['id']} built {pack['built_at']}, tagmanifest "
+            f"sha256:{pack['tagmanifest_sha256']}, served to {pack['served_to'] or '-'}"
+        )
+
+
+@control.command("close")
+@click.argument("request_id", metavar="ID")
+@passphrase_file_option
+@pass_state
+def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
+    """Close a control request (role controle): its hold on the pieces ends.
+
+    \b
+    Example:
+      plie-audit --as claire.martin control close CR-0001
+    """
+    info = state.archive().control.close(actor(state, passphrase_file), request_id)
+    click.echo(f"control request {info.id} closed")
+
+
+@control.command("pack")
+@click.argument("request_id", metavar="ID")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The pack folder (or .zip file with --zip) to create.",
+)
+@click.option("--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder.")
+@json_option
+@passphrase_file_option
+@pass_state
+def pack(
+    state: State,
+    request_id: str,
+    output: Path,
+    as_zip: bool,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Build the self-verifying BagIt pack of a request (role controle).
+
+    When no checkpoint covers every filing in scope, one is signed if $PLIE_AUDIT_PASSPHRASE
+    is set (else the command says to run `plie-audit journal checkpoint`).
+
+    \b
+    Example:
+      plie-audit --as claire.martin control pack CR-0001 -o pack-CICC-2009-0412 --zip
+    """
+    passphrase = os.environ.get(ENV_PASSPHRASE)
+    progress = Progress("packing")
+    try:
+        result = state.archive().control.pack(
+            actor(state, passphrase_file),
+            request_id,
+            output,
+            as_zip=as_zip,
+            progress=progress,
+            archive_passphrase=passphrase.encode() if passphrase is not None else None,
+        )
+    finally:
+        progress.close()
+    if as_json:
+        echo_json(result.as_json())
+        return
+    click.echo(
+        f"pack {result.pack_id}: {result.pieces} pieces, {result.tombstones} disposed "
+        f"(tombstones), {result.bytes} bytes, written to {result.path}"
+    )
+    click.echo(f"tagmanifest-sha256.txt sha256:{result.tagmanifest_sha256}")
+
+
+@control.command("served")
+@click.argument("request_id", metavar="ID")
+@click.option("--recipient", required=True, help="Who received the pack.")
+@passphrase_file_option
+@pass_state
+def served(state: State, request_id: str, recipient: str, passphrase_file: Path | None) -> None:
+    """Record the delivery of a request's latest pack (role controle).
+
+    \b
+    Example:
+      plie-audit --as claire.martin control served CR-0001 --recipient "CICC, M. Bernard"
+    """
+    done = state.archive().control.served(actor(state, passphrase_file), request_id, recipient)
+    click.echo(f"pack {done['pack']} served to {done['recipient']} at {done['served_at']}")
+
+
+@click.group("pack")
+def pack_group() -> None:
+    """Check BagIt bags and control packs."""
+
+
+@pack_group.command("verify")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--root",
+    "roots",
+    multiple=True,
+    metavar="SHA256",
+    help="Expected root-certificate fingerprint (repeat; got out of band).",
+)
+@click.option("--log-key", metavar="KEY", help="Expected journal verifier key (out of band).")
+@json_option
+@click.pass_context
+def pack_verify(
+    ctx: click.Context, path: Path, roots: tuple[str, ...], log_key: str | None, as_json: bool
+) -> None:
+    """Validate any BagIt bag (folder or zip), and a control pack's signatures and proofs.
+    Exit 0 valid, 1 invalid; warnings on stderr.
+
+    \b
+    Example:
+      plie-audit pack verify pack-CICC-2009-0412.zip --root 6f54b0… --log-key 'anpe…'
+    """
+    from plie_audit.packs.verify import verify_pack
+
+    report = verify_pack(path, roots=list(roots), log_key=log_key)
+    for warning in report.warnings:
+        note(warning if "warning" in warning else f"warning: {warning}")
+    if as_json:
+        echo_json(report.as_json())
+    else:
+        for finding in report.findings:
+            click.echo(
+                f"FINDING {finding.kind}: {finding.subject}: expected {finding.expected}, "
+                f"found {finding.found}"
+            )
+        click.echo(report.summary())
+    ctx.exit(0 if report.ok else 1)

@@ -1,0 +1,528 @@
+"""``control pack``: a self-verifying BagIt bag (RFC 8493) answering a control request.
+
+Layout (format ``plie-audit/control-pack/1``)::
+
+    bagit.txt  bag-info.txt  manifest-sha256.txt  manifest-sha512.txt
+    tagmanifest-sha256.txt  tagmanifest-sha512.txt  README.txt  verify.sh
+    data/index.pdf                     French PDF/A-3b a controller reads first
+    data/index.json                    machine-readable index (docs/formats.md)
+    data/trust/root.pem                the archive's root certificate
+    data/trust/anchors/<sha256>.pem    roots of identities imported from outside CAs
+    data/trust/journal-key.txt         the journal's verifier key
+    data/trust/checkpoint.txt          one signed checkpoint every proof leads to
+    data/pieces/<convention>/<poste|documents>/<id>-<name>           the piece
+        … .p7s  .record.json  .record.json.p7s  .chain.pem  .tlog-proof
+    data/accounting/<convention>/depenses.csv paiements.csv budget.csv indicateurs.csv
+        controle.json                   the accounting check
+
+The bag is written into a hidden ``.partial`` folder beside the target and renamed (or zipped)
+only when complete, so an interrupted build never leaves a pack that looks finished. Pieces
+are copied in 1 MiB chunks, hashed on the way (their SHA-256 must be the recorded one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import unicodedata
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from plie_audit import clock, csvsafe
+from plie_audit.accounting import statements as st
+from plie_audit.control import requests
+from plie_audit.db.models import (
+    ArchiveInfo,
+    ControlPack,
+    Convention,
+    Evidence,
+    Identity,
+    JournalEntry,
+)
+from plie_audit.db.models import Checkpoint as CheckpointRow
+from plie_audit.errors import ConflictError, InputError, JournalError, StoreError
+from plie_audit.journal import log as journal
+from plie_audit.journal import note, tree
+from plie_audit.journal.log import Event
+from plie_audit.money import format_amount
+from plie_audit.packs import bagit
+from plie_audit.progress import ProgressCallback
+from plie_audit.signing import ca
+from plie_audit.store.base import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from plie_audit.archive import Archive
+
+PACK_FORMAT = "plie-audit/control-pack/1"
+VERIFY_SH = Path(__file__).with_name("verify.sh")
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class PackResult:
+    request: str
+    path: Path
+    pack_id: str
+    tagmanifest_sha256: str
+    pieces: int
+    tombstones: int
+    bytes: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "request": self.request,
+            "path": str(self.path),
+            "pack": self.pack_id,
+            "tagmanifest_sha256": self.tagmanifest_sha256,
+            "pieces": self.pieces,
+            "tombstones": self.tombstones,
+            "bytes": self.bytes,
+        }
+
+
+@dataclass
+class _Bag:
+    root: Path
+    entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # data path -> digests
+    size: int = 0
+
+    def write(self, relpath: str, data: bytes) -> None:
+        path = self.root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        self.entries[relpath] = (hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
+        self.size += len(data)
+
+    def copy(self, relpath: str, source: Any, expected_sha256: str) -> None:
+        """Stream a stored object in, hashing it; refuse bytes that are not the recorded ones."""
+        path = self.root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+        with source as reader, open(path, "wb") as writer:
+            while chunk := reader.read(CHUNK_SIZE):
+                sha256.update(chunk)
+                sha512.update(chunk)
+                writer.write(chunk)
+                self.size += len(chunk)
+        if sha256.hexdigest() != expected_sha256:
+            raise StoreError(
+                f"the stored bytes of {relpath} do not match sha256:"
+                f"{expected_sha256}; run `plie-audit verify` (nothing packed)"
+            )
+        self.entries[relpath] = (sha256.hexdigest(), sha512.hexdigest())
+
+
+def safe_name(name: str, limit: int = 100) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    cleaned = _SAFE.sub("_", ascii_name).strip("._") or "piece"
+    return cleaned[:limit]
+
+
+def _checkpoint(archive: Archive, needed: int, passphrase: bytes | None) -> CheckpointRow:
+    with archive.db.read() as session:
+        row = session.execute(
+            select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+        ).scalar_one_or_none()
+    if row is not None and row.size >= needed:
+        return row
+    if passphrase is None:
+        raise JournalError(
+            "no checkpoint covers every filing of the request yet: run "
+            "`plie-audit journal checkpoint` (or set $PLIE_AUDIT_PASSPHRASE)"
+        )
+    archive.journal_checkpoint(passphrase)
+    with archive.db.read() as session:
+        fresh = session.execute(
+            select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+        ).scalar_one()
+    return fresh
+
+
+def build(
+    archive: Archive,
+    actor: str,
+    request_id: str,
+    output: Path,
+    *,
+    as_zip: bool = False,
+    progress: ProgressCallback | None = None,
+    archive_passphrase: bytes | None = None,
+) -> PackResult:
+    request = requests.get(archive.db, request_id)
+    if not request.open:
+        raise ConflictError(f"control request {request_id} is closed")
+    if output.exists():
+        raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
+    if not output.parent.is_dir():
+        raise InputError(f"{output.parent}: no such folder")
+    with archive.db.read() as session:
+        rows = [session.get(Evidence, evidence_id) for evidence_id in request.scope]
+        pieces = [row for row in rows if row is not None]
+        needed = max((row.filed_seq or 0 for row in pieces), default=0)
+    checkpoint = _checkpoint(archive, needed, archive_passphrase)
+    partial = output.parent / f".{output.name}.partial-{os.getpid()}"
+    shutil.rmtree(partial, ignore_errors=True)
+    bag = _Bag(partial)
+    try:
+        index = _payload(archive, bag, request, pieces, checkpoint, progress)
+        _documents(archive, bag, request, index, actor)
+        tag_sha256 = _tag_files(archive, bag, request)
+        if as_zip:
+            _zip(partial, output, output.stem)
+            shutil.rmtree(partial)
+        else:
+            os.replace(partial, output)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        if as_zip:
+            output.unlink(missing_ok=True)
+        raise
+    pack_id = _record(archive, actor, request_id, tag_sha256, len(index["pieces"]))
+    return PackResult(
+        request_id,
+        output,
+        pack_id,
+        tag_sha256,
+        len(index["pieces"]),
+        len(index["tombstones"]),
+        bag.size,
+    )
+
+
+def _payload(
+    archive: Archive,
+    bag: _Bag,
+    request: requests.RequestInfo,
+    pieces: list[Evidence],
+    checkpoint: CheckpointRow,
+    progress: ProgressCallback | None,
+) -> dict[str, Any]:
+    db = archive.db
+    with db.read() as session:
+        info = session.execute(select(ArchiveInfo)).scalar_one()
+        identities = {row.name: row for row in session.execute(select(Identity)).scalars()}
+    root = ca.certs_from_pem(info.root_cert_pem.encode())[0]
+    bag.write("data/trust/root.pem", ca.certs_to_pem([root]))
+    anchors: dict[str, bytes] = {}
+    for identity in identities.values():
+        if identity.source == "imported":
+            chain = ca.certs_from_pem(identity.chain_pem.encode())
+            if chain:
+                anchors[ca.fingerprint(chain[-1])] = ca.certs_to_pem([chain[-1]])
+    for fingerprint, pem in sorted(anchors.items()):
+        bag.write(f"data/trust/anchors/{fingerprint}.pem", pem)
+    journal_key = info.journal_key or ""
+    bag.write("data/trust/journal-key.txt", (journal_key + "\n").encode())
+    bag.write("data/trust/checkpoint.txt", checkpoint.note.encode("utf-8"))
+    listed: list[dict[str, Any]] = []
+    tombstones: list[dict[str, Any]] = []
+    for done, row in enumerate(pieces, start=1):
+        if row.disposed_at is not None:
+            tombstones.append(
+                {
+                    "id": row.id,
+                    "convention": row.convention_ref,
+                    "kind": row.kind,
+                    "name": row.name,
+                    "sha256": row.sha256,
+                    "disposed_at": clock.isoformat(row.disposed_at),
+                    "visa": row.disposal_visa,
+                    "bordereau": row.disposal_bordereau,
+                }
+            )
+        else:
+            listed.append(_piece(archive, bag, row, identities, checkpoint))
+        if progress is not None:
+            progress(done, len(pieces))
+    return {
+        "format": PACK_FORMAT,
+        "request": request.as_json(),
+        "pieces": listed,
+        "tombstones": tombstones,
+        "trust": {
+            "root_fingerprint": ca.fingerprint(root),
+            "anchors": sorted(anchors),
+            "journal_key": journal_key,
+            "checkpoint": {"size": checkpoint.size, "root": bytes(checkpoint.root).hex()},
+        },
+    }
+
+
+def _piece(
+    archive: Archive,
+    bag: _Bag,
+    row: Evidence,
+    identities: dict[str, Identity],
+    checkpoint: CheckpointRow,
+) -> dict[str, Any]:
+    folder = f"data/pieces/{row.convention_ref or 'archive'}/{row.poste or 'documents'}"
+    base = f"{folder}/{row.id}-{safe_name(row.name)}"
+    bag.copy(base, archive.store.open(row.sha256), row.sha256)
+    bag.write(base + ".p7s", bytes(row.content_sig))
+    bag.write(base + ".record.json", bytes(row.record))
+    bag.write(base + ".record.json.p7s", bytes(row.record_sig))
+    identity = identities.get(row.filed_by)
+    if identity is not None:
+        bag.write(base + ".chain.pem", (identity.cert_pem + identity.chain_pem).encode())
+    if row.filed_seq is not None:
+        with archive.db.read() as session:
+            entry = session.execute(
+                select(JournalEntry.entry).where(JournalEntry.seq == row.filed_seq)
+            ).scalar_one()
+            proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size)
+        bag.write(
+            base + ".tlog-proof",
+            note.format_proof(row.filed_seq - 1, proof, checkpoint.note, extra=bytes(entry)).encode(
+                "utf-8"
+            ),
+        )
+    return {
+        "id": row.id,
+        "path": base,
+        "sha256": row.sha256,
+        "size": row.size,
+        "kind": row.kind,
+        "convention": row.convention_ref,
+        "poste": row.poste,
+        "amount": format_amount(row.amount) if row.amount is not None else None,
+        "paid_on": row.paid_on.isoformat() if row.paid_on else None,
+        "label": row.label,
+        "filed_at": clock.isoformat(row.filed_at),
+        "filed_by": row.filed_by,
+        "status": row.status,
+        "journal_seq": row.filed_seq,
+    }
+
+
+def _documents(
+    archive: Archive, bag: _Bag, request: requests.RequestInfo, index: dict[str, Any], actor: str
+) -> None:
+    """Accounting files per convention, index.json and index.pdf."""
+    from plie_audit.reports import pdf as reports  # WeasyPrint: imported on use (slow)
+
+    conventions = []
+    for ref in request.conventions:
+        lines = [
+            line
+            for line in archive.accounting.expenses(ref)
+            if (request.poste is None or line.poste == request.poste)
+            and (request.since is None or line.spent_on >= request.since)
+            and (request.until is None or line.spent_on <= request.until)
+        ]
+        bag.write(f"data/accounting/{ref}/depenses.csv", st.lines_csv(lines))
+        paid = archive.accounting.payments(ref)
+        bag.write(
+            f"data/accounting/{ref}/paiements.csv",
+            csvsafe.write(
+                ["id", "kind", "amount", "paid_on"],
+                ([p.id, p.kind, format_amount(p.amount), p.paid_on.isoformat()] for p in paid),
+            ),
+        )
+        shown = archive.show_convention(ref)
+        bag.write(
+            f"data/accounting/{ref}/budget.csv",
+            csvsafe.write(
+                ["poste", "amount"], ([p, format_amount(a)] for p, a in shown.budget.items())
+            ),
+        )
+        bag.write(
+            f"data/accounting/{ref}/indicateurs.csv",
+            csvsafe.write(
+                ["name", "value"], ([i.name, i.value] for i in archive.accounting.indicators(ref))
+            ),
+        )
+        report = archive.accounting.check(ref)
+        bag.write(
+            f"data/accounting/{ref}/controle.json",
+            json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode(),
+        )
+        with archive.db.read() as session:
+            conv = session.get(Convention, ref)
+            assert conv is not None
+            money = st.financial_rows(session, ref, lines)
+        conventions.append(
+            {
+                **st.convention_dict(conv),
+                **money,
+                "findings": [f.as_json() for f in report.findings],
+                "warnings": [w.as_json() for w in report.warnings],
+                "payments": [
+                    {"kind": p.kind, "amount": p.amount, "paid_on": p.paid_on} for p in paid
+                ],
+            }
+        )
+        index.setdefault("accounting", {})[ref] = report.as_json()
+    bag.write(
+        "data/index.json", json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
+    )
+    trust = index["trust"]
+    document = reports.render(
+        "control_pack.html",
+        {
+            "origin": archive.settings.origin,
+            "request": {
+                **index["request"],
+                "since": request.since,
+                "until": request.until,
+                "deadline": request.deadline,
+                "opened_at": request.opened_at,
+            },
+            "produced_at": clock.now(),
+            "produced_by": actor,
+            "conventions": conventions,
+            "pieces": index["pieces"],
+            "tombstones": [
+                {**t, "disposed_at": clock.parse_instant(t["disposed_at"])}
+                for t in index["tombstones"]
+            ],
+            "trust": {
+                "root_fingerprint": trust["root_fingerprint"],
+                "anchors": trust["anchors"],
+                "journal_key": trust["journal_key"],
+                "checkpoint_size": trust["checkpoint"]["size"],
+                "checkpoint_root": trust["checkpoint"]["root"],
+            },
+        },
+        title=f"Paquet de contrôle — {request.reference}",
+        attachments=[
+            (
+                "index.json",
+                bag.root.joinpath("data/index.json").read_bytes(),
+                "Index du paquet (JSON)",
+            )
+        ],
+    )
+    bag.write("data/index.pdf", document)
+
+
+_README = """Paquet de contrôle {request} — {reference}
+==========================================================================
+
+Autorité de contrôle : {authority}
+Archive : {origin}
+Produit le {date} en réponse à la demande {request} (article 8 de la convention ANPE-PLIE).
+
+Ce dossier est un « bag » BagIt (RFC 8493). Lire d'abord data/index.pdf : la demande, son
+périmètre, les totaux par poste, le rapprochement avec l'état certifié exact, les constats du
+contrôle comptable, la liste des pièces avec leur empreinte SHA-256 et les pièces éliminées.
+
+Vérification hors ligne (POSIX sh, coreutils et OpenSSL 3.0 ou plus récent) :
+
+    sh verify.sh --root EMPREINTE_SHA256_DE_LA_RACINE --log-key 'CLE_DU_JOURNAL'
+
+L'empreinte de la racine et la clé du journal s'obtiennent HORS de ce paquet, auprès du
+service d'archives (plie-audit identity export --root ; plie-audit journal key). Ce paquet
+indique : racine {root}, clé du journal {key}.
+Sans ces deux arguments, le script vérifie la cohérence interne du paquet mais la confiance
+n'est pas établie : un paquet forgé avec une autre autorité serait lui aussi cohérent.
+
+Le script vérifie : les manifestes (SHA-256 et SHA-512), la signature CMS de chaque pièce et
+de son enregistrement de dépôt, la signature du point de contrôle du journal
+(data/trust/checkpoint.txt) et la preuve d'inclusion (RFC 9162) de chaque dépôt dans le
+journal (fichiers .tlog-proof). Les outils BagIt usuels valident aussi le paquet
+(bagit.py --validate).
+
+Aucune donnée nominative de bénéficiaire ne figure dans ce paquet : les indicateurs de suivi
+(article 5-2) sont des chiffres agrégés.
+"""
+
+
+def _tag_files(archive: Archive, bag: _Bag, request: requests.RequestInfo) -> str:
+    root = bag.root
+    index = json.loads((root / "data/index.json").read_bytes())
+    bagit.write_bagit_txt(root)
+    for algorithm, position in (("sha256", 0), ("sha512", 1)):
+        bagit.write_manifest(
+            root, algorithm, ((path, digests[position]) for path, digests in bag.entries.items())
+        )
+    count = len(bag.entries)
+    info = bagit.bag_info_text(
+        [
+            ("Source-Organization", archive.settings.origin),
+            ("External-Identifier", request.reference),
+            ("External-Description", f"Paquet de contrôle {request.id} ({request.authority})"),
+            ("Internal-Sender-Identifier", request.id),
+            ("Bagging-Date", clock.today().isoformat()),
+            ("Payload-Oxum", bagit.payload_oxum(bag.size, count)),
+            ("Bag-Size", f"{bag.size} octets"),
+            ("Bag-Software-Agent", "plie-audit"),
+        ]
+    )
+    (root / "bag-info.txt").write_text(info, encoding="utf-8")
+    (root / "README.txt").write_text(
+        _README.format(
+            request=request.id,
+            reference=request.reference,
+            authority=request.authority,
+            origin=archive.settings.origin,
+            date=clock.today().isoformat(),
+            root=index["trust"]["root_fingerprint"],
+            key=index["trust"]["journal_key"],
+        ),
+        encoding="utf-8",
+    )
+    shutil.copyfile(VERIFY_SH, root / "verify.sh")
+    tags = [
+        "bagit.txt",
+        "bag-info.txt",
+        "manifest-sha256.txt",
+        "manifest-sha512.txt",
+        "README.txt",
+        "verify.sh",
+    ]
+    for algorithm in ("sha256", "sha512"):
+        bagit.write_manifest(
+            root,
+            algorithm,
+            (
+                (name, hashlib.new(algorithm, (root / name).read_bytes()).hexdigest())
+                for name in tags
+            ),
+            tag=True,
+        )
+    return hashlib.sha256((root / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
+
+
+def _zip(folder: Path, output: Path, top: str) -> None:
+    with zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED) as archive_zip:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive_zip.write(path, f"{top}/{path.relative_to(folder).as_posix()}")
+
+
+def _record(archive: Archive, actor: str, request_id: str, tag_sha256: str, pieces: int) -> str:
+    now = clock.now()
+    with archive.db.write() as session:
+        count = len(
+            session.execute(
+                select(ControlPack.id).where(ControlPack.request_id == request_id)
+            ).all()
+        )
+        pack_id = f"{request_id}-P{count + 1}"
+        session.add(
+            ControlPack(
+                id=pack_id,
+                request_id=request_id,
+                tagmanifest_sha256=tag_sha256,
+                pieces=pieces,
+                built_at=now,
+                built_by=actor,
+            )
+        )
+        journal.append(
+            session,
+            Event.PACK_BUILT,
+            actor,
+            subjects=[request_id, pack_id],
+            sha256=[tag_sha256],
+            detail={"pieces": pieces, "tagmanifest_sha256": tag_sha256},
+            at=now,
+        )
+    return pack_id

@@ -1,0 +1,282 @@
+"""``pack verify``: any BagIt bag (folder or zip) by the rules of its declared version, and,
+for a plie-audit control pack, what ``verify.sh`` checks — every CMS signature against the
+trusted roots, the checkpoint's signature against the journal key, every inclusion proof
+against the checkpoint's root, and that each journal entry names its piece and record.
+
+Trust comes from outside the pack: ``roots`` (root-certificate fingerprints) and ``log_key``
+(the journal's verifier key). Without them the pack's inner consistency is checked and the
+report says that trust was not established.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from plie_audit.errors import InvalidProof, SignatureInvalid
+from plie_audit.journal import merkle, note
+from plie_audit.packs import bagit
+from plie_audit.signing import ca, cms
+from plie_audit.store.base import CHUNK_SIZE
+
+COMPANIONS = (".p7s", ".record.json", ".chain.pem", ".tlog-proof")
+
+
+@dataclass(frozen=True)
+class PackFinding:
+    subject: str
+    kind: str
+    expected: str
+    found: str
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "subject": self.subject,
+            "kind": self.kind,
+            "expected": self.expected,
+            "found": self.found,
+        }
+
+
+@dataclass
+class PackReport:
+    version: str | None = None
+    plie_audit_pack: bool = False
+    trust_established: bool = False
+    findings: list[PackFinding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "bagit_version": self.version,
+            "plie_audit_pack": self.plie_audit_pack,
+            "trust_established": self.trust_established,
+            "counts": self.counts,
+            "findings": [f.as_json() for f in self.findings],
+            "warnings": self.warnings,
+        }
+
+    def summary(self) -> str:
+        state = "VALID" if self.ok else f"INVALID ({len(self.findings)} finding(s))"
+        parts = [f"BagIt {self.version or '?'}: {state}"]
+        if self.plie_audit_pack:
+            parts.append(", ".join(f"{v} {k}" for k, v in self.counts.items()))
+            parts.append(
+                "trust established (roots and journal key given)"
+                if self.trust_established
+                else "trust NOT established: give --root and --log-key, obtained out of band"
+            )
+        return "; ".join(parts)
+
+
+def _fingerprint(text: str) -> str:
+    return text.lower().removeprefix("sha256:").replace(":", "").strip()
+
+
+def verify_pack(
+    path: Path, *, roots: list[str] | None = None, log_key: str | None = None
+) -> PackReport:
+    bag = bagit.validate(Path(path))
+    report = PackReport(version=bag.version, warnings=list(bag.warnings))
+    report.findings.extend(
+        PackFinding(f.subject, str(f.kind), f.expected, f.found) for f in bag.findings
+    )
+    report.counts["files"] = bag.files
+    if not Path(path).is_dir():
+        if not bag.ok:
+            return report  # an unsafe or broken zip is not extracted
+        with tempfile.TemporaryDirectory(prefix="plie-pack-") as folder:
+            root = _extract(Path(path), Path(folder))
+            _check_pack(root, report, roots or [], log_key)
+        return report
+    _check_pack(Path(path), report, roots or [], log_key)
+    return report
+
+
+def _extract(zip_path: Path, folder: Path) -> Path:
+    """Extract a zip the BagIt validation already found safe; return the bag's root."""
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(folder)
+    entries = list(folder.iterdir())
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_SIZE):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str | None) -> None:
+    trust = root / "data" / "trust"
+    if not (trust / "checkpoint.txt").is_file():
+        return  # a plain bag: BagIt rules only
+    report.plie_audit_pack = True
+    found = report.findings
+    expected_roots = {_fingerprint(r) for r in roots}
+    anchors: list[x509.Certificate] = []
+    for pem in [trust / "root.pem", *sorted((trust / "anchors").glob("*.pem"))]:
+        if not pem.is_file():
+            found.append(
+                PackFinding(
+                    str(pem.relative_to(root)), "trust-missing", "a root certificate", "absent"
+                )
+            )
+            continue
+        for certificate in ca.certs_from_pem(pem.read_bytes()):
+            fingerprint = ca.fingerprint(certificate)
+            if expected_roots and fingerprint not in expected_roots:
+                found.append(
+                    PackFinding(
+                        str(pem.relative_to(root)),
+                        "root-untrusted",
+                        "one of the --root fingerprints",
+                        f"sha256:{fingerprint}",
+                    )
+                )
+                continue
+            anchors.append(certificate)
+    stored_key = (
+        (trust / "journal-key.txt").read_text(encoding="utf-8").strip()
+        if (trust / "journal-key.txt").is_file()
+        else ""
+    )
+    if log_key is not None and stored_key != log_key.strip():
+        found.append(
+            PackFinding(
+                "data/trust/journal-key.txt",
+                "journal-key-mismatch",
+                log_key.strip(),
+                stored_key or "absent",
+            )
+        )
+    key = log_key.strip() if log_key else stored_key
+    checkpoint_text = (trust / "checkpoint.txt").read_text(encoding="utf-8")
+    checkpoint: note.Checkpoint | None = None
+    try:
+        checkpoint = note.parse_checkpoint(note.open_note(checkpoint_text, key))
+    except InvalidProof as exc:
+        found.append(
+            PackFinding(
+                "data/trust/checkpoint.txt",
+                "checkpoint-signature-invalid",
+                "a note signed by the journal key",
+                str(exc),
+            )
+        )
+    report.trust_established = bool(expected_roots) and log_key is not None
+    if not report.trust_established:
+        report.warnings.append(
+            "warning: trust not established: the roots (--root) and the "
+            "journal key (--log-key) must come from outside the pack"
+        )
+    pieces = signatures = proofs = 0
+    pieces_dir = root / "data" / "pieces"
+    for piece in sorted(pieces_dir.rglob("*")) if pieces_dir.is_dir() else []:
+        if not piece.is_file() or piece.name.endswith(COMPANIONS):
+            continue
+        pieces += 1
+        signatures += _check_piece(root, piece, anchors, found)
+        proofs += _check_proof(root, piece, checkpoint_text, checkpoint, found)
+    report.counts.update({"pieces": pieces, "signatures": signatures, "proofs": proofs})
+
+
+def _check_piece(
+    root: Path, piece: Path, anchors: list[x509.Certificate], found: list[PackFinding]
+) -> int:
+    subject = str(piece.relative_to(root))
+    digest = _sha256_file(piece)
+    record_path = Path(f"{piece}.record.json")
+    chain_path = Path(f"{piece}.chain.pem")
+    checked = 0
+    try:
+        record = record_path.read_bytes()
+        chain = ca.certs_from_pem(chain_path.read_bytes())
+    except (OSError, ValueError) as exc:
+        found.append(PackFinding(subject, "companion-missing", "record and chain", str(exc)))
+        return 0
+    try:
+        said = json.loads(record)["sha256"]
+    except (ValueError, KeyError, TypeError):
+        said = None
+    if said != digest:
+        found.append(PackFinding(subject, "record-mismatch", f"sha256={digest}", f"sha256={said}"))
+    for signature_path, content_digest in (
+        (Path(f"{piece}.p7s"), bytes.fromhex(digest)),
+        (Path(f"{piece}.record.json.p7s"), hashlib.sha256(record).digest()),
+    ):
+        try:
+            info = cms.verify_detached(signature_path.read_bytes(), content_digest)
+            intermediates = [c for c in chain if c.issuer != c.subject]
+            ca.verify_chain(info.certificate, intermediates, anchors, info.signing_time)
+            checked += 1
+        except (OSError, SignatureInvalid) as exc:
+            found.append(
+                PackFinding(
+                    str(signature_path.relative_to(root)),
+                    "signature-invalid",
+                    "a valid CMS signature by a trusted identity",
+                    str(exc),
+                )
+            )
+    return checked
+
+
+def _check_proof(
+    root: Path,
+    piece: Path,
+    checkpoint_text: str,
+    checkpoint: note.Checkpoint | None,
+    found: list[PackFinding],
+) -> int:
+    proof_path = Path(f"{piece}.tlog-proof")
+    subject = str(proof_path.relative_to(root))
+    if checkpoint is None:
+        return 0
+    try:
+        bundle = note.parse_proof(proof_path.read_text(encoding="utf-8"))
+        if bundle.checkpoint_note != checkpoint_text:
+            raise InvalidProof("its checkpoint is not data/trust/checkpoint.txt")
+        if bundle.extra is None:
+            raise InvalidProof("no entry bytes on the extra line")
+        merkle.verify_inclusion(
+            merkle.leaf_hash(bundle.extra),
+            bundle.index,
+            checkpoint.size,
+            bundle.proof,
+            checkpoint.root,
+        )
+        entry = json.loads(bundle.extra)
+        digest = _sha256_file(piece)
+        record_hash = hashlib.sha256(Path(f"{piece}.record.json").read_bytes()).hexdigest()
+        if (
+            entry.get("sha256") != [digest]
+            or (entry.get("detail") or {}).get("record_sha256") != record_hash
+        ):
+            raise InvalidProof("the journal entry names other bytes or another record")
+    except (OSError, ValueError, InvalidProof) as exc:
+        found.append(
+            PackFinding(
+                subject,
+                "proof-invalid",
+                "an inclusion proof of this filing in the checkpoint",
+                str(exc),
+            )
+        )
+        return 0
+    return 1

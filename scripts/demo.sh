@@ -90,7 +90,7 @@ ROOTFP=$(openssl x509 -in "$DEMO/root.pem" -noout -fingerprint -sha256 | cut -d=
 echo "-- l'autorité vérifie avec sh, coreutils et openssl seuls, et les empreintes reçues à part :"
 run env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-CICC-2009-0412/verify.sh" --root "$ROOTFP" \
   --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-CICC-2009-0412"
-run bagit.py --validate "$DEMO/paquet-CICC-2009-0412"
+run bagit.py --validate --quiet "$DEMO/paquet-CICC-2009-0412" && echo "bagit.py : paquet valide"
 run plie-audit pack verify "$DEMO/paquet-CICC-2009-0412" --root "$ROOTFP" --log-key "$(cat "$DEMO/journal-key.txt")"
 run "${CTL[@]}" control served CR-0001 --recipient "CICC, mission de contrôle"
 run "${CTL[@]}" control close CR-0001

@@ -110,7 +110,8 @@ def _extract(zip_path: Path, folder: Path) -> Path:
     """Extract a zip the BagIt validation already found safe; return the bag's root."""
     with zipfile.ZipFile(zip_path) as archive:
         archive.extractall(folder)
-    entries = list(folder.iterdir())
+    # A zip made on macOS may carry a __MACOSX/ folder beside the bag (warned about, ignored).
+    entries = [entry for entry in folder.iterdir() if entry.name != "__MACOSX"]
     return entries[0] if len(entries) == 1 and entries[0].is_dir() else folder
 
 

@@ -153,16 +153,16 @@ is_safe_path() {
     return 0
 }
 
-# Hex string -> printf octal escapes in ESC, two hex digits per byte, without forking.
+# Hex string (a multiple of 8 digits) -> printf octal escapes in ESC, without forking; four
+# bytes per turn (an arithmetic expansion is cheaper than a pattern removal).
 hex_to_esc() {
     _h=$1
     ESC=''
     while [ -n "$_h" ]; do
-        _r=${_h#??}
-        _b=${_h%"$_r"}
+        _r=${_h#????????}
+        _v=$((0x${_h%"$_r"}))
         _h=$_r
-        _v=$((0x$_b))
-        ESC="$ESC\\$((_v >> 6))$((_v >> 3 & 7))$((_v & 7))"
+        ESC="$ESC\\$((_v >> 30 & 3))$((_v >> 27 & 7))$((_v >> 24 & 7))\\$((_v >> 22 & 3))$((_v >> 19 & 7))$((_v >> 16 & 7))\\$((_v >> 14 & 3))$((_v >> 11 & 7))$((_v >> 8 & 7))\\$((_v >> 6 & 3))$((_v >> 3 & 7))$((_v & 7))"
     done
 }
 
@@ -293,7 +293,7 @@ case $_v in
     'OpenSSL '[3-9].* | 'OpenSSL '[1-9][0-9]*.*) ;;
     *) cannot_run "OpenSSL 3.0 ou plus récent est requis (trouvé : ${_v:-aucun})" ;;
 esac
-for _cmd in base64 cat comm cut date join mkdir mktemp mv od rm sha256sum sha512sum sort tail tr uniq; do
+for _cmd in base64 cat comm cut date join mkdir mktemp mv od rm sha256sum sha512sum sort tail tr uniq wc; do
     command -v "$_cmd" >/dev/null 2>&1 || cannot_run "la commande $_cmd (coreutils) est introuvable"
 done
 case $BAG in
@@ -342,7 +342,8 @@ if [ -f bagit.txt ]; then
     if [ "$_encoding" -eq 0 ]; then fail 'bagit.txt : « Tag-File-Character-Encoding: UTF-8 » absent'; fi
 fi
 
-# Every file under data/, by a pure-shell walk (no find): paths to fd 5, one a line. Symbolic
+# Every file under data/, by a pure-shell walk (no find): paths to fd 5, one a line, and for
+# files under data/pieces a line of the piece grouping stream to fd 6 (see step 4). Symbolic
 # links, special files and names outside the pack alphabet are refused.
 walk() {
     for _w in "$1"/* "$1"/.[!.]* "$1"/..?*; do
@@ -356,18 +357,29 @@ walk() {
             walk "$_w"
         elif [ -f "$_w" ]; then
             printf '%s\n' "$_w" >&5
+            FILE_COUNT=$((FILE_COUNT + 1))
+            # Companions are grouped under their piece (X), pieces are F.
+            case $_w in
+                data/pieces/*.record.json.p7s) printf '%s X %s\n' "${_w%.record.json.p7s}" "$_w" >&6 ;;
+                data/pieces/*.record.json) printf '%s X %s\n' "${_w%.record.json}" "$_w" >&6 ;;
+                data/pieces/*.chain.pem) printf '%s X %s\n' "${_w%.chain.pem}" "$_w" >&6 ;;
+                data/pieces/*.tlog-proof) printf '%s X %s\n' "${_w%.tlog-proof}" "$_w" >&6 ;;
+                data/pieces/*.p7s) printf '%s X %s\n' "${_w%.p7s}" "$_w" >&6 ;;
+                data/pieces/*) printf '%s F -\n' "$_w" >&6 ;;
+            esac
         else
             fail "fichier spécial refusé : $_w"
         fi
     done
 }
-exec 5> "$TMP/files.raw"
+FILE_COUNT=0
+exec 5> "$TMP/files.raw" 6> "$TMP/group.raw"
 if [ -L data ]; then
     fail 'lien symbolique refusé : data'
 elif [ -d data ]; then
     walk data
 fi
-exec 5>&-
+exec 5>&- 6>&-
 sort -u "$TMP/files.raw" > "$TMP/files"
 
 # Parse one manifest: lines "<hex> <path>". Well-formed lines with a safe path go, normalised
@@ -466,7 +478,7 @@ check_manifest() {
     return 0
 }
 
-exec 6> "$TMP/group.raw"
+exec 6>> "$TMP/group.raw"
 parse_manifest manifest-sha256.txt 64 payload
 exec 6> /dev/null
 parse_manifest manifest-sha512.txt 128 payload
@@ -483,8 +495,6 @@ for _m in manifest-sha256.txt manifest-sha512.txt; do
         fail "fichier absent de $_m : $_path"
     done < "$TMP/extra"
 done
-FILE_COUNT=0
-while IFS= read -r _path; do FILE_COUNT=$((FILE_COUNT + 1)); done < "$TMP/files"
 
 check_manifest manifest-sha256.txt sha256sum
 check_manifest manifest-sha512.txt sha512sum
@@ -752,21 +762,9 @@ fi
 info ''
 info '[4/5] Pièces : signatures CMS et enregistrements de dépôt'
 
-# One sorted stream groups, per piece path, what the manifest says (P piece, R record,
-# C chain digests; written by parse_manifest to fd 6) and what the walk found (F the piece,
-# X a companion file): sort + one pass, no lookup per piece.
-exec 6>> "$TMP/group.raw"
-while IFS= read -r _path; do
-    case $_path in
-        data/pieces/*.record.json.p7s) printf '%s X %s\n' "${_path%.record.json.p7s}" "$_path" >&6 ;;
-        data/pieces/*.record.json) printf '%s X %s\n' "${_path%.record.json}" "$_path" >&6 ;;
-        data/pieces/*.chain.pem) printf '%s X %s\n' "${_path%.chain.pem}" "$_path" >&6 ;;
-        data/pieces/*.tlog-proof) printf '%s X %s\n' "${_path%.tlog-proof}" "$_path" >&6 ;;
-        data/pieces/*.p7s) printf '%s X %s\n' "${_path%.p7s}" "$_path" >&6 ;;
-        data/pieces/*) printf '%s F -\n' "$_path" >&6 ;;
-    esac
-done < "$TMP/files"
-exec 6>&-
+# One sorted stream groups, per piece path, what the walk found (F the piece, X a companion
+# file) and what manifest-sha256.txt says (P piece, R record, C chain digests), both written
+# to $TMP/group.raw in step 1: sort + one pass, no lookup per piece.
 sort -k1,1 -k2,2 "$TMP/group.raw" > "$TMP/group"
 
 # Rows "<piece> <piece sha256> <record sha256> <chain sha256>" ("-" when not in the manifest).
@@ -797,8 +795,8 @@ while read -r _base _type _val; do
     esac
 done < "$TMP/group"
 flush_group
-PIECES=0
-while IFS= read -r _l; do PIECES=$((PIECES + 1)); done < "$TMP/pieces"
+PIECES=$(wc -l < "$TMP/pieces") || PIECES=0
+PIECES=$((PIECES + 0))
 
 # Anchor of a chain file, cached by the chain's SHA-256 (a filer's chain is shared by all their
 # pieces). Sets CAFILE (the rewritten anchor to trust) and CHAIN_PROBLEM.

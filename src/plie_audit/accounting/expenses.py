@@ -12,9 +12,7 @@ convention's ``liste-depenses``.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -23,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plie_audit import canonical, clock
+from plie_audit import canonical, clock, csvread
 from plie_audit.accounting import keys
 from plie_audit.db.models import Convention, Evidence, ExpenseLine, ExpensePiece
 from plie_audit.db.session import Database
@@ -134,6 +132,7 @@ class ImportReport:
     skipped: list[str] = field(default_factory=list)
     pieces_filed: int = 0
     list_evidence: str | None = None
+    filed: list[Any] = field(default_factory=list)  # EvidenceInfo of the pieces filed now
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -195,56 +194,12 @@ def _line(values: dict[str, str], base: Path, where: str) -> LineRequest:
 
 
 def read_csv(path: Path) -> list[LineRequest]:
-    """Parse and check every row; raise InputError naming the first bad line."""
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path.name}: not UTF-8 (save the CSV as UTF-8)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise InputError(
-            f"{path.name}: empty file, expected the header {','.join(COLUMNS)}"
-        ) from None
-    except csv.Error as exc:
-        raise InputError(f"{path.name} line 1: malformed CSV ({exc})") from None
-    missing = [name for name in COLUMNS if name not in header]
-    extra = [name for name in header if name not in COLUMNS]
-    if missing or extra or len(set(header)) != len(header):
-        raise InputError(
-            f"{path.name} line 1: bad header (missing: {', '.join(missing) or '-'}; unknown: "
-            f"{', '.join(extra) or '-'}); expected {','.join(COLUMNS)}"
-        )
-    lines: list[LineRequest] = []
-    problems: list[str] = []
+    """Parse and check every row; raise InputError naming the first bad line. A line that
+    repeats an earlier one (same date, poste, label, amount, payment…) is refused too."""
     seen: dict[tuple[Any, ...], str] = {}
-    line_no = 1
-    while True:
-        start = line_no + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(f"{path.name} line {start}: malformed CSV ({exc})")
-            break
-        line_no = reader.line_num
-        if not any(cell.strip() for cell in row):
-            continue
-        where = f"{path.name} line {start}"
-        if len(row) != len(header):
-            problems.append(f"{where}: {len(row)} fields, the header has {len(header)}")
-            continue
-        try:
-            request = _line(dict(zip(header, row, strict=True)), path.parent, where)
-        except InputError as exc:
-            problems.append(f"{where}: {exc}")
-            continue
+
+    def row(values: dict[str, str], where: str) -> LineRequest:
+        request = _line(values, path.parent, where)
         key = (
             request.spent_on,
             request.poste,
@@ -255,18 +210,13 @@ def read_csv(path: Path) -> list[LineRequest]:
             request.key_rate,
         )
         if key in seen:
-            problems.append(
-                f"{where}: repeats {seen[key]} (give each line its own label or payment reference)"
+            raise InputError(
+                f"repeats {seen[key]} (give each line its own label or payment reference)"
             )
-            continue
         seen[key] = where
-        lines.append(request)
-    if problems:
-        more = f" (and {len(problems) - 1} more bad row(s))" if len(problems) > 1 else ""
-        raise InputError(f"nothing imported: {problems[0]}{more}")
-    if not lines:
-        raise InputError(f"{path.name}: no expense lines")
-    return lines
+        return request
+
+    return csvread.parse(path, COLUMNS, row, verb="imported")
 
 
 def check_references(db: Database, convention: str, lines: list[LineRequest]) -> None:
@@ -331,6 +281,7 @@ def import_lines(
     ]
     filed = filing.file_pieces(db, store, signer, requests) if requests else None
     report.pieces_filed = len(filed.filed) if filed else 0
+    report.filed = list(filed.filed) if filed else []
     filed_ids = iter(filed.ids if filed else [])
     now = clock.now()
     with db.write() as session:

@@ -59,6 +59,21 @@ run plie-audit --as marie.dupont bilan final --convention "$CONV" --issued-on 20
 run plie-audit --as marie.dupont payment add --convention "$CONV" --kind solde --amount "$SOLDE" --date 2008-03-10
 run plie-audit accounting check --convention "$CONV"
 
+step "4 ter. Publicité (article 11 a) : toute publication doit nommer le « Fonds social européen »"
+cat > "$DEMO/affiche-forum-emploi.html" <<'HTML'
+<html lang="fr"><body><h1>Forum de l'emploi &ndash; Lyon, 12 avril 2007</h1>
+<p>Action du PLIE de Lyon cofinanc&eacute;e par le Fonds social europ&eacute;en.</p>
+<p>Avec le soutien de l'Union europ&eacute;enne. L'Europe s'engage en France.</p></body></html>
+HTML
+printf 'Atelier CV - PLIE de Lyon\nAvec le soutien du FSE.\n' > "$DEMO/flyer-atelier-cv.txt"
+set +e
+run plie-audit publicity check "$DEMO/affiche-forum-emploi.html" "$DEMO/flyer-atelier-cv.txt"
+echo "(code de sortie $? : le flyer ne nomme que l'acronyme « FSE »)"
+set -e
+run plie-audit --as marie.dupont evidence add "$DEMO/affiche-forum-emploi.html" \
+  "$DEMO/flyer-atelier-cv.txt" --convention "$CONV" --kind publication
+run plie-audit publicity report --convention "$CONV"
+
 step "5. Sceller le journal : un point de contrôle signé (arbre de Merkle RFC 9162)"
 run plie-audit journal checkpoint
 plie-audit journal key > "$DEMO/journal-key.txt"

@@ -8,6 +8,7 @@ and passphrase); listing, showing metadata and verifying take none.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -56,6 +57,7 @@ from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
+from plie_audit.publicity.service import PublicityService
 from plie_audit.retention import catalog as retention_catalog
 from plie_audit.retention.service import RetentionService
 from plie_audit.signing import ca, identities
@@ -114,6 +116,8 @@ class Archive:
         """Budget, expense lines, payments, états certifiés, bilans (``accounting/``)."""
         self.control = ControlService(self)
         """Control requests and packs (``control/``, ``packs/``)."""
+        self.publicity = PublicityService(self)
+        """FSE publicity checks of publications (``publicity/``)."""
         """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
 
     # ------------------------------------------------------------------ life cycle
@@ -481,7 +485,11 @@ class Archive:
             raise InputError("no file to file")
         filing.validate(self.db, requests)
         signer = self.authorize(actor, Role.DEPOSANT, "evidence add", [convention])
-        return filing.file_pieces(self.db, self.store, signer, requests, progress)
+        return self._checked(filing.file_pieces(self.db, self.store, signer, requests, progress))
+
+    def _checked(self, report: filing.FilingReport) -> filing.FilingReport:
+        """Publications are checked for the FSE mention as they are filed (article 11a)."""
+        return dataclasses.replace(report, publicity=self.publicity.check_filed(report.filed))
 
     def import_manifest(
         self, actor: Actor, manifest: Path, *, progress: ProgressCallback | None = None
@@ -490,7 +498,7 @@ class Archive:
         requests = manifests.read_manifest(Path(manifest))
         filing.validate(self.db, requests, source=Path(manifest).name)
         signer = self.authorize(actor, Role.DEPOSANT, "evidence import", [Path(manifest).name])
-        return filing.file_pieces(self.db, self.store, signer, requests, progress)
+        return self._checked(filing.file_pieces(self.db, self.store, signer, requests, progress))
 
     def list_evidence(
         self, *, convention: str | None = None, kind: EvidenceKind | None = None
@@ -536,7 +544,9 @@ class Archive:
         request = corrections.replacement_request(self.db, info.id, Path(path), overrides or {})
         filing.validate(self.db, [request])
         signer = self.authorize(actor, Role.DEPOSANT, "evidence supersede", [info.id])
-        return corrections.supersede(self.db, self.store, signer, info.id, request, reason)
+        return self._checked(
+            corrections.supersede(self.db, self.store, signer, info.id, request, reason)
+        )
 
     # ------------------------------------------------------------------ journal
     def journal_checkpoint(self, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:

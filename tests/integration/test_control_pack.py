@@ -160,6 +160,7 @@ def test_the_pack_holds_what_article_8_asks(built: dict[str, Any]) -> None:
         "budget.csv",
         "indicateurs.csv",
         "controle.json",
+        "publicite.json",
     }
     info = (pack / "bag-info.txt").read_text()
     assert "External-Identifier: CICC-2009-0412" in info

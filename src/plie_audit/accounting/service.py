@@ -143,9 +143,11 @@ class AccountingService:
         lines = expenses.read_csv(Path(path))
         expenses.check_references(self.db, convention, lines)
         signer = self.archive.authorize(actor, Role.DEPOSANT, "expense import", [convention])
-        return expenses.import_lines(
+        report = expenses.import_lines(
             self.db, self.archive.store, signer, convention, Path(path), lines
         )
+        self.archive.publicity.check_filed(report.filed)  # publications: article 11a
+        return report
 
     def expenses(self, convention: str) -> list[expenses.LineInfo]:
         """List a convention's expense lines."""

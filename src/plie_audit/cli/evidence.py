@@ -38,6 +38,7 @@ def _report(report: FilingReport, as_json: bool) -> None:
     if as_json:
         echo_json(
             {
+                "publicity": [result.as_json() for result in report.publicity],
                 "filed": [info.as_json() for info in report.filed],
                 "skipped": [
                     {"path": str(s.path), "existing_id": s.existing_id, "where": s.where}
@@ -51,6 +52,12 @@ def _report(report: FilingReport, as_json: bool) -> None:
     for skipped in report.skipped:
         where = f"{skipped.where}: " if skipped.where else ""
         note(f"skipped {where}{skipped.path} (already filed as {skipped.existing_id})")
+    for result in report.publicity:
+        missing = ", ".join(m.get("element", "") for m in result.report.get("missing", []))
+        note(
+            f"publication {result.evidence_id}: FSE mention check {result.verdict}"
+            + (f" (missing: {missing})" if missing else "")
+        )
     note(f"{len(report.filed)} filed, {len(report.skipped)} skipped (already filed)")
 
 

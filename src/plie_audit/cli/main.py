@@ -112,6 +112,7 @@ def _register() -> None:
         evidence,
         identity,
         journal,
+        publicity,
         retention,
     )
 
@@ -124,6 +125,7 @@ def _register() -> None:
     cli.add_command(retention.retention)
     cli.add_command(control.control)
     cli.add_command(control.pack_group)
+    cli.add_command(publicity.publicity)
     for group in (
         accounting.expense,
         accounting.statement,

@@ -410,3 +410,15 @@ class ControlPack(Base):
     built_by: Mapped[str] = mapped_column(String(64))
     served_at: Mapped[datetime | None]
     served_to: Mapped[str | None] = mapped_column(Text)
+
+
+class PublicityResult(Base):
+    """The FSE publicity check of a filed ``publication`` (seed, article 11a)."""
+
+    __tablename__ = "publicity_results"
+
+    evidence_id: Mapped[str] = mapped_column(ForeignKey("evidence.id"), primary_key=True)
+    programme: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))
+    report: Mapped[str] = mapped_column(Text)  # the JSON of the check
+    checked_at: Mapped[datetime]

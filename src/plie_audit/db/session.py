@@ -21,7 +21,7 @@ from plie_audit.errors import ArchiveStateError, PlieAuditError
 BUSY_TIMEOUT_SECONDS = 60
 
 # The Alembic head this code expects (tests/unit/db check it equals the migrations' head).
-SCHEMA_REVISION = "0005"
+SCHEMA_REVISION = "0006"
 
 
 def _is_sqlite(url: str) -> bool:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -77,6 +78,7 @@ class FilingReport:
     filed: list[EvidenceInfo]
     skipped: list[SkippedPiece]
     ids: list[str] = field(default_factory=list)  # the id of each request, in order
+    publicity: list[Any] = field(default_factory=list)  # checks of filed publications
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,7 @@ class Event(StrEnum):
     CONTROL_CLOSED = "control-closed"
     PACK_BUILT = "pack-built"
     PACK_SERVED = "pack-served"
+    PUBLICITY_CHECKED = "publicity-checked"
     EVIDENCE_FILED = "evidence-filed"
     EVIDENCE_READ = "evidence-read"
     EVIDENCE_EXPORTED = "evidence-exported"

@@ -338,6 +338,12 @@ def _documents(
                 ["name", "value"], ([i.name, i.value] for i in archive.accounting.indicators(ref))
             ),
         )
+        bag.write(
+            f"data/accounting/{ref}/publicite.json",
+            json.dumps(
+                [r.as_json() for r in archive.publicity.report(ref)], ensure_ascii=False, indent=2
+            ).encode(),
+        )
         report = archive.accounting.check(ref)
         bag.write(
             f"data/accounting/{ref}/controle.json",
@@ -422,6 +428,8 @@ service d'archives (plie-audit identity export --root ; plie-audit journal key).
 indique : racine {root}, clé du journal {key}.
 Sans ces deux arguments, le script vérifie la cohérence interne du paquet mais la confiance
 n'est pas établie : un paquet forgé avec une autre autorité serait lui aussi cohérent.
+Le script lui-même voyage dans le paquet : comparez son empreinte (sha256sum verify.sh) à celle
+que le service d'archives communique, ou utilisez votre propre copie de verify.sh.
 
 Le script vérifie : les manifestes (SHA-256 et SHA-512), la signature CMS de chaque pièce et
 de son enregistrement de dépôt, la signature du point de contrôle du journal

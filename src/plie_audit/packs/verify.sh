@@ -1,42 +1,56 @@
 #!/bin/sh
 # verify.sh - offline verification of a plie-audit control pack (pack de contrôle),
-# format plie-audit/control-pack/1, a BagIt bag (RFC 8493).
+# format plie-audit/control-pack/1, a BagIt 1.0 bag (RFC 8493). Copied into every pack as a
+# tag file; the auditor runs it with nothing but a POSIX sh, GNU coreutils and OpenSSL >= 3.0
+# (no Python, jq, xxd, find, grep, sed or awk), e.g. `env -i PATH=/usr/bin:/bin sh verify.sh`.
 #
 # Usage:
 #   sh verify.sh [--root SHA256 ...] [--log-key KEY] [BAG_DIR]
 #
-#   --root SHA256   SHA-256 fingerprint of a trusted root certificate (the archive's root,
-#                   and the root of every outside CA whose identities signed pieces): 64 hex
-#                   digits, any case, colons and a "sha256:" prefix allowed. Repeatable.
-#   --log-key KEY   the journal verifier key <name>+<8 hex key id>+<base64 key>.
+#   --root SHA256   SHA-256 fingerprint of a trusted root certificate (the archive's root, and
+#                   the root of every outside CA whose identities signed pieces): 64 hex digits,
+#                   any case, colons and a "sha256:" prefix allowed. Repeatable.
+#   --log-key KEY   the journal verifier key <name>+<8 hex key id>+<base64(0x01 || key)>.
 #   BAG_DIR         the bag; defaults to the folder holding this script.
 #
-# Both values must come from OUTSIDE the pack (from the archive service). Without them the
-# script checks that the pack is consistent with its own trust anchors and journal key, says
-# "confiance NON établie", and may still exit 0: a pack forged with another authority would
-# be just as consistent. Trust is established only with --root AND --log-key.
+# Trust. Both values must come from OUTSIDE the pack (from the archive service): a pack forged
+# with another CA and another journal key is just as consistent as a genuine one. Without
+# them the script checks the pack against its own anchors (data/trust) and journal key, prints
+# "confiance NON établie : ..." and still exits 0 if everything else holds. The summary says
+# "confiance : établie" only with --root AND --log-key and no trust problem.
 #
-# What is checked (every problem is reported, one "ÉCHEC: ..." line each):
-#   1. structure: bagit.txt (BagIt-Version 1.0); every line of manifest-sha256.txt and
-#      manifest-sha512.txt verifies; every payload file is listed in both (no extra file);
-#      the tag manifests verify.
-#   2. trust: fingerprints of data/trust/root.pem and of every anchor a chain uses are among
-#      the --root values.
-#   3. for each piece data/pieces/.../<name>: CMS signatures (RFC 5652) of the piece and of its
-#      filing record (enregistrement de dépôt) <name>.record.json, each through <name>.chain.pem
-#      up to a trusted anchor; the record's "sha256" member is the piece's SHA-256.
-#   4. data/trust/checkpoint.txt (C2SP signed note, tlog-checkpoint) is signed by the journal
-#      key (Ed25519).
-#   5. for each piece, <name>.tlog-proof (C2SP tlog-proof@v1): same checkpoint, an RFC 9162
-#      inclusion proof of its journal entry leading to the checkpoint's root, and an entry that
-#      names the piece's and the record's SHA-256.
+# What is checked; every problem is reported, one "ÉCHEC: ..." line each, and the run goes on:
+#   1. structure: bagit.txt (BagIt-Version 1.0); manifest lines well formed, with safe paths
+#      (relative, under data/, no "." or ".." segment, alphabet [A-Za-z0-9._/-]); every line of
+#      manifest-sha256.txt and manifest-sha512.txt verifies (sha256sum/sha512sum -c run from the
+#      bag root); every file under data/ is in both (no extra file, no symbolic link); the tag
+#      manifests verify.
+#   2. trust anchors: the fingerprints of data/trust/root.pem and of every data/trust/anchors/
+#      file a chain ends with are among the --root values. Only the first certificate of an
+#      anchor file is ever trusted.
+#   3. the checkpoint data/trust/checkpoint.txt (C2SP signed note + tlog-checkpoint): a
+#      signature line of the journal key (name and key id match) verifies over the note text
+#      (Ed25519, openssl pkeyutl -rawin); with --log-key, data/trust/journal-key.txt must equal it.
+#   4. each piece data/pieces/<convention>/<poste>/<name> (every file there without a companion
+#      suffix) has its five companions, and no companion lacks its piece; the CMS signatures
+#      (RFC 5652) <name>.p7s of the piece and <name>.record.json.p7s of its filing record
+#      (enregistrement de dépôt) verify with openssl cms through <name>.chain.pem, whose last
+#      certificate must be a trusted anchor; the record's "sha256" member is the piece's SHA-256.
+#      A certificate that has expired since is checked at the signingTime the signature carries
+#      (as the archive does, signing.ca.verify_chain), and the report notes it.
+#   5. each <name>.tlog-proof (C2SP tlog-proof@v1): its checkpoint is data/trust/checkpoint.txt
+#      byte for byte; its entry (the "extra" line) holds "sha256":["<piece sha256>"] and
+#      "record_sha256":"<record sha256>"; the RFC 9162 §2.1.3.2 inclusion proof of
+#      SHA-256(0x00 || entry) at its index leads to the checkpoint's root for its size.
 #
-# Exit status: 0 every check passed (trust established or not, see above);
+# Exit status: 0 every check passed (trust established or not, see "Trust" above);
 #              1 the checks ran and found problems;
 #              2 usage error;
-#              3 cannot run (no bag folder, OpenSSL missing or older than 3.0, no temp folder).
+#              3 cannot run (no bag folder, OpenSSL missing or older than 3.0, a coreutils
+#                command missing, no temporary folder).
 #
-# Needs only a POSIX sh, GNU coreutils and OpenSSL >= 3.0; runs under `env -i PATH=/usr/bin:/bin`.
+# Cost: one openssl process per signature; everything else is batched (one sha256sum per
+# Merkle level for all proofs together), so the time grows linearly with the pieces.
 # Messages are in French (the auditors' language); comments in English.
 
 set -eu
@@ -110,7 +124,7 @@ while [ "$_i" -lt 42 ]; do
     HASH_B64="$HASH_B64$B64C"
     _i=$((_i + 1))
 done
-HASH_B64="$HASH_B64[AEIMQUYcgkosw048]="
+HASH_B64="${HASH_B64}[AEIMQUYcgkosw048]="
 _i=0
 _h=''
 while [ "$_i" -lt 64 ]; do
@@ -136,9 +150,9 @@ is_base64() {
     esac
     [ $((${#1} % 4)) -eq 0 ] || return 1
     case $1 in
-        *==) B64_BYTES=$((${#1} / 4 * 3 - 2)) ;;
-        *=) B64_BYTES=$((${#1} / 4 * 3 - 1)) ;;
-        *) B64_BYTES=$((${#1} / 4 * 3)) ;;
+        *==) B64_BYTES=$((${#1} * 3 / 4 - 2)) ;;
+        *=) B64_BYTES=$((${#1} * 3 / 4 - 1)) ;;
+        *) B64_BYTES=$((${#1} * 3 / 4)) ;;
     esac
     return 0
 }
@@ -179,7 +193,7 @@ sha256_of() {
 
 # Certificate fingerprint argument -> 64 lowercase hex digits in FP, or return 1.
 normalize_fingerprint() {
-    FP=$(printf '%s' "$1" | tr 'A-Z' 'a-z') || return 1
+    FP=$(printf '%s' "$1" | tr '[:upper:]' '[:lower:]') || return 1
     FP=${FP#sha256:}
     while :; do
         case $FP in
@@ -187,6 +201,7 @@ normalize_fingerprint() {
             *) break ;;
         esac
     done
+    # shellcheck disable=SC2254  # HEX64 is a pattern
     case $FP in
         $HEX64) return 0 ;;
     esac
@@ -386,6 +401,7 @@ sort -u "$TMP/files.raw" > "$TMP/files"
 # to "<hex>  <path>", to $TMP/<manifest>.ok (the only lines handed to sha256sum -c); their
 # paths to $TMP/<manifest>.paths. $1 file, $2 hex length, $3 "payload" or "tag".
 # For manifest-sha256.txt, piece digests also go to fd 6 (see "pieces" below).
+# shellcheck disable=SC2094  # reads the manifest, writes only under $TMP
 parse_manifest() {
     _m=$1
     : > "$TMP/$_m.ok"
@@ -462,14 +478,27 @@ check_manifest() {
     while IFS= read -r _l || [ -n "$_l" ]; do
         case $_l in
             *': FAILED open or read')
-                fail "$_m : fichier absent ou illisible : ${_l%: FAILED open or read}"
+                _l=${_l%: FAILED open or read}
+                fail "$_m : fichier absent ou illisible : $_l"
                 _seen=1
                 ;;
             *': FAILED')
-                fail "$_m : empreinte différente : ${_l%: FAILED}"
+                _l=${_l%: FAILED}
+                fail "$_m : empreinte différente : $_l"
                 _seen=1
                 ;;
+            *) continue ;;
         esac
+        # The manifest's digest of this file is wrong: step 4 must hash the file itself.
+        # Lowercase types sort after the manifest's P, R, C lines and override them.
+        if [ "$_m" = manifest-sha256.txt ]; then
+            case $_l in
+                data/pieces/*.record.json) printf '%s r -\n' "${_l%.record.json}" >> "$TMP/group.raw" ;;
+                data/pieces/*.chain.pem) printf '%s c -\n' "${_l%.chain.pem}" >> "$TMP/group.raw" ;;
+                data/pieces/*.p7s | data/pieces/*.tlog-proof) ;;
+                data/pieces/*) printf '%s p -\n' "$_l" >> "$TMP/group.raw" ;;
+            esac
+        fi
     done < "$TMP/check.out"
     if [ "$_seen" -eq 0 ] && [ -s "$TMP/$_m.ok" ]; then
         openssl_reason "$TMP/check.err"
@@ -501,7 +530,7 @@ check_manifest manifest-sha512.txt sha512sum
 check_manifest tagmanifest-sha256.txt sha256sum
 check_manifest tagmanifest-sha512.txt sha512sum
 STRUCTURE_FAILURES=$FAILURES
-info "  $FILE_COUNT fichiers dans data/"
+info "  fichiers dans data/ : $FILE_COUNT"
 
 # =============================================================================================
 # 2. Trust anchors
@@ -678,6 +707,7 @@ check_checkpoint() {
         fail "$CP_FILE : taille de l'arbre mal formée"
         return 0
     fi
+    # shellcheck disable=SC2254  # HASH_B64 is a pattern
     case $_root in
         $HASH_B64) ;;
         *)
@@ -767,7 +797,8 @@ info '[4/5] Pièces : signatures CMS et enregistrements de dépôt'
 # to $TMP/group.raw in step 1: sort + one pass, no lookup per piece.
 sort -k1,1 -k2,2 "$TMP/group.raw" > "$TMP/group"
 
-# Rows "<piece> <piece sha256> <record sha256> <chain sha256>" ("-" when not in the manifest).
+# Rows "<piece> <piece sha256> <record sha256> <chain sha256>" ("-": not in the manifest, or
+# the manifest's digest is wrong).
 : > "$TMP/pieces"
 flush_group() {
     [ -n "$_gbase" ] || return 0
@@ -788,9 +819,9 @@ while read -r _base _type _val; do
     fi
     case $_type in
         F) _gF=1 ;;
-        P) _gP=$_val ;;
-        R) _gR=$_val ;;
-        C) _gC=$_val ;;
+        P | p) _gP=$_val ;;
+        R | r) _gR=$_val ;;
+        C | c) _gC=$_val ;;
         X) _gX="$_gX $_val" ;;
     esac
 done < "$TMP/group"
@@ -799,7 +830,8 @@ PIECES=$(wc -l < "$TMP/pieces") || PIECES=0
 PIECES=$((PIECES + 0))
 
 # Anchor of a chain file, cached by the chain's SHA-256 (a filer's chain is shared by all their
-# pieces). Sets CAFILE (the rewritten anchor to trust) and CHAIN_PROBLEM.
+# pieces; $2 is that digest, checked against the file in step 1, or "-" to hash the file).
+# Sets CAFILE (the rewritten anchor to trust) and CHAIN_PROBLEM.
 chain_anchor() {
     _c=$2
     if [ "$_c" = - ]; then
@@ -846,6 +878,7 @@ chain_anchor() {
             CAFILE="$TMP/anchor/$_fp.pem"
             if [ -n "$ROOTS" ] && ! is_root_given "$_fp"; then
                 # Signatures are still checked (integrity); trust is reported once per anchor.
+                _uses=0
                 eval "_uses=\${UNAPPROVED_$_fp-0}"
                 if [ "$_uses" -eq 0 ]; then UNAPPROVED="$UNAPPROVED $_fp"; fi
                 eval "UNAPPROVED_$_fp=1"
@@ -974,6 +1007,7 @@ parse_proof() {
         _l=''
         while IFS= read -r _l; do
             [ -n "$_l" ] || break
+            # shellcheck disable=SC2254  # HASH_B64 is a pattern
             case $_l in
                 $HASH_B64) ;;
                 *) _badhash=1 ;;
@@ -988,6 +1022,7 @@ parse_proof() {
         while IFS= read -r _l; do
             _i=$((_i + 1))
             if [ "$_i" -gt "$CP_LINES" ]; then _same=0; break; fi
+            _want=''
             eval "_want=\$CPL_$_i"
             if [ "$_l" != "$_want" ]; then _same=0; fi
         done
@@ -1070,8 +1105,8 @@ while read -r _piece _psha _rsha _csha; do
     for _s in .p7s .record.json .record.json.p7s .chain.pem .tlog-proof; do
         if [ ! -f "$_piece$_s" ]; then fail "fichier compagnon absent : $_piece$_s"; fi
     done
-    # Digests come from manifest-sha256.txt (checked in step 1); a file the manifest omits
-    # (already reported) is hashed here.
+    # Digests come from manifest-sha256.txt (checked in step 1); a file the manifest omits or
+    # gets wrong (already reported) is hashed here.
     if [ "$_psha" = - ]; then sha256_of "$_piece"; _psha=$SHA; fi
     if [ "$_rsha" = - ] && [ -f "$_piece.record.json" ]; then
         sha256_of "$_piece.record.json"
@@ -1080,7 +1115,7 @@ while read -r _piece _psha _rsha _csha; do
     if [ -f "$_piece.chain.pem" ]; then
         chain_anchor "$_piece.chain.pem" "$_csha"
         if [ -n "$CHAIN_PROBLEM" ]; then
-            fail_trust "$_piece.chain.pem : $CHAIN_PROBLEM"
+            fail_trust "$_piece.chain.pem : $CHAIN_PROBLEM ; signatures non vérifiées"
         fi
     else
         CAFILE=''
@@ -1109,7 +1144,7 @@ for _fp in $UNAPPROVED; do
     eval "_anchor=\$ANCHOR_$_fp"
     fail_trust "ancre utilisée mais non approuvée : $_anchor a l'empreinte sha256:$_fp, absente des --root"
 done
-info "  $PIECES pièces ; $SIG_OK signatures CMS valides sur $SIG_TOTAL"
+info "  pièces : $PIECES ; signatures CMS valides : $SIG_OK / $SIG_TOTAL"
 
 # =============================================================================================
 # 5. Inclusion proofs, RFC 9162 §2.1.3.2. All proofs advance together, one level at a time, so
@@ -1128,7 +1163,8 @@ hash_files() {
     _list=$1
     set --
     while IFS= read -r _f; do
-        set -- "$@" "$_f"
+        # Older shells (posh, ksh88) reject an empty "$@" under set -u.
+        if [ $# -eq 0 ]; then set -- "$_f"; else set -- "$@" "$_f"; fi
         if [ $# -ge 500 ]; then
             sha256sum -- "$@"
             set --
@@ -1207,6 +1243,7 @@ if [ "$PROOFS" -gt 0 ]; then
             _fn=$((_fn >> 1))
             _sn=$((_sn >> 1))
             _n=$((_n + 1))
+            # shellcheck disable=SC2059  # the format is the node's bytes, as octal escapes
             printf "\\001$ESC" > "$TMP/node/$_n"
             printf '%s\n' "$TMP/node/$_n" >> "$TMP/list"
             printf '%s %s %s %s\n' "$_k" "$_fn" "$_sn" "$((_left - 1))" >&9
@@ -1232,8 +1269,10 @@ if [ "$PROOFS" -gt 0 ]; then
     fi
 fi
 PROOFS_AGAINST=''
-if [ "$CP_STATUS" != valide ]; then PROOFS_AGAINST=" (vers un point de contrôle $CP_STATUS : elles ne prouvent rien)"; fi
-info "  $PROOF_OK preuves d'inclusion valides sur $PIECES$PROOFS_AGAINST"
+if [ "$CP_STATUS" != valide ] && [ "$PROOF_OK" -gt 0 ]; then
+    PROOFS_AGAINST=" (vers un point de contrôle $CP_STATUS : elles ne prouvent rien)"
+fi
+info "  preuves d'inclusion valides : $PROOF_OK / $PIECES$PROOFS_AGAINST"
 
 # =============================================================================================
 # Summary

@@ -425,8 +425,26 @@ def test_a_second_certificate_hidden_in_the_root_file_is_not_trusted(pack: Pack)
     assert result.returncode == 1
     assert (
         f"ÉCHEC: {pack.pieces[0]}.chain.pem : la chaîne ne se termine pas par une ancre du "
-        f"paquet (dernier certificat sha256:{ca.fingerprint(rogue)})"
+        f"paquet (dernier certificat sha256:{ca.fingerprint(rogue)}) ; signatures non vérifiées"
     ) in failures(result)
+
+
+def test_replaced_chain_is_read_again_not_taken_from_the_manifest(pack: Pack) -> None:
+    """Chains are cached by their manifest digest; a chain that no longer matches its
+    manifest line must not reuse the anchor found for its genuine twin."""
+    chain = Path(f"{pack.bag / pack.pieces[0]}.chain.pem")
+    chain.write_text("pas un certificat\n")
+    result = run(pack.bag, *trusted(pack))
+    assert result.returncode == 1
+    lines = failures(result)
+    assert (
+        f"ÉCHEC: manifest-sha256.txt : empreinte différente : {pack.pieces[0]}.chain.pem" in lines
+    )
+    assert (
+        f"ÉCHEC: {pack.pieces[0]}.chain.pem : aucun certificat dans la chaîne ; signatures "
+        "non vérifiées"
+    ) in lines
+    assert "  signatures CMS valides : 6 / 8" in result.stdout
 
 
 # --------------------------------------------------------------------------- structure
@@ -583,7 +601,7 @@ def test_certificate_already_expired_when_signing_is_refused(tmp_path: Path) -> 
 # --------------------------------------------------------------------------- journal
 
 
-def _edit_proof(pack: Pack, piece: str, edit: Callable[[list[str]], None]) -> Path:
+def _edit_proof(pack: Pack, piece: str, edit: Callable[[list[str]], object]) -> Path:
     proof = Path(f"{pack.bag / piece}.tlog-proof")
     lines = proof.read_text().split("\n")
     edit(lines)
@@ -664,6 +682,32 @@ def test_journal_entry_must_name_the_piece(pack: Pack) -> None:
         f"ÉCHEC: {pack.pieces[0]}.tlog-proof : l'entrée du journal ne nomme pas la pièce "
         f"(sha256:{sha})"
     ) in failures(result)
+
+
+# --------------------------------------------------------------------------- all at once
+
+
+@pytest.mark.parametrize("shell", SHELLS, ids=lambda s: " ".join(s))
+def test_every_problem_is_reported_in_one_run(pack: Pack, shell: tuple[str, ...]) -> None:
+    """bagit-python style: the run goes on after a problem and reports each one."""
+    piece, other = (pack.bag / p for p in pack.pieces[:2])
+    piece.write_bytes(piece.read_bytes() + b"!")
+    (pack.bag / "data" / "intrus.txt").write_text("ajouté\n")
+    proof = Path(f"{other}.tlog-proof")
+    proof.write_text(proof.read_text().replace("index ", "index 1", 1))
+    result = run(pack.bag, *trusted(pack), shell=shell)
+    assert result.returncode == 1
+    lines = failures(result)
+    for expected in (
+        "ÉCHEC: fichier absent de manifest-sha256.txt : data/intrus.txt",
+        f"ÉCHEC: manifest-sha256.txt : empreinte différente : {pack.pieces[0]}",
+        f"ÉCHEC: manifest-sha512.txt : empreinte différente : {pack.pieces[1]}.tlog-proof",
+        f"ÉCHEC: signature CMS invalide : {pack.pieces[0]}.p7s : contenu différent du contenu "
+        "signé (openssl : verification failure)",
+    ):
+        assert expected in lines, result.stdout
+    assert any(line.startswith(f"ÉCHEC: {pack.pieces[1]}.tlog-proof : ") for line in lines)
+    assert result.stdout.rstrip().endswith(f"RÉSULTAT : ÉCHEC ({len(lines)} problème(s))")
 
 
 # --------------------------------------------------------------------------- usage

@@ -1,0 +1,109 @@
+"""``plie-audit publicity``: the FSE mention of article 11a in publications."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from plie_audit.cli.options import State, echo_json, json_option, note, pass_state, table
+from plie_audit.domain import Programme
+
+
+@click.group()
+def publicity() -> None:
+    """FSE publicity checks (article 11a: « fonds social européen »)."""
+
+
+@publicity.command("check")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--programme",
+    type=click.Choice([p.value for p in Programme]),
+    default="2007-2013",
+    show_default=True,
+    help="The programming period's rules.",
+)
+@json_option
+@click.pass_context
+def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: bool) -> None:
+    """Check documents (PDF, DOCX, ODT, HTML, text) for the required mentions; exit 0 only
+    when every document passes. Needs no archive.
+
+    \b
+    Example:
+      plie-audit publicity check affiche-forum-emploi.pdf lettre-info.docx --json
+    """
+    from plie_audit.errors import InputError
+    from plie_audit.publicity.check import check_file
+    from plie_audit.publicity.rules import load_rules
+
+    load_rules(programme)
+    for path in files:
+        if not path.is_file():
+            raise InputError(f"{path}: no such file")
+    results = [check_file(path, programme) for path in files]
+    if as_json:
+        echo_json([result.as_json() for result in results])
+    else:
+        for result in results:
+            data = result.as_json()
+            click.echo(f"{data['verdict'].upper():<13} {data['file']}")
+            for item in data["found"]:
+                click.echo(f"  found    {item['element']}: « {item['text']} » ({item['where']})")
+            for item in data["missing"]:
+                click.echo(
+                    f"  missing  {item['element']}: {item.get('note') or item.get('label', '')}"
+                )
+            for warning in data["warnings"]:
+                click.echo(f"  warning  {warning}")
+            for visual in data["to_check_visually"]:
+                click.echo(f"  to check visually: {visual}")
+    ctx.exit(0 if all(result.verdict == "pass" for result in results) else 1)
+
+
+@publicity.command("report")
+@click.option("--convention", required=True, help="Convention reference.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a French PDF report here.",
+)
+@json_option
+@pass_state
+def report(state: State, convention: str, output: Path | None, as_json: bool) -> None:
+    """List every publication of a convention with the result of its check.
+
+    \b
+    Example:
+      plie-audit publicity report --convention PLIE-LYON-2007-01 -o publicite.pdf
+    """
+    if output is not None and output.exists():
+        raise click.UsageError(f"{output} already exists")
+    archive = state.archive()
+    results = archive.publicity.report(convention)
+    if output is not None:
+        from plie_audit import clock
+        from plie_audit.reports import pdf as reports
+
+        output.write_bytes(
+            reports.render(
+                "publicity_report.html",
+                {
+                    "origin": archive.settings.origin,
+                    "convention": convention,
+                    "produced_at": clock.now(),
+                    "publications": [r.as_json() for r in results],
+                },
+                title=f"Contrôle des mentions de publicité FSE — {convention}",
+            )
+        )
+        note(f"wrote {output}")
+    if as_json:
+        echo_json([r.as_json() for r in results])
+        return
+    table(
+        ["id", "verdict", "programme", "name"],
+        [[r.evidence_id, r.verdict, r.programme, r.name] for r in results],
+    )

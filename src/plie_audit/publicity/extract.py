@@ -1,0 +1,716 @@
+"""The text of a publication, each piece with where it sits, for the publicity check.
+
+The format comes from the bytes (``evidence.mediatype.sniff`` on the first 8 KiB, then the ZIP
+directory for DOCX and the ``mimetype`` member for ODT), never from the file name. ``where`` is
+machine-readable and language-neutral:
+
+========== ==================================================================================
+PDF        ``page 2, line 14`` (lines of ``pdftotext -layout``, blank lines counted)
+DOCX       ``paragraph 7``, ``table 1, cell 3``, ``text box 1``, ``header 1``, ``footer 2``
+           (the part's number), ``footnote 1``, ``endnote 1`` (the note's id)
+ODT        ``paragraph 7`` (``text:p`` and ``text:h``), ``table 1, cell 3``, ``text box 1``,
+           ``footnote 1``, ``header``, ``footer``, ``footer left``, ``footer first`` (with
+           ``, master page N`` when several master pages have one)
+HTML       ``line 12`` (source line where the block's text starts), ``table 1, cell 3``,
+           ``title``, ``image alt, line 12``
+plain text ``line 12``
+========== ==================================================================================
+
+A file that cannot be read as text (no text layer, unsupported or broken format) is a result,
+not an error: ``Extracted.problem`` says why, and the check is then ``undetermined``. Only a
+missing or unreadable path (or a missing ``pdftotext``) raises.
+
+XML parts are parsed with ``xml.etree.ElementTree`` after refusing any ``<!DOCTYPE`` or
+``<!ENTITY`` (defusedxml is not available; OOXML and ODF never need a DTD).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+import subprocess
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from xml.etree import ElementTree
+
+from plie_audit.errors import InputError, PlieAuditError
+from plie_audit.evidence.mediatype import sniff
+
+HEAD_SIZE = 8192
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+ODT = "application/vnd.oasis.opendocument.text"
+ODT_TEMPLATE = "application/vnd.oasis.opendocument.text-template"
+NO_TEXT_LAYER = "no text layer (scanned image?): the mention cannot be read, check it visually"
+ONLY_IMAGES = "no text, only images: the mention cannot be read, check it visually"
+MAX_PART = 64 * 1024 * 1024  # a ZIP member larger than this is refused (ZIP bombs)
+PDFTOTEXT_TIMEOUT = 120  # seconds
+
+_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
+_HTML_HINT = re.compile(rb"<(?:html|head|body)[\s>]", re.IGNORECASE)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+@dataclass(frozen=True)
+class TextUnit:
+    """A piece of text (a line, a paragraph, a cell) and where it sits in the document."""
+
+    text: str
+    where: str
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """The text of one file; ``problem`` when it cannot be read as text, ``notes`` for parts
+    that could not (a PDF page without a text layer)."""
+
+    media_type: str
+    units: list[TextUnit]
+    problem: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class _Unreadable(PlieAuditError):
+    """A part of a container cannot be read; turned into ``Extracted.problem``."""
+
+
+def extract(path: Path) -> Extracted:
+    """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_SIZE)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    media_type = media_type_of(path, head)
+    reader = _READERS.get(media_type)
+    if reader is None:
+        return Extracted(media_type, [], f"unsupported format {media_type}")
+    try:
+        return reader(path, media_type)
+    except _Unreadable as exc:
+        return Extracted(media_type, [], f"unreadable {_NAMES[media_type]} ({exc})")
+
+
+def media_type_of(path: Path, head: bytes) -> str:
+    """``sniff``, refined: DOCX by its ``word/document.xml``, ODT by its ``mimetype`` member,
+    a PDF header after a few junk bytes, HTML without a doctype, UTF-16 text with a BOM."""
+    media_type = sniff(head)
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_type(path, media_type)
+    if media_type != PDF and _PDF_HEADER.search(head[:1024]):
+        return PDF  # readers accept a header anywhere in the first 1024 bytes (ISO 32000)
+    if head.startswith(_UTF16_BOMS):
+        try:
+            decoded = head[: len(head) // 2 * 2].decode("utf-16")
+        except UnicodeDecodeError:
+            return media_type
+        return media_type_of_text(decoded.encode("utf-8"))
+    if media_type in ("text/plain", "text/csv", "application/xml"):
+        return media_type_of_text(head)
+    return media_type
+
+
+def media_type_of_text(head: bytes) -> str:
+    """``sniff`` for text, and HTML when an ``html``, ``head`` or ``body`` tag shows."""
+    media_type = sniff(head)
+    if media_type in ("text/plain", "text/csv", "application/xml") and _HTML_HINT.search(head):
+        return "text/html"
+    return media_type
+
+
+def _zip_type(path: Path, sniffed: str) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "word/document.xml" in names:
+                return DOCX
+            if "mimetype" in names and archive.getinfo("mimetype").file_size < 200:
+                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                if declared.startswith("application/vnd.oasis.opendocument"):
+                    return declared
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError):
+        return sniffed
+    return "application/zip" if sniffed == DOCX else sniffed
+
+
+# ------------------------------------------------------------------------------------- PDF
+
+
+def _read_pdf(path: Path, media_type: str) -> Extracted:
+    # One call; an absolute path never starts with "-", so it cannot read as an option.
+    command = ["pdftotext", "-layout", "-enc", "UTF-8", str(path.resolve()), "-"]
+    try:
+        completed = subprocess.run(
+            command, capture_output=True, timeout=PDFTOTEXT_TIMEOUT, check=False
+        )
+    except FileNotFoundError:
+        raise PlieAuditError(
+            "pdftotext is needed to read a PDF's text layer (Debian: apt-get install poppler-utils)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise _Unreadable(f"pdftotext took more than {PDFTOTEXT_TIMEOUT} s") from None
+    if completed.returncode != 0:
+        lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise _Unreadable(lines[-1] if lines else f"pdftotext exit code {completed.returncode}")
+    pages = completed.stdout.decode("utf-8", "replace").split("\f")
+    if len(pages) > 1 and not pages[-1].strip():
+        pages.pop()  # pdftotext ends every page with a form feed
+    units: list[TextUnit] = []
+    empty: list[int] = []
+    for page_number, page in enumerate(pages, 1):
+        before = len(units)
+        for line_number, line in enumerate(page.split("\n"), 1):
+            if line.strip():
+                units.append(TextUnit(line.strip(), f"page {page_number}, line {line_number}"))
+        if len(units) == before:
+            empty.append(page_number)
+    if not units:
+        return Extracted(media_type, [], NO_TEXT_LAYER)
+    notes = [
+        f"page {number} has no text layer (blank, or a scanned image?): check it visually"
+        for number in empty
+    ]
+    return Extracted(media_type, units, notes=notes)
+
+
+# ------------------------------------------------------------------------------ XML parts
+
+
+def _member(archive: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        info = archive.getinfo(name)
+        if info.file_size > MAX_PART:
+            raise _Unreadable(f"{name} is larger than {MAX_PART // (1024 * 1024)} MiB")
+        return archive.read(info)
+    except KeyError:
+        raise _Unreadable(f"{name} is missing") from None
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+        raise _Unreadable(f"{name}: {exc}") from None
+
+
+def _parse(data: bytes, name: str) -> ElementTree.Element:
+    """Parse one XML part, refusing DTDs and entity declarations (billion laughs, XXE)."""
+    if data.startswith(_UTF16_BOMS):
+        probe = data.decode("utf-16", "replace").encode("utf-8")
+    elif b"\x00" in data[:4]:
+        raise _Unreadable(f"{name}: unsupported XML encoding")
+    else:
+        probe = data
+    if _DTD.search(probe):
+        raise _Unreadable(f"{name}: DTD or entity declarations are refused")
+    try:
+        # S314: the DTD and entity declarations that make XML attacks possible are refused above.
+        return ElementTree.fromstring(data)  # noqa: S314
+    except ElementTree.ParseError as exc:
+        raise _Unreadable(f"{name}: malformed XML ({exc})") from None
+
+
+def _open_zip(path: Path) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _Unreadable(f"not a readable ZIP container: {exc}") from None
+
+
+# ------------------------------------------------------------------------------------ DOCX
+
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+# Deleted, moved-away, field-code and comment text is not on the page; mc:Fallback repeats
+# mc:Choice for old readers.
+_DOCX_SKIP = {
+    W + "del",
+    W + "moveFrom",
+    W + "delText",
+    W + "instrText",
+    W + "delInstrText",
+    W + "rPr",
+    W + "pPr",
+    W + "commentReference",
+    MC + "Fallback",
+}
+_DOCX_IMAGES = ("drawing", "pict", "object")
+_PART_NUMBER = re.compile(r"word/(header|footer)(\d+)\.xml")
+
+
+class _Docx:
+    def __init__(self) -> None:
+        self.units: list[TextUnit] = []
+        self.boxes: list[ElementTree.Element] = []
+        self.paragraphs = 0
+        self.tables = 0
+
+    def run_hidden(self, run: ElementTree.Element) -> bool:
+        vanish = run.find(f"{W}rPr/{W}vanish")
+        return vanish is not None and vanish.get(W + "val", "true") not in ("0", "false", "off")
+
+    def text(self, paragraph: ElementTree.Element) -> str:
+        parts: list[str] = []
+
+        def walk(node: ElementTree.Element) -> None:
+            for child in node:
+                tag = child.tag
+                if tag in _DOCX_SKIP or (tag == W + "r" and self.run_hidden(child)):
+                    continue
+                if tag == W + "t":
+                    parts.append(child.text or "")
+                elif tag == W + "tab":
+                    parts.append("\t")
+                elif tag in (W + "br", W + "cr"):
+                    parts.append("\n")
+                elif tag == W + "softHyphen":
+                    parts.append("\u00ad")
+                elif tag == W + "noBreakHyphen":
+                    parts.append("-")
+                elif tag == W + "txbxContent":
+                    self.boxes.append(child)
+                else:
+                    walk(child)
+
+        walk(paragraph)
+        return "".join(parts)
+
+    def paragraphs_in(self, container: ElementTree.Element) -> Iterator[ElementTree.Element]:
+        """Paragraphs in document order, tables included, text boxes left to ``text``."""
+        for child in container:
+            if child.tag == W + "p":
+                yield child
+            elif child.tag not in _DOCX_SKIP:
+                yield from self.paragraphs_in(child)
+
+    def joined(self, container: ElementTree.Element) -> str:
+        texts = (self.text(p) for p in self.paragraphs_in(container))
+        return "\n".join(text for text in texts if text.strip())
+
+    def add(self, text: str, where: str) -> None:
+        if text.strip():
+            self.units.append(TextUnit(text, where))
+
+    def body(self, container: ElementTree.Element) -> None:
+        for child in container:
+            if child.tag == W + "p":
+                self.paragraphs += 1
+                self.add(self.text(child), f"paragraph {self.paragraphs}")
+            elif child.tag == W + "tbl":
+                self.tables += 1
+                table = self.tables
+                for number, cell in enumerate(_docx_cells(child), 1):
+                    self.add(self.joined(cell), f"table {table}, cell {number}")
+            elif child.tag not in _DOCX_SKIP:
+                self.body(child)
+
+    def drain_boxes(self, where: Callable[[int], str]) -> None:
+        number = 0
+        while self.boxes:
+            box = self.boxes.pop(0)
+            number += 1
+            self.add(self.joined(box), where(number))
+
+
+def _docx_cells(container: ElementTree.Element) -> Iterator[ElementTree.Element]:
+    """Cells of a table in row order; a nested table's cells stay inside their own cell."""
+    for child in container:
+        if child.tag == W + "tc":
+            yield child
+        elif child.tag not in _DOCX_SKIP:
+            yield from _docx_cells(child)
+
+
+def _read_docx(path: Path, media_type: str) -> Extracted:
+    with _open_zip(path) as archive:
+        document = _parse(_member(archive, "word/document.xml"), "word/document.xml")
+        body = document.find(W + "body")
+        if body is None:
+            raise _Unreadable("word/document.xml has no w:body")
+        docx = _Docx()
+        docx.body(body)
+        docx.drain_boxes(lambda n: f"text box {n}")
+        parts = sorted(
+            (match.group(1), int(match.group(2)), match.group(0))
+            for match in map(_PART_NUMBER.fullmatch, archive.namelist())
+            if match
+        )
+        for kind, number, name in parts:
+            root = _parse(_member(archive, name), name)
+            text = docx.joined(root)
+            boxes = [docx.joined(box) for box in docx.boxes]
+            docx.boxes.clear()
+            docx.add("\n".join(t for t in [text, *boxes] if t.strip()), f"{kind} {number}")
+        for kind in ("footnote", "endnote"):
+            name = f"word/{kind}s.xml"
+            if name not in archive.namelist():
+                continue
+            notes = _parse(_member(archive, name), name).iter(W + kind)
+            for index, note in enumerate(notes, 1):
+                if note.get(W + "type") in ("separator", "continuationSeparator"):
+                    continue
+                docx.add(docx.joined(note), f"{kind} {note.get(W + 'id') or index}")
+                docx.boxes.clear()
+    if not docx.units and any(body.iter(W + tag) for tag in _DOCX_IMAGES):
+        return Extracted(media_type, [], ONLY_IMAGES)
+    return Extracted(media_type, docx.units)
+
+
+# ------------------------------------------------------------------------------------- ODT
+
+TEXT = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}"
+TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+STYLE = "{urn:oasis:names:tc:opendocument:xmlns:style:1.0}"
+DRAW = "{urn:oasis:names:tc:opendocument:xmlns:drawing:1.0}"
+SVG = "{urn:oasis:names:tc:opendocument:xmlns:svg-compatible:1.0}"
+# Tracked deletions, comments, declarations, embedded images and alternative text are not on
+# the page as text.
+_ODT_SKIP = {
+    TEXT + "tracked-changes",
+    OFFICE + "binary-data",
+    SVG + "title",
+    SVG + "desc",
+    OFFICE + "annotation",
+    TEXT + "sequence-decls",
+    TEXT + "variable-decls",
+    TEXT + "user-field-decls",
+    OFFICE + "forms",
+}
+_ODT_REGIONS = (
+    ("header", ""),
+    ("footer", ""),
+    ("header-left", " left"),
+    ("footer-left", " left"),
+    ("header-first", " first"),
+    ("footer-first", " first"),
+)
+
+
+class _Odt:
+    def __init__(self) -> None:
+        self.units: list[TextUnit] = []
+        self.boxes: list[ElementTree.Element] = []
+        self.notes: list[tuple[str, ElementTree.Element]] = []
+        self.paragraphs = 0
+        self.tables = 0
+
+    def text(self, paragraph: ElementTree.Element) -> str:
+        parts: list[str] = [paragraph.text or ""]
+
+        def walk(node: ElementTree.Element) -> None:
+            for child in node:
+                tag = child.tag
+                if tag == TEXT + "s":
+                    parts.append(" " * _space_count(child.get(TEXT + "c")))
+                elif tag == TEXT + "tab":
+                    parts.append("\t")
+                elif tag == TEXT + "line-break":
+                    parts.append("\n")
+                elif tag == TEXT + "note":
+                    citation = child.findtext(TEXT + "note-citation") or str(len(self.notes) + 1)
+                    body = child.find(TEXT + "note-body")
+                    if body is not None:
+                        self.notes.append((citation.strip(), body))
+                elif tag == DRAW + "text-box":
+                    self.boxes.append(child)
+                elif tag not in _ODT_SKIP and tag != TEXT + "soft-page-break":
+                    parts.append(child.text or "")
+                    walk(child)
+                parts.append(child.tail or "")
+
+        walk(paragraph)
+        return "".join(parts)
+
+    def paragraphs_in(self, container: ElementTree.Element) -> Iterator[ElementTree.Element]:
+        for child in container:
+            if child.tag in (TEXT + "p", TEXT + "h"):
+                yield child
+            elif child.tag not in _ODT_SKIP:
+                yield from self.paragraphs_in(child)
+
+    def joined(self, container: ElementTree.Element) -> str:
+        texts = (self.text(p) for p in self.paragraphs_in(container))
+        return "\n".join(text for text in texts if text.strip())
+
+    def add(self, text: str, where: str) -> None:
+        if text.strip():
+            self.units.append(TextUnit(text, where))
+
+    def body(self, container: ElementTree.Element) -> None:
+        for child in container:
+            if child.tag in (TEXT + "p", TEXT + "h"):
+                self.paragraphs += 1
+                self.add(self.text(child), f"paragraph {self.paragraphs}")
+            elif child.tag == TABLE + "table":
+                self.tables += 1
+                table = self.tables
+                for number, cell in enumerate(_odt_cells(child), 1):
+                    self.add(self.joined(cell), f"table {table}, cell {number}")
+            elif child.tag not in _ODT_SKIP:
+                self.body(child)
+
+    def drain(self) -> None:
+        number = 0
+        while self.boxes:
+            number += 1
+            self.add(self.joined(self.boxes.pop(0)), f"text box {number}")
+        while self.notes:
+            citation, body = self.notes.pop(0)
+            self.add(self.joined(body), f"footnote {citation}")
+
+
+def _space_count(value: str | None) -> int:
+    """``text:c`` of ``text:s``: a positive count, 1 when absent or bad, at most 1000."""
+    try:
+        return min(max(int(value or "1"), 1), 1000)
+    except ValueError:
+        return 1
+
+
+def _odt_cells(table: ElementTree.Element) -> Iterator[ElementTree.Element]:
+    """Cells of ``table`` in row order (header rows and row groups included, not nested
+    tables' cells, not covered cells of a merge)."""
+    for child in table:
+        if child.tag == TABLE + "table-row":
+            yield from (cell for cell in child if cell.tag == TABLE + "table-cell")
+        elif child.tag in (
+            TABLE + "table-header-rows",
+            TABLE + "table-rows",
+            TABLE + "table-row-group",
+        ):
+            yield from _odt_cells(child)
+
+
+def _read_odt(path: Path, media_type: str) -> Extracted:
+    odt = _Odt()
+    with _open_zip(path) as archive:
+        content = _parse(_member(archive, "content.xml"), "content.xml")
+        text = content.find(f"{OFFICE}body/{OFFICE}text")
+        if text is None:
+            raise _Unreadable("content.xml has no office:body/office:text")
+        odt.body(text)
+        odt.drain()
+        if "styles.xml" in archive.namelist():
+            styles = _parse(_member(archive, "styles.xml"), "styles.xml")
+            _odt_master_pages(odt, styles)
+    if not odt.units and any(text.iter(DRAW + "image")):
+        return Extracted(media_type, [], ONLY_IMAGES)
+    return Extracted(media_type, odt.units)
+
+
+def _odt_master_pages(odt: _Odt, styles: ElementTree.Element) -> None:
+    pages = []
+    for page in styles.iterfind(f"{OFFICE}master-styles/{STYLE}master-page"):
+        regions = []
+        for tag, suffix in _ODT_REGIONS:
+            region = page.find(STYLE + tag)
+            if region is not None:
+                text = odt.joined(region)
+                boxes = [odt.joined(box) for box in odt.boxes]
+                odt.boxes.clear()
+                odt.notes.clear()
+                joined = "\n".join(t for t in [text, *boxes] if t.strip())
+                if joined:
+                    regions.append((tag.split("-")[0] + suffix, joined))
+        if regions:
+            pages.append(regions)
+    for number, regions in enumerate(pages, 1):
+        for label, text in regions:
+            odt.add(text, f"{label}, master page {number}" if len(pages) > 1 else label)
+
+
+# ------------------------------------------------------------------------------------ HTML
+
+_BLOCKS = frozenset(
+    "address article aside blockquote body caption center dd details dialog div dl dt "
+    "fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 header hr html legend li main "
+    "nav ol p pre section summary table tbody tfoot thead tr ul".split()
+)
+_IGNORED = frozenset({"script", "style", "template"})
+_HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML whitespace; U+00A0 is not collapsed
+
+
+class _Html(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.units: list[TextUnit] = []
+        self.buffer: list[str] = []
+        self.start_line = 0
+        self.has_text = False
+        self.ignored = 0
+        self.pre = 0
+        self.in_title = False
+        self.tables: list[list[int]] = []  # [table number, cells seen]
+        self.cells: list[tuple[int, str]] = []  # (table depth, where)
+        self.table_count = 0
+        self.images = 0
+
+    def flush(self) -> None:
+        text = "".join(self.buffer).strip(" \t\n\r\f")
+        self.buffer.clear()
+        self.has_text = False
+        if not text:
+            return
+        if self.in_title:
+            where = "title"
+        elif self.cells:
+            where = self.cells[-1][1]
+        else:
+            where = f"line {self.start_line}"
+        self.units.append(TextUnit(text, where))
+
+    def close_cell(self) -> None:
+        if self.cells and self.cells[-1][0] == len(self.tables):
+            self.flush()
+            self.cells.pop()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _IGNORED:
+            self.ignored += 1
+            return
+        if self.ignored:
+            return
+        if tag == "br":
+            self.buffer.append("\n")
+        elif tag == "img":
+            self.images += 1
+            alt = dict(attrs).get("alt")
+            if alt and alt.strip():
+                line = self.getpos()[0]
+                self.units.append(TextUnit(alt.strip(), f"image alt, line {line}"))
+        elif tag == "title":
+            self.flush()
+            self.in_title = True
+        elif tag == "table":
+            self.flush()
+            self.table_count += 1
+            self.tables.append([self.table_count, 0])
+        elif tag in ("td", "th"):
+            self.close_cell()
+            if not self.tables:  # a cell outside any table still gets a table
+                self.table_count += 1
+                self.tables.append([self.table_count, 0])
+            self.tables[-1][1] += 1
+            number, cell = self.tables[-1]
+            self.cells.append((len(self.tables), f"table {number}, cell {cell}"))
+        elif tag in _BLOCKS:
+            if tag == "tr":
+                self.close_cell()
+            self.flush()
+            if tag == "pre":
+                self.pre += 1
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _IGNORED:
+            self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _IGNORED:
+            self.ignored = max(0, self.ignored - 1)
+            return
+        if self.ignored:
+            return
+        if tag == "title":
+            self.flush()
+            self.in_title = False
+        elif tag in ("td", "th"):
+            self.close_cell()
+        elif tag == "table":
+            self.flush()
+            while self.cells and self.cells[-1][0] == len(self.tables):
+                self.cells.pop()
+            if self.tables:
+                self.tables.pop()
+        elif tag in _BLOCKS:
+            self.flush()
+            if tag == "pre":
+                self.pre = max(0, self.pre - 1)
+
+    def handle_data(self, data: str) -> None:
+        if self.ignored:
+            return
+        stripped = data.lstrip(" \t\n\r\f")
+        if stripped and not self.has_text:
+            self.has_text = True
+            self.start_line = self.getpos()[0] + data[: len(data) - len(stripped)].count("\n")
+        self.buffer.append(data if self.pre else _HTML_SPACE.sub(" ", data))
+
+
+def _decode_html(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[3:].decode("utf-8", "replace")
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", "replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    declared = _META_CHARSET.search(data[:HEAD_SIZE])
+    if declared:
+        try:
+            return data.decode(declared.group(1).decode("ascii"), "replace")
+        except LookupError:
+            pass
+    return data.decode("cp1252", "replace")
+
+
+def _read_html(path: Path, media_type: str) -> Extracted:
+    parser = _Html()
+    parser.feed(_decode_html(_read(path)))
+    parser.close()
+    parser.flush()
+    if not parser.units and parser.images:
+        return Extracted(media_type, [], ONLY_IMAGES)
+    return Extracted(media_type, parser.units)
+
+
+# ------------------------------------------------------------------------------ plain text
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (a BOM is accepted), UTF-16 with a BOM, else Windows-1252."""
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", "replace")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace")
+
+
+def _read_text(path: Path, media_type: str) -> Extracted:
+    lines = decode_text(_read(path)).splitlines()
+    units = [
+        TextUnit(line.rstrip(), f"line {number}")
+        for number, line in enumerate(lines, 1)
+        if line.strip()
+    ]
+    return Extracted(media_type, units)
+
+
+_READERS: dict[str, Callable[[Path, str], Extracted]] = {
+    PDF: _read_pdf,
+    DOCX: _read_docx,
+    ODT: _read_odt,
+    ODT_TEMPLATE: _read_odt,
+    "text/html": _read_html,
+    "text/plain": _read_text,
+    "text/csv": _read_text,
+}
+_NAMES = {
+    PDF: "PDF",
+    DOCX: "DOCX",
+    ODT: "ODT",
+    ODT_TEMPLATE: "ODT",
+    "text/html": "HTML",
+    "text/plain": "text",
+    "text/csv": "text",
+}

@@ -36,6 +36,8 @@ class FindingKind(StrEnum):
     RECORD_ENTRY_MISMATCH = "record-entry-mismatch"
     STATUS_ENTRY_MISMATCH = "status-entry-mismatch"
     EVIDENCE_ROW_MISSING = "evidence-row-missing"
+    IDENTITY_ENTRY_MISMATCH = "identity-entry-mismatch"
+    CONVENTION_ENTRY_MISMATCH = "convention-entry-mismatch"
     # accounting check (seed, articles 4-5)
     STATEMENT_MISMATCH = "statement-mismatch"
     MISSING_TICKET = "missing-ticket"

@@ -23,12 +23,20 @@ from sqlalchemy import func, select
 
 from plie_audit import canonical
 from plie_audit.clock import isoformat
-from plie_audit.db.models import ArchiveInfo, Evidence, Identity, JournalEntry
+from plie_audit.db.models import (
+    ArchiveInfo,
+    BudgetLine,
+    Convention,
+    Evidence,
+    Identity,
+    JournalEntry,
+)
 from plie_audit.db.session import Database
 from plie_audit.errors import SignatureInvalid, StoreError
 from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal.audit import JournalAudit, audit_journal
+from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store import ObjectStore
@@ -529,6 +537,7 @@ def verify_archive(
                     progress(checked, total_count)
     if audit.filed_entries != total_count:
         findings.extend(_missing_rows(db))
+    findings.extend(check_metadata(db, audit))
     findings.extend(check_links(db))
     return VerifyReport(
         checked=checked,
@@ -541,3 +550,75 @@ def verify_archive(
             **audit.counts(),
         },
     )
+
+
+def check_metadata(db: Database, audit: JournalAudit) -> list[Finding]:
+    """Identities (roles, certificate, revocation) and conventions (their fields and budget)
+    against what the journal recorded: a role granted or a budget raised through SQL is a
+    finding, not a silent privilege or ceiling."""
+    findings: list[Finding] = []
+    with db.read() as session:
+        rows = {row.name: row for row in session.execute(select(Identity)).scalars()}
+        for name in sorted(set(rows) | set(audit.identities)):
+            row, said = rows.get(name), audit.identities.get(name)
+            if row is None or said is None:
+                findings.append(
+                    Finding(
+                        name,
+                        FindingKind.IDENTITY_ENTRY_MISMATCH,
+                        "an identity row and its journal entry",
+                        "no row" if row is None else "no journal entry",
+                    )
+                )
+                continue
+            now = {
+                "roles": row.roles,
+                "fingerprint": row.fingerprint,
+                "revoked": row.revoked_at is not None,
+            }
+            for key, value in now.items():
+                if said.get(key) != value:
+                    findings.append(
+                        Finding(
+                            name,
+                            FindingKind.IDENTITY_ENTRY_MISMATCH,
+                            f"{key}={said.get(key)} (journal#{said['seq']})",
+                            f"{key}={value}",
+                        )
+                    )
+        budgets: dict[str, dict[str, str]] = {}
+        for line in session.execute(select(BudgetLine)).scalars():
+            budgets.setdefault(line.convention_ref, {})[line.poste] = format_amount(line.amount)
+        conventions = {row.ref: row for row in session.execute(select(Convention)).scalars()}
+        for ref in sorted(set(conventions) | set(audit.conventions)):
+            conv, said = conventions.get(ref), audit.conventions.get(ref)
+            if conv is None or said is None:
+                findings.append(
+                    Finding(
+                        ref,
+                        FindingKind.CONVENTION_ENTRY_MISMATCH,
+                        "a convention row and its journal entry",
+                        "no row" if conv is None else "no journal entry",
+                    )
+                )
+                continue
+            now = {
+                "plie": conv.plie,
+                "agence": conv.agence,
+                "region": conv.region,
+                "start": conv.start_date.isoformat(),
+                "end": conv.end_date.isoformat(),
+                "programme": conv.programme,
+                "budget": budgets.get(ref, {}),
+            }
+            for key, value in now.items():
+                if said.get(key) != value:
+                    findings.append(
+                        Finding(
+                            ref,
+                            FindingKind.CONVENTION_ENTRY_MISMATCH,
+                            f"{key}={said.get(key)} (journal#{said['seq']})",
+                            f"{key}={value}",
+                        )
+                    )
+    return findings

@@ -305,8 +305,28 @@ def test_identity_certificate_replaced(run, pieces, sql) -> None:
         "WHERE name = 'claire.martin') WHERE name = 'marie.dupont'"
     )
     report = _verify(run)
-    assert {f["kind"] for f in report["findings"]} == {"signer-mismatch"}
-    assert len(report["findings"]) == 4
+    assert _kinds(report) == Counter(
+        {
+            **{(piece.id, "signer-mismatch"): 2 for piece in pieces.values()},
+            # the journal recorded marie.dupont's own certificate when she was created
+            ("marie.dupont", "identity-entry-mismatch"): 1,
+        }
+    )
+
+
+def test_a_role_granted_through_sql_is_found(run, pieces, sql) -> None:
+    sql("UPDATE identities SET roles = 'archiviste comptable deposant' "
+        "WHERE name = 'marie.dupont'")
+    report = _verify(run)
+    (finding,) = report["findings"]
+    assert (finding["subject"], finding["kind"]) == ("marie.dupont", "identity-entry-mismatch")
+    assert finding["found"] == "roles=archiviste comptable deposant"
+
+
+def test_a_budget_raised_through_sql_is_found(run, pieces, sql) -> None:
+    sql("UPDATE budget_lines SET amount = amount * 10 WHERE poste = 'cout-salarial'")
+    report = _verify(run)
+    assert _kinds(report) == Counter({("PLIE-LYON-2007-01", "convention-entry-mismatch"): 1})
 
 
 # ------------------------------------------------------------------ links

@@ -53,6 +53,9 @@ class JournalAudit:
     sealed_size: int = 0  # entries covered by the latest valid checkpoint
     filed_entries: int = 0
     status_entries: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # What the journal says identities and conventions are now (checked against their rows).
+    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -217,6 +220,23 @@ def _collect(audit: JournalAudit, entry: dict[str, Any], seq: int) -> None:
         audit.filed_entries += 1
     elif event in ("evidence-annulled", "evidence-superseded") and subjects:
         audit.status_entries[str(subjects[0])].append(seq)
+    elif not subjects:
+        return
+    detail = entry.get("detail") or {}
+    name = str(subjects[0])
+    if event in ("identity-created", "identity-imported"):
+        audit.identities[name] = {
+            "roles": detail.get("roles"),
+            "fingerprint": detail.get("fingerprint"),
+            "revoked": False,
+            "seq": seq,
+        }
+    elif event == "identity-revoked" and name in audit.identities:
+        audit.identities[name].update(revoked=True, seq=seq)
+    elif event == "convention-added":
+        audit.conventions[name] = {**detail, "seq": seq}
+    elif event == "convention-amended" and name in audit.conventions:
+        audit.conventions[name].update(budget=detail.get("budget"), seq=seq)
 
 
 def _check_checkpoints(

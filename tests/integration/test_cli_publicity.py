@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 CONV = "PLIE-LYON-2007-01"
-GOOD = ("Forum de l'emploi de Lyon — action cofinancée par le Fonds social européen.\n"
-        "Avec le soutien de l'Union européenne.\n")
+GOOD = (
+    "Forum de l'emploi de Lyon — action cofinancée par le Fonds social européen.\n"
+    "Avec le soutien de l'Union européenne.\n"
+)
 BAD = "Forum de l'emploi de Lyon, avec le soutien du FSE.\n"
 
 
@@ -22,7 +24,8 @@ def test_check_exit_codes_and_json(run, tmp_path: Path) -> None:
     reports = json.loads(result.stdout)
     assert [r["verdict"] for r in reports] == ["pass", "fail"]
     assert {"file", "verdict", "found", "missing", "warnings", "to_check_visually"} <= set(
-        reports[0])
+        reports[0]
+    )
     missing = {m["element"]: m["note"] for m in reports[1]["missing"]}
     assert "seul l'acronyme « FSE »" in missing["fonds-social-europeen"]
     assert "union-europeenne" in missing
@@ -36,14 +39,24 @@ def test_bad_programme_or_file(run, tmp_path: Path) -> None:
     run.fails(11, "publicity", "check", tmp_path / "absent.txt")
 
 
-def test_a_failing_publication_is_filed_checked_and_journaled(run, populated, journal,
-                                                              tmp_path: Path) -> None:
+def test_a_failing_publication_is_filed_checked_and_journaled(
+    run, populated, journal, tmp_path: Path
+) -> None:
     flyer = tmp_path / "flyer.txt"
     flyer.write_text(BAD, encoding="utf-8")
     poster = tmp_path / "affiche.txt"
     poster.write_text(GOOD, encoding="utf-8")
-    result = run.ok("evidence", "add", flyer, poster, "--convention", CONV, "--kind",
-                    "publication", as_="marie.dupont")
+    result = run.ok(
+        "evidence",
+        "add",
+        flyer,
+        poster,
+        "--convention",
+        CONV,
+        "--kind",
+        "publication",
+        as_="marie.dupont",
+    )
     assert "FSE mention check fail" in result.stderr
     assert "FSE mention check pass" in result.stderr
     checked = [e for e in journal() if e["event"] == "publicity-checked"]
@@ -53,6 +66,7 @@ def test_a_failing_publication_is_filed_checked_and_journaled(run, populated, jo
     assert {r["name"] for r in report} == {"flyer.txt", "affiche.txt"}
     out = tmp_path / "publicite.pdf"
     run.ok("publicity", "report", "--convention", CONV, "-o", out)
-    text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "NON CONFORME" in text and "flyer.txt" in text

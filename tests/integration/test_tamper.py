@@ -315,8 +315,7 @@ def test_identity_certificate_replaced(run, pieces, sql) -> None:
 
 
 def test_a_role_granted_through_sql_is_found(run, pieces, sql) -> None:
-    sql("UPDATE identities SET roles = 'archiviste comptable deposant' "
-        "WHERE name = 'marie.dupont'")
+    sql("UPDATE identities SET roles = 'archiviste comptable deposant' WHERE name = 'marie.dupont'")
     report = _verify(run)
     (finding,) = report["findings"]
     assert (finding["subject"], finding["kind"]) == ("marie.dupont", "identity-entry-mismatch")

@@ -21,6 +21,7 @@ import pytest
 from plie_audit.errors import InputError
 from plie_audit.packs import bagit
 from plie_audit.packs.bagit import ArchiveRefused, BagError, BagFindingKind, validate
+from plie_audit.packs.bagit import sources as bagit_sources
 
 K = BagFindingKind
 PAYLOAD = {
@@ -533,11 +534,11 @@ def test_zip_size_and_count_limits(
     bag: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     packed = zip_folder(bag, tmp_path / "b.zip")
-    monkeypatch.setattr(bagit, "MAX_ZIP_TOTAL_BYTES", 100)
+    monkeypatch.setattr(bagit_sources, "MAX_ZIP_TOTAL_BYTES", 100)  # where zips are read
     report = validate(packed)
     assert [(f.kind, f.subject) for f in report.findings] == [(K.UNSAFE_ARCHIVE, "b.zip")]
     assert "bytes" in report.findings[0].expected
-    monkeypatch.setattr(bagit, "MAX_ZIP_MEMBERS", 3)
+    monkeypatch.setattr(bagit_sources, "MAX_ZIP_MEMBERS", 3)
     report = validate(packed)
     assert [(f.kind, f.subject) for f in report.findings] == [(K.UNSAFE_ARCHIVE, "b.zip")]
     assert "members" in report.findings[0].expected

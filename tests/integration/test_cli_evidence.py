@@ -189,7 +189,11 @@ def test_show(run, billet) -> None:
     assert shown["signatures"] == {"content": "valid", "record": "valid", "signer": "trusted"}
     assert shown["signature_status"] == "valid"
     assert shown["findings"] == []
+    assert shown["publicity"] is None
+    assert shown["retention"]["status"] in {"pending", "retained"}
+    assert shown["retention"]["holds"] == []
     human = run.ok("evidence", "show", billet["id"]).stdout
+    assert "retention          " in human
     assert f"sha256             {billet['sha256']}" in human
     assert "content signature  valid" in human
     assert "filed by           marie.dupont" in human

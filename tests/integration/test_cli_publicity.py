@@ -70,3 +70,7 @@ def test_a_failing_publication_is_filed_checked_and_journaled(
         ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
     ).stdout
     assert "NON CONFORME" in text and "flyer.txt" in text
+    filed = {f["name"]: f["id"] for f in run.json("evidence", "list", "--kind", "publication")}
+    assert run.json("evidence", "show", filed["flyer.txt"])["publicity"] == "fail"
+    assert run.json("evidence", "show", filed["affiche.txt"])["publicity"] == "pass"
+    assert "FSE mention        fail" in run.ok("evidence", "show", filed["flyer.txt"]).stdout

@@ -215,6 +215,23 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
         rows.append(("supersedes", info.supersedes))
     if info.superseded_by:
         rows.append(("superseded by", info.superseded_by))
+    if detail.retention is not None:
+        until = (
+            detail.retention["retain_until"]
+            or "unknown (waiting for "
+            + (", ".join(detail.retention["waiting_for"]) or "a policy")
+            + ")"
+        )
+        holds = ", ".join(detail.retention["holds"])
+        rows.append(
+            (
+                "retention",
+                f"{detail.retention['status']}, kept until {until}"
+                + (f", held by {holds}" if holds else ""),
+            )
+        )
+    if detail.publicity is not None:
+        rows.append(("FSE mention", detail.publicity))
     rows += [
         ("object", detail.object_status),
         ("content signature", detail.signatures["content"]),

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from plie_audit import verification
+from plie_audit import clock, verification
 from plie_audit.clock import isoformat
-from plie_audit.db.models import Evidence, Identity
+from plie_audit.db.models import Evidence, Identity, PublicityResult
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
 from plie_audit.errors import (
@@ -29,6 +29,7 @@ from plie_audit.evidence.record import ID_PREFIX
 from plie_audit.findings import FindingKind
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStore
 from plie_audit.store.base import CHUNK_SIZE
 
@@ -41,6 +42,8 @@ class EvidenceDetail:
     object_status: str  # present | missing | size-mismatch
     signatures: dict[str, str]  # content / record -> "valid" or the problem
     findings: list[Any]
+    retention: dict[str, Any] | None = None  # status, retain_until, policies, holds
+    publicity: str | None = None  # the FSE mention check of a publication
 
     @property
     def signatures_ok(self) -> bool:
@@ -52,6 +55,8 @@ class EvidenceDetail:
         data["signatures"] = self.signatures
         data["signature_status"] = "valid" if self.signatures_ok else "invalid"
         data["findings"] = [finding.as_json() for finding in self.findings]
+        data["retention"] = self.retention
+        data["publicity"] = self.publicity
         return data
 
 
@@ -111,7 +116,19 @@ def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
     object_status = (
         "missing" if size is None else ("present" if size == row.size else "size-mismatch")
     )
-    return EvidenceDetail(info, object_status, signatures, findings)
+    with db.read() as session:
+        retention = RetentionRules.load(session).evaluate(row, clock.today()).as_json()
+        checked = session.get(PublicityResult, row.id)
+    for key in ("id", "sha256", "convention"):
+        retention.pop(key, None)
+    return EvidenceDetail(
+        info,
+        object_status,
+        signatures,
+        findings,
+        retention,
+        checked.verdict if checked is not None else None,
+    )
 
 
 def _copy_verified(store: ObjectStore, info: EvidenceInfo, target_dir: Path) -> Path:

@@ -18,6 +18,7 @@ from plie_audit.cli.options import (
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
     passphrase_file_option,
     table,
@@ -119,12 +120,7 @@ def statement() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--since", type=DATE, help="First day of the period (expense date).")
 @click.option("--until", type=DATE, help="Last day of the period (expense date).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the signed PDF here.",
-)
+@output_option("Also write the signed PDF here.")
 @json_option
 @passphrase_file_option
 @pass_state
@@ -341,12 +337,7 @@ def _bilan(
 @bilan.command("intermediaire")
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the signed PDF here.",
-)
+@output_option("Also write the signed PDF here.")
 @json_option
 @passphrase_file_option
 @pass_state
@@ -371,12 +362,7 @@ def bilan_intermediaire(
 @bilan.command("final")
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write the signed PDF here.",
-)
+@output_option("Also write the signed PDF here.")
 @json_option
 @passphrase_file_option
 @pass_state

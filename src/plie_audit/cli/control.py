@@ -17,6 +17,7 @@ from plie_audit.cli.options import (
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
     passphrase_file_option,
     table,
@@ -172,13 +173,7 @@ def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
 
 @control.command("pack")
 @click.argument("request_id", metavar="ID")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The pack folder (or .zip file with --zip) to create.",
-)
+@output_option("The pack folder (or .zip file with --zip) to create.", required=True, dir_okay=True)
 @click.option("--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder.")
 @json_option
 @passphrase_file_option

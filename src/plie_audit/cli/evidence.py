@@ -17,6 +17,7 @@ from plie_audit.cli.options import (
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
     passphrase_file_option,
     table,
@@ -250,13 +251,7 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
 
 @evidence.command("get")
 @click.argument("evidence_id", metavar="ID")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Where to write the bytes (must not exist).",
-)
+@output_option("Where to write the bytes (must not exist).", required=True, dir_okay=True)
 @passphrase_file_option
 @pass_state
 def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:
@@ -272,13 +267,7 @@ def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | No
 
 @evidence.command("export")
 @click.argument("evidence_id", metavar="ID")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="Folder to write into (created if needed).",
-)
+@output_option("Folder to write into (created if needed).", required=True, dir_okay=True)
 @passphrase_file_option
 @pass_state
 def export(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:

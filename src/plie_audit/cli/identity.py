@@ -12,6 +12,7 @@ from plie_audit.cli.options import (
     echo_json,
     identity_passphrase,
     json_option,
+    output_option,
     pass_state,
     passphrase_file_option,
     read_input_file,
@@ -157,12 +158,7 @@ def list_(state: State, as_json: bool) -> None:
 @identity.command("export")
 @click.argument("name", required=False)
 @click.option("--root", "root", is_flag=True, help="Export the archive's root certificate.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the PEM to this file instead of stdout.",
-)
+@output_option("Write the PEM to this file instead of stdout.")
 @pass_state
 def export(state: State, name: str | None, root: bool, output: Path | None) -> None:
     """Export an identity's certificate chain, or the root certificate (PEM).

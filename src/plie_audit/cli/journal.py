@@ -12,6 +12,7 @@ from plie_audit.cli.options import (
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
     table,
 )
@@ -63,12 +64,7 @@ def key(state: State) -> None:
 
 @journal.command("prove")
 @click.argument("evidence_id", metavar="EVIDENCE_ID")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the proof to this file instead of stdout.",
-)
+@output_option("Write the proof to this file instead of stdout.")
 @pass_state
 def prove(state: State, evidence_id: str, output: Path | None) -> None:
     """Print a C2SP tlog-proof@v1 bundle: the filing of a piece is in a signed checkpoint.

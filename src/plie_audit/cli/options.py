@@ -85,6 +85,17 @@ def json_option(function: F) -> F:
     )
 
 
+def output_option(help: str, *, required: bool = False, dir_okay: bool = False) -> Callable[[F], F]:
+    """The ``-o/--output PATH`` option of commands that write a file (or a folder)."""
+    return click.option(
+        "-o",
+        "--output",
+        required=required,
+        type=click.Path(dir_okay=dir_okay, path_type=Path),
+        help=help,
+    )
+
+
 def passphrase_file_option(function: F) -> F:
     return click.option(
         "--passphrase-file",

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from plie_audit.cli.options import State, echo_json, json_option, note, pass_state, table
+from plie_audit.cli.options import (
+    State,
+    echo_json,
+    json_option,
+    note,
+    output_option,
+    pass_state,
+    table,
+)
 from plie_audit.domain import Programme
 
 
@@ -64,12 +72,7 @@ def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: 
 
 @publicity.command("report")
 @click.option("--convention", required=True, help="Convention reference.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write a French PDF report here.",
-)
+@output_option("Write a French PDF report here.")
 @json_option
 @pass_state
 def report(state: State, convention: str, output: Path | None, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from plie_audit.cli.options import (
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
     passphrase_file_option,
     table,
@@ -284,12 +285,7 @@ def hold_list(state: State, as_json: bool) -> None:
 
 @retention.command("audit")
 @click.option("--as-of", type=DATE, help="Evaluate on this day (plans ahead; changes nothing).")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the French PDF report here.",
-)
+@output_option("Write the French PDF report here.")
 @json_option
 @passphrase_file_option
 @pass_state
@@ -341,13 +337,7 @@ def audit(
 
 
 @retention.command("propose")
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The bordereau's PDF (its JSON is written beside, .json).",
-)
+@output_option("The bordereau's PDF (its JSON is written beside, .json).", required=True)
 @json_option
 @passphrase_file_option
 @pass_state

@@ -17,6 +17,25 @@ from cryptography.x509.oid import NameOID
 P12_PASSPHRASE = "p12-passphrase-qualifiée"
 
 
+ADD_CONVENTION = (
+    "convention",
+    "add",
+    "PLIE-LYON-2007-01",
+    "--plie",
+    "PLIE de Lyon",
+    "--agence",
+    "ALE",
+    "--region",
+    "Rhône-Alpes",
+    "--start",
+    "2007-01-01",
+    "--end",
+    "2007-12-31",
+    "--programme",
+    "2007-2013",
+)
+
+
 @pytest.fixture
 def initialised(run) -> None:
     run.ok("init", "--origin", "anpe.example/lyon")
@@ -130,26 +149,9 @@ def test_passphrase_file(run, tmp_path: Path, initialised) -> None:
         secret,
         env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": None},
     )
-    args = (
-        "convention",
-        "add",
-        "PLIE-LYON-2007-01",
-        "--plie",
-        "PLIE de Lyon",
-        "--agence",
-        "ALE",
-        "--region",
-        "Rhône-Alpes",
-        "--start",
-        "2007-01-01",
-        "--end",
-        "2007-12-31",
-        "--programme",
-        "2007-2013",
-    )
-    run.fails(42, *args, as_="paul.leroy")  # the environment's passphrase is not his
+    run.fails(42, *ADD_CONVENTION, as_="paul.leroy")  # the environment's passphrase is not his
     run.ok(
-        *args,
+        *ADD_CONVENTION,
         "--passphrase-file",
         secret,
         as_="paul.leroy",
@@ -197,21 +199,7 @@ def test_revoked_identity_cannot_file_and_only_the_refusal_is_recorded(
     _create(run, "marie.dupont", "deposant", "comptable")
     _create(run, "paul.leroy", "deposant")
     run.ok(
-        "convention",
-        "add",
-        "PLIE-LYON-2007-01",
-        "--plie",
-        "PLIE de Lyon",
-        "--agence",
-        "ALE",
-        "--region",
-        "Rhône-Alpes",
-        "--start",
-        "2007-01-01",
-        "--end",
-        "2007-12-31",
-        "--programme",
-        "2007-2013",
+        *ADD_CONVENTION,
         as_="marie.dupont",
     )
     piece = tmp_path / "billet.pdf"
@@ -359,21 +347,7 @@ def test_import_pkcs12_with_its_root(run, tmp_path: Path, initialised, outside, 
     # The imported identity acts with its own key and passphrase, and its filings verify.
     env = {"PLIE_AUDIT_IDENTITY_PASSPHRASE": P12_PASSPHRASE}
     run.ok(
-        "convention",
-        "add",
-        "PLIE-LYON-2007-01",
-        "--plie",
-        "PLIE de Lyon",
-        "--agence",
-        "ALE",
-        "--region",
-        "Rhône-Alpes",
-        "--start",
-        "2007-01-01",
-        "--end",
-        "2007-12-31",
-        "--programme",
-        "2007-2013",
+        *ADD_CONVENTION,
         as_="jean.martin",
         env=env,
     )

@@ -45,12 +45,21 @@ class AccountingReport:
     def ok(self) -> bool:
         return not self.findings
 
+    @property
+    def total(self) -> Decimal:
+        """Réalisé, all postes together."""
+        return sum(self.totals.values(), Decimal("0.00"))
+
+    @property
+    def budget_total(self) -> Decimal:
+        return sum(self.budget.values(), Decimal("0.00"))
+
     def as_json(self) -> dict[str, Any]:
         return {
             "convention": self.convention,
             "ok": self.ok,
             "totals": {p: format_amount(a) for p, a in self.totals.items()},
-            "total": format_amount(sum(self.totals.values(), Decimal("0.00"))),
+            "total": format_amount(self.total),
             "budget": {p: format_amount(a) for p, a in self.budget.items()},
             "findings": [f.as_json() for f in self.findings],
             "warnings": [w.as_json() for w in self.warnings],
@@ -164,8 +173,8 @@ def _line_findings(
 
 
 def _budget_findings(report: AccountingReport) -> None:
-    total_budget = sum(report.budget.values(), Decimal("0.00"))
-    total_real = sum(report.totals.values(), Decimal("0.00"))
+    total_budget = report.budget_total
+    total_real = report.total
     if total_real > total_budget:
         report.findings.append(
             Finding(

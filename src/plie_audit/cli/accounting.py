@@ -218,11 +218,9 @@ def accounting_check(ctx: click.Context, state: State, convention: str, as_json:
     if as_json:
         echo_json(report.as_json())
     else:
-        total = sum(report.totals.values(), Decimal("0.00"))
-        budget = sum(report.budget.values(), Decimal("0.00"))
         click.echo(
-            f"{convention}: réalisé {format_euros_fr(total)} pour un budget de "
-            f"{format_euros_fr(budget)}"
+            f"{convention}: réalisé {format_euros_fr(report.total)} pour un budget de "
+            f"{format_euros_fr(report.budget_total)}"
         )
         _say_findings(report.findings)
         _say_findings(report.warnings, "WARNING")

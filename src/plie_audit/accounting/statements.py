@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from plie_audit import canonical, csvsafe
 from plie_audit.accounting import budget
-from plie_audit.accounting.expenses import LineInfo
+from plie_audit.accounting.expenses import COLUMNS, LineInfo
 from plie_audit.db.models import Convention, Statement
 from plie_audit.domain import POSTE_LABELS, Poste
 from plie_audit.money import format_amount
@@ -27,19 +27,7 @@ from plie_audit.money import format_amount
 TOTALS_FORMAT = "plie-audit/etat-certifie/1"
 TOTALS_FILE = "totals.json"
 LINES_FILE = "lignes.csv"
-LINES_HEADER = (
-    "id",
-    "date",
-    "poste",
-    "label",
-    "amount",
-    "paid_on",
-    "payment_ref",
-    "pieces",
-    "gross_amount",
-    "key_rate",
-    "key_basis",
-)
+LINES_HEADER = ("id", *COLUMNS)  # the expense CSV columns, after the line's id
 ROW_LABELS = {
     Poste.COUT_SALARIAL.value: "Coût salarial total",
     Poste.FRAIS_GESTION.value: "Frais de management, de gestion et de formation",

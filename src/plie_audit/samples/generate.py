@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from plie_audit.accounting.expenses import COLUMNS
 from plie_audit.money import format_amount, format_euros_fr
 from plie_audit.samples.pdf import render
 
@@ -254,18 +255,7 @@ def _expense_lists(folder: Path, pieces: list[Piece]) -> list[Piece]:
     return lists
 
 
-EXPENSE_HEADER = [
-    "date",
-    "poste",
-    "label",
-    "amount",
-    "paid_on",
-    "payment_ref",
-    "pieces",
-    "gross_amount",
-    "key_rate",
-    "key_basis",
-]
+EXPENSE_HEADER = COLUMNS  # the header `expense import` reads
 KEY_GROSS, KEY_RATE, KEY_BASIS = "9600.00", "0.50", "0,5 ETP de l'agent affecté au PLIE"
 
 

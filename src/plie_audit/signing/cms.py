@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -378,31 +378,47 @@ def _parse(cms_der: bytes) -> _Parsed:
         signer = signer_infos[0]
         if signer["digest_algorithm"]["algorithm"].native != "sha256":
             raise SignatureInvalid("signer digest algorithm is not SHA-256")
-        certificates = tuple(
-            x509.load_der_x509_certificate(choice.chosen.dump())
-            for choice in _optional(signed_data["certificates"])
-            if choice.name == "certificate"
-        )
-        signed_attrs_field = signer["signed_attrs"]
-        if isinstance(signed_attrs_field, core.Void):
-            raise SignatureInvalid("signer has no signed attributes")
-        attributes = list(signed_attrs_field)
-        signed_attrs: dict[str, list[Any]] = {}
-        for attribute in attributes:
-            kind = attribute["type"].native
-            if kind in signed_attrs:
-                # RFC 5652 §5.3: a signed attribute type appears at most once here.
-                raise SignatureInvalid(f"signed attribute {kind} appears more than once")
-            values = attribute["values"]
+        certificates = _embedded_certificates(signed_data)
+        signed_attrs, signed_attrs_der = _signed_attributes(
+            signer,
+            "signer",
             # Decode only the attributes we check; others stay opaque.
-            signed_attrs[kind] = [v.native for v in values] if kind in _CHECKED_ATTRS else []
-        # RFC 5652 §5.4: the signature covers signedAttrs with an explicit SET OF tag.
-        # Like OpenSSL (CMS_Attributes_Verify) we keep the order received rather than
-        # re-sorting, so both accept and reject the same signatures.
-        signed_attrs_der = _set([attribute.dump() for attribute in attributes])
+            lambda kind, values: [v.native for v in values] if kind in _CHECKED_ATTRS else [],
+        )
     except _ASN1_ERRORS as exc:
         raise SignatureInvalid(f"malformed CMS signature: {exc}") from exc
     return _Parsed(signer, certificates, signed_attrs, signed_attrs_der)
+
+
+def _embedded_certificates(signed_data: acms.SignedData) -> tuple[x509.Certificate, ...]:
+    """The certificates a SignedData carries (other certificate choices are ignored)."""
+    return tuple(
+        x509.load_der_x509_certificate(choice.chosen.dump())
+        for choice in _optional(signed_data["certificates"])
+        if choice.name == "certificate"
+    )
+
+
+def _signed_attributes(
+    signer: acms.SignerInfo, who: str, values_of: Callable[[str, Any], list[Any]]
+) -> tuple[dict[str, list[Any]], bytes]:
+    """The signer's signed attributes by type (values as ``values_of`` keeps them) and the
+    DER the signature covers."""
+    signed_attrs_field = signer["signed_attrs"]
+    if isinstance(signed_attrs_field, core.Void):
+        raise SignatureInvalid(f"{who} has no signed attributes")
+    attributes = list(signed_attrs_field)
+    signed_attrs: dict[str, list[Any]] = {}
+    for attribute in attributes:
+        kind = attribute["type"].native
+        if kind in signed_attrs:
+            # RFC 5652 §5.3: a signed attribute type appears at most once.
+            raise SignatureInvalid(f"signed attribute {kind} appears more than once")
+        signed_attrs[kind] = values_of(kind, attribute["values"])
+    # RFC 5652 §5.4: the signature covers signedAttrs with an explicit SET OF tag.
+    # Like OpenSSL (CMS_Attributes_Verify) we keep the order received rather than
+    # re-sorting, so both accept and reject the same signatures.
+    return signed_attrs, _set([attribute.dump() for attribute in attributes])
 
 
 def _optional(value: Any) -> list[Any]:

@@ -40,7 +40,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from plie_audit.errors import SignatureInvalid, SigningError
 from plie_audit.signing import ca
-from plie_audit.signing.cms import _ASN1_ERRORS, _find_signer_certificate, _optional, _set
+from plie_audit.signing.cms import (
+    _ASN1_ERRORS,
+    _embedded_certificates,
+    _find_signer_certificate,
+    _signed_attributes,
+)
 
 TST_INFO_OID = "1.2.840.113549.1.9.16.1.4"
 """id-ct-TSTInfo (RFC 3161 §2.4.2), the eContentType of a time-stamp token."""
@@ -316,25 +321,10 @@ def _parse(token: bytes) -> _Token:
             raise SignatureInvalid(f"expected exactly one signer, found {len(signer_infos)}")
         signer = signer_infos[0]
         _check_versions(signed_data, signer)
-        certificates = tuple(
-            x509.load_der_x509_certificate(choice.chosen.dump())
-            for choice in _optional(signed_data["certificates"])
-            if choice.name == "certificate"
+        certificates = _embedded_certificates(signed_data)
+        signed_attrs, signed_attrs_der = _signed_attributes(
+            signer, "the token's signer", lambda _kind, values: list(values)
         )
-        signed_attrs_field = signer["signed_attrs"]
-        if isinstance(signed_attrs_field, core.Void):
-            raise SignatureInvalid("the token's signer has no signed attributes")
-        attributes = list(signed_attrs_field)
-        signed_attrs: dict[str, list[Any]] = {}
-        for attribute in attributes:
-            kind = attribute["type"].native
-            if kind in signed_attrs:
-                # RFC 5652 §5.3: a signed attribute type appears at most once.
-                raise SignatureInvalid(f"signed attribute {kind} appears more than once")
-            signed_attrs[kind] = list(attribute["values"])
-        # RFC 5652 §5.4: the signature covers the attributes re-tagged as SET OF, in the
-        # order received (as OpenSSL does).
-        signed_attrs_der = _set([attribute.dump() for attribute in attributes])
     except (*_ASN1_ERRORS, x509.InvalidVersion) as exc:
         # cryptography's InvalidVersion (a bad certificate version) is no ValueError.
         raise SignatureInvalid(f"malformed time-stamp token: {exc}") from exc

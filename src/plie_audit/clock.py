@@ -7,6 +7,21 @@ from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
 
+MONTHS_FR = (  # French month names, for dates written out in documents
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
 
 def now() -> datetime:
     """Return the current instant as an aware UTC datetime (microseconds dropped)."""

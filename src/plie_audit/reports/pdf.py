@@ -37,6 +37,7 @@ import jinja2
 import weasyprint  # type: ignore[import-untyped]
 
 from plie_audit import clock
+from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
 from plie_audit.money import format_euros_fr
 
@@ -52,20 +53,6 @@ ATTACHMENT_RELATIONSHIP = "Data"
 
 EMPTY = "—"
 
-MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 RETENTION_STATUS_FR: Mapping[str, str] = {
     "pending": "en attente de l'événement déclencheur",

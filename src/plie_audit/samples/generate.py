@@ -17,26 +17,13 @@ from decimal import Decimal
 from pathlib import Path
 
 from plie_audit.accounting.expenses import COLUMNS
+from plie_audit.clock import MONTHS_FR
 from plie_audit.money import format_amount, format_euros_fr
 from plie_audit.samples.pdf import render
 
 FICTIF = "DOCUMENT FICTIF - données de démonstration plie-audit"
 CONVENTION = "PLIE-LYON-2007-01"
 AGENT = "Mme Claire Moreau, conseillère à l'emploi"
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 @dataclass(frozen=True)
@@ -75,7 +62,7 @@ def _payslips(folder: Path, rng: random.Random) -> list[Piece]:
     for month in range(1, 13):
         employer = (gross * Decimal("1.42")).quantize(Decimal("0.01"))
         paid = date(2007, month, 28)
-        lines = _header(f"Bulletin de salaire - {MONTHS[month - 1]} 2007") + [
+        lines = _header(f"Bulletin de salaire - {MONTHS_FR[month - 1]} 2007") + [
             f"Salarié : {AGENT}",
             "Affectation : PLIE de Lyon (art. 3-1 de la convention)",
             "",
@@ -97,7 +84,7 @@ def _payslips(folder: Path, rng: random.Random) -> list[Piece]:
                 "cout-salarial",
                 employer,
                 paid,
-                f"Bulletin de salaire {MONTHS[month - 1]} 2007",
+                f"Bulletin de salaire {MONTHS_FR[month - 1]} 2007",
             )
         )
     return pieces

@@ -31,7 +31,8 @@ import re
 import subprocess
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -239,12 +240,42 @@ _DOCX_IMAGES = ("drawing", "pict", "object")
 _PART_NUMBER = re.compile(r"word/(header|footer)(\d+)\.xml")
 
 
-class _Docx:
+class _XmlText(ABC):
+    """What the DOCX and ODT readers share: paragraphs in document order, numbered units."""
+
+    PARAGRAPHS: tuple[str, ...] = ()  # tags of paragraphs (and headings)
+    SKIP: Collection[str] = ()  # tags whose text is not read in the flow
+
     def __init__(self) -> None:
         self.units: list[TextUnit] = []
         self.boxes: list[ElementTree.Element] = []
         self.paragraphs = 0
         self.tables = 0
+
+    @abstractmethod
+    def text(self, paragraph: ElementTree.Element) -> str:
+        """The paragraph's text as a reader sees it (each format reads its own runs)."""
+
+    def paragraphs_in(self, container: ElementTree.Element) -> Iterator[ElementTree.Element]:
+        """Paragraphs in document order, tables included, text boxes left to ``text``."""
+        for child in container:
+            if child.tag in self.PARAGRAPHS:
+                yield child
+            elif child.tag not in self.SKIP:
+                yield from self.paragraphs_in(child)
+
+    def joined(self, container: ElementTree.Element) -> str:
+        texts = (self.text(p) for p in self.paragraphs_in(container))
+        return "\n".join(text for text in texts if text.strip())
+
+    def add(self, text: str, where: str) -> None:
+        if text.strip():
+            self.units.append(TextUnit(text, where))
+
+
+class _Docx(_XmlText):
+    PARAGRAPHS = (W + "p",)
+    SKIP = _DOCX_SKIP
 
     def run_hidden(self, run: ElementTree.Element) -> bool:
         vanish = run.find(f"{W}rPr/{W}vanish")
@@ -275,22 +306,6 @@ class _Docx:
 
         walk(paragraph)
         return "".join(parts)
-
-    def paragraphs_in(self, container: ElementTree.Element) -> Iterator[ElementTree.Element]:
-        """Paragraphs in document order, tables included, text boxes left to ``text``."""
-        for child in container:
-            if child.tag == W + "p":
-                yield child
-            elif child.tag not in _DOCX_SKIP:
-                yield from self.paragraphs_in(child)
-
-    def joined(self, container: ElementTree.Element) -> str:
-        texts = (self.text(p) for p in self.paragraphs_in(container))
-        return "\n".join(text for text in texts if text.strip())
-
-    def add(self, text: str, where: str) -> None:
-        if text.strip():
-            self.units.append(TextUnit(text, where))
 
     def body(self, container: ElementTree.Element) -> None:
         for child in container:
@@ -388,13 +403,13 @@ _ODT_REGIONS = (
 )
 
 
-class _Odt:
+class _Odt(_XmlText):
+    PARAGRAPHS = (TEXT + "p", TEXT + "h")
+    SKIP = _ODT_SKIP
+
     def __init__(self) -> None:
-        self.units: list[TextUnit] = []
-        self.boxes: list[ElementTree.Element] = []
+        super().__init__()
         self.notes: list[tuple[str, ElementTree.Element]] = []
-        self.paragraphs = 0
-        self.tables = 0
 
     def text(self, paragraph: ElementTree.Element) -> str:
         parts: list[str] = [paragraph.text or ""]
@@ -422,21 +437,6 @@ class _Odt:
 
         walk(paragraph)
         return "".join(parts)
-
-    def paragraphs_in(self, container: ElementTree.Element) -> Iterator[ElementTree.Element]:
-        for child in container:
-            if child.tag in (TEXT + "p", TEXT + "h"):
-                yield child
-            elif child.tag not in _ODT_SKIP:
-                yield from self.paragraphs_in(child)
-
-    def joined(self, container: ElementTree.Element) -> str:
-        texts = (self.text(p) for p in self.paragraphs_in(container))
-        return "\n".join(text for text in texts if text.strip())
-
-    def add(self, text: str, where: str) -> None:
-        if text.strip():
-            self.units.append(TextUnit(text, where))
 
     def body(self, container: ElementTree.Element) -> None:
         for child in container:

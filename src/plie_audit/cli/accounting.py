@@ -120,7 +120,7 @@ def statement() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--since", type=DATE, help="First day of the period (expense date).")
 @click.option("--until", type=DATE, help="Last day of the period (expense date).")
-@output_option("Also write the signed PDF here.")
+@output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -141,8 +141,6 @@ def statement_certify(
       plie-audit --as marie.dupont statement certify --convention PLIE-LYON-2007-01 \\
         --since 2007-01-01 --until 2007-06-30 -o etat-s1-2007.pdf
     """
-    if output is not None and output.exists():
-        raise click.UsageError(f"{output} already exists")
     certified = state.archive().accounting.certify(
         actor(state, passphrase_file), convention, since=since, until=until
     )
@@ -313,8 +311,6 @@ def _bilan(
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
-    if output is not None and output.exists():
-        raise click.UsageError(f"{output} already exists")
     produced = state.archive().accounting.bilan(
         actor(state, passphrase_file), convention, kind, issued_on=issued_on
     )
@@ -335,7 +331,7 @@ def _bilan(
 @bilan.command("intermediaire")
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
-@output_option("Also write the signed PDF here.")
+@output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -360,7 +356,7 @@ def bilan_intermediaire(
 @bilan.command("final")
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
-@output_option("Also write the signed PDF here.")
+@output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
 @pass_state

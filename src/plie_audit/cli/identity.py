@@ -158,7 +158,7 @@ def list_(state: State, as_json: bool) -> None:
 @identity.command("export")
 @click.argument("name", required=False)
 @click.option("--root", "root", is_flag=True, help="Export the archive's root certificate.")
-@output_option("Write the PEM to this file instead of stdout.")
+@output_option("Write the PEM to this file instead of stdout.", new=True)
 @pass_state
 def export(state: State, name: str | None, root: bool, output: Path | None) -> None:
     """Export an identity's certificate chain, or the root certificate (PEM).
@@ -175,8 +175,6 @@ def export(state: State, name: str | None, root: bool, output: Path | None) -> N
     if output is None:
         click.echo(pem.decode(), nl=False)
     else:
-        if output.exists():
-            raise click.UsageError(f"{output} already exists")
         output.write_bytes(pem)
         click.echo(f"wrote {output}", err=True)
 

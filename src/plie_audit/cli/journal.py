@@ -64,7 +64,7 @@ def key(state: State) -> None:
 
 @journal.command("prove")
 @click.argument("evidence_id", metavar="EVIDENCE_ID")
-@output_option("Write the proof to this file instead of stdout.")
+@output_option("Write the proof to this file instead of stdout.", new=True)
 @pass_state
 def prove(state: State, evidence_id: str, output: Path | None) -> None:
     """Print a C2SP tlog-proof@v1 bundle: the filing of a piece is in a signed checkpoint.
@@ -80,8 +80,6 @@ def prove(state: State, evidence_id: str, output: Path | None) -> None:
     if output is None:
         click.echo(bundle, nl=False)
         return
-    if output.exists():
-        raise click.UsageError(f"{output} already exists")
     output.write_text(bundle, encoding="utf-8")
     note(f"wrote {output}")
 

@@ -85,13 +85,33 @@ def json_option(function: F) -> F:
     )
 
 
-def output_option(help: str, *, required: bool = False, dir_okay: bool = False) -> Callable[[F], F]:
-    """The ``-o/--output PATH`` option of commands that write a file (or a folder)."""
+def output_option(
+    help: str,
+    *,
+    required: bool = False,
+    dir_okay: bool = False,
+    new: bool = False,
+    beside: str | None = None,
+) -> Callable[[F], F]:
+    """The ``-o/--output PATH`` option of commands that write a file (or a folder).
+
+    With ``new``, an existing path (or its ``beside`` twin, e.g. ``.json``) is refused while
+    the command line is read, before the command does anything.
+    """
+
+    def refuse_existing(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Any:
+        if value is not None:
+            for path in (value, value.with_suffix(beside)) if beside else (value,):
+                if path.exists():
+                    raise click.UsageError(f"{path} already exists", ctx=ctx)
+        return value
+
     return click.option(
         "-o",
         "--output",
         required=required,
         type=click.Path(dir_okay=dir_okay, path_type=Path),
+        callback=refuse_existing if new else None,
         help=help,
     )
 

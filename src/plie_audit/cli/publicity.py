@@ -72,7 +72,7 @@ def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: 
 
 @publicity.command("report")
 @click.option("--convention", required=True, help="Convention reference.")
-@output_option("Write a French PDF report here.")
+@output_option("Write a French PDF report here.", new=True)
 @json_option
 @pass_state
 def report(state: State, convention: str, output: Path | None, as_json: bool) -> None:
@@ -82,8 +82,6 @@ def report(state: State, convention: str, output: Path | None, as_json: bool) ->
     Example:
       plie-audit publicity report --convention PLIE-LYON-2007-01 -o publicite.pdf
     """
-    if output is not None and output.exists():
-        raise click.UsageError(f"{output} already exists")
     archive = state.archive()
     results = archive.publicity.report(convention)
     if output is not None:

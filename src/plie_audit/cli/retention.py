@@ -285,7 +285,7 @@ def hold_list(state: State, as_json: bool) -> None:
 
 @retention.command("audit")
 @click.option("--as-of", type=DATE, help="Evaluate on this day (plans ahead; changes nothing).")
-@output_option("Write the French PDF report here.")
+@output_option("Write the French PDF report here.", new=True)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -307,8 +307,6 @@ def audit(
       plie-audit retention audit --as-of 2018-04-01 --json
       plie-audit --as anne.archiviste retention audit -o audit-2026.pdf
     """
-    if output is not None and output.exists():
-        raise click.UsageError(f"{output} already exists")
     who = actor(state, passphrase_file) if state.identity else None
     result = state.archive().retention.audit(who, as_of=as_of, pdf=output is not None)
     report = result.report
@@ -337,7 +335,12 @@ def audit(
 
 
 @retention.command("propose")
-@output_option("The bordereau's PDF (its JSON is written beside, .json).", required=True)
+@output_option(
+    "The bordereau's PDF (its JSON is written beside, .json).",
+    required=True,
+    new=True,
+    beside=".json",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -349,9 +352,6 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
       plie-audit --as anne.archiviste retention propose -o bordereau.pdf
     """
     json_path = output.with_suffix(".json")
-    for path in (output, json_path):
-        if path.exists():
-            raise click.UsageError(f"{path} already exists")
     proposal = state.archive().retention.propose(actor(state, passphrase_file))
     output.write_bytes(proposal.pdf)
     json_path.write_bytes(proposal.bordereau.content)

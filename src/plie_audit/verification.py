@@ -556,69 +556,65 @@ def check_metadata(db: Database, audit: JournalAudit) -> list[Finding]:
     """Identities (roles, certificate, revocation) and conventions (their fields and budget)
     against what the journal recorded: a role granted or a budget raised through SQL is a
     finding, not a silent privilege or ceiling."""
-    findings: list[Finding] = []
     with db.read() as session:
-        rows = {row.name: row for row in session.execute(select(Identity)).scalars()}
-        for name in sorted(set(rows) | set(audit.identities)):
-            row, said = rows.get(name), audit.identities.get(name)
-            if row is None or said is None:
-                findings.append(
-                    Finding(
-                        name,
-                        FindingKind.IDENTITY_ENTRY_MISMATCH,
-                        "an identity row and its journal entry",
-                        "no row" if row is None else "no journal entry",
-                    )
-                )
-                continue
-            now = {
+        identities = {
+            row.name: {
                 "roles": row.roles,
                 "fingerprint": row.fingerprint,
                 "revoked": row.revoked_at is not None,
             }
-            for key, value in now.items():
-                if said.get(key) != value:
-                    findings.append(
-                        Finding(
-                            name,
-                            FindingKind.IDENTITY_ENTRY_MISMATCH,
-                            f"{key}={said.get(key)} (journal#{said['seq']})",
-                            f"{key}={value}",
-                        )
-                    )
+            for row in session.execute(select(Identity)).scalars()
+        }
         budgets: dict[str, dict[str, str]] = {}
         for line in session.execute(select(BudgetLine)).scalars():
             budgets.setdefault(line.convention_ref, {})[line.poste] = format_amount(line.amount)
-        conventions = {row.ref: row for row in session.execute(select(Convention)).scalars()}
-        for ref in sorted(set(conventions) | set(audit.conventions)):
-            conv, said = conventions.get(ref), audit.conventions.get(ref)
-            if conv is None or said is None:
-                findings.append(
-                    Finding(
-                        ref,
-                        FindingKind.CONVENTION_ENTRY_MISMATCH,
-                        "a convention row and its journal entry",
-                        "no row" if conv is None else "no journal entry",
-                    )
-                )
-                continue
-            now = {
+        conventions = {
+            conv.ref: {
                 "plie": conv.plie,
                 "agence": conv.agence,
                 "region": conv.region,
                 "start": conv.start_date.isoformat(),
                 "end": conv.end_date.isoformat(),
                 "programme": conv.programme,
-                "budget": budgets.get(ref, {}),
+                "budget": budgets.get(conv.ref, {}),
             }
-            for key, value in now.items():
-                if said.get(key) != value:
-                    findings.append(
-                        Finding(
-                            ref,
-                            FindingKind.CONVENTION_ENTRY_MISMATCH,
-                            f"{key}={said.get(key)} (journal#{said['seq']})",
-                            f"{key}={value}",
-                        )
+            for conv in session.execute(select(Convention)).scalars()
+        }
+    return _against_journal(
+        FindingKind.IDENTITY_ENTRY_MISMATCH, "an identity", identities, audit.identities
+    ) + _against_journal(
+        FindingKind.CONVENTION_ENTRY_MISMATCH, "a convention", conventions, audit.conventions
+    )
+
+
+def _against_journal(
+    kind: FindingKind,
+    what: str,
+    rows: dict[str, dict[str, Any]],
+    journaled: dict[str, dict[str, Any]],
+) -> list[Finding]:
+    """Each subject's current fields (``rows``) against its latest journal entry."""
+    findings: list[Finding] = []
+    for subject in sorted(set(rows) | set(journaled)):
+        now, said = rows.get(subject), journaled.get(subject)
+        if now is None or said is None:
+            findings.append(
+                Finding(
+                    subject,
+                    kind,
+                    f"{what} row and its journal entry",
+                    "no row" if now is None else "no journal entry",
+                )
+            )
+            continue
+        for key, value in now.items():
+            if said.get(key) != value:
+                findings.append(
+                    Finding(
+                        subject,
+                        kind,
+                        f"{key}={said.get(key)} (journal#{said['seq']})",
+                        f"{key}={value}",
                     )
+                )
     return findings

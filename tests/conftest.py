@@ -4,15 +4,18 @@ a CLI runner and an "archive unchanged" snapshot.
 Every fixture is function-scoped: each test gets its own archive folder under ``tmp_path``
 (P-256 keys make that cheap), so a test that tampers with an archive cannot leak into another.
 Tests cannot import this module (``--import-mode=importlib``), so helpers are fixtures.
+
+The archive runs on the embedded default, or on PostgreSQL + S3 when
+``PLIE_TEST_BACKEND=scale`` (``support/backends.py``): the ``backend`` fixture gives each test
+its own database and bucket prefix, and what tests do behind the archive's back goes through it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -26,6 +29,7 @@ from plie_audit.archive import Actor, Archive
 from plie_audit.cli.main import cli as plie_cli
 from plie_audit.domain import Poste, Programme, Role
 from plie_audit.signing import ca
+from support.backends import SCALE, Embedded, Scale, make_backend
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -49,10 +53,53 @@ def archive_dir(tmp_path: Path) -> Path:
     return tmp_path / "archive"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On PostgreSQL + S3, run what does not travel in time nor look inside the embedded
+    default's files; on the embedded default, leave out what needs the servers."""
+    if SCALE:
+        selected = [i for i in items if not i.get_closest_marker("timetravel")]
+        selected = [i for i in selected if not i.get_closest_marker("embedded")]
+    else:  # the servers' own tests run in the PostgreSQL + S3 pass
+        selected = [i for i in items if not i.get_closest_marker("scale")]
+    deselected = [i for i in items if i not in selected]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
 @pytest.fixture
-def archive(archive_dir: Path) -> Iterator[Archive]:
-    """A freshly initialised archive (SQLite + local store), created through the library."""
-    opened = Archive.init(archive_dir, passphrase=ARCHIVE_PASSPHRASE, origin="anpe.example/lyon")
+def backend(archive_dir: Path) -> Iterator[Embedded | Scale]:
+    """Where the test archive's metadata and bytes live (see support/backends.py)."""
+    chosen = make_backend(archive_dir)
+    yield chosen
+    chosen.close()
+
+
+@pytest.fixture
+def another_backend(tmp_path: Path) -> Iterator[Callable[[Path], dict[str, str | None]]]:
+    """``another_backend(folder)`` gives a second archive its own database and store; returns
+    the environment its ``init`` needs."""
+    made: list[Embedded | Scale] = []
+
+    def make(folder: Path) -> dict[str, str | None]:
+        made.append(make_backend(folder))
+        return made[-1].env()
+
+    yield make
+    for chosen in made:
+        chosen.close()
+
+
+@pytest.fixture
+def archive(archive_dir: Path, backend: Embedded | Scale) -> Iterator[Archive]:
+    """A freshly initialised archive, created through the library (on the test backend)."""
+    opened = Archive.init(
+        archive_dir,
+        passphrase=ARCHIVE_PASSPHRASE,
+        origin="anpe.example/lyon",
+        database_url=backend.database_url,
+        store=backend.store_url,
+    )
     yield opened
     opened.close()
 
@@ -135,6 +182,7 @@ class Cli:
     """Runs ``plie-audit`` in-process with click's CliRunner (stdout and stderr apart)."""
 
     archive_dir: Path
+    backend_env: dict[str, str | None]
 
     def env(self, **overrides: str | None) -> dict[str, str | None]:
         env: dict[str, str | None] = {
@@ -142,6 +190,7 @@ class Cli:
             "PLIE_AUDIT_PASSPHRASE": ARCHIVE_PASSPHRASE.decode(),
             "PLIE_AUDIT_IDENTITY_PASSPHRASE": IDENTITY_PASSPHRASE.decode(),
             "PLIE_AUDIT_IDENTITY": None,  # never inherit who acts from the caller's shell
+            **self.backend_env,  # `init` goes to the test's database and store
         }
         env.update(overrides)
         return env
@@ -180,22 +229,18 @@ def assert_one_line_error(result: Result) -> None:
 
 
 @pytest.fixture
-def run(archive_dir: Path) -> Cli:
-    return Cli(archive_dir)
+def run(archive_dir: Path, backend: Embedded | Scale) -> Cli:
+    return Cli(archive_dir, backend.env())
 
 
 # ------------------------------------------------------------------ raw database access
 
 
 @pytest.fixture
-def sql(archive_dir: Path) -> Callable[..., list[tuple[Any, ...]]]:
-    """Run SQL directly on archive.db, behind the archive's back (commits at once)."""
-
-    def execute(statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with closing(sqlite3.connect(archive_dir / "archive.db")) as connection, connection:
-            return connection.execute(statement, params).fetchall()
-
-    return execute
+def sql(backend: Embedded | Scale) -> Callable[..., list[tuple[Any, ...]]]:
+    """Run SQL directly on the archive's database, behind the archive's back (commits at
+    once; ``?`` placeholders on both backends)."""
+    return backend.sql
 
 
 # ------------------------------------------------------------------ "archive unchanged"
@@ -219,10 +264,9 @@ class Snapshot:
         return {row for row in self.dump - later.dump if not row.startswith(self.TREE_TABLES)}
 
 
-def take_snapshot(archive_dir: Path) -> Snapshot:
-    with closing(sqlite3.connect(archive_dir / "archive.db")) as connection:
-        dump = frozenset(connection.iterdump())
-    files = {}
+def take_snapshot(archive_dir: Path, backend: Embedded | Scale) -> Snapshot:
+    dump = backend.dump()
+    files: dict[str, tuple[int, str]] = dict(backend.stored())
     for path in sorted(archive_dir.rglob("*")):
         if path.is_file() and not path.name.startswith("archive.db"):
             data = path.read_bytes()
@@ -232,20 +276,20 @@ def take_snapshot(archive_dir: Path) -> Snapshot:
 
 
 @pytest.fixture
-def snapshot(archive_dir: Path) -> Callable[[], Snapshot]:
+def snapshot(archive_dir: Path, backend: Embedded | Scale) -> Callable[[], Snapshot]:
     """``snapshot()`` captures the archive now; compare two with ``==``."""
-    return lambda: take_snapshot(archive_dir)
+    return lambda: take_snapshot(archive_dir, backend)
 
 
 @pytest.fixture
-def unchanged(archive_dir: Path) -> Callable[[], Any]:
+def unchanged(archive_dir: Path, backend: Embedded | Scale) -> Callable[[], Any]:
     """``with unchanged(): ...`` asserts the block leaves the archive exactly as it was."""
 
     @contextmanager
     def check() -> Iterator[None]:
-        before = take_snapshot(archive_dir)
+        before = take_snapshot(archive_dir, backend)
         yield
-        after = take_snapshot(archive_dir)
+        after = take_snapshot(archive_dir, backend)
         assert before.dump == after.dump  # every row of every table, the tree's included
         assert before.files == after.files
 

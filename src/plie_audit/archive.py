@@ -32,7 +32,7 @@ from plie_audit.config import (
 )
 from plie_audit.control.service import ControlService
 from plie_audit.db.models import ArchiveInfo, Identity
-from plie_audit.db.session import Database, check_schema, upgrade
+from plie_audit.db.session import Database, check_database_url, check_schema, upgrade
 from plie_audit.domain import (
     EvidenceKind,
     Poste,
@@ -62,7 +62,7 @@ from plie_audit.retention import catalog as retention_catalog
 from plie_audit.retention.service import RetentionService
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
-from plie_audit.store import LocalStore, ObjectStore, open_store
+from plie_audit.store import ObjectStore, open_store
 
 
 @dataclass(frozen=True)
@@ -159,8 +159,9 @@ class Archive:
         if tsa_url is not None and not tsa_url.startswith(("http://", "https://")):
             raise InputError(f"bad --tsa-url {tsa_url!r}: an http:// or https:// URL")
         store_url = store or DEFAULT_STORE
-        if "://" in store_url and not store_url.startswith("file://"):
-            open_store(store_url, root)  # raises the clear "not available" error
+        open_store(store_url, root)  # a malformed store URL is refused before anything is made
+        if database_url is not None:
+            check_database_url(database_url)
         created_here = not root.exists()
         now = clock.now()
         settings = Settings(
@@ -179,8 +180,7 @@ class Archive:
                 if session.execute(select(ArchiveInfo)).first() is not None:
                     raise ArchiveStateError("the database already holds an archive")
             object_store = open_store(store_url, root)
-            if isinstance(object_store, LocalStore):
-                object_store.create()
+            object_store.create()
             # CN stays within X.520's 64 characters; the origin is in O (CN=...,O=<origin>).
             root_key, root_cert = ca.create_root("plie-audit root CA", origin, now)
             identities.write_key_file(

@@ -63,6 +63,10 @@ class StoreError(PlieAuditError):
     exit_code = 20
 
 
+class StoreLocked(StoreError):
+    """The storage refuses to destroy an object still under its Object Lock retention."""
+
+
 class JournalError(PlieAuditError):
     """The journal cannot be appended to or read."""
 

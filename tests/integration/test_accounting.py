@@ -28,6 +28,9 @@ from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 
+# Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
+pytestmark = pytest.mark.timetravel
+
 PASS = b"archive-passphrase-2007"
 MARIE = Actor("marie.dupont", b"passphrase-of-marie")
 CONV = "PLIE-LYON-2007-01"

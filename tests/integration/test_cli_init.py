@@ -10,17 +10,22 @@ from pathlib import Path
 import pytest
 
 
-def test_init_creates_the_archive(run, archive_dir: Path, journal) -> None:
+def test_init_creates_the_archive(run, archive_dir: Path, journal, backend) -> None:
     result = run.ok("init", "--origin", "anpe.example/rhone-alpes")
     assert f"archive created in {archive_dir}" in result.stdout
     assert re.search(r"root certificate sha256:[0-9a-f]{64}", result.stdout)
     assert "identity export --root" in result.stderr  # advice goes to stderr
     settings = tomllib.loads((archive_dir / "archive.toml").read_text())["archive"]
     assert settings["origin"] == "anpe.example/rhone-alpes"
-    assert settings["database_url"] == "sqlite:///archive.db"
-    assert settings["store"] == "objects"
-    assert (archive_dir / "archive.db").is_file()
-    assert (archive_dir / "objects").is_dir()
+    if backend.name == "embedded":
+        assert settings["database_url"] == "sqlite:///archive.db"
+        assert settings["store"] == "objects"
+        assert (archive_dir / "archive.db").is_file()
+        assert (archive_dir / "objects").is_dir()
+    else:  # $PLIE_AUDIT_DATABASE_URL and $PLIE_AUDIT_STORE stand for the options
+        assert settings["database_url"] == backend.database_url
+        assert settings["store"] == backend.store_url
+        assert not (archive_dir / "archive.db").exists()
     key = archive_dir / "keys" / "root.key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
@@ -65,9 +70,63 @@ def test_origin_too_long_for_a_certificate_is_refused_and_leaves_nothing(
     assert not archive_dir.exists()
 
 
-def test_s3_store_is_not_available_yet(run, archive_dir: Path) -> None:
-    result = run.fails(10, "init", "--store", "s3://bucket/archive")
-    assert "S3" in result.stderr
+NO_AWS = {
+    "AWS_ACCESS_KEY_ID": None,
+    "AWS_SECRET_ACCESS_KEY": None,
+    "AWS_SESSION_TOKEN": None,
+    "AWS_PROFILE": None,
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+    "AWS_CONFIG_FILE": "/nonexistent/config",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def test_s3_store_without_credentials_is_a_clear_error(run, archive_dir: Path) -> None:
+    result = run.fails(
+        20,
+        "init",
+        "--store",
+        "s3://plie-archive/lyon",
+        env={**NO_AWS, "PLIE_AUDIT_DATABASE_URL": None},
+    )
+    assert "cannot reach s3://plie-archive" in result.stderr
+    assert "credentials" in result.stderr
+    assert not archive_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3://", "bad S3 bucket name"),
+        ("s3://Capitals/x", "bad S3 bucket name"),
+        ("s3://plie-archive/a//b", "bad S3 prefix"),
+        ("s3://plie-archive/../b", "bad S3 prefix"),
+        ("ftp://plie-archive/x", "unsupported store URL"),
+    ],
+)
+def test_malformed_store_url_is_refused_before_anything_is_made(
+    run, archive_dir: Path, url: str, message: str
+) -> None:
+    result = run("init", "--store", url, env={"PLIE_AUDIT_DATABASE_URL": None})
+    assert result.exit_code in (10, 11), result.stderr
+    assert message in result.stderr
+    assert not archive_dir.exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://root@localhost/plie", "unsupported --database-url"),
+        ("postgresql+psycopg://plie:secret@db.example/plie", "must not carry a password"),
+        ("postgresql+psycopg://plie@db.example", "names no database"),
+    ],
+)
+def test_unsupported_or_unsafe_database_url_is_refused(
+    run, archive_dir: Path, url: str, message: str
+) -> None:
+    result = run.fails(11, "init", "--database-url", url, env={"PLIE_AUDIT_STORE": None})
+    assert message in result.stderr
+    assert "secret" not in result.stderr
     assert not archive_dir.exists()
 
 

@@ -26,6 +26,9 @@ from plie_audit.domain import Poste, Programme, Role
 from plie_audit.packs.verify import verify_pack
 from plie_audit.samples.generate import generate
 
+# Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
+pytestmark = pytest.mark.timetravel
+
 PASS = b"archive-passphrase-2007"
 MARIE = Actor("marie.dupont", b"passphrase-of-marie")
 CLAIRE = Actor("claire.martin", b"passphrase-of-claire")

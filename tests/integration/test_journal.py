@@ -197,17 +197,14 @@ def test_clean_journal_verifies(run, filed) -> None:
     ).count("1")
 
 
-def _drop_triggers(sql) -> None:
-    sql("DROP TRIGGER journal_no_update")
-    sql("DROP TRIGGER journal_no_delete")
-
-
-def test_an_edited_entry_is_named_and_breaks_the_checkpoint(run, filed, sql, journal) -> None:
+def test_an_edited_entry_is_named_and_breaks_the_checkpoint(
+    run, filed, sql, journal, backend
+) -> None:
     run.ok("journal", "checkpoint")
     entries = journal()
     target = next(e for e in entries if e["event"] == "evidence-filed")
     edited = dict(target, actor="mallory")
-    _drop_triggers(sql)
+    backend.drop_journal_triggers()
     sql(
         "UPDATE journal SET entry = ?, actor = 'mallory' WHERE seq = ?",
         (canonical.encode(edited), target["seq"]),
@@ -225,12 +222,12 @@ def test_an_edited_entry_is_named_and_breaks_the_checkpoint(run, filed, sql, jou
     )
 
 
-def test_a_rewritten_journal_tail_is_caught_by_the_checkpoint(run, filed, sql) -> None:
+def test_a_rewritten_journal_tail_is_caught_by_the_checkpoint(run, filed, sql, backend) -> None:
     """An attacker deletes the last entries, the nodes and fixes the head: the signed
     checkpoint still covers more entries than remain."""
     run.ok("journal", "checkpoint")
     (size,) = sql("SELECT size FROM journal_head")[0]
-    _drop_triggers(sql)
+    backend.drop_journal_triggers()
     sql("DELETE FROM journal WHERE seq > ?", (size - 2,))
     result = run("journal", "verify", "--json")
     assert result.exit_code == 1
@@ -334,10 +331,12 @@ def test_journal_list(run, filed) -> None:
 # ------------------------------------------------------------ migrations
 
 
-def test_upgrade_from_the_first_migration_rebuilds_the_tree(archive_dir: Path, run, filed) -> None:
+def test_upgrade_from_the_first_migration_rebuilds_the_tree(
+    archive_dir: Path, run, filed, backend
+) -> None:
     """Downgrade to 0001 (the archive core schema), then upgrade: the tree, head and entry
-    links are rebuilt from the entries, and everything verifies."""
-    database = Database(f"sqlite:///{archive_dir / 'archive.db'}")
+    links are rebuilt from the entries, and everything verifies (SQLite and PostgreSQL)."""
+    database = Database(backend.database_url or f"sqlite:///{archive_dir / 'archive.db'}")
     from alembic import command
     from alembic.config import Config
 

@@ -78,7 +78,7 @@ def test_openssl_verifies_an_exported_piece_and_its_record(
 
 
 def test_openssl_refuses_a_root_that_is_not_the_archive_s(
-    run, populated, samples, tmp_path: Path
+    run, populated, samples, tmp_path: Path, another_backend
 ) -> None:
     (filed,) = run.json(
         "evidence",
@@ -93,7 +93,7 @@ def test_openssl_refuses_a_root_that_is_not_the_archive_s(
     out = tmp_path / "export"
     run.ok("evidence", "export", filed["id"], "-o", out, as_="marie.dupont")
     other = tmp_path / "other-archive"
-    run.ok("--archive", other, "init", "--origin", "anpe.example/autre")
+    run.ok("--archive", other, "init", "--origin", "anpe.example/autre", env=another_backend(other))
     foreign_root = tmp_path / "foreign-root.pem"
     run.ok("--archive", other, "identity", "export", "--root", "-o", foreign_root)
     result = _openssl_verify(out / "note.txt.p7s", out / "note.txt", foreign_root)

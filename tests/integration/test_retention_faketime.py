@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+# Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
+pytestmark = pytest.mark.timetravel
+
 ENV = {
     "PLIE_AUDIT_PASSPHRASE": "archive-passphrase-2007",
     "PLIE_AUDIT_IDENTITY_PASSPHRASE": "identity-passphrase-2007",

@@ -21,6 +21,9 @@ from plie_audit.errors import PermissionRefused, RetentionError
 from plie_audit.retention.engine import RetentionStatus
 from plie_audit.retention.policies import Trigger
 
+# Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
+pytestmark = pytest.mark.timetravel
+
 PASS = b"archive-passphrase-2007"
 MARIE = Actor("marie.dupont", b"passphrase-of-marie")
 ANNE = Actor("anne.archiviste", b"passphrase-of-anne")

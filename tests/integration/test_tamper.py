@@ -60,12 +60,6 @@ def _kinds(report: dict[str, Any]) -> Counter[tuple[str, str]]:
     return Counter((f["subject"], f["kind"]) for f in report["findings"])
 
 
-def _object(archive_dir: Path, sha256: str) -> Path:
-    path = archive_dir / "objects" / sha256[:2] / sha256
-    path.chmod(0o644)  # stored objects are read-only (0444)
-    return path
-
-
 def test_clean_archive_verifies(run, pieces) -> None:
     result = run("verify", "--json")
     assert result.exit_code == 0
@@ -81,12 +75,11 @@ def test_clean_archive_verifies(run, pieces) -> None:
 # ------------------------------------------------------------------ the stored bytes
 
 
-def test_flipped_byte(run, pieces, archive_dir: Path) -> None:
+def test_flipped_byte(run, pieces, archive_dir: Path, backend) -> None:
     billet = pieces["billet"]
-    path = _object(archive_dir, billet.sha256)
-    data = bytearray(path.read_bytes())
+    data = bytearray(backend.read_object(billet.sha256))
     data[len(data) // 2] ^= 0x20
-    path.write_bytes(bytes(data))
+    backend.overwrite_object(billet.sha256, bytes(data))
     report = _verify(run)
     assert report["findings"] == [
         {
@@ -103,9 +96,9 @@ def test_flipped_byte(run, pieces, archive_dir: Path) -> None:
     assert "1 finding(s)" in human.stdout
 
 
-def test_deleted_object(run, pieces, archive_dir: Path) -> None:
+def test_deleted_object(run, pieces, archive_dir: Path, backend) -> None:
     billet = pieces["billet"]
-    _object(archive_dir, billet.sha256).unlink()
+    backend.delete_object(billet.sha256)
     report = _verify(run)
     assert report["findings"] == [
         {
@@ -118,11 +111,10 @@ def test_deleted_object(run, pieces, archive_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("change", [-1, +1, -10_000])
-def test_truncated_or_extended_object(run, pieces, archive_dir: Path, change: int) -> None:
+def test_truncated_or_extended_object(run, pieces, archive_dir: Path, change: int, backend) -> None:
     note = pieces["note"]
-    path = _object(archive_dir, note.sha256)
-    data = path.read_bytes()
-    path.write_bytes(data[:change] if change < 0 else data + b"\x00")
+    data = backend.read_object(note.sha256)
+    backend.overwrite_object(note.sha256, data[:change] if change < 0 else data + b"\x00")
     report = _verify(run)
     found = max(len(data) + change, 0)
     assert report["findings"] == [
@@ -356,17 +348,10 @@ def test_broken_supersede_link(run, populated, filer, pieces, sql, tmp_path: Pat
 SEALED_BY_INIT = ("checkpoint#1", "checkpoint-root-mismatch")
 
 
-def _drop_triggers(sql) -> None:
-    sql("DROP TRIGGER journal_no_update")
-    sql("DROP TRIGGER journal_no_delete")
-
-
 def test_journal_triggers_stop_a_naive_edit(run, pieces, sql) -> None:
-    import sqlite3
-
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(Exception, match="append-only"):
         sql("UPDATE journal SET actor = 'mallory' WHERE seq = 3")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(Exception, match="append-only"):
         sql("DELETE FROM journal WHERE seq = 3")
     assert run("verify").exit_code == 0
 
@@ -380,8 +365,8 @@ def test_journal_triggers_stop_a_naive_edit(run, pieces, sql) -> None:
         ("UPDATE journal SET entry = CAST('{\"seq\":3}' AS BLOB) WHERE seq = 3", "format"),
     ],
 )
-def test_journal_row_edited(run, pieces, sql, statement: str, differs: str) -> None:
-    _drop_triggers(sql)
+def test_journal_row_edited(run, pieces, sql, statement: str, differs: str, backend) -> None:
+    backend.drop_journal_triggers()
     sql(statement)
     report = _verify(run)
     expected = Counter({("journal#3", "journal-entry-mismatch"): 1})
@@ -392,8 +377,8 @@ def test_journal_row_edited(run, pieces, sql, statement: str, differs: str) -> N
     assert differs in report["findings"][0]["found"]
 
 
-def test_journal_row_deleted(run, pieces, sql) -> None:
-    _drop_triggers(sql)
+def test_journal_row_deleted(run, pieces, sql, backend) -> None:
+    backend.drop_journal_triggers()
     (count,) = sql("SELECT count(*) FROM journal")[0]
     sql("DELETE FROM journal WHERE seq = 3")
     report = _verify(run)
@@ -413,8 +398,8 @@ def test_journal_row_deleted(run, pieces, sql) -> None:
     assert count > 4
 
 
-def test_journal_reordered(run, pieces, sql) -> None:
-    _drop_triggers(sql)
+def test_journal_reordered(run, pieces, sql, backend) -> None:
+    backend.drop_journal_triggers()
     sql("UPDATE journal SET seq = -1 WHERE seq = 3")
     sql("UPDATE journal SET seq = 3 WHERE seq = 4")
     sql("UPDATE journal SET seq = 4 WHERE seq = -1")
@@ -435,11 +420,11 @@ def test_journal_reordered(run, pieces, sql) -> None:
 # ------------------------------------------------------------------ everything at once
 
 
-def test_every_problem_is_reported_in_one_run(run, pieces, sql, archive_dir: Path) -> None:
+def test_every_problem_is_reported_in_one_run(run, pieces, sql, archive_dir: Path, backend) -> None:
     billet, note = pieces["billet"], pieces["note"]
-    _object(archive_dir, billet.sha256).unlink()
+    backend.delete_object(billet.sha256)
     sql("UPDATE evidence SET kind = 'facture' WHERE id = ?", (note.id,))
-    _drop_triggers(sql)
+    backend.drop_journal_triggers()
     sql("DELETE FROM journal WHERE seq = 2")
     kinds = _kinds(_verify(run))
     assert {

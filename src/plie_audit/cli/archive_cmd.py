@@ -24,13 +24,19 @@ from plie_audit.signing import ca
 @click.option(
     "--database-url",
     metavar="URL",
-    help="SQLAlchemy URL of the metadata database (default: archive.db in the folder).",
+    envvar="PLIE_AUDIT_DATABASE_URL",
+    help="Metadata and journal database: sqlite:///PATH or postgresql+psycopg://USER@HOST"
+    "[:PORT]/DB, password in $PGPASSWORD or ~/.pgpass (default: archive.db in the folder; "
+    "else $PLIE_AUDIT_DATABASE_URL).",
 )
 @click.option(
     "--store",
     "store_url",
     metavar="URL",
-    help="Where the bytes go (default: the folder's objects/ store).",
+    envvar="PLIE_AUDIT_STORE",
+    help="Where the bytes go: a folder, or s3://BUCKET[/PREFIX] with Object Lock, reached "
+    "with the standard AWS_* settings (default: the folder's objects/; else "
+    "$PLIE_AUDIT_STORE).",
 )
 @click.option(
     "--origin",
@@ -62,8 +68,11 @@ def init(
     The root CA's key is encrypted with $PLIE_AUDIT_PASSPHRASE (else a prompt, asked twice).
 
     \b
-    Example:
+    Examples:
       PLIE_AUDIT_PASSPHRASE=... plie-audit --archive ./archive init --origin anpe.example/lyon
+      AWS_ENDPOINT_URL=https://s3.example AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
+        plie-audit --archive ./archive init --origin anpe.example/national \\
+        --database-url postgresql+psycopg://plie@db.example/plie --store s3://plie-archive
     """
     anchors = ca.certs_from_pem(read_input_file(tsa_ca)) if tsa_ca else []
     passphrase = archive_passphrase(confirm=True)

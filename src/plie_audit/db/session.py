@@ -1,8 +1,13 @@
 """Engines and sessions: one session per library call, writes serialised in the database.
 
-On SQLite every write transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken at
-once, so two processes never both read then fail to upgrade), the database runs in WAL mode
-with a busy timeout, and foreign keys are enforced.
+Write transactions are serialised by the database itself, whatever process or machine runs
+them, so journal appends form one linear log and ids taken as "count + 1" never collide:
+
+- on SQLite every write transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken
+  at once, so two processes never both read then fail to upgrade), the database runs in WAL
+  mode with a busy timeout, and foreign keys are enforced;
+- on PostgreSQL every write transaction first takes the archive's transaction-level advisory
+  lock (``pg_advisory_xact_lock``), released at commit or rollback. Reads take no lock.
 """
 
 from __future__ import annotations
@@ -12,20 +17,48 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from plie_audit.errors import ArchiveStateError, PlieAuditError
+from plie_audit.errors import ArchiveStateError, InputError, PlieAuditError
 
 BUSY_TIMEOUT_SECONDS = 60
 
 # The Alembic head this code expects (tests/unit/db check it equals the migrations' head).
-SCHEMA_REVISION = "0006"
+SCHEMA_REVISION = "0007"
+
+
+# The key of the advisory lock that serialises the archive's writes on PostgreSQL (one
+# database holds one archive). 0x706c6965 is "plie".
+WRITE_LOCK_KEY = 0x706C6965
+
+SUPPORTED_URLS = ("sqlite:///", "postgresql+psycopg://")
 
 
 def _is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def check_database_url(url: str) -> None:
+    """Refuse what plie-audit cannot run on, and passwords written into ``archive.toml``."""
+    if not url.startswith(SUPPORTED_URLS):
+        raise InputError(
+            f"unsupported --database-url {url!r}: give sqlite:///PATH or "
+            "postgresql+psycopg://USER@HOST[:PORT]/DATABASE"
+        )
+    if url.startswith("postgresql"):
+        try:
+            parsed = make_url(url)
+        except ArgumentError as exc:
+            raise InputError(f"malformed --database-url {url!r}: {exc}") from exc
+        if parsed.password is not None:
+            raise InputError(
+                "--database-url must not carry a password (it is written to archive.toml): "
+                "give it with $PGPASSWORD or ~/.pgpass"
+            )
+        if not parsed.database:
+            raise InputError(f"--database-url {url!r} names no database")
 
 
 def make_engine(url: str) -> Engine:
@@ -35,7 +68,8 @@ def make_engine(url: str) -> Engine:
             engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+            _configure_postgresql(engine)
     except (SQLAlchemyError, ImportError) as exc:
         raise ArchiveStateError(f"cannot open the database {url!r}: {exc}") from exc
     return engine
@@ -59,6 +93,13 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get("plie_write", False):
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
 
 
 class Database:

@@ -1,29 +1,31 @@
-"""Object stores: put, get and check bytes by their SHA-256."""
+"""Object stores: put, get and check bytes by their SHA-256 (a local folder, or S3 with
+Object Lock)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from plie_audit.errors import ArchiveStateError
-from plie_audit.store.base import ObjectStore, PutResult
+from plie_audit.store.base import LockState, ObjectStore, PutResult
 from plie_audit.store.local import LocalStore
 
-__all__ = ["LocalStore", "ObjectStore", "PutResult", "open_store"]
+__all__ = ["LocalStore", "LockState", "ObjectStore", "PutResult", "open_store"]
 
 
 def open_store(url: str, root: Path) -> ObjectStore:
-    """Open the store named in ``archive.toml``: a folder (relative to the archive) or file://."""
+    """Open the store named in ``archive.toml``: a folder (relative to the archive), file://,
+    or s3://BUCKET[/PREFIX]. Opening makes no network call."""
     if url.startswith("s3://"):
-        raise ArchiveStateError(
-            "S3 object storage is not available in this version of plie-audit; "
-            "use a local folder (the default)"
-        )
+        from plie_audit.store.s3 import S3Store
+
+        return S3Store(url)
     if "://" in url and not url.startswith("file://"):
         raise ArchiveStateError(
-            f"unsupported store URL {url!r}: give a folder or file:///absolute/path"
+            f"unsupported store URL {url!r}: give a folder, file:///absolute/path or "
+            "s3://BUCKET[/PREFIX]"
         )
     path = url[len("file://") :] if url.startswith("file://") else url
     folder = Path(path)
     if not folder.is_absolute():
         folder = root / folder
-    return LocalStore(folder)
+    return LocalStore(folder, url)

@@ -18,11 +18,12 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from plie_audit.errors import InputError, StoreError
-from plie_audit.store.base import CHUNK_SIZE, PutResult
+from plie_audit.store.base import CHUNK_SIZE, LockState, PutResult
 
 HEAD_SIZE = 8192
 _HEX = set("0123456789abcdef")
@@ -73,10 +74,18 @@ def _fsync_dir(path: Path) -> None:
 
 
 class LocalStore:
-    """A folder of immutable objects addressed by SHA-256."""
+    """A folder of immutable objects addressed by SHA-256.
 
-    def __init__(self, root: Path) -> None:
+    A folder enforces no retention of its own (``locks`` is False): the archive refuses early
+    disposal, and ``verify`` finds what is changed behind its back.
+    """
+
+    locks = False
+
+    def __init__(self, root: Path, url: str | None = None) -> None:
         self.root = root
+        self.url = url or str(root)
+        self.parallelism = os.cpu_count() or 2
         self._tmp = root / ".tmp"
         self._pending_files: list[Path] = []
         self._pending_dirs: set[Path] = set()
@@ -210,6 +219,12 @@ class LocalStore:
         except OSError as exc:
             raise StoreError(f"cannot destroy object sha256:{sha256}: {exc.strerror}") from exc
         _fsync_dir(path.parent)
+
+    def lock_state(self, sha256: str) -> LockState | None:
+        return None
+
+    def set_lock(self, sha256: str, retain_until: datetime | None, legal_hold: bool) -> bool:
+        return False
 
     def iter_objects(self) -> Iterator[str]:
         for folder in sorted(self.root.iterdir()):

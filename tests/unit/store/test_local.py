@@ -156,6 +156,11 @@ def test_open_store_paths(tmp_path: Path) -> None:
     assert open_store("objects", tmp_path).root == tmp_path / "objects"  # type: ignore[attr-defined]
     assert open_store(f"file://{tmp_path}/elsewhere", tmp_path).root == tmp_path / "elsewhere"  # type: ignore[attr-defined]
     from plie_audit.errors import ArchiveStateError
+    from plie_audit.store.s3 import S3Store
 
-    with pytest.raises(ArchiveStateError, match="S3"):
-        open_store("s3://bucket/prefix", tmp_path)
+    s3 = open_store("s3://plie-archive/lyon/2007", tmp_path)  # no network call on open
+    assert isinstance(s3, S3Store)
+    assert (s3.bucket, s3.prefix) == ("plie-archive", "lyon/2007")
+    assert s3.key("ab" + "0" * 62) == "lyon/2007/ab/ab" + "0" * 62
+    with pytest.raises(ArchiveStateError, match="unsupported store URL"):
+        open_store("ftp://bucket/prefix", tmp_path)

@@ -1,0 +1,186 @@
+"""The backend a test archive runs on: the embedded default (SQLite + a local folder), or the
+scaled-out one (PostgreSQL + S3 with Object Lock) when ``PLIE_TEST_BACKEND=scale``.
+
+The scaled-out run needs a PostgreSQL server (``PLIE_TEST_DATABASE_URL``, a database the tests
+may connect to and CREATE DATABASE from) and an S3 server with Object Lock (the standard
+``AWS_ENDPOINT_URL``, ``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``; bucket
+``PLIE_TEST_S3_BUCKET``, default ``plie-tests``). ``scripts/test.sh`` starts both.
+
+Each test gets its own database and its own prefix in the bucket. What a test does behind the
+archive's back (SQL, tampering with stored bytes) goes through these helpers, so the same test
+runs on both backends.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sqlite3
+import uuid
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+SCALE = os.environ.get("PLIE_TEST_BACKEND", "embedded") == "scale"
+
+
+class Embedded:
+    """SQLite ``archive.db`` and the ``objects/`` folder inside the archive folder."""
+
+    name = "embedded"
+    database_url: str | None = None
+    store_url: str | None = None
+
+    def __init__(self, archive_dir: Path) -> None:
+        self.archive_dir = archive_dir
+
+    def env(self) -> dict[str, str | None]:
+        return {"PLIE_AUDIT_DATABASE_URL": None, "PLIE_AUDIT_STORE": None}
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with closing(sqlite3.connect(self.archive_dir / "archive.db")) as connection, connection:
+            return connection.execute(statement, params).fetchall()
+
+    def drop_journal_triggers(self) -> None:
+        self.sql("DROP TRIGGER journal_no_update")
+        self.sql("DROP TRIGGER journal_no_delete")
+
+    def dump(self) -> frozenset[str]:
+        with closing(sqlite3.connect(self.archive_dir / "archive.db")) as connection:
+            return frozenset(connection.iterdump())
+
+    def stored(self) -> dict[str, tuple[int, str]]:
+        """Nothing beyond the folder's own files (the snapshot reads those)."""
+        return {}
+
+    # -- the stored bytes -----------------------------------------------------------------
+    def _path(self, sha256: str) -> Path:
+        return self.archive_dir / "objects" / sha256[:2] / sha256
+
+    def read_object(self, sha256: str) -> bytes:
+        return self._path(sha256).read_bytes()
+
+    def overwrite_object(self, sha256: str, data: bytes) -> None:
+        path = self._path(sha256)
+        path.chmod(0o644)  # stored objects are read-only (0444)
+        path.write_bytes(data)
+
+    def delete_object(self, sha256: str) -> None:
+        self._path(sha256).unlink()
+
+    def object_count(self) -> int:
+        return sum(1 for p in (self.archive_dir / "objects").rglob("*") if p.is_file()) - sum(
+            1 for p in (self.archive_dir / "objects" / ".tmp").rglob("*") if p.is_file()
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def s3_client() -> Any:
+    from plie_audit.store.s3 import make_client
+
+    return make_client()
+
+
+def test_bucket() -> str:
+    return os.environ.get("PLIE_TEST_S3_BUCKET", "plie-tests")
+
+
+class Scale:
+    """A database of its own on the PostgreSQL server and a prefix of its own in the bucket."""
+
+    name = "scale"
+
+    def __init__(self, archive_dir: Path) -> None:
+        from sqlalchemy import create_engine, make_url
+
+        self.archive_dir = archive_dir
+        admin_url = os.environ["PLIE_TEST_DATABASE_URL"]
+        token = uuid.uuid4().hex[:12]
+        self.database = f"plie_t_{token}"
+        self._admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.database}"')
+        self.database_url = (
+            make_url(admin_url).set(database=self.database).render_as_string(hide_password=False)
+        )
+        self.bucket = test_bucket()
+        self.prefix = f"t-{token}"
+        self.store_url = f"s3://{self.bucket}/{self.prefix}"
+        self._engine = create_engine(self.database_url, isolation_level="AUTOCOMMIT")
+        self._s3 = s3_client()
+
+    def env(self) -> dict[str, str | None]:
+        return {"PLIE_AUDIT_DATABASE_URL": self.database_url, "PLIE_AUDIT_STORE": self.store_url}
+
+    def sql(self, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """SQLite-style ``?`` placeholders, run on PostgreSQL; bytes come back as bytes."""
+        with self._engine.connect() as connection:
+            statement = statement.replace("?", "%s").replace(" AS BLOB)", " AS BYTEA)")
+            result = connection.exec_driver_sql(statement, params)
+            rows = result.fetchall() if result.returns_rows else []
+        return [tuple(_plain(value) for value in row) for row in rows]
+
+    def drop_journal_triggers(self) -> None:
+        self.sql("DROP TRIGGER journal_no_update ON journal")
+        self.sql("DROP TRIGGER journal_no_truncate ON journal")
+
+    def dump(self) -> frozenset[str]:
+        from sqlalchemy import inspect
+
+        lines = []
+        with self._engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.exec_driver_sql(f'SELECT * FROM "{table}"'):
+                    values = ", ".join(repr(_plain(value)) for value in row)
+                    lines.append(f'INSERT INTO "{table}" VALUES({values});')
+        return frozenset(lines)
+
+    def stored(self) -> dict[str, tuple[int, str]]:
+        """Every object version and delete marker under the test's prefix."""
+        found: dict[str, tuple[int, str]] = {}
+        paginator = self._s3.get_paginator("list_object_versions")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + "/"):
+            for item in page.get("Versions", []):
+                found[f"s3:{item['Key']}@{item['VersionId']}"] = (item["Size"], item["ETag"])
+            for item in page.get("DeleteMarkers", []):
+                found[f"s3:{item['Key']}@{item['VersionId']}"] = (0, "delete-marker")
+        return found
+
+    # -- the stored bytes -----------------------------------------------------------------
+    def _key(self, sha256: str) -> str:
+        return f"{self.prefix}/{sha256[:2]}/{sha256}"
+
+    def read_object(self, sha256: str) -> bytes:
+        answer = self._s3.get_object(Bucket=self.bucket, Key=self._key(sha256))
+        return bytes(answer["Body"].read())
+
+    def overwrite_object(self, sha256: str, data: bytes) -> None:
+        """What anyone with write access to the bucket can do: put a new version on top (the
+        locked version stays, but a plain GET now returns the new bytes)."""
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
+        self._s3.put_object(Bucket=self.bucket, Key=self._key(sha256), Body=data, ContentMD5=md5)
+
+    def delete_object(self, sha256: str) -> None:
+        """A plain DELETE: S3 adds a delete marker (the locked version stays, hidden)."""
+        self._s3.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def object_count(self) -> int:
+        listing = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/")
+        return int(listing.get("KeyCount", 0))
+
+    def close(self) -> None:
+        self._engine.dispose()
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        self._admin.dispose()
+
+
+def _plain(value: Any) -> Any:
+    return bytes(value) if isinstance(value, memoryview) else value
+
+
+def make_backend(archive_dir: Path) -> Embedded | Scale:
+    return Scale(archive_dir) if SCALE else Embedded(archive_dir)

@@ -31,7 +31,7 @@ from plie_audit.config import (
     write_settings,
 )
 from plie_audit.control.service import ControlService
-from plie_audit.db.models import ArchiveInfo, Identity
+from plie_audit.db.models import ArchiveInfo, Evidence, Identity
 from plie_audit.db.session import Database, check_database_url, check_schema, upgrade
 from plie_audit.domain import (
     EvidenceKind,
@@ -59,6 +59,7 @@ from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity.service import PublicityService
 from plie_audit.retention import catalog as retention_catalog
+from plie_audit.retention import locks as retention_locks
 from plie_audit.retention.service import RetentionService
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
@@ -583,6 +584,28 @@ class Archive:
     def journal_entries(self, *, since: int = 1, limit: int | None = None) -> list[journal.Entry]:
         """Journal entries from seq ``since`` (decoded)."""
         return journal.read(self.db, since=since, limit=limit)
+
+    # ------------------------------------------------------------------ storage locks
+    def sync_locks(
+        self,
+        *,
+        convention: str | None = None,
+        evidence_ids: Sequence[str] | None = None,
+    ) -> None:
+        """After an action that changes retention, bring the storage's own locks (S3 Object
+        Lock) in line: legal holds, COMPLIANCE retention dates. Nothing to do on a folder."""
+        if not self.store.locks:
+            return
+        sha256s = None
+        if evidence_ids is not None:
+            with self.db.read() as session:
+                sha256s = set(
+                    session.execute(
+                        select(Evidence.sha256).where(Evidence.id.in_(list(evidence_ids)))
+                    ).scalars()
+                )
+        report = retention_locks.apply(self.db, self.store, sha256s=sha256s, convention=convention)
+        retention_locks.raise_for_errors(report)
 
     # ------------------------------------------------------------------ verification
     def verify(

@@ -15,6 +15,9 @@ class FindingKind(StrEnum):
     OBJECT_SIZE_MISMATCH = "object-size-mismatch"
     OBJECT_HASH_MISMATCH = "object-hash-mismatch"
     OBJECT_UNREADABLE = "object-unreadable"
+    OBJECT_LOCK_WEAKER = (
+        "object-lock-weaker"  # the store's Object Lock protects less than retention requires
+    )
     RECORD_UNREADABLE = "record-unreadable"
     RECORD_MISMATCH = "record-mismatch"
     ID_MISMATCH = "id-mismatch"

@@ -10,6 +10,7 @@ import click
 
 from plie_audit.cli.options import (
     DATE,
+    Progress,
     State,
     actor,
     echo_json,
@@ -420,9 +421,71 @@ def dispose(
     verb = "would dispose of" if dry_run else "disposed of"
     click.echo(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
     for piece in report.disposed:
-        kept = "" if dry_run or piece.get("bytes_destroyed") else " (bytes kept: still needed)"
+        kept = (
+            ""
+            if dry_run or piece.get("bytes_destroyed")
+            else " (bytes kept: still needed, or the store's lock has not expired yet)"
+        )
         click.echo(f"  {piece['id']}  sha256:{piece['sha256']}{kept}")
     for skipped in report.skipped:
         click.echo(f"  skipped {skipped['id']}: {skipped['reason']}")
     if report.certificate_ids:
         click.echo(f"certificate filed as {', '.join(report.certificate_ids)}")
+
+
+@retention.command("locks")
+@click.option(
+    "--apply",
+    "apply_",
+    is_flag=True,
+    help="Set what differs (role archiviste): extend retention, set or release legal holds, "
+    "destroy the bytes of disposed pieces whose lock has expired.",
+)
+@json_option
+@passphrase_file_option
+@pass_state
+@click.pass_context
+def locks_cmd(
+    ctx: click.Context, state: State, apply_: bool, as_json: bool, passphrase_file: Path | None
+) -> None:
+    """Compare the store's own locks (S3 Object Lock) with what retention requires.
+
+    Each object must carry a legal hold while a piece of it is pending or held, and a
+    COMPLIANCE retention until the end of its retain-until date. plie-audit sets them after
+    every action that changes retention; this command checks, and with --apply catches up
+    (after an interruption, or to destroy bytes a disposal found still locked). Exit 1 when
+    something differs or could not be set. A local folder has no locks: nothing to do.
+
+    \b
+    Examples:
+      plie-audit retention locks --json | jq '.differing[]'
+      plie-audit --as anne.archiviste retention locks --apply
+    """
+    archive = state.archive()
+    who = actor(state, passphrase_file) if apply_ else None
+    progress = Progress("checking locks")
+    try:
+        report = archive.retention.locks(who, apply=apply_, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        echo_json(report.as_json())
+    elif not report.enforced:
+        click.echo(f"the store {report.store} enforces no locks (a local folder): nothing to do")
+    else:
+        click.echo(f"checked the locks of {report.checked} object(s) in {report.store}")
+        for item in report.differing:
+            want = "legal hold" if item["legal_hold"] else "no legal hold"
+            until = item["retain_until"] or "no retention date"
+            click.echo(f"  DIFFERS sha256:{item['sha256']}: needs {want}, {until}")
+        for sha in report.changed:
+            click.echo(f"  set sha256:{sha}")
+        for sha in report.destroyed:
+            click.echo(f"  destroyed sha256:{sha} (every filing disposed of)")
+        for item in report.waiting:
+            click.echo(f"  waiting sha256:{item['sha256']}: {item['reason']}")
+        for item in report.errors:
+            click.echo(f"  ERROR sha256:{item['sha256']}: {item['error']}")
+        if not (report.differing or report.errors):
+            click.echo("OK")
+    ctx.exit(1 if report.differing or report.errors else 0)

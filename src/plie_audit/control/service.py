@@ -41,7 +41,7 @@ class ControlService:
         for ref in conventions:
             self.archive.show_convention(ref)
         self.archive.authorize(actor, Role.CONTROLE, "control open", conventions)
-        return requests.open_request(
+        opened = requests.open_request(
             self.db,
             actor.name,
             authority=authority,
@@ -52,6 +52,8 @@ class ControlService:
             until=until,
             deadline=deadline,
         )
+        self.archive.sync_locks(evidence_ids=opened.scope)
+        return opened
 
     def list(self) -> list[requests.RequestInfo]:
         """List control requests."""
@@ -65,7 +67,9 @@ class ControlService:
         """Close a request: its hold on the pieces ends."""
         requests.get(self.db, request_id)
         self.archive.authorize(actor, Role.CONTROLE, "control close", [request_id])
-        return requests.close(self.db, actor.name, request_id)
+        closed = requests.close(self.db, actor.name, request_id)
+        self.archive.sync_locks(evidence_ids=closed.scope)
+        return closed
 
     def pack(
         self,

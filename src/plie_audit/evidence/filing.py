@@ -281,6 +281,12 @@ def file_pieces(
                 rows.append(row)
                 ids.append(row.id)
         filed.extend(EvidenceInfo.from_row(row) for row in rows)
+        if store.locks and rows:
+            # New objects were put under a legal hold; a piece whose retention date is
+            # already known gets its COMPLIANCE retention now (retention/locks.py).
+            from plie_audit.retention import locks
+
+            locks.raise_for_errors(locks.apply(db, store, sha256s={row.sha256 for row in rows}))
     return FilingReport(filed=filed, skipped=skipped, ids=ids)
 
 

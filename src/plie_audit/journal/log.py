@@ -78,6 +78,7 @@ class Event(StrEnum):
     BORDEREAU_PROPOSED = "bordereau-proposed"
     EVIDENCE_DISPOSED = "evidence-disposed"
     DISPOSAL_COMPLETED = "disposal-completed"
+    LOCKS_APPLIED = "locks-applied"
 
 
 @dataclass(frozen=True)

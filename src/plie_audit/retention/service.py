@@ -19,7 +19,8 @@ from plie_audit.errors import InputError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-from plie_audit.retention import audit, catalog, disposal, events, holds
+from plie_audit.progress import ProgressCallback
+from plie_audit.retention import audit, catalog, disposal, events, holds, locks
 from plie_audit.retention.policies import Trigger, parse_policy
 from plie_audit.signing.identities import Signer
 
@@ -74,20 +75,26 @@ class RetentionService:
         text = _read_toml(path)
         parse_policy(text, path.name)
         self._act(actor, "retention policy add", [path.name])
-        return catalog.add(self.db, actor.name, text, path.name)
+        added = catalog.add(self.db, actor.name, text, path.name)
+        self.archive.sync_locks()
+        return added
 
     def update_policy(self, actor: Actor, path: Path) -> catalog.PolicyInfo:
         """Change a retention policy (never shortening retention already running)."""
         text = _read_toml(path)
         policy = parse_policy(text, path.name)
         self._act(actor, "retention policy update", [policy.id])
-        return catalog.update(self.db, actor.name, text, path.name)
+        updated = catalog.update(self.db, actor.name, text, path.name)
+        self.archive.sync_locks()
+        return updated
 
     def enable_policy(self, actor: Actor, policy_id: str, enabled: bool) -> catalog.PolicyInfo:
         """Enable or disable a retention policy."""
         catalog.get(self.db, policy_id)
         self._act(actor, f"retention policy {'enable' if enabled else 'disable'}", [policy_id])
-        return catalog.set_enabled(self.db, actor.name, policy_id, enabled)
+        changed = catalog.set_enabled(self.db, actor.name, policy_id, enabled)
+        self.archive.sync_locks()
+        return changed
 
     # ------------------------------------------------------------ events and holds
     def record_event(
@@ -104,9 +111,11 @@ class RetentionService:
         if convention is not None:
             self.archive.show_convention(convention)
         self._act(actor, "retention event", [scope, event.value])
-        return events.record(
+        recorded = events.record(
             self.db, actor.name, event, on, programme=programme, convention=convention
         )
+        self.archive.sync_locks(convention=convention)
+        return recorded
 
     def events(self) -> list[events.EventRecord]:
         """List the trigger events recorded."""
@@ -117,17 +126,54 @@ class RetentionService:
         reason = clean_text(reason, "--reason", required=True)
         self.archive.show_convention(convention)
         self._act(actor, "retention hold add", [convention])
-        return holds.add(self.db, actor.name, convention, reason)
+        hold = holds.add(self.db, actor.name, convention, reason)
+        self.archive.sync_locks(convention=convention)
+        return hold
 
     def release_hold(self, actor: Actor, hold_id: str, reason: str) -> holds.HoldInfo:
         """Release a hold."""
         reason = clean_text(reason, "--reason", required=True)
         self._act(actor, "retention hold release", [hold_id])
-        return holds.release(self.db, actor.name, hold_id, reason)
+        hold = holds.release(self.db, actor.name, hold_id, reason)
+        self.archive.sync_locks(convention=hold.convention)
+        return hold
 
     def holds(self) -> list[holds.HoldInfo]:
         """List holds, active and released."""
         return holds.list_holds(self.db)
+
+    # ------------------------------------------------------------ storage locks
+    def locks(
+        self,
+        actor: Actor | None = None,
+        *,
+        apply: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> locks.LockReport:
+        """Compare the storage's own locks (S3 Object Lock) with what retention requires;
+        with ``apply`` (role archiviste), set them and destroy the bytes of disposed pieces
+        whose lock has expired. The pass is journaled when it changed something."""
+        if apply:
+            assert actor is not None
+            self._act(actor, "retention locks", [self.archive.store.url])
+        report = locks.apply(self.db, self.archive.store, dry_run=not apply, progress=progress)
+        if apply and (report.changed or report.destroyed):
+            assert actor is not None
+            with self.db.write() as session:
+                journal.append(
+                    session,
+                    Event.LOCKS_APPLIED,
+                    actor.name,
+                    subjects=[self.archive.store.url],
+                    sha256=sorted(report.destroyed),
+                    detail={
+                        "checked": report.checked,
+                        "changed": len(report.changed),
+                        "destroyed": len(report.destroyed),
+                        "waiting": len(report.waiting),
+                    },
+                )
+        return report
 
     # ------------------------------------------------------------ audit
     def audit(

@@ -254,7 +254,10 @@ class S3Store:
         except ClientError as exc:
             if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
                 return None
-            return self._call(f"cannot read {key}", self.client.head_object, Key=key)
+            raise StoreError(
+                f"cannot read {key} in s3://{self.bucket}: the S3 server refused "
+                f"({_error_code(exc)})"
+            ) from exc
         except Exception as exc:
             raise StoreError(f"cannot read {key} in s3://{self.bucket}: {exc}") from exc
 
@@ -277,7 +280,7 @@ class S3Store:
             raise StoreError(f"cannot read object sha256:{sha256}: {exc}") from exc
         except Exception as exc:
             raise StoreError(f"cannot read object sha256:{sha256}: {exc}") from exc
-        return io.BufferedReader(_Body(answer["Body"]), CHUNK_SIZE)  # type: ignore[return-value]
+        return io.BufferedReader(_Body(answer["Body"]), CHUNK_SIZE)
 
     def hash_object(self, sha256: str) -> str:
         digest = hashlib.sha256()

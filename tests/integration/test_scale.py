@@ -16,15 +16,17 @@ import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Programme, Role
-from plie_audit.errors import StoreLocked
+from plie_audit.errors import InputError, StoreLocked
 from plie_audit.retention.locks import lock_end
 from plie_audit.retention.policies import Trigger
+from plie_audit.store import s3 as s3_store
 from plie_audit.store.s3 import S3Store
 from support.backends import s3_client
 
@@ -213,6 +215,27 @@ def test_disposal_destroys_the_bytes_once_a_short_lock_has_expired(
     assert populated.verify().ok
     events = [e.event for e in populated.journal_entries()]
     assert events[-1] == "locks-applied"
+
+
+def test_a_file_that_changes_between_hashing_and_sending_is_refused(
+    populated: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Content-MD5 computed in the hashing pass makes the server refuse bytes that are
+    not the ones hashed (the record would otherwise name a SHA-256 the store does not hold)."""
+    store = _store(populated)
+    source = tmp_path / "note.txt"
+    source.write_bytes(b"Note de frais, version 1")
+    real = s3_store._digest
+
+    def digest_then_edit(path: Path, multipart: bool) -> Any:
+        result = real(path, multipart)
+        path.write_bytes(b"Note de frais, version 2")  # same size, other bytes
+        return result
+
+    monkeypatch.setattr(s3_store, "_digest", digest_then_edit)
+    with pytest.raises(InputError, match="changed while it was being filed"):
+        store.put_file(source)
+    assert list(store.iter_objects()) == []
 
 
 # ------------------------------------------------------------------ retention → Object Lock

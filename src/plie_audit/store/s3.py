@@ -40,6 +40,7 @@ from plie_audit.store.local import HEAD_SIZE, check_regular_file
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # larger files go in parts (bounded memory)
 PART_SIZE = 16 * 1024 * 1024
 PARALLEL_READS = 16  # verify reads this many objects at once (network-bound, not CPU-bound)
+RETRIES = 5  # attempts per S3 call (boto3 "standard" mode: throttling, 5xx, broken connections)
 _HEX = set("0123456789abcdef")
 T = TypeVar("T")
 
@@ -141,7 +142,14 @@ class S3Store:
             region = self.client.meta.region_name
             if region and region not in ("us-east-1", "aws-global"):
                 arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
-            self._call(f"cannot create bucket {where}", self.client.create_bucket, **arguments)
+            try:
+                self.client.create_bucket(Bucket=self.bucket, **arguments)
+            except ClientError as exc:
+                # Another archive created it meanwhile: its Object Lock is checked below.
+                if _error_code(exc) != "BucketAlreadyOwnedByYou":
+                    raise StoreError(
+                        f"cannot create bucket {where}: the S3 server refused ({_error_code(exc)})"
+                    ) from exc
         try:
             config = self._call(
                 f"cannot read the Object Lock setting of {where}",
@@ -422,7 +430,7 @@ def make_client() -> Any:
     config = Config(
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 5, "mode": "standard"},
+        retries={"max_attempts": RETRIES, "mode": "standard"},
         max_pool_connections=PARALLEL_READS * 2,
         connect_timeout=10,
         read_timeout=120,

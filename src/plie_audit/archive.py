@@ -175,13 +175,14 @@ class Archive:
         )
         try:
             root.mkdir(parents=True, exist_ok=True)
+            # The store first: a bucket without Object Lock is refused before any table is made.
+            object_store = open_store(store_url, root)
+            object_store.create()
             db = Database(settings.resolved_database_url(root))
             upgrade(db)
             with db.read() as session:
                 if session.execute(select(ArchiveInfo)).first() is not None:
                     raise ArchiveStateError("the database already holds an archive")
-            object_store = open_store(store_url, root)
-            object_store.create()
             # CN stays within X.520's 64 characters; the origin is in O (CN=...,O=<origin>).
             root_key, root_cert = ca.create_root("plie-audit root CA", origin, now)
             identities.write_key_file(

@@ -238,6 +238,21 @@ def test_a_file_that_changes_between_hashing_and_sending_is_refused(
     assert list(store.iter_objects()) == []
 
 
+def test_a_multipart_piece_is_under_a_legal_hold_too(
+    populated: Archive, filer: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, run
+) -> None:
+    """Ceph radosgw drops the legal hold asked for at CreateMultipartUpload: the store sets it
+    on the completed version (small parts here, to keep the server's RAM free)."""
+    monkeypatch.setattr(s3_store, "MULTIPART_THRESHOLD", 5 * 1024 * 1024)
+    monkeypatch.setattr(s3_store, "PART_SIZE", 5 * 1024 * 1024)
+    scan = tmp_path / "scan.tif"
+    scan.write_bytes(os.urandom(11 * 1024 * 1024))
+    (filed,) = populated.add_evidence(filer, [scan], convention=CONV, kind=EvidenceKind.AUTRE).filed
+    state = _store(populated).lock_state(filed.sha256)
+    assert state is not None and state.legal_hold and state.versions == 1
+    assert run.json("verify")["ok"] is True
+
+
 # ------------------------------------------------------------------ retention → Object Lock
 
 

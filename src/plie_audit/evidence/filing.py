@@ -39,7 +39,7 @@ from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import cms, identities
 from plie_audit.signing.identities import Signer
-from plie_audit.store import ObjectStore, PutResult
+from plie_audit.store import LockState, ObjectStore, PutResult
 from plie_audit.store.local import check_regular_file
 
 BATCH_PIECES = 500
@@ -286,7 +286,13 @@ def file_pieces(
             # already known gets its COMPLIANCE retention now (retention/locks.py).
             from plie_audit.retention import locks
 
-            locks.raise_for_errors(locks.apply(db, store, sha256s={row.sha256 for row in rows}))
+            fresh = {
+                item.put.sha256: LockState(retain_until=None, legal_hold=True)
+                for item in prepared
+                if item.put.created
+            }
+            report = locks.apply(db, store, sha256s={row.sha256 for row in rows}, known=fresh)
+            locks.raise_for_errors(report)
     return FilingReport(filed=filed, skipped=skipped, ids=ids)
 
 

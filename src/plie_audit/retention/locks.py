@@ -17,7 +17,7 @@ disposal itself, and ``verify`` finds what changed behind its back.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -192,8 +192,13 @@ def apply(
     convention: str | None = None,
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
+    known: Mapping[str, LockState] | None = None,
 ) -> LockReport:
-    """Bring the storage's locks in line with retention (report only with ``dry_run``)."""
+    """Bring the storage's locks in line with retention (report only with ``dry_run``).
+
+    ``known`` gives lock states already known without asking the store (objects just put,
+    with their legal hold): most new pieces are pending and need no call at all."""
+    known = known or {}
     report = LockReport(store=store.url, enforced=store.locks)
     if not store.locks:
         return report
@@ -201,7 +206,7 @@ def apply(
 
     def one(lock: RequiredLock) -> tuple[RequiredLock, LockState | None, str | None, str]:
         try:
-            state = store.lock_state(lock.sha256)
+            state = known.get(lock.sha256) or store.lock_state(lock.sha256)
             if state is None and not lock.disposed:
                 return lock, None, "missing from the store (see plie-audit verify)", "error"
             if lock.satisfied_by(state):

@@ -40,7 +40,9 @@ class ObjectStore(Protocol):
     parallelism: int  # how many objects verify reads at once
 
     def put_file(self, source: Path) -> PutResult:
-        """Copy ``source`` into the store, hashing it on the way; identical bytes stored once."""
+        """Copy ``source`` into the store, hashing it on the way; identical bytes stored once.
+        A store with locks puts a new object under a legal hold (pending until the archive
+        knows its retention)."""
 
     def create(self) -> None:
         """Make the store ready for a new archive (a folder; a bucket with Object Lock)."""

@@ -231,12 +231,22 @@ class S3Store:
                 parts.append({"PartNumber": number, "ETag": answer["ETag"]})
             if reader.read(1):
                 raise InputError(f"{reader.name}: the file grew while it was being filed")
-            self._call(
+            done = self._call(
                 what,
                 self.client.complete_multipart_upload,
                 Key=common["Key"],
                 UploadId=upload_id,
                 MultipartUpload={"Parts": parts},
+            )
+            # Ceph radosgw does not carry the legal hold of CreateMultipartUpload over to the
+            # completed object (seen on Debian 12's Ceph 16): set it on the version itself.
+            version = {"VersionId": done["VersionId"]} if done.get("VersionId") else {}
+            self._call(
+                what,
+                self.client.put_object_legal_hold,
+                Key=common["Key"],
+                LegalHold={"Status": "ON"},
+                **version,
             )
         except BaseException:
             try:

@@ -6,7 +6,8 @@ throwaway servers with ``scripts/servers.sh start`` (PostgreSQL, Ceph radosgw on
 Debian packages installed if missing). Not a test: it prints a table of medians.
 
 1. ``evidence import`` by 4 processes at once, N/4 pieces of 10 kB each (default N = 1000);
-2. ``verify`` of that archive plus 5 scans of 20 MB;
+2. ``verify`` of that archive plus 5 scans of 20 MB, after a journal checkpoint (records sealed:
+   verify checks them through the journal, as after every filing session);
 3. ``evidence add`` and ``verify`` with one 200 MB piece added (peak memory flat in the size:
    the S3 store puts 16 MiB parts and verify streams 1 MiB chunks, 16 objects at a time).
 
@@ -189,6 +190,12 @@ def main() -> int:
                         "--kind",
                         "autre",
                     ),
+                    env=backend.env,
+                    check=True,
+                    capture_output=True,
+                )
+                subprocess.run(
+                    backend.plie("journal", "checkpoint"),
                     env=backend.env,
                     check=True,
                     capture_output=True,

@@ -38,7 +38,7 @@ from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
-from plie_audit.store import LockState, ObjectStore
+from plie_audit.store import ObjectStat, ObjectStore
 
 CHUNK_ROWS = 1000
 
@@ -220,61 +220,46 @@ def check_record(row: Evidence) -> list[Finding]:
     return findings
 
 
-def _check_object(store: ObjectStore, row: Evidence) -> Finding | None:
-    """Cheap check first: the object exists and has the recorded size."""
+def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, ObjectStat | None]:
+    """The cheap check first (one stat: the object exists and has the recorded size; on S3
+    its lock too), and whether the bytes are there to hash (a disposed piece's bytes may stay
+    while another filing needs them)."""
     try:
-        size = store.size(row.sha256)
+        stat = store.stat(row.sha256)
     except StoreError as exc:
-        return Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", str(exc))
-    if size is None:
+        finding = Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", str(exc))
+        return finding, False, None
+    if stat is None:
         if row.disposed_at is not None:
-            return None  # destroyed by a disposal: expected (the caller skips hashing)
-        return Finding(row.id, FindingKind.OBJECT_MISSING, f"sha256:{row.sha256}", "no object")
-    if size != row.size:
-        return Finding(
-            row.id, FindingKind.OBJECT_SIZE_MISMATCH, f"{row.size} bytes", f"{size} bytes"
+            return None, False, None  # destroyed by a disposal: expected, nothing to hash
+        return (
+            Finding(row.id, FindingKind.OBJECT_MISSING, f"sha256:{row.sha256}", "no object"),
+            (False),
+            None,
         )
-    return None
-
-
-def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool]:
-    """The cheap check, and whether the bytes are there to hash (a disposed piece's bytes may
-    stay while another filing needs them)."""
-    problem = _check_object(store, row)
-    if problem is not None:
-        return problem, False
-    return None, row.disposed_at is None or store.size(row.sha256) is not None
+    if stat.size != row.size:
+        finding = Finding(
+            row.id, FindingKind.OBJECT_SIZE_MISMATCH, f"{row.size} bytes", f"{stat.size} bytes"
+        )
+        return finding, False, stat
+    return None, True, stat
 
 
 def _check_locks(
-    db: Database,
-    store: ObjectStore,
-    pool: ThreadPoolExecutor,
-    rows: list[Evidence],
-    hashes: list[str],
+    db: Database, rows: list[Evidence], stats: dict[str, ObjectStat | None]
 ) -> list[Finding]:
-    """On a store with Object Lock: each object protected at least as retention requires."""
+    """On a store with Object Lock: each object's served version protected at least as
+    retention requires (the stat already read its lock: no further call)."""
     from plie_audit.retention import locks
-
-    required = list(locks.required(db, sha256s=hashes))
-
-    def state(lock: locks.RequiredLock) -> tuple[locks.RequiredLock, LockState | None, str]:
-        try:
-            return lock, store.lock_state(lock.sha256), ""
-        except StoreError as exc:
-            return lock, None, str(exc)
 
     first: dict[str, str] = {}
     for row in rows:
         first.setdefault(row.sha256, row.id)
     findings = []
-    for lock, found, problem in pool.map(state, required):
-        if problem:
-            findings.append(
-                Finding(first[lock.sha256], FindingKind.OBJECT_UNREADABLE, lock.describe(), problem)
-            )
-        elif not lock.protected_by(found):
-            assert found is not None
+    for lock in locks.required(db, sha256s=sorted(stats)):
+        stat = stats[lock.sha256]
+        found = stat.lock if stat is not None else None
+        if found is not None and not lock.protected_by(found):
             findings.append(
                 Finding(
                     first[lock.sha256],
@@ -546,9 +531,11 @@ def verify_archive(
     with ThreadPoolExecutor(max_workers=workers or store.parallelism) as pool:
         for rows in _chunks(db):
             present: set[str] = set()
-            for row, (problem, there) in zip(
+            stats: dict[str, ObjectStat | None] = {}
+            for row, (problem, there, stat) in zip(
                 rows, pool.map(lambda row: _presence(store, row), rows), strict=True
             ):
+                stats[row.sha256] = stat
                 if problem is not None:
                     findings.append(problem)
                 elif there:
@@ -587,9 +574,7 @@ def verify_archive(
                 if progress is not None:
                     progress(checked, total_count)
             if store.locks:
-                findings.extend(
-                    _check_locks(db, store, pool, rows, sorted({r.sha256 for r in rows}))
-                )
+                findings.extend(_check_locks(db, rows, stats))
     if audit.filed_entries != total_count:
         findings.extend(_missing_rows(db))
     findings.extend(check_metadata(db, audit))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from plie_audit.errors import ArchiveStateError
-from plie_audit.store.base import LockState, ObjectStore, PutResult
+from plie_audit.store.base import LockState, ObjectStat, ObjectStore, PutResult
 from plie_audit.store.local import LocalStore
 
-__all__ = ["LocalStore", "LockState", "ObjectStore", "PutResult", "open_store"]
+__all__ = ["LocalStore", "LockState", "ObjectStat", "ObjectStore", "PutResult", "open_store"]
 
 
 def open_store(url: str, root: Path) -> ObjectStore:

@@ -34,6 +34,15 @@ class LockState:
     versions: int = 1
 
 
+@dataclass(frozen=True)
+class ObjectStat:
+    """What one cheap call tells of a stored object: its size and (S3) the lock of the version
+    a read returns."""
+
+    size: int
+    lock: LockState | None = None
+
+
 class ObjectStore(Protocol):
     url: str
     locks: bool  # True when the storage enforces retention itself (S3 Object Lock)
@@ -54,6 +63,9 @@ class ObjectStore(Protocol):
 
     def size(self, sha256: str) -> int | None:
         """The stored object's size, or None when it is missing."""
+
+    def stat(self, sha256: str) -> ObjectStat | None:
+        """Size (and lock of the version served) in one call; None when missing."""
 
     def open(self, sha256: str) -> BinaryIO:
         """Open the stored bytes for reading (StoreError when missing)."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from plie_audit.errors import InputError, StoreError
-from plie_audit.store.base import CHUNK_SIZE, LockState, PutResult
+from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
 
 HEAD_SIZE = 8192
 _HEX = set("0123456789abcdef")
@@ -187,6 +187,10 @@ class LocalStore:
             return self.path_for(sha256).stat().st_size
         except FileNotFoundError:
             return None
+
+    def stat(self, sha256: str) -> ObjectStat | None:
+        size = self.size(sha256)
+        return None if size is None else ObjectStat(size)
 
     def open(self, sha256: str) -> BinaryIO:
         try:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from plie_audit.errors import ArchiveStateError, InputError, StoreError, StoreLocked
-from plie_audit.store.base import CHUNK_SIZE, LockState, PutResult
+from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
 from plie_audit.store.local import HEAD_SIZE, check_regular_file
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # larger files go in parts (bounded memory)
@@ -286,6 +286,13 @@ class S3Store:
         head = self._head(self.key(sha256))
         return None if head is None else int(head["ContentLength"])
 
+    def stat(self, sha256: str) -> ObjectStat | None:
+        """One HEAD: the size and the lock of the version a read returns (the latest)."""
+        head = self._head(self.key(sha256))
+        if head is None:
+            return None
+        return ObjectStat(int(head["ContentLength"]), _lock_of(head))
+
     def open(self, sha256: str) -> BinaryIO:
         from botocore.exceptions import ClientError
 
@@ -349,17 +356,11 @@ class S3Store:
         versions = [v for v in self.versions(sha256) if not v["DeleteMarker"]]
         if not versions:
             return None
-        until: list[datetime | None] = []
-        holds = []
-        for version in versions:
-            head = self._head(key, version["VersionId"]) or {}
-            mode = head.get("ObjectLockMode")
-            until.append(head.get("ObjectLockRetainUntilDate") if mode == "COMPLIANCE" else None)
-            holds.append(head.get("ObjectLockLegalHoldStatus") == "ON")
-        earliest = None if any(u is None for u in until) else min(u for u in until if u)
+        states = [_lock_of(self._head(key, v["VersionId"]) or {}) for v in versions]
+        dates = [state.retain_until for state in states]
         return LockState(
-            retain_until=earliest.astimezone(UTC) if earliest else None,
-            legal_hold=all(holds),
+            retain_until=None if None in dates else min(d for d in dates if d is not None),
+            legal_hold=all(state.legal_hold for state in states),
             versions=len(versions),
         )
 
@@ -428,6 +429,15 @@ class S3Store:
                 raise StoreError(f"cannot destroy object sha256:{sha256}: {exc}") from exc
             except Exception as exc:
                 raise StoreError(f"cannot destroy object sha256:{sha256}: {exc}") from exc
+
+
+def _lock_of(head: dict[str, Any]) -> LockState:
+    until = head.get("ObjectLockRetainUntilDate")
+    compliance = head.get("ObjectLockMode") == "COMPLIANCE"
+    return LockState(
+        retain_until=until.astimezone(UTC) if compliance and until else None,
+        legal_hold=head.get("ObjectLockLegalHoldStatus") == "ON",
+    )
 
 
 def make_client() -> Any:

@@ -1,9 +1,10 @@
 """Scale-out benchmarks: the same work on the embedded default and on PostgreSQL + S3 (Object
 Lock), side by side in one run.
 
-Run: ``.venv/bin/python bench/scale.py [--quick] [--pieces N] [--repeat N]``. It starts the
-throwaway servers with ``scripts/servers.sh start`` (PostgreSQL, Ceph radosgw on 127.0.0.1;
-Debian packages installed if missing). Not a test: it prints a table of medians.
+Run: ``.venv/bin/python bench/scale.py [--quick] [--pieces N] [--repeat N]``. It (re)starts
+the throwaway servers with ``scripts/servers.sh restart`` (PostgreSQL, Ceph radosgw on
+127.0.0.1; Debian packages installed if missing): a clean slate, so do not run it while the test
+suite runs. Not a test: it prints a table of medians.
 
 1. ``evidence import`` by 4 processes at once, N/4 pieces of 10 kB each (default N = 1000);
 2. ``verify`` of that archive plus 5 scans of 20 MB, after a journal checkpoint (records sealed:
@@ -11,7 +12,7 @@ Debian packages installed if missing). Not a test: it prints a table of medians.
 3. ``evidence add`` and ``verify`` with one 200 MB piece added (peak memory flat in the size:
    the S3 store puts 16 MiB parts and verify streams 1 MiB chunks, 16 objects at a time).
 
-Ceph's OSD keeps objects in RAM (memstore, 2 GiB) and locked objects cannot be deleted:
+Ceph's OSD keeps objects in RAM (memstore) and locked objects cannot be deleted:
 ``scripts/servers.sh stop`` frees them.
 """
 
@@ -53,7 +54,7 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 def servers() -> dict[str, str]:
     settings = subprocess.run(
-        [str(ROOT / "scripts" / "servers.sh"), "start"], check=True, capture_output=True, text=True
+        [str(ROOT / "scripts" / "servers.sh"), "restart"], check=True, capture_output=True, text=True
     ).stdout
     env = {}
     for line in settings.splitlines():

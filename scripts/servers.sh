@@ -4,8 +4,11 @@
 #                              cluster and a single-node Ceph (mon + memstore OSD + radosgw,
 #                              S3 with Object Lock), then print the settings as `export` lines
 #   scripts/servers.sh stop    stop both (by their pid files) and remove their folders
+#   scripts/servers.sh restart stop, then start: a clean slate (locked objects cannot be deleted,
+#                              and the OSD refuses writes once full)
 # Everything lives under $PLIE_SERVERS_DIR (default /tmp/plie-audit-servers). Ceph's memstore
-# keeps objects in RAM (2 GiB at most): tests keep their S3 objects small.
+# keeps objects in RAM (6 GiB at most, taken as objects are written): tests keep S3 objects
+# small; one full test run puts well under 1 GiB.
 set -euo pipefail
 
 DIR=${PLIE_SERVERS_DIR:-/tmp/plie-audit-servers}
@@ -106,7 +109,7 @@ mon max pg per osd = 1000
 mon data = $c/mon/\$cluster-\$id
 osd data = $c/osd/\$cluster-\$id
 osd objectstore = memstore
-memstore device bytes = 2147483648
+memstore device bytes = 6442450944
 osd journal size = 0
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
@@ -178,11 +181,20 @@ case "${1:-}" in
     stop_postgres
     rm -rf "$DIR"
     ;;
+  restart)
+    stop_ceph
+    stop_postgres
+    rm -rf "$DIR"
+    install_packages
+    start_postgres
+    start_ceph
+    settings
+    ;;
   settings)
     settings
     ;;
   *)
-    echo "usage: scripts/servers.sh start|stop|settings" >&2
+    echo "usage: scripts/servers.sh start|stop|restart|settings" >&2
     exit 2
     ;;
 esac

@@ -175,6 +175,13 @@ def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
 @click.argument("request_id", metavar="ID")
 @output_option("The pack folder (or .zip file with --zip) to create.", required=True, dir_okay=True)
 @click.option("--zip", "as_zip", is_flag=True, help="Write a zip file instead of a folder.")
+@click.option(
+    "--no-index-pdf",
+    "no_index_pdf",
+    is_flag=True,
+    help="Leave out data/index.pdf (index.json stays): for very large scopes or automated "
+    "controls that read JSON.",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -183,6 +190,7 @@ def pack(
     request_id: str,
     output: Path,
     as_zip: bool,
+    no_index_pdf: bool,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -205,6 +213,7 @@ def pack(
             as_zip=as_zip,
             progress=progress,
             archive_passphrase=passphrase.encode() if passphrase is not None else None,
+            index_pdf=not no_index_pdf,
         )
     finally:
         progress.close()

@@ -80,6 +80,7 @@ class ControlService:
         as_zip: bool = False,
         progress: ProgressCallback | None = None,
         archive_passphrase: bytes | None = None,
+        index_pdf: bool = True,
     ) -> PackResult:
         """Build the self-verifying BagIt pack of a request (journaled with its
         tagmanifest's SHA-256)."""
@@ -95,6 +96,7 @@ class ControlService:
             as_zip=as_zip,
             progress=progress,
             archive_passphrase=archive_passphrase,
+            index_pdf=index_pdf,
         )
 
     def served(self, actor: Actor, request_id: str, recipient: str) -> dict[str, Any]:

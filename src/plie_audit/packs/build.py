@@ -154,6 +154,7 @@ def build(
     as_zip: bool = False,
     progress: ProgressCallback | None = None,
     archive_passphrase: bytes | None = None,
+    index_pdf: bool = True,
 ) -> PackResult:
     request = requests.get(archive.db, request_id)
     if not request.open:
@@ -172,8 +173,8 @@ def build(
     bag = _Bag(partial)
     try:
         index = _payload(archive, bag, request, pieces, checkpoint, progress)
-        _documents(archive, bag, request, index, actor)
-        tag_sha256 = _tag_files(archive, bag, request)
+        _documents(archive, bag, request, index, actor, index_pdf)
+        tag_sha256 = _tag_files(archive, bag, request, index_pdf)
         if as_zip:
             _zip(partial, output, output.stem)
             shutil.rmtree(partial)
@@ -302,11 +303,15 @@ def _piece(
 
 
 def _documents(
-    archive: Archive, bag: _Bag, request: requests.RequestInfo, index: dict[str, Any], actor: str
+    archive: Archive,
+    bag: _Bag,
+    request: requests.RequestInfo,
+    index: dict[str, Any],
+    actor: str,
+    index_pdf: bool = True,
 ) -> None:
-    """Accounting files per convention, index.json and index.pdf."""
-    from plie_audit.reports import pdf as reports  # WeasyPrint: imported on use (slow)
-
+    """Accounting files per convention, index.json and (unless ``index_pdf`` is False)
+    index.pdf."""
     conventions = []
     for ref in request.conventions:
         lines = [
@@ -368,6 +373,10 @@ def _documents(
     bag.write(
         "data/index.json", json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
     )
+    if not index_pdf:
+        return
+    from plie_audit.reports import pdf as reports  # WeasyPrint: imported on use (slow)
+
     trust = index["trust"]
     document = reports.render(
         "control_pack.html",
@@ -415,9 +424,7 @@ Autorité de contrôle : {authority}
 Archive : {origin}
 Produit le {date} en réponse à la demande {request} (article 8 de la convention ANPE-PLIE).
 
-Ce dossier est un « bag » BagIt (RFC 8493). Lire d'abord data/index.pdf : la demande, son
-périmètre, les totaux par poste, le rapprochement avec l'état certifié exact, les constats du
-contrôle comptable, la liste des pièces avec leur empreinte SHA-256 et les pièces éliminées.
+Ce dossier est un « bag » BagIt (RFC 8493). {read_first}
 
 Vérification hors ligne (POSIX sh, coreutils et OpenSSL 3.0 ou plus récent) :
 
@@ -442,7 +449,17 @@ Aucune donnée nominative de bénéficiaire ne figure dans ce paquet : les indic
 """
 
 
-def _tag_files(archive: Archive, bag: _Bag, request: requests.RequestInfo) -> str:
+_READ_PDF = """Lire d'abord data/index.pdf : la demande, son
+périmètre, les totaux par poste, le rapprochement avec l'état certifié exact, les constats du
+contrôle comptable, la liste des pièces avec leur empreinte SHA-256 et les pièces éliminées."""
+_READ_JSON = """Ce paquet a été produit sans index.pdf, à la
+demande de l'autorité : data/index.json donne la demande, son périmètre, les totaux par poste,
+les constats du contrôle comptable et la liste des pièces avec leur empreinte SHA-256."""
+
+
+def _tag_files(
+    archive: Archive, bag: _Bag, request: requests.RequestInfo, index_pdf: bool = True
+) -> str:
     root = bag.root
     index = json.loads((root / "data/index.json").read_bytes())
     bagit.write_bagit_txt(root)
@@ -473,6 +490,7 @@ def _tag_files(archive: Archive, bag: _Bag, request: requests.RequestInfo) -> st
             date=clock.today().isoformat(),
             root=index["trust"]["root_fingerprint"],
             key=index["trust"]["journal_key"],
+            read_first=_READ_PDF if index_pdf else _READ_JSON,
         ),
         encoding="utf-8",
     )

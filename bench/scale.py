@@ -54,7 +54,10 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
 
 def servers() -> dict[str, str]:
     settings = subprocess.run(
-        [str(ROOT / "scripts" / "servers.sh"), "restart"], check=True, capture_output=True, text=True
+        [str(ROOT / "scripts" / "servers.sh"), "restart"],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     env = {}
     for line in settings.splitlines():

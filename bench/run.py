@@ -1,0 +1,435 @@
+"""The benchmark of issue 9: ingest, verify and pack against bagit-python, sha256sum and the
+machine's hashing limit, on deterministic corpora, side by side in one run.
+
+Run: ``.venv/bin/python bench/run.py [--quick] [--repeat N] [--corpus A|B|AB]``. Not a test:
+it prints a table of medians, ratios to the peer and peak memory (ru_maxrss of each measured
+command), and writes it to ``bench/results/latest.md``.
+
+Corpora (built once under ``bench/work/``, bytes from a seeded generator):
+  A  2,000 pieces of 100 kB + 10 scans of 50 MB (about 700 MB)
+  B  20,000 pieces of 2 kB (the per-piece overhead); its first 5,000 form convention BENCH-B1
+``--quick``: A = 200 pieces + 2 scans of 5 MB, B = 2,000 pieces (first 500 in BENCH-B1), one run.
+
+Scenarios, page cache warm (each input read once before timing):
+  1. ``evidence import`` vs ``cp -r`` + ``bagit.py --sha256 --processes 2`` (same bytes copied
+     and hashed);
+  2. ``verify`` (after ``journal checkpoint``) and ``verify --signatures`` vs
+     ``bagit.py --validate --processes 2``, ``sha256sum -c``, and the hashing limit (hashlib
+     SHA-256 over the same files in 2 processes);
+  3. ``control pack`` of all pieces with and without ``index.pdf`` vs bagit.py creating a bag
+     of the pieces; for B, the pack of BENCH-B1 (the first 5,000) with ``index.pdf``.
+The journal (1,000,000 entries) and metadata scenarios are bench/journal.py and
+bench/metadata.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "bench" / "work"
+VENV = ROOT / ".venv" / "bin"
+PLIE = [str(VENV / "plie-audit")]
+BAGIT = [sys.executable, str(VENV / "bagit.py")]
+ENV = dict(
+    os.environ,
+    PLIE_AUDIT_PASSPHRASE="bench archive passphrase",
+    PLIE_AUDIT_IDENTITY_PASSPHRASE="bench identity passphrase",
+    PLIE_AUDIT_DATABASE_URL="",
+    PLIE_AUDIT_STORE="",
+)
+for _name in ("PLIE_AUDIT_DATABASE_URL", "PLIE_AUDIT_STORE", "PLIE_AUDIT_ARCHIVE"):
+    ENV.pop(_name, None)
+
+_WRAPPER = """
+import resource, subprocess, sys
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+if done.returncode not in (0,):
+    sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
+    raise SystemExit(done.returncode)
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+"""
+
+_HASH_LIMIT = """
+import hashlib, sys
+from concurrent.futures import ProcessPoolExecutor
+def h(path):
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+paths = [line.rstrip("\\n") for line in open(sys.argv[1], encoding="utf-8")]
+with ProcessPoolExecutor(2) as pool:
+    list(pool.map(h, paths, chunksize=max(1, len(paths) // 64)))
+"""
+
+
+def measure(args: list[str], cwd: Path | None = None) -> tuple[float, int]:
+    """(seconds, peak RSS MiB) of one command run to completion."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", _WRAPPER, *args],
+        env=ENV,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr}")
+    return seconds, int(done.stdout.split()[-1]) // 1024
+
+
+def quiet(args: list[str], cwd: Path | None = None) -> str:
+    done = subprocess.run(args, env=ENV, cwd=cwd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(args)}\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+# ------------------------------------------------------------------ corpora
+
+
+@dataclass(frozen=True)
+class Corpus:
+    name: str
+    folder: Path
+    files: list[Path]
+    size: int
+
+
+def build_corpus(name: str, quick: bool) -> Corpus:
+    """Deterministic bytes (seeded), a manifest per convention, built once and reused."""
+    if name == "A":
+        pieces, piece_size, scans, scan_size = (
+            (200, 100_000, 2, 5_000_000) if quick else (2000, 100_000, 10, 50_000_000)
+        )
+        first = pieces + scans  # one convention
+    else:
+        pieces, piece_size, scans, scan_size = (2000, 2000, 0, 0) if quick else (20_000, 2000, 0, 0)
+        first = 500 if quick else 5000
+    folder = WORK / f"corpus-{name}{'-quick' if quick else ''}"
+    marker = folder / ".complete"
+    if not marker.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "pieces").mkdir(parents=True)
+        generator = random.Random(f"plie-audit bench corpus {name}")
+        lines = ["path,convention,kind,poste,amount,paid_on,label"]
+        for number in range(pieces + scans):
+            is_scan = number >= pieces
+            size = scan_size if is_scan else piece_size
+            filename = (
+                f"{'scan' if is_scan else 'piece'}-{number:05d}.{'tif' if is_scan else 'pdf'}"
+            )
+            path = folder / "pieces" / filename
+            with open(path, "wb") as handle:
+                remaining = size
+                while remaining:
+                    chunk = min(remaining, 1 << 20)
+                    handle.write(generator.randbytes(chunk))
+                    remaining -= chunk
+            convention = "BENCH-1" if number < first else "BENCH-2"
+            lines.append(
+                f"pieces/{filename},{convention},facture,fonctionnement,12.50,2007-05-02,"
+                f"Pièce {number}"
+            )
+        (folder / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        marker.touch()
+    files = sorted((folder / "pieces").iterdir())
+    return Corpus(name, folder, files, sum(p.stat().st_size for p in files))
+
+
+def warm(corpus: Corpus) -> None:
+    for path in corpus.files:
+        with open(path, "rb") as handle:
+            while handle.read(1 << 20):
+                pass
+
+
+# ------------------------------------------------------------------ archives
+
+
+def new_archive(target: Path) -> list[str]:
+    shutil.rmtree(target, ignore_errors=True)
+    base = [*PLIE, "--archive", str(target)]
+    quiet([*base, "init", "--origin", "bench.example/run"])
+    quiet(
+        [
+            *base,
+            "identity",
+            "create",
+            "bench",
+            "--role",
+            "deposant",
+            "--role",
+            "comptable",
+            "--role",
+            "controle",
+        ]
+    )
+    for ref in ("BENCH-1", "BENCH-2"):
+        quiet(
+            [
+                *base,
+                "--as",
+                "bench",
+                "convention",
+                "add",
+                ref,
+                "--plie",
+                "PLIE de Lyon",
+                "--agence",
+                "ALE Lyon",
+                "--region",
+                "Rhône-Alpes",
+                "--start",
+                "2007-01-01",
+                "--end",
+                "2007-12-31",
+                "--programme",
+                "2007-2013",
+            ]
+        )
+    return base
+
+
+@dataclass
+class Row:
+    scenario: str
+    runs: list[tuple[float, int]]
+    peer: str | None = None  # the row this one is compared with
+    size: int = 0
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(r[0] for r in self.runs)
+
+    @property
+    def rss(self) -> int:
+        return max(r[1] for r in self.runs)
+
+
+def repeat(
+    times: int,
+    setup: Callable[[int], list[str]] | None,
+    command: Callable[[int], list[str]],
+    cwd: Path | None = None,
+) -> list[tuple[float, int]]:
+    runs = []
+    for attempt in range(times):
+        if setup is not None:
+            setup(attempt)
+        runs.append(measure(command(attempt), cwd=cwd))
+    return runs
+
+
+def bench_corpus(corpus: Corpus, times: int) -> list[Row]:
+    warm(corpus)
+    work = WORK / f"run-{corpus.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    manifest = corpus.folder / "manifest.csv"
+    rows: list[Row] = []
+    name = f"{corpus.name}"
+
+    # 1. ingest
+    archives = [work / f"archive-{i}" for i in range(times)]
+    ingest = repeat(
+        times,
+        lambda i: new_archive(archives[i]),
+        lambda i: [
+            *PLIE,
+            "--archive",
+            str(archives[i]),
+            "--as",
+            "bench",
+            "evidence",
+            "import",
+            str(manifest),
+        ],
+    )
+    bags = [work / f"bag-{i}" for i in range(times)]
+
+    def bag_command(i: int) -> list[str]:
+        shutil.rmtree(bags[i], ignore_errors=True)
+        return [
+            "sh",
+            "-c",
+            f"cp -r '{corpus.folder / 'pieces'}' '{bags[i]}' && "
+            f"'{BAGIT[0]}' '{BAGIT[1]}' --sha256 --processes 2 '{bags[i]}'",
+        ]
+
+    peer_ingest = repeat(times, None, bag_command)
+    rows.append(
+        Row(f"{name}: evidence import", ingest, f"{name}: cp + bagit.py --sha256", corpus.size)
+    )
+    rows.append(Row(f"{name}: cp + bagit.py --sha256", peer_ingest, None, corpus.size))
+
+    # 2. verify
+    archive = archives[0]
+    quiet([*PLIE, "--archive", str(archive), "journal", "checkpoint"])
+    verify = repeat(times, None, lambda i: [*PLIE, "--archive", str(archive), "verify"])
+    deep = repeat(
+        times, None, lambda i: [*PLIE, "--archive", str(archive), "verify", "--signatures"]
+    )
+    validate = repeat(
+        times, None, lambda i: [*BAGIT, "--validate", "--processes", "2", str(bags[0])]
+    )
+    sha256sum = repeat(
+        times, None, lambda i: ["sha256sum", "-c", "--quiet", "manifest-sha256.txt"], cwd=bags[0]
+    )
+    listing = work / "files.txt"
+    listing.write_text("".join(f"{p}\n" for p in corpus.files), encoding="utf-8")
+    limit = repeat(times, None, lambda i: [sys.executable, "-c", _HASH_LIMIT, str(listing)])
+    peer = f"{name}: bagit.py --validate"
+    rows += [
+        Row(f"{name}: verify", verify, peer, corpus.size),
+        Row(f"{name}: verify --signatures", deep, peer, corpus.size),
+        Row(peer, validate, None, corpus.size),
+        Row(f"{name}: sha256sum -c", sha256sum, peer, corpus.size),
+        Row(f"{name}: hashing limit (hashlib, 2 processes)", limit, peer, corpus.size),
+    ]
+
+    # 3. control packs
+    base = [*PLIE, "--archive", str(archive), "--as", "bench"]
+    request = quiet(
+        [
+            *base,
+            "control",
+            "open",
+            "--authority",
+            "CICC",
+            "--reference",
+            "BENCH",
+            "--convention",
+            "BENCH-1",
+            "--convention",
+            "BENCH-2",
+            "--json",
+        ]
+    )
+    request_id = __import__("json").loads(request)["id"]
+    packs = [work / f"pack-{i}" for i in range(times)]
+    nopdf = [work / f"pack-nopdf-{i}" for i in range(times)]
+    peer_bag = f"{name}: bagit.py creating a bag"
+
+    def clear(paths: list[Path]) -> Callable[[int], list[str]]:
+        def run(i: int) -> list[str]:
+            shutil.rmtree(paths[i], ignore_errors=True)
+            return []
+
+        return run
+
+    without = repeat(
+        times,
+        clear(nopdf),
+        lambda i: [*base, "control", "pack", request_id, "-o", str(nopdf[i]), "--no-index-pdf"],
+    )
+    rows.append(
+        Row(
+            f"{name}: control pack, no index.pdf ({len(corpus.files)} pieces)",
+            without,
+            peer_bag,
+            corpus.size,
+        )
+    )
+    if corpus.name == "A":
+        with_pdf = repeat(
+            times,
+            clear(packs),
+            lambda i: [*base, "control", "pack", request_id, "-o", str(packs[i])],
+        )
+        rows.append(
+            Row(
+                f"{name}: control pack with index.pdf ({len(corpus.files)} pieces)",
+                with_pdf,
+                peer_bag,
+                corpus.size,
+            )
+        )
+    else:
+        first = quiet(
+            [
+                *base,
+                "control",
+                "open",
+                "--authority",
+                "CICC",
+                "--reference",
+                "BENCH-B1",
+                "--convention",
+                "BENCH-1",
+                "--json",
+            ]
+        )
+        first_id = __import__("json").loads(first)["id"]
+        count = 500 if len(corpus.files) < 20_000 else 5000
+        with_pdf = repeat(
+            times, clear(packs), lambda i: [*base, "control", "pack", first_id, "-o", str(packs[i])]
+        )
+        rows.append(
+            Row(f"{name}: control pack with index.pdf (first {count} pieces)", with_pdf, None, 0)
+        )
+    peer_bags = [work / f"peer-bag-{i}" for i in range(times)]
+
+    def peer_bag_command(i: int) -> list[str]:
+        shutil.rmtree(peer_bags[i], ignore_errors=True)
+        return [
+            "sh",
+            "-c",
+            f"cp -r '{corpus.folder / 'pieces'}' '{peer_bags[i]}' && "
+            f"'{BAGIT[0]}' '{BAGIT[1]}' --sha256 --sha512 --processes 2 '{peer_bags[i]}'",
+        ]
+
+    rows.append(Row(peer_bag, repeat(times, None, peer_bag_command), None, corpus.size))
+    shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
+def table(rows: list[Row], times: int) -> str:
+    by_name = {row.scenario: row for row in rows}
+    lines = [
+        f"| scenario | median s ({times} runs) | MB/s | × peer | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        rate = f"{row.size / 1e6 / row.seconds:.0f}" if row.size else "—"
+        ratio = "—"
+        if row.peer is not None and row.peer in by_name:
+            ratio = f"{row.seconds / by_name[row.peer].seconds:.2f}"
+        lines.append(f"| {row.scenario} | {row.seconds:.2f} | {rate} | {ratio} | {row.rss} |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small corpora, one run")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--corpus", default="AB", help="A, B or AB (default)")
+    args = parser.parse_args()
+    times = 1 if args.quick else args.repeat
+    rows: list[Row] = []
+    for name in args.corpus:
+        corpus = build_corpus(name, args.quick)
+        print(
+            f"corpus {name}: {len(corpus.files)} files, {corpus.size / 1e6:.0f} MB", file=sys.stderr
+        )
+        rows += bench_corpus(corpus, times)
+    machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    result = table(rows, times) + f"\n\n({time.strftime('%Y-%m-%d')}, {machine})\n"
+    print(result)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / ("quick.md" if args.quick else "latest.md")).write_text(result)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -92,18 +92,25 @@ class _Bag:
     root: Path
     entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # data path -> digests
     size: int = 0
+    folders: set[Path] = field(default_factory=set)  # made already: one mkdir per folder
+
+    def _folder(self, path: Path) -> None:
+        if path.parent not in self.folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.folders.add(path.parent)
 
     def write(self, relpath: str, data: bytes) -> None:
         path = self.root / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+        self._folder(path)
+        with open(path, "wb") as handle:
+            handle.write(data)
         self.entries[relpath] = (hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
         self.size += len(data)
 
     def copy(self, relpath: str, source: Any, expected_sha256: str) -> None:
         """Stream a stored object in, hashing it; refuse bytes that are not the recorded ones."""
         path = self.root / relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self._folder(path)
         sha256, sha512 = hashlib.sha256(), hashlib.sha512()
         with source as reader, open(path, "wb") as writer:
             while chunk := reader.read(CHUNK_SIZE):
@@ -224,6 +231,8 @@ def _payload(
     bag.write("data/trust/checkpoint.txt", checkpoint.note.encode("utf-8"))
     listed: list[dict[str, Any]] = []
     tombstones: list[dict[str, Any]] = []
+    nodes: tree.NodeCache = {}  # the proofs share most of their nodes: each read once
+    entries = _filing_entries(db, pieces)
     for done, row in enumerate(pieces, start=1):
         if row.disposed_at is not None:
             tombstones.append(
@@ -239,7 +248,7 @@ def _payload(
                 }
             )
         else:
-            listed.append(_piece(archive, bag, row, identities, checkpoint))
+            listed.append(_piece(archive, bag, row, identities, checkpoint, nodes, entries))
         if progress is not None:
             progress(done, len(pieces))
     return {
@@ -256,12 +265,26 @@ def _payload(
     }
 
 
+def _filing_entries(db: Any, pieces: list[Evidence]) -> dict[int, bytes]:
+    """The ``evidence-filed`` entry of every piece, read a thousand at a time."""
+    seqs = sorted({row.filed_seq for row in pieces if row.filed_seq is not None})
+    found: dict[int, bytes] = {}
+    with db.read() as session:
+        for start in range(0, len(seqs), 1000):
+            chunk = seqs[start : start + 1000]
+            query = select(JournalEntry.seq, JournalEntry.entry).where(JournalEntry.seq.in_(chunk))
+            found.update((seq, bytes(entry)) for seq, entry in session.execute(query))
+    return found
+
+
 def _piece(
     archive: Archive,
     bag: _Bag,
     row: Evidence,
     identities: dict[str, Identity],
     checkpoint: CheckpointRow,
+    nodes: tree.NodeCache,
+    entries: dict[int, bytes],
 ) -> dict[str, Any]:
     folder = f"data/pieces/{row.convention_ref or 'archive'}/{row.poste or 'documents'}"
     base = f"{folder}/{row.id}-{safe_name(row.name)}"
@@ -273,11 +296,9 @@ def _piece(
     if identity is not None:
         bag.write(base + ".chain.pem", (identity.cert_pem + identity.chain_pem).encode())
     if row.filed_seq is not None:
+        entry = entries[row.filed_seq]
         with archive.db.read() as session:
-            entry = session.execute(
-                select(JournalEntry.entry).where(JournalEntry.seq == row.filed_seq)
-            ).scalar_one()
-            proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size)
+            proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size, nodes)
         bag.write(
             base + ".tlog-proof",
             note.format_proof(row.filed_seq - 1, proof, checkpoint.note, extra=bytes(entry)).encode(

@@ -9,6 +9,7 @@ and passphrase); listing, showing metadata and verifying take none.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,12 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from sqlalchemy import select
 
-from plie_audit import clock, conventions, verification
-from plie_audit.accounting.service import AccountingService
+from plie_audit import clock, conventions
 from plie_audit.config import (
     DEFAULT_DATABASE,
     DEFAULT_STORE,
@@ -30,7 +31,6 @@ from plie_audit.config import (
     read_settings,
     write_settings,
 )
-from plie_audit.control.service import ControlService
 from plie_audit.db.models import ArchiveInfo, Evidence, Identity
 from plie_audit.db.session import Database, check_database_url, check_schema, upgrade
 from plie_audit.domain import (
@@ -53,17 +53,22 @@ from plie_audit.evidence import access, corrections, filing, manifests
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal
-from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
-from plie_audit.publicity.service import PublicityService
 from plie_audit.retention import catalog as retention_catalog
 from plie_audit.retention import locks as retention_locks
-from plie_audit.retention.service import RetentionService
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
 from plie_audit.store import ObjectStore, open_store
+
+if TYPE_CHECKING:
+    from plie_audit import verification
+    from plie_audit.accounting.service import AccountingService
+    from plie_audit.control.service import ControlService
+    from plie_audit.journal.audit import JournalAudit
+    from plie_audit.publicity.service import PublicityService
+    from plie_audit.retention.service import RetentionService
 
 
 @dataclass(frozen=True)
@@ -111,15 +116,36 @@ class Archive:
         self.settings = settings
         self.db = db
         self.store = store
-        self.retention = RetentionService(self)
+
+    # The services are built on first use: each command needs one or two of them, and their
+    # modules take a noticeable part of a command's start-up to import.
+    @functools.cached_property
+    def retention(self) -> RetentionService:
         """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
-        self.accounting = AccountingService(self)
+        from plie_audit.retention.service import RetentionService
+
+        return RetentionService(self)
+
+    @functools.cached_property
+    def accounting(self) -> AccountingService:
         """Budget, expense lines, payments, états certifiés, bilans (``accounting/``)."""
-        self.control = ControlService(self)
+        from plie_audit.accounting.service import AccountingService
+
+        return AccountingService(self)
+
+    @functools.cached_property
+    def control(self) -> ControlService:
         """Control requests and packs (``control/``, ``packs/``)."""
-        self.publicity = PublicityService(self)
+        from plie_audit.control.service import ControlService
+
+        return ControlService(self)
+
+    @functools.cached_property
+    def publicity(self) -> PublicityService:
         """FSE publicity checks of publications (``publicity/``)."""
-        """Retention policies, events, holds, audits and disposal (``retention/service.py``)."""
+        from plie_audit.publicity.service import PublicityService
+
+        return PublicityService(self)
 
     # ------------------------------------------------------------------ life cycle
     @classmethod
@@ -576,6 +602,8 @@ class Archive:
 
     def journal_verify(self, verifier_key: str | None = None) -> JournalAudit:
         """Recompute the journal's tree and check every checkpoint and time-stamp."""
+        from plie_audit.journal.audit import audit_journal
+
         return audit_journal(self.db, self.settings.origin, verifier_key)
 
     def journal_checkpoints(self) -> list[CheckpointInfo]:
@@ -614,6 +642,8 @@ class Archive:
     ) -> verification.VerifyReport:
         """Re-hash every piece; check records, journal entries, tree, checkpoints (and every
         CMS signature with ``signatures``)."""
+        from plie_audit import verification
+
         return verification.verify_archive(
             self.db, self.store, self.settings.origin, signatures=signatures, progress=progress
         )

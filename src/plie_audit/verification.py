@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography import x509
 from sqlalchemy import func, select
@@ -39,6 +39,9 @@ from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store import ObjectStat, ObjectStore
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 CHUNK_ROWS = 1000
 
@@ -269,6 +272,22 @@ def _check_locks(
                 )
             )
     return findings
+
+
+def _batched(
+    pool: ThreadPoolExecutor, workers: int, work: Callable[[T], R], items: Sequence[T]
+) -> list[R]:
+    """``pool.map`` by batches: one task per file costs more than hashing a 2 kB file; a few
+    tasks per worker keep every core (or connection) busy."""
+    if not items:
+        return []
+    size = max(1, min(64, len(items) // (workers * 4)))
+    batches = [items[start : start + size] for start in range(0, len(items), size)]
+    return [
+        result
+        for batch in pool.map(lambda part: [work(item) for item in part], batches)
+        for result in batch
+    ]
 
 
 def _hash(store: ObjectStore, sha256: str) -> str:
@@ -528,12 +547,13 @@ def verify_archive(
     checked = cms_checked = hashed_bytes = 0
     # Objects are read a few at a time (all cores on a folder, more on S3, where the network
     # waits), each streamed in CHUNK_SIZE pieces: memory stays bounded whatever the sizes.
-    with ThreadPoolExecutor(max_workers=workers or store.parallelism) as pool:
+    threads = workers or store.parallelism
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         for rows in _chunks(db):
             present: set[str] = set()
             stats: dict[str, ObjectStat | None] = {}
             for row, (problem, there, stat) in zip(
-                rows, pool.map(lambda row: _presence(store, row), rows), strict=True
+                rows, _batched(pool, threads, lambda row: _presence(store, row), rows), strict=True
             ):
                 stats[row.sha256] = stat
                 if problem is not None:
@@ -541,7 +561,13 @@ def verify_archive(
                 elif there:
                     present.add(row.id)
             unique = sorted({row.sha256 for row in rows if row.id in present})
-            hashes = dict(zip(unique, pool.map(lambda sha: _hash(store, sha), unique), strict=True))
+            hashes = dict(
+                zip(
+                    unique,
+                    _batched(pool, threads, lambda sha: _hash(store, sha), unique),
+                    strict=True,
+                )
+            )
             entries = _entries(
                 db,
                 {

@@ -214,6 +214,11 @@ def test_index_pdf_shows_the_request_and_the_totals(built) -> None:
     french = f"{total:,.2f}".replace(",", " ").replace(".", ",") + " €"
     assert french in text
     assert built["root_fp"][:16] in text.replace(" ", "")
+    # Every piece is listed with its id, nature and full SHA-256, and its path in the pack.
+    for piece in index["pieces"]:
+        line = next(line for line in text.splitlines() if piece["id"] in line)
+        assert piece["kind"] in line and piece["sha256"] in line
+        assert piece["path"] in text
 
 
 def test_building_is_journaled_and_served_is_recorded(built, tmp_path: Path) -> None:

@@ -135,9 +135,10 @@ def compute_scope(
         return (since is None or day >= since) and (until is None or day <= until)
 
     scope = []
+    columns = select(Evidence.id, Evidence.kind, Evidence.paid_on, Evidence.poste)
     for row in session.execute(
-        select(Evidence).where(Evidence.convention_ref.in_(conventions)).order_by(Evidence.id)
-    ).scalars():
+        columns.where(Evidence.convention_ref.in_(conventions)).order_by(Evidence.id)
+    ):
         if row.kind in ALWAYS_IN_SCOPE:
             scope.append(row.id)
             continue

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from plie_audit import clock, verification
 from plie_audit.clock import isoformat
@@ -63,7 +64,12 @@ class EvidenceDetail:
 def list_evidence(
     db: Database, *, convention: str | None = None, kind: EvidenceKind | None = None
 ) -> list[EvidenceInfo]:
-    query = select(Evidence).order_by(Evidence.filed_at, Evidence.id)
+    # The signed blobs (record, two CMS) are not listed: not reading them halves the work.
+    query = (
+        select(Evidence)
+        .options(defer(Evidence.record), defer(Evidence.record_sig), defer(Evidence.content_sig))
+        .order_by(Evidence.filed_at, Evidence.id)
+    )
     if convention is not None:
         query = query.where(Evidence.convention_ref == convention)
     if kind is not None:

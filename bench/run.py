@@ -18,8 +18,11 @@ Scenarios, page cache warm (each input read once before timing):
      SHA-256 over the same files in 2 processes);
   3. ``control pack`` of all pieces with and without ``index.pdf`` vs bagit.py creating a bag
      of the pieces; for B, the pack of BENCH-B1 (the first 5,000) with ``index.pdf``.
-The journal (1,000,000 entries) and metadata scenarios are bench/journal.py and
-bench/metadata.py.
+  4. the journal: 1,000,000 entries appended, an inclusion proof at that size, a full journal
+     verify (bench/journal.py, run from here);
+  5. metadata: ``evidence list --convention`` and a control request's scope query with
+     1,000,000 pieces of metadata (bench/metadata.py, run from here).
+``--skip-journal`` and ``--skip-metadata`` leave out 4 and 5 (about 2 and 3 minutes).
 """
 
 from __future__ import annotations
@@ -414,6 +417,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small corpora, one run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus", default="AB", help="A, B or AB (default)")
+    parser.add_argument("--skip-journal", action="store_true", help="leave out scenario 4")
+    parser.add_argument("--skip-metadata", action="store_true", help="leave out scenario 5")
     args = parser.parse_args()
     times = 1 if args.quick else args.repeat
     rows: list[Row] = []
@@ -425,6 +430,12 @@ def main() -> int:
         rows += bench_corpus(corpus, times)
     machine = f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
     result = table(rows, times) + f"\n\n({time.strftime('%Y-%m-%d')}, {machine})\n"
+    for script, skip in (("journal.py", args.skip_journal), ("metadata.py", args.skip_metadata)):
+        if skip:
+            continue
+        print(f"running bench/{script}", file=sys.stderr)
+        extra = ["--quick"] if args.quick else []
+        result += "\n" + quiet([sys.executable, str(ROOT / "bench" / script), *extra])
     print(result)
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / ("quick.md" if args.quick else "latest.md")).write_text(result)

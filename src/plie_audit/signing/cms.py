@@ -87,8 +87,8 @@ def sign_detached(
     when = signing_time.astimezone(UTC).replace(microsecond=0)
     attributes = [
         template.content_type_attr,
-        _attribute("signing_time", [_cms_time(when)]).dump(),
-        _attribute("message_digest", [digest]).dump(),
+        _signing_time_attr(when),
+        _tlv(0x30, _OID_MESSAGE_DIGEST + _set([_tlv(0x04, digest)])),
         template.signing_certificate_attr,
     ]
     signed_attrs_der = _der_set_of(attributes)  # RFC 5652 §5.4, X.690 §11.6 order
@@ -115,6 +115,20 @@ def sign_detached(
 
 
 _VERSION_1 = b"\x02\x01\x01"
+_OID_SIGNING_TIME = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x05"  # 1.2.840.113549.1.9.5
+_OID_MESSAGE_DIGEST = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x09\x04"  # 1.2.840.113549.1.9.4
+
+
+def _signing_time_attr(when: datetime) -> bytes:
+    """The signingTime attribute's DER, encoded directly (asn1crypto took 0.15 ms): RFC 5652
+    §11.3 UTCTime for 1950 through 2049, GeneralizedTime otherwise; X.690 §11.7-11.8 forms."""
+    if 1950 <= when.year <= 2049:
+        value = _tlv(0x17, when.strftime("%y%m%d%H%M%SZ").encode("ascii"))
+    else:
+        value = _tlv(0x18, f"{when.year:04d}{when:%m%d%H%M%S}Z".encode("ascii"))
+    return _tlv(0x30, _OID_SIGNING_TIME + _set([value]))
+
+
 _OID_SIGNED_DATA = b"\x06\x09\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02"  # 1.2.840.113549.1.7.2
 
 

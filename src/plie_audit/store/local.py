@@ -89,6 +89,7 @@ class LocalStore:
         self._tmp = root / ".tmp"
         self._pending_files: list[Path] = []
         self._pending_dirs: set[Path] = set()
+        self._made: set[Path] = set()  # folders known to exist: one mkdir each per process
 
     # -- layout ---------------------------------------------------------------------------
     def create(self) -> None:
@@ -107,7 +108,7 @@ class LocalStore:
     # -- writing --------------------------------------------------------------------------
     def put_file(self, source: Path) -> PutResult:
         check_regular_file(source)
-        self._tmp.mkdir(parents=True, exist_ok=True)
+        self._folder(self._tmp)
         digest = hashlib.sha256()
         size = 0
         head = b""
@@ -142,13 +143,18 @@ class LocalStore:
         if target.exists() and self._matches(target, sha):
             tmp.unlink()
             return False
-        target.parent.mkdir(exist_ok=True)
+        self._folder(target.parent)
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)  # atomic: the address never holds partial bytes
         self._pending_files.append(target)
         self._pending_dirs.add(target.parent)
         self._pending_dirs.add(self.root)
         return True
+
+    def _folder(self, folder: Path) -> None:
+        if folder not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._made.add(folder)
 
     def _matches(self, path: Path, sha: str) -> bool:
         try:

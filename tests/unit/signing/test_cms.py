@@ -638,7 +638,13 @@ def test_rsa_pss_parameters_are_checked() -> None:
 
 @pytest.mark.parametrize(
     "when",
-    [datetime(2007, 4, 2, 8, 30, tzinfo=UTC), datetime(2051, 1, 1, tzinfo=UTC)],
+    [
+        datetime(2007, 4, 2, 8, 30, tzinfo=UTC),
+        datetime(2049, 12, 31, 23, 59, 59, tzinfo=UTC),  # last UTCTime second
+        datetime(2050, 1, 1, tzinfo=UTC),  # first GeneralizedTime
+        datetime(1949, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(2051, 1, 1, tzinfo=UTC),
+    ],
 )
 def test_template_path_gives_the_reference_bytes(
     outside_rsa: tuple[x509.Certificate, x509.Certificate, rsa.RSAPrivateKey, x509.Certificate],

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
-from plie_audit import clock, verification
+from plie_audit import clock
 from plie_audit.clock import isoformat
 from plie_audit.db.models import Evidence, Identity, PublicityResult
 from plie_audit.db.session import Database
@@ -107,6 +107,8 @@ def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
     with db.read() as session:
         row = session.get(Evidence, info.id)
         assert row is not None
+    from plie_audit import verification  # imported on use: it is most of a command's start-up
+
     signers = verification.load_signers(db)
     findings = verification.check_record(row) + verification.check_signatures(row, signers)
     kinds = FindingKind

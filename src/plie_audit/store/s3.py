@@ -65,6 +65,11 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+def _is_missing(exc: Exception) -> bool:
+    """A 404 from HEAD (bare "404") or GET ("NoSuchKey")."""
+    return _error_code(exc) in ("404", "NoSuchKey", "NotFound")
+
+
 class _Body(io.RawIOBase):
     """A GetObject body as a raw stream, so callers read it like a local file."""
 
@@ -201,7 +206,7 @@ class S3Store:
                         **common,
                     )
                 else:
-                    self._put_parts(what, reader, md5s, common)
+                    self._put_parts(what, sha, reader, md5s, common)
         except StoreError as exc:
             if "BadDigest" in str(exc) or "IncompleteBody" in str(exc):
                 raise InputError(f"{source}: the file changed while it was being filed") from exc
@@ -211,7 +216,7 @@ class S3Store:
         return PutResult(sha256=sha, size=size, head=head, created=True)
 
     def _put_parts(
-        self, what: str, reader: BinaryIO, md5s: list[str], common: dict[str, Any]
+        self, what: str, sha256: str, reader: BinaryIO, md5s: list[str], common: dict[str, Any]
     ) -> None:
         upload = self._call(what, self.client.create_multipart_upload, **common)
         upload_id = upload["UploadId"]
@@ -240,14 +245,7 @@ class S3Store:
             )
             # Ceph radosgw does not carry the legal hold of CreateMultipartUpload over to the
             # completed object (seen on Debian 12's Ceph 16): set it on the version itself.
-            version = {"VersionId": done["VersionId"]} if done.get("VersionId") else {}
-            self._call(
-                what,
-                self.client.put_object_legal_hold,
-                Key=common["Key"],
-                LegalHold={"Status": "ON"},
-                **version,
-            )
+            self._legal_hold(sha256, done.get("VersionId"), True)
         except BaseException:
             try:
                 self.client.abort_multipart_upload(
@@ -270,7 +268,7 @@ class S3Store:
         try:
             return dict(self.client.head_object(**arguments))
         except ClientError as exc:
-            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if _is_missing(exc):
                 return None
             raise StoreError(
                 f"cannot read {key} in s3://{self.bucket}: the S3 server refused "
@@ -300,7 +298,7 @@ class S3Store:
         try:
             answer = self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            if _is_missing(exc):
                 raise StoreError(f"object sha256:{sha256} is missing from the store") from None
             raise StoreError(f"cannot read object sha256:{sha256}: {exc}") from exc
         except Exception as exc:
@@ -393,16 +391,21 @@ class S3Store:
                 changed = True
             held = head.get("ObjectLockLegalHoldStatus") == "ON"
             if held != legal_hold:
-                self._call(
-                    f"cannot {'set' if legal_hold else 'release'} the legal hold of "
-                    f"sha256:{sha256}",
-                    self.client.put_object_legal_hold,
-                    Key=key,
-                    VersionId=version_id,
-                    LegalHold={"Status": "ON" if legal_hold else "OFF"},
-                )
+                self._legal_hold(sha256, version_id, legal_hold)
                 changed = True
         return changed
+
+    def _legal_hold(self, sha256: str, version_id: str | None, on: bool) -> None:
+        """Set or release the legal hold of one version (the latest when ``version_id`` is
+        None)."""
+        version = {"VersionId": version_id} if version_id else {}
+        self._call(
+            f"cannot {'set' if on else 'release'} the legal hold of sha256:{sha256}",
+            self.client.put_object_legal_hold,
+            Key=self.key(sha256),
+            LegalHold={"Status": "ON" if on else "OFF"},
+            **version,
+        )
 
     def delete(self, sha256: str) -> None:
         """Release the legal hold and delete every version; the server refuses while the
@@ -412,15 +415,13 @@ class S3Store:
         key = self.key(sha256)
         for version in self.versions(sha256):
             version_id = version["VersionId"]
-            if not version["DeleteMarker"]:
-                head = self._head(key, version_id) or {}
-                if head.get("ObjectLockLegalHoldStatus") == "ON":
-                    self.set_lock(sha256, None, False)
+            head = {} if version["DeleteMarker"] else self._head(key, version_id) or {}
+            if head.get("ObjectLockLegalHoldStatus") == "ON":
+                self._legal_hold(sha256, version_id, False)
             try:
                 self.client.delete_object(Bucket=self.bucket, Key=key, VersionId=version_id)
             except ClientError as exc:
                 if _error_code(exc) == "AccessDenied":
-                    head = self._head(key, version_id) or {}
                     until = head.get("ObjectLockRetainUntilDate")
                     when = f" until {until.astimezone(UTC).isoformat()}" if until else ""
                     raise StoreLocked(

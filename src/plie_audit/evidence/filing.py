@@ -180,8 +180,6 @@ def find_identical(
             session.execute(select(Evidence).where(Evidence.sha256 == sha256)).scalars().all()
         )
     for row in candidates:
-        if row.sha256 != sha256:
-            continue
         if (
             row.convention_ref == request.convention
             and row.kind == request.kind.value

@@ -52,17 +52,13 @@ class RequiredLock:
     disposed: bool  # every filing of these bytes was disposed of: destroy when allowed
 
     def satisfied_by(self, state: LockState | None) -> bool:
+        """Whether nothing is left to apply: the bytes of a disposed object gone, otherwise
+        protected as required and no legal hold kept longer than needed."""
         if self.disposed:
             return state is None
         if state is None:
             return False  # a missing object is verify's finding; nothing to lock
-        if self.legal_hold and not state.legal_hold:
-            return False
-        if not self.legal_hold and state.legal_hold:
-            return False
-        if self.retain_until is not None and self.retain_until > datetime.now(UTC):
-            return state.retain_until is not None and state.retain_until >= self.retain_until
-        return True
+        return self.protected_by(state) and state.legal_hold == self.legal_hold
 
     def protected_by(self, state: LockState | None) -> bool:
         """Whether the stored lock protects at least as much as retention requires (a legal

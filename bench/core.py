@@ -13,77 +13,17 @@ prints a table of measurements (medians over --repeat runs) to paste into the RE
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PLIE = [str(ROOT / ".venv" / "bin" / "plie-audit")]
-ENV = dict(
-    os.environ,
-    PLIE_AUDIT_PASSPHRASE="bench archive passphrase",
-    PLIE_AUDIT_IDENTITY_PASSPHRASE="bench identity passphrase",
-)
-
-
-def run(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run a command; return (seconds, peak RSS in MiB of that child)."""
-    start = time.perf_counter()
-    # A fresh child per run: ru_maxrss of RUSAGE_CHILDREN is the max over children, so run
-    # each measured command through a tiny wrapper that reports its own peak.
-    wrapped = [sys.executable, "-c", _WRAPPER, *args]
-    out = subprocess.run(wrapped, env=env or ENV, check=True, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    return seconds, int(out.stdout.strip().splitlines()[-1]) // 1024
-
-
-_WRAPPER = """
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
+from common import PLIE, ROOT, measure, new_archive
 
 
 def setup_archive(work: Path) -> Path:
     archive = work / "archive"
-    base = [*PLIE, "--archive", str(archive)]
-    subprocess.run([*base, "init", "--origin", "bench"], env=ENV, check=True, capture_output=True)
-    subprocess.run(
-        [*base, "identity", "create", "bench", "--role", "deposant", "--role", "comptable"],
-        env=ENV,
-        check=True,
-        capture_output=True,
-    )
-    subprocess.run(
-        [
-            *base,
-            "--as",
-            "bench",
-            "convention",
-            "add",
-            "BENCH-1",
-            "--plie",
-            "PLIE",
-            "--agence",
-            "ALE",
-            "--region",
-            "R",
-            "--start",
-            "2007-01-01",
-            "--end",
-            "2007-12-31",
-            "--programme",
-            "2007-2013",
-        ],
-        env=ENV,
-        check=True,
-        capture_output=True,
-    )
+    new_archive(archive)
     return archive
 
 
@@ -98,11 +38,11 @@ def bench_large(work: Path, size_gb: float, repeat: int) -> list[tuple[str, floa
         archive = setup_archive(work / f"large-{len(adds)}")
         base = [*PLIE, "--archive", str(archive), "--as", "bench"]
         adds.append(
-            run(
+            measure(
                 [*base, "evidence", "add", str(piece), "--convention", "BENCH-1", "--kind", "autre"]
             )
         )
-        verifies.append(run([*PLIE, "--archive", str(archive), "verify"]))
+        verifies.append(measure([*PLIE, "--archive", str(archive), "verify"]))
         shutil.rmtree(archive)
     size_mb = size_gb * 1024
     for name, runs in (
@@ -132,7 +72,7 @@ def bench_import(work: Path, pieces: int, repeat: int) -> list[tuple[str, float,
     for attempt in range(repeat):
         archive = setup_archive(work / f"import-{attempt}")
         imports.append(
-            run(
+            measure(
                 [
                     *PLIE,
                     "--archive",
@@ -147,7 +87,7 @@ def bench_import(work: Path, pieces: int, repeat: int) -> list[tuple[str, float,
         )
         target = work / f"copy-{attempt}"
         peers.append(
-            run(
+            measure(
                 [
                     "sh",
                     "-c",

@@ -28,40 +28,22 @@ Scenarios, page cache warm (each input read once before timing):
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import PLIE, ROOT, measure, new_archive, quiet
+
 WORK = ROOT / "bench" / "work"
 VENV = ROOT / ".venv" / "bin"
-PLIE = [str(VENV / "plie-audit")]
 BAGIT = [sys.executable, str(VENV / "bagit.py")]
-ENV = dict(
-    os.environ,
-    PLIE_AUDIT_PASSPHRASE="bench archive passphrase",
-    PLIE_AUDIT_IDENTITY_PASSPHRASE="bench identity passphrase",
-    PLIE_AUDIT_DATABASE_URL="",
-    PLIE_AUDIT_STORE="",
-)
-for _name in ("PLIE_AUDIT_DATABASE_URL", "PLIE_AUDIT_STORE", "PLIE_AUDIT_ARCHIVE"):
-    ENV.pop(_name, None)
-
-_WRAPPER = """
-import resource, subprocess, sys
-done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-if done.returncode not in (0,):
-    sys.stderr.write(done.stderr.decode(errors="replace")[-2000:])
-    raise SystemExit(done.returncode)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
 
 _IN_PROCESS_VERIFY = """
 import sys, time
@@ -83,29 +65,6 @@ paths = [line.rstrip("\\n") for line in open(sys.argv[1], encoding="utf-8")]
 with ProcessPoolExecutor(2) as pool:
     list(pool.map(h, paths, chunksize=max(1, len(paths) // 64)))
 """
-
-
-def measure(args: list[str], cwd: Path | None = None) -> tuple[float, int]:
-    """(seconds, peak RSS MiB) of one command run to completion."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *args],
-        env=ENV,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-    )
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(args)}\n{done.stderr}")
-    return seconds, int(done.stdout.split()[-1]) // 1024
-
-
-def quiet(args: list[str], cwd: Path | None = None) -> str:
-    done = subprocess.run(args, env=ENV, cwd=cwd, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(args)}\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 # ------------------------------------------------------------------ corpora
@@ -170,48 +129,9 @@ def warm(corpus: Corpus) -> None:
 # ------------------------------------------------------------------ archives
 
 
-def new_archive(target: Path) -> list[str]:
+def fresh_archive(target: Path) -> list[str]:
     shutil.rmtree(target, ignore_errors=True)
-    base = [*PLIE, "--archive", str(target)]
-    quiet([*base, "init", "--origin", "bench.example/run"])
-    quiet(
-        [
-            *base,
-            "identity",
-            "create",
-            "bench",
-            "--role",
-            "deposant",
-            "--role",
-            "comptable",
-            "--role",
-            "controle",
-        ]
-    )
-    for ref in ("BENCH-1", "BENCH-2"):
-        quiet(
-            [
-                *base,
-                "--as",
-                "bench",
-                "convention",
-                "add",
-                ref,
-                "--plie",
-                "PLIE de Lyon",
-                "--agence",
-                "ALE Lyon",
-                "--region",
-                "Rhône-Alpes",
-                "--start",
-                "2007-01-01",
-                "--end",
-                "2007-12-31",
-                "--programme",
-                "2007-2013",
-            ]
-        )
-    return base
+    return new_archive(target, conventions=("BENCH-1", "BENCH-2"))
 
 
 @dataclass
@@ -257,7 +177,7 @@ def bench_corpus(corpus: Corpus, times: int) -> list[Row]:
     archives = [work / f"archive-{i}" for i in range(times)]
     ingest = repeat(
         times,
-        lambda i: new_archive(archives[i]),
+        lambda i: fresh_archive(archives[i]),
         lambda i: [
             *PLIE,
             "--archive",
@@ -336,7 +256,7 @@ def bench_corpus(corpus: Corpus, times: int) -> list[Row]:
             "--json",
         ]
     )
-    request_id = __import__("json").loads(request)["id"]
+    request_id = json.loads(request)["id"]
     packs = [work / f"pack-{i}" for i in range(times)]
     nopdf = [work / f"pack-nopdf-{i}" for i in range(times)]
     peer_bag = f"{name}: bagit.py creating a bag"
@@ -390,7 +310,7 @@ def bench_corpus(corpus: Corpus, times: int) -> list[Row]:
                 "--json",
             ]
         )
-        first_id = __import__("json").loads(first)["id"]
+        first_id = json.loads(first)["id"]
         count = 500 if len(corpus.files) < 20_000 else 5000
         with_pdf = repeat(
             times, clear(packs), lambda i: [*base, "control", "pack", first_id, "-o", str(packs[i])]

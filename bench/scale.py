@@ -23,33 +23,12 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PLIE = [str(ROOT / ".venv" / "bin" / "plie-audit")]
-BASE_ENV = dict(
-    os.environ,
-    PLIE_AUDIT_PASSPHRASE="bench archive passphrase",
-    PLIE_AUDIT_IDENTITY_PASSPHRASE="bench identity passphrase",
-)
-_WRAPPER = """
-import resource, subprocess, sys
-subprocess.run(sys.argv[1:], check=True, stdout=subprocess.DEVNULL)
-print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-"""
-
-
-def measured(args: list[str], env: dict[str, str]) -> tuple[float, int]:
-    """(seconds, peak RSS MiB) of one command."""
-    start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", _WRAPPER, *args], env=env, check=True, capture_output=True, text=True
-    )
-    return time.perf_counter() - start, int(out.stdout.split()[-1]) // 1024
+from common import ENV, PLIE, ROOT, measure, new_archive, quiet
 
 
 def servers() -> dict[str, str]:
@@ -70,7 +49,7 @@ class Backend:
     def __init__(self, name: str, work: Path, server_env: dict[str, str] | None) -> None:
         self.name = name
         self.archive = work / f"archive-{name}-{uuid.uuid4().hex[:6]}"
-        self.env = dict(BASE_ENV)
+        self.env = dict(ENV)
         self.init: list[str] = []
         if server_env is not None:
             from sqlalchemy import create_engine, make_url
@@ -95,34 +74,7 @@ class Backend:
         return [*PLIE, "--archive", str(self.archive), *args]
 
     def setup(self) -> None:
-        quiet = {"env": self.env, "check": True, "capture_output": True}
-        subprocess.run(self.plie("init", "--origin", "bench", *self.init), **quiet)
-        subprocess.run(
-            self.plie("identity", "create", "bench", "--role", "deposant", "--role", "comptable"),
-            **quiet,
-        )
-        subprocess.run(
-            self.plie(
-                "--as",
-                "bench",
-                "convention",
-                "add",
-                "BENCH-1",
-                "--plie",
-                "PLIE",
-                "--agence",
-                "ALE",
-                "--region",
-                "R",
-                "--start",
-                "2007-01-01",
-                "--end",
-                "2007-12-31",
-                "--programme",
-                "2007-2013",
-            ),
-            **quiet,
-        )
+        new_archive(self.archive, init=self.init, env=self.env)
 
 
 def corpus(work: Path, pieces: int) -> tuple[list[Path], list[Path]]:
@@ -182,36 +134,18 @@ def main() -> int:
                 backend = Backend(name, work, env)
                 backend.setup()
                 rows.setdefault("import", []).append((import_concurrently(backend, manifests), 0))
-                subprocess.run(
-                    backend.plie(
-                        "--as",
-                        "bench",
-                        "evidence",
-                        "add",
-                        *map(str, scans),
-                        "--convention",
-                        "BENCH-1",
-                        "--kind",
-                        "autre",
-                    ),
-                    env=backend.env,
-                    check=True,
-                    capture_output=True,
-                )
-                subprocess.run(
-                    backend.plie("journal", "checkpoint"),
-                    env=backend.env,
-                    check=True,
-                    capture_output=True,
-                )
-                rows.setdefault("verify", []).append(measured(backend.plie("verify"), backend.env))
+                scans_args = [str(scan) for scan in scans]
+                add = ["--as", "bench", "evidence", "add", *scans_args, "--convention", "BENCH-1"]
+                quiet(backend.plie(*add, "--kind", "autre"), backend.env)
+                quiet(backend.plie("journal", "checkpoint"), backend.env)
+                rows.setdefault("verify", []).append(measure(backend.plie("verify"), backend.env))
                 if not args.quick and "big-add" not in rows:
                     big = work / "big.tif"
                     with open(big, "wb") as handle:
                         for _ in range(200):
                             handle.write(os.urandom(1024 * 1024))
                     rows["big-add"] = [
-                        measured(
+                        measure(
                             backend.plie(
                                 "--as",
                                 "bench",
@@ -226,7 +160,7 @@ def main() -> int:
                             backend.env,
                         )
                     ]
-                    rows["big-verify"] = [measured(backend.plie("verify"), backend.env)]
+                    rows["big-verify"] = [measure(backend.plie("verify"), backend.env)]
                     big.unlink()
                 shutil.rmtree(backend.archive)
     finally:

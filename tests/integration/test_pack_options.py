@@ -1,5 +1,6 @@
-"""`control pack --no-index-pdf`: the same verifiable pack, without the French PDF index (on
-both backends; the full pack is checked in test_control_pack.py and test_scale.py)."""
+"""A control pack built on today's clock, with and without ``--no-index-pdf``, on both backends
+(PostgreSQL + S3 in the second pass): the same verifiable pack, with or without the French PDF
+index. The full pack under a moved clock is checked in test_control_pack.py."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CONV = "PLIE-LYON-2007-01"
 
 
-def test_a_pack_without_index_pdf_still_verifies(run, populated, tmp_path: Path) -> None:
+@pytest.mark.parametrize("index_pdf", [True, False], ids=["with-index-pdf", "no-index-pdf"])
+def test_a_pack_verifies_offline_with_or_without_index_pdf(
+    run, populated, tmp_path: Path, index_pdf: bool
+) -> None:
     folder = tmp_path / "p"
     folder.mkdir()
     for number in range(2):
@@ -26,15 +32,19 @@ def test_a_pack_without_index_pdf_still_verifies(run, populated, tmp_path: Path)
         "--convention", CONV, as_="claire.martin",
     )  # fmt: skip
     pack = tmp_path / "pack"
-    built = run.json(
-        "control", "pack", request["id"], "-o", pack, "--no-index-pdf", as_="claire.martin"
-    )
+    option = [] if index_pdf else ["--no-index-pdf"]
+    built = run.json("control", "pack", request["id"], "-o", pack, *option, as_="claire.martin")
     assert built["pieces"] == 2
-    assert not (pack / "data" / "index.pdf").exists()
     assert (pack / "data" / "index.json").is_file()
     readme = (pack / "README.txt").read_text()
-    assert "sans index.pdf" in readme and "data/index.json" in readme
-    assert "index.pdf" not in (pack / "manifest-sha256.txt").read_text()
+    manifest = (pack / "manifest-sha256.txt").read_text()
+    if index_pdf:
+        assert (pack / "data" / "index.pdf").is_file()
+        assert "Lire d'abord data/index.pdf" in readme and "data/index.pdf" in manifest
+    else:
+        assert not (pack / "data" / "index.pdf").exists()
+        assert "sans index.pdf" in readme and "data/index.json" in readme
+        assert "index.pdf" not in manifest
     assert run("pack", "verify", pack).exit_code == 0
     index = json.loads((pack / "data" / "index.json").read_text())
     key = run.ok("journal", "key").stdout.strip()

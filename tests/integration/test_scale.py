@@ -316,39 +316,3 @@ def test_object_lock_follows_retention_holds_and_controls(
     assert run.json("retention", "locks", "--apply", as_="anne.archiviste")["changed"] == [sha256]
     assert run.json("verify")["ok"] is True
     assert run("retention", "locks").exit_code == 0
-
-
-def test_a_control_pack_built_from_s3_verifies_offline(
-    run, populated, controller, tmp_path: Path
-) -> None:
-    folder = tmp_path / "p"
-    folder.mkdir()
-    for number in range(3):
-        (folder / f"ticket-{number}.txt").write_text(f"Ticket {number}\n")
-        run.ok(
-            "evidence", "add", folder / f"ticket-{number}.txt", "--convention", CONV,
-            "--kind", "titre-transport", "--poste", "deplacement", "--amount", "1.70",
-            "--paid-on", "2007-03-12", as_="marie.dupont",
-        )  # fmt: skip
-    request = run.json(
-        "control", "open", "--authority", "CICC", "--reference", "CICC-2026-18",
-        "--convention", CONV, as_="claire.martin",
-    )  # fmt: skip
-    pack = tmp_path / "pack"
-    run.ok("control", "pack", request["id"], "-o", pack, as_="claire.martin")
-    assert run("pack", "verify", pack).exit_code == 0
-    root_fp = json.loads((pack / "data" / "index.json").read_text())["trust"]["root_fingerprint"]
-    key = run.ok("journal", "key").stdout.strip()
-    verify_sh = subprocess.run(
-        ["sh", str(pack / "verify.sh"), "--root", root_fp, "--log-key", key, str(pack)],
-        env={"PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert verify_sh.returncode == 0, verify_sh.stdout + verify_sh.stderr
-    bagit = str(Path(sys.executable).with_name("bagit.py"))
-    done = subprocess.run(
-        [sys.executable, bagit, "--validate", str(pack)], capture_output=True, text=True
-    )
-    assert done.returncode == 0, done.stderr

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cryptography import x509
 from sqlalchemy import func, select
@@ -39,6 +39,9 @@ from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store import ObjectStat, ObjectStore
+
+if TYPE_CHECKING:
+    from plie_audit.retention.engine import RetentionRules
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -248,8 +251,19 @@ def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, 
     return None, True, stat
 
 
+def _retention_rules(db: Database) -> RetentionRules:
+    """The retention rules, loaded once for every chunk's lock check."""
+    from plie_audit.retention.engine import RetentionRules
+
+    with db.read() as session:
+        return RetentionRules.load(session)
+
+
 def _check_locks(
-    db: Database, rows: list[Evidence], stats: dict[str, ObjectStat | None]
+    db: Database,
+    rows: list[Evidence],
+    stats: dict[str, ObjectStat | None],
+    rules: RetentionRules | None,
 ) -> list[Finding]:
     """On a store with Object Lock: each object's served version protected at least as
     retention requires (the stat already read its lock: no further call)."""
@@ -259,7 +273,7 @@ def _check_locks(
     for row in rows:
         first.setdefault(row.sha256, row.id)
     findings = []
-    for lock in locks.required(db, sha256s=sorted(stats)):
+    for lock in locks.required(db, sha256s=sorted(stats), rules=rules):
         stat = stats[lock.sha256]
         found = stat.lock if stat is not None else None
         if found is not None and not lock.protected_by(found):
@@ -548,6 +562,7 @@ def verify_archive(
     # Objects are read a few at a time (all cores on a folder, more on S3, where the network
     # waits), each streamed in CHUNK_SIZE pieces: memory stays bounded whatever the sizes.
     threads = workers or store.parallelism
+    rules = _retention_rules(db) if store.locks else None
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for rows in _chunks(db):
             present: set[str] = set()
@@ -600,7 +615,7 @@ def verify_archive(
                 if progress is not None:
                     progress(checked, total_count)
             if store.locks:
-                findings.extend(_check_locks(db, rows, stats))
+                findings.extend(_check_locks(db, rows, stats, rules))
     if audit.filed_entries != total_count:
         findings.extend(_missing_rows(db))
     findings.extend(check_metadata(db, audit))

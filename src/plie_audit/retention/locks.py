@@ -129,12 +129,15 @@ def required(
     sha256s: Iterable[str] | None = None,
     convention: str | None = None,
     today: date | None = None,
+    rules: RetentionRules | None = None,
 ) -> Iterator[RequiredLock]:
-    """What retention requires of each object (all, or those named), a chunk at a time."""
+    """What retention requires of each object (all, or those named), a chunk at a time.
+    ``rules`` lets a caller that asks chunk after chunk (verify) load them once."""
     today = today or clock.today()
     wanted = sorted(set(sha256s)) if sha256s is not None else None
-    with db.read() as session:
-        rules = RetentionRules.load(session)
+    if rules is None:
+        with db.read() as session:
+            rules = RetentionRules.load(session)
     last = ""
     while True:
         with db.read() as session:

@@ -34,12 +34,15 @@ from plie_audit.config import (
 from plie_audit.db.models import ArchiveInfo, Evidence, Identity
 from plie_audit.db.session import Database, check_database_url, check_schema, upgrade
 from plie_audit.domain import (
+    ALWAYS_SENSITIVE,
+    SENSITIVE_READERS,
     EvidenceKind,
     Poste,
     Programme,
     Role,
     check_identity_name,
     clean_text,
+    parse_choice,
 )
 from plie_audit.errors import (
     ArchiveStateError,
@@ -159,9 +162,13 @@ class Archive:
         origin: str | None = None,
         tsa_url: str | None = None,
         tsa_anchors: Sequence[x509.Certificate] = (),
+        sensitive_kinds: Sequence[str] = (),
     ) -> Archive:
         """Create the archive: settings, database schema, object store, root CA, journal key
-        and the journal's first signed checkpoint (time-stamped when ``tsa_url`` is given)."""
+        and the journal's first signed checkpoint (time-stamped when ``tsa_url`` is given).
+
+        ``sensitive_kinds`` adds kinds of personal documents to the payslips, whose bytes only
+        the ``comptable`` and ``controle`` roles may read."""
         root = Path(root)
         if (root / SETTINGS_FILE).exists():
             raise ArchiveStateError(f"{root} is already an archive (it has {SETTINGS_FILE})")
@@ -185,6 +192,10 @@ class Archive:
             raise InputError(f"bad origin {origin!r}: no spaces or '+' (e.g. anpe.example/lyon)")
         if tsa_url is not None and not tsa_url.startswith(("http://", "https://")):
             raise InputError(f"bad --tsa-url {tsa_url!r}: an http:// or https:// URL")
+        sensitive = sorted(
+            {parse_choice(EvidenceKind, kind, "--sensitive-kind").value for kind in sensitive_kinds}
+            - set(ALWAYS_SENSITIVE)
+        )
         store_url = store or DEFAULT_STORE
         open_store(store_url, root)  # a malformed store URL is refused before anything is made
         if database_url is not None:
@@ -198,6 +209,7 @@ class Archive:
             store=store_url,
             created_at=clock.isoformat(now),
             tsa_url=tsa_url,
+            sensitive_kinds=tuple(sensitive),
         )
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -232,7 +244,11 @@ class Archive:
                     Event.ARCHIVE_INITIALISED,
                     None,
                     subjects=[archive_id],
-                    detail={"origin": origin, "root_fingerprint": ca.fingerprint(root_cert)},
+                    detail={
+                        "origin": origin,
+                        "root_fingerprint": ca.fingerprint(root_cert),
+                        "sensitive_kinds": sorted({*ALWAYS_SENSITIVE, *sensitive}),
+                    },
                     at=now,
                 )
                 retention_catalog.install_shipped(session, now)
@@ -266,9 +282,14 @@ class Archive:
 
     # ------------------------------------------------------------------ acting
     def authorize(
-        self, actor: Actor, role: Role | None, action: str, subjects: Sequence[str] = ()
+        self,
+        actor: Actor,
+        role: Role | Sequence[Role] | None,
+        action: str,
+        subjects: Sequence[str] = (),
     ) -> Signer:
-        """Check that ``actor`` may do ``action`` and unlock its key.
+        """Check that ``actor`` may do ``action`` (holding ``role``, or one of several) and
+        unlock its key.
 
         A refusal (revoked identity, missing role) is recorded in the journal — the only
         change a refused action makes — then raised as :class:`PermissionRefused`.
@@ -286,7 +307,7 @@ class Archive:
                     detail={
                         "action": action,
                         "reason": reason,
-                        "role": role.value if role else None,
+                        "role": _role_text(role),
                     },
                 )
             raise PermissionRefused(reason)
@@ -538,16 +559,26 @@ class Archive:
         """Show one piece's metadata and the status of its signatures."""
         return access.show(self.db, self.store, evidence_id)
 
+    @property
+    def sensitive_kinds(self) -> frozenset[str]:
+        """Kinds whose bytes only the ``comptable`` and ``controle`` roles may read."""
+        return frozenset(ALWAYS_SENSITIVE) | frozenset(self.settings.sensitive_kinds)
+
+    def _readers_of(self, kind: str) -> tuple[Role, ...] | None:
+        """Who may read a piece's bytes: anyone acting, or for personal documents only
+        SENSITIVE_READERS."""
+        return SENSITIVE_READERS if kind in self.sensitive_kinds else None
+
     def get_evidence(self, actor: Actor, evidence_id: str, output: Path) -> EvidenceInfo:
         """Write a piece's bytes to ``output``, refusing bytes that do not match their hash."""
         info = access.resolve(self.db, evidence_id)
-        self.authorize(actor, None, "evidence get", [info.id])
+        self.authorize(actor, self._readers_of(info.kind), "evidence get", [info.id])
         return access.get(self.db, self.store, actor.name, info.id, Path(output))
 
     def export_evidence(self, actor: Actor, evidence_id: str, output_dir: Path) -> list[Path]:
         """Export a piece with its signatures, filing record and certificate chain."""
         info = access.resolve(self.db, evidence_id)
-        self.authorize(actor, None, "evidence export", [info.id])
+        self.authorize(actor, self._readers_of(info.kind), "evidence export", [info.id])
         return access.export(self.db, self.store, actor.name, info.id, Path(output_dir))
 
     def annul_evidence(self, actor: Actor, evidence_id: str, reason: str) -> EvidenceInfo:
@@ -663,6 +694,13 @@ def _identity_info(row: Identity) -> IdentityInfo:
         revoked_at=clock.isoformat(row.revoked_at) if row.revoked_at else None,
         revoke_reason=row.revoke_reason,
     )
+
+
+def _role_text(role: Role | Sequence[Role] | None) -> str | None:
+    """The role a refused action needed, as journaled: ``comptable|controle`` for any of."""
+    if role is None:
+        return None
+    return role.value if isinstance(role, Role) else "|".join(one.value for one in role)
 
 
 def _check_signing_usage(certificate: x509.Certificate) -> None:

@@ -35,6 +35,8 @@ class Settings:
     created_at: str
     format: int = SETTINGS_FORMAT
     tsa_url: str | None = None  # RFC 3161 time-stamping authority for journal checkpoints
+    # Kinds whose bytes only SENSITIVE_READERS may read, beyond the payslips (domain.py).
+    sensitive_kinds: tuple[str, ...] = ()
 
     def resolved_database_url(self, root: Path) -> str:
         """SQLite paths in ``archive.toml`` are relative to the archive folder."""
@@ -67,6 +69,9 @@ def write_settings(root: Path, settings: Settings) -> None:
     ]
     if settings.tsa_url:
         lines.append(f"tsa_url = {_toml_string(settings.tsa_url)}")
+    if settings.sensitive_kinds:
+        kinds = ", ".join(_toml_string(kind) for kind in settings.sensitive_kinds)
+        lines.append(f"sensitive_kinds = [{kinds}]")
     lines.append("")
     target = root / SETTINGS_FILE
     tmp = root / (SETTINGS_FILE + ".tmp")
@@ -75,6 +80,12 @@ def write_settings(root: Path, settings: Settings) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, target)
+
+
+def _sensitive_kinds(value: object) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(kind, str) for kind in value):
+        raise ValueError("sensitive_kinds must be a list of evidence kinds")
+    return tuple(value)
 
 
 def read_settings(root: Path) -> Settings:
@@ -96,6 +107,7 @@ def read_settings(root: Path) -> Settings:
             created_at=str(section["created_at"]),
             format=int(section["format"]),
             tsa_url=str(section["tsa_url"]) if "tsa_url" in section else None,
+            sensitive_kinds=_sensitive_kinds(section.get("sensitive_kinds", [])),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ArchiveStateError(f"{path} is malformed: {exc}") from exc

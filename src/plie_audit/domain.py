@@ -63,6 +63,13 @@ class Role(StrEnum):
     CONTROLE = "controle"
 
 
+# Personal documents: reading their bytes (`evidence get`, `evidence export`) needs one of
+# SENSITIVE_READERS, and is journaled like every read. Payslips always are; an archive may
+# mark more kinds at `init --sensitive-kind` (archive.toml, `sensitive_kinds`).
+ALWAYS_SENSITIVE: frozenset[EvidenceKind] = frozenset({EvidenceKind.BULLETIN_SALAIRE})
+SENSITIVE_READERS: tuple[Role, ...] = (Role.COMPTABLE, Role.CONTROLE)
+
+
 class Programme(StrEnum):
     """ESF programming periods the archive knows (../shared/reference/regulation.md)."""
 

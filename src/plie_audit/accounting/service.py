@@ -170,12 +170,18 @@ class AccountingService:
 
     # ------------------------------------------------------------ indicators
     def set_indicators(
-        self, actor: Actor, convention: str, values: list[tuple[str, str]]
+        self,
+        actor: Actor,
+        convention: str,
+        values: list[tuple[str, str]],
+        *,
+        action: str = "indicator set",
     ) -> list[indicators.IndicatorInfo]:
-        """Set aggregated follow-up indicators (article 5-2)."""
+        """Set aggregated follow-up indicators (article 5-2); ``action`` names the command in
+        a refusal's journal entry."""
         self._convention(convention)
         checked = [indicators.check(name, value) for name, value in values]
-        self.archive.authorize(actor, Role.COMPTABLE, "indicator set", [convention])
+        self.archive.authorize(actor, Role.COMPTABLE, action, [convention])
         return indicators.set_values(self.db, actor.name, convention, checked)
 
     def indicators(self, convention: str) -> list[indicators.IndicatorInfo]:

@@ -429,7 +429,7 @@ def indicator_import(
     from plie_audit.accounting.indicators import read_csv
 
     infos = state.archive().accounting.set_indicators(
-        actor(state, passphrase_file), convention, read_csv(csv_file)
+        actor(state, passphrase_file), convention, read_csv(csv_file), action="indicator import"
     )
     click.echo(f"{len(infos)} indicators set")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from plie_audit.archive import Archive
+from plie_audit.cli.evidence import KIND_CHOICE
 from plie_audit.cli.options import (
     Progress,
     State,
@@ -54,6 +55,14 @@ from plie_audit.signing import ca
     help="PEM certificate(s) the TSA's tokens must chain to (default: pin the first "
     "TSA certificate seen).",
 )
+@click.option(
+    "--sensitive-kind",
+    "sensitive_kinds",
+    multiple=True,
+    type=KIND_CHOICE,
+    help="A kind of personal document whose bytes only the comptable and controle roles may "
+    "read, beyond bulletin-salaire (always); repeat for several.",
+)
 @pass_state
 def init(
     state: State,
@@ -62,6 +71,7 @@ def init(
     origin: str | None,
     tsa_url: str | None,
     tsa_ca: Path | None,
+    sensitive_kinds: tuple[str, ...],
 ) -> None:
     """Create the archive: settings, database, object store and root CA.
 
@@ -84,6 +94,7 @@ def init(
         origin=origin,
         tsa_url=tsa_url,
         tsa_anchors=anchors,
+        sensitive_kinds=sensitive_kinds,
     )
     root = archive.root_certificate()
     click.echo(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")

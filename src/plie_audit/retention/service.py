@@ -110,7 +110,8 @@ class RetentionService:
         scope = programme.value if programme else str(convention)
         if convention is not None:
             self.archive.show_convention(convention)
-        self._act(actor, "retention event", [scope, event.value])
+        action = "convention event" if convention is not None else "retention event"
+        self._act(actor, action, [scope, event.value])
         recorded = events.record(
             self.db, actor.name, event, on, programme=programme, convention=convention
         )

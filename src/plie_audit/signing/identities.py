@@ -75,13 +75,18 @@ def get(session: Session, name: str) -> Identity:
     return identity
 
 
-def refusal(identity: Identity, role: Role | None) -> str | None:
-    """Why ``identity`` may not act with ``role`` now, or None when it may."""
+def refusal(identity: Identity, role: Role | Sequence[Role] | None) -> str | None:
+    """Why ``identity`` may not act with ``role`` (or any one of several) now, or None."""
     if identity.revoked_at is not None:
         return f"identity {identity.name!r} is revoked and can no longer act"
-    if role is not None and role.value not in roles_of(identity):
-        held = ", ".join(roles_of(identity)) or "none"
-        return f"identity {identity.name!r} lacks the role {role.value!r} (holds: {held})"
+    wanted = [] if role is None else [role] if isinstance(role, Role) else list(role)
+    held = roles_of(identity)
+    if wanted and not any(one.value in held for one in wanted):
+        names = " or ".join(repr(one.value) for one in wanted)
+        return (
+            f"identity {identity.name!r} lacks the role {names} "
+            f"(holds: {', '.join(held) or 'none'})"
+        )
     return None
 
 

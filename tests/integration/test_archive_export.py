@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from plie_audit.archive import Archive
 from plie_audit.db.models import JournalEntry
+from plie_audit.db.session import SCHEMA_REVISION
 from plie_audit.journal import tree
 
 CONV = "PLIE-LYON-2007-01"
@@ -215,7 +216,7 @@ def test_export_layout_is_documented_json(run, filled, tmp_path: Path) -> None:
     _export(run, out)
     manifest = json.loads((out / "data/export.json").read_bytes())
     assert manifest["format"] == "plie-audit/archive-export/1"
-    assert manifest["schema_revision"] == "0007"
+    assert manifest["schema_revision"] == SCHEMA_REVISION
     assert manifest["archive"]["origin"] == "anpe.example/lyon"
     columns = manifest["tables"]["evidence"]["columns"]
     assert (columns["amount"], columns["filed_at"], columns["record"]) == (

@@ -70,6 +70,8 @@ if TYPE_CHECKING:
     from plie_audit.accounting.service import AccountingService
     from plie_audit.control.service import ControlService
     from plie_audit.journal.audit import JournalAudit
+    from plie_audit.portable.export import ExportResult
+    from plie_audit.portable.restore import ImportResult
     from plie_audit.publicity.service import PublicityService
     from plie_audit.retention.service import RetentionService
 
@@ -170,15 +172,7 @@ class Archive:
         ``sensitive_kinds`` adds kinds of personal documents to the payslips, whose bytes only
         the ``comptable`` and ``controle`` roles may read."""
         root = Path(root)
-        if (root / SETTINGS_FILE).exists():
-            raise ArchiveStateError(f"{root} is already an archive (it has {SETTINGS_FILE})")
-        if root.exists() and not root.is_dir():
-            raise ArchiveStateError(f"{root} exists and is not a folder")
-        if root.exists() and any(root.iterdir()):
-            raise ArchiveStateError(
-                f"{root} is not empty; plie-audit creates an archive in a new or empty folder"
-                " (an interrupted init leaves a folder without archive.toml: remove it)"
-            )
+        _check_new_folder(root)
         identities.check_new_passphrase(passphrase, "the archive passphrase")
         archive_id = str(uuid.uuid4())
         # The origin is the Organization (O) of every certificate the archive issues, and
@@ -667,6 +661,90 @@ class Archive:
         report = retention_locks.apply(self.db, self.store, sha256s=sha256s, convention=convention)
         retention_locks.raise_for_errors(report)
 
+    # ------------------------------------------------------------------ reversibility
+    def export(
+        self,
+        actor: Actor,
+        output: Path,
+        *,
+        with_keys: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> ExportResult:
+        """Export the whole archive as a BagIt bag in open formats (keys only ``with_keys``).
+
+        It reads every piece's bytes, payslips included: only an ``archiviste`` may."""
+        from plie_audit.portable.export import export_archive
+
+        self.authorize(actor, Role.ARCHIVISTE, "archive export", [self.settings.archive_id])
+        return export_archive(
+            self, actor.name, Path(output), with_keys=with_keys, progress=progress
+        )
+
+    @classmethod
+    def import_export(
+        cls,
+        root: Path,
+        source: Path,
+        *,
+        database_url: str | None = None,
+        store: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[Archive, ImportResult]:
+        """Rebuild an archive in ``root`` from an ``archive export`` folder.
+
+        The export is checked whole before anything is made; the journal comes back entry for
+        entry, followed by one ``archive-imported`` entry. A failure removes what was made in
+        the folder (objects put into S3 stay: Object Lock keeps them)."""
+        from plie_audit.portable import restore
+
+        root = Path(root)
+        _check_new_folder(root)
+        checked = restore.check_export(Path(source))
+        store_url = store or DEFAULT_STORE
+        open_store(store_url, root)
+        if database_url is not None:
+            check_database_url(database_url)
+        exported = checked.manifest
+        settings = Settings(
+            archive_id=str(exported["archive"]["id"]),
+            origin=str(exported["archive"]["origin"]),
+            database_url=database_url or f"sqlite:///{DEFAULT_DATABASE}",
+            store=store_url,
+            created_at=str(exported["archive"]["created_at"]),
+            tsa_url=exported.get("settings", {}).get("tsa_url") or None,
+        )
+        created_here = not root.exists()
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            db = Database(settings.resolved_database_url(root))
+            restore.check_empty_database(db)
+            object_store = open_store(store_url, root)
+            object_store.create()
+            objects = restore.put_objects(checked, object_store, progress)
+            restore.copy_keys(checked, root / "keys")
+            upgrade(db, str(exported["schema_revision"]))
+            seq = restore.insert_rows(db, checked, objects=objects, with_keys=bool(checked.keys))
+            upgrade(db)
+            write_settings(root, settings)
+        except BaseException:
+            _remove_partial(root, created_here)
+            raise
+        archive = cls(root, settings, db, object_store)
+        archive.sync_locks()
+        return archive, restore.ImportResult(
+            path=root,
+            source=Path(source),
+            archive_id=settings.archive_id,
+            origin=settings.origin,
+            pieces=int(exported["tables"]["evidence"]["rows"]),
+            objects=objects[0],
+            bytes=objects[1],
+            journal_size=checked.journal_size,
+            journal_root=checked.journal_root,
+            import_seq=seq,
+            with_keys=bool(checked.keys),
+        )
+
     # ------------------------------------------------------------------ verification
     def verify(
         self, *, signatures: bool = False, progress: ProgressCallback | None = None
@@ -710,6 +788,19 @@ def _check_signing_usage(certificate: x509.Certificate) -> None:
         return
     if not (usage.digital_signature or usage.content_commitment):
         raise InputError("the certificate's key usage allows neither signing nor non-repudiation")
+
+
+def _check_new_folder(root: Path) -> None:
+    """An archive is made (``init``, ``archive import``) only in a new or empty folder."""
+    if (root / SETTINGS_FILE).exists():
+        raise ArchiveStateError(f"{root} is already an archive (it has {SETTINGS_FILE})")
+    if root.exists() and not root.is_dir():
+        raise ArchiveStateError(f"{root} exists and is not a folder")
+    if root.exists() and any(root.iterdir()):
+        raise ArchiveStateError(
+            f"{root} is not empty; plie-audit creates an archive in a new or empty folder"
+            " (an interrupted init leaves a folder without archive.toml: remove it)"
+        )
 
 
 def _remove_partial(root: Path, created_here: bool) -> None:

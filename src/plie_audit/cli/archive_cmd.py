@@ -1,4 +1,5 @@
-"""Top-level verbs: ``plie-audit init`` and ``plie-audit verify``."""
+"""Top-level verbs ``plie-audit init`` and ``plie-audit verify``, and the ``archive`` group
+(``archive export``, ``archive import``)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,14 @@ from plie_audit.cli.evidence import KIND_CHOICE
 from plie_audit.cli.options import (
     Progress,
     State,
+    actor,
     archive_passphrase,
     echo_json,
     json_option,
     note,
+    output_option,
     pass_state,
+    passphrase_file_option,
     read_input_file,
 )
 from plie_audit.signing import ca
@@ -155,3 +159,119 @@ def verify(ctx: click.Context, state: State, signatures: bool, as_json: bool) ->
             else f"{len(report.findings)} finding(s)"
         )
     ctx.exit(0 if report.ok else 1)
+
+
+@click.group("archive")
+def archive_group() -> None:
+    """Export the whole archive in open formats, or rebuild one from an export."""
+
+
+@archive_group.command("export")
+@output_option(
+    "The export folder to create (a BagIt bag; refused if it exists).",
+    required=True,
+    dir_okay=True,
+    new=True,
+)
+@click.option(
+    "--with-keys",
+    is_flag=True,
+    help="Also copy the private keys (root CA, journal, identities) as they are: encrypted "
+    "PKCS#8 PEM. Without it the export holds no private key.",
+)
+@passphrase_file_option
+@json_option
+@pass_state
+def export_cmd(
+    state: State, output: Path, with_keys: bool, passphrase_file: Path | None, as_json: bool
+) -> None:
+    """Export the whole archive as a BagIt bag in open formats (keys only with --with-keys).
+
+    The bag holds every piece's bytes, each filing's signatures and signed record, the
+    journal's entries, the checkpoints, every table as JSON lines and the retention policies
+    (docs/formats.md). It reads every piece, payslips included: the acting identity needs the
+    role archiviste. The export is journaled (archive-exported).
+
+    \b
+    Examples:
+      plie-audit --as paul.bernard archive export -o /media/usb/export-2007
+      plie-audit --as paul.bernard archive export -o ./secours --with-keys --json
+    """
+    who = actor(state, passphrase_file)
+    progress = Progress("exporting")
+    try:
+        result = state.archive().export(who, output, with_keys=with_keys, progress=progress)
+    finally:
+        progress.close()
+    if as_json:
+        echo_json(result.as_json())
+        return
+    click.echo(
+        f"exported {result.pieces} pieces ({result.objects} objects, {result.bytes} bytes) and "
+        f"{result.journal_size} journal entries to {result.path}"
+    )
+    click.echo(f"journal size {result.journal_size} root {result.journal_root}")
+    click.echo(f"tagmanifest sha256:{result.tagmanifest_sha256}")
+    if with_keys:
+        note("the export holds the private keys, still encrypted: keep it as safe as the archive")
+
+
+@archive_group.command("import")
+@click.argument("source", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--database-url",
+    metavar="URL",
+    envvar="PLIE_AUDIT_DATABASE_URL",
+    help="Where the rebuilt archive's metadata go, as for init (default: archive.db in the "
+    "folder; else $PLIE_AUDIT_DATABASE_URL).",
+)
+@click.option(
+    "--store",
+    "store_url",
+    metavar="URL",
+    envvar="PLIE_AUDIT_STORE",
+    help="Where the rebuilt archive's bytes go, as for init: a folder or s3://BUCKET[/PREFIX] "
+    "(default: the folder's objects/; else $PLIE_AUDIT_STORE).",
+)
+@json_option
+@pass_state
+def import_cmd(
+    state: State, source: Path, database_url: str | None, store_url: str | None, as_json: bool
+) -> None:
+    """Rebuild an archive from an export into the --archive folder (new or empty).
+
+    The export is checked whole first (BagIt manifests, rows, the journal's root); then the
+    archive is rebuilt with the same ids, journal and signatures, and one archive-imported
+    entry is appended. Run `plie-audit verify` afterwards.
+
+    \b
+    Examples:
+      plie-audit --archive ./restored archive import /media/usb/export-2007
+      plie-audit --archive ./national archive import ./export-2007 \\
+        --database-url postgresql+psycopg://plie@db.example/plie --store s3://plie-archive
+    """
+    progress = Progress("importing")
+    try:
+        archive, result = Archive.import_export(
+            state.archive_dir,
+            source,
+            database_url=database_url,
+            store=store_url,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+    archive.close()
+    if as_json:
+        echo_json(result.as_json())
+        return
+    click.echo(
+        f"imported {result.pieces} pieces ({result.objects} objects) and "
+        f"{result.journal_size} journal entries into {result.path} (origin {result.origin})"
+    )
+    click.echo(f"journal size {result.journal_size} root {result.journal_root}")
+    if not result.with_keys:
+        note(
+            "the export held no private key: the rebuilt archive can be read and verified, "
+            "but no one can sign in it"
+        )

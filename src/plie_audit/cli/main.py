@@ -118,6 +118,7 @@ def _register() -> None:
 
     cli.add_command(archive_cmd.init)
     cli.add_command(archive_cmd.verify)
+    cli.add_command(archive_cmd.archive_group)
     cli.add_command(identity.identity)
     cli.add_command(convention.convention)
     cli.add_command(evidence.evidence)

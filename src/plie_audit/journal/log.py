@@ -79,6 +79,8 @@ class Event(StrEnum):
     EVIDENCE_DISPOSED = "evidence-disposed"
     DISPOSAL_COMPLETED = "disposal-completed"
     LOCKS_APPLIED = "locks-applied"
+    ARCHIVE_EXPORTED = "archive-exported"
+    ARCHIVE_IMPORTED = "archive-imported"
 
 
 @dataclass(frozen=True)

@@ -672,10 +672,19 @@ class Archive:
     ) -> ExportResult:
         """Export the whole archive as a BagIt bag in open formats (keys only ``with_keys``).
 
-        It reads every piece's bytes, payslips included: only an ``archiviste`` may."""
+        It reads every piece's bytes: only an ``archiviste`` may, and when the archive holds
+        personal documents (payslips, kinds marked sensitive) only one who also holds
+        ``comptable`` or ``controle``, the roles that may read those."""
         from plie_audit.portable.export import export_archive
 
-        self.authorize(actor, Role.ARCHIVISTE, "archive export", [self.settings.archive_id])
+        subjects = [self.settings.archive_id]
+        self.authorize(actor, Role.ARCHIVISTE, "archive export", subjects)
+        with self.db.read() as session:
+            holds_sensitive = session.execute(
+                select(Evidence.id).where(Evidence.kind.in_(sorted(self.sensitive_kinds))).limit(1)
+            ).first()
+        if holds_sensitive is not None:
+            self.authorize(actor, SENSITIVE_READERS, "archive export", subjects)
         return export_archive(
             self, actor.name, Path(output), with_keys=with_keys, progress=progress
         )
@@ -712,6 +721,9 @@ class Archive:
             store=store_url,
             created_at=str(exported["archive"]["created_at"]),
             tsa_url=exported.get("settings", {}).get("tsa_url") or None,
+            sensitive_kinds=tuple(
+                str(kind) for kind in exported.get("settings", {}).get("sensitive_kinds", [])
+            ),
         )
         created_here = not root.exists()
         try:

@@ -23,14 +23,14 @@ from plie_audit.db.session import SCHEMA_REVISION
 from plie_audit.journal import tree
 
 CONV = "PLIE-LYON-2007-01"
-KEEPER = "paul.bernard"  # archiviste
+KEEPER = "paul.bernard"  # archiviste and comptable (the export holds payslips)
 
 
 @pytest.fixture
 def filled(run, populated, samples, tmp_path: Path) -> dict[str, Any]:
     """Pieces of several kinds (a bulletin de salaire among them), a correction, a hold and a
     checkpoint, filed through the CLI; returns the pieces by name."""
-    run.ok("identity", "create", KEEPER, "--role", "archiviste")
+    run.ok("identity", "create", KEEPER, "--role", "archiviste", "--role", "comptable")
     pieces: dict[str, Any] = {}
     for name, kind, poste in (
         ("billet-lyon-paris.pdf", "titre-transport", "deplacement"),
@@ -264,6 +264,40 @@ def test_export_needs_the_archiviste_role_refusal_journaled(
     assert refusal["event"] == "action-refused"
     assert refusal["detail"]["action"] == "archive export"
     assert refusal["detail"]["role"] == "archiviste"
+
+
+def test_an_archiviste_alone_cannot_export_payslips(
+    run, filled, tmp_path: Path, snapshot, journal
+) -> None:
+    run.ok("identity", "create", "lea.archives", "--role", "archiviste")
+    out = tmp_path / "export"
+    before = snapshot()
+    result = run.fails(41, "archive", "export", "-o", out, as_="lea.archives")
+    assert "lacks the role 'comptable' or 'controle'" in result.stderr
+    after = snapshot()
+    assert not out.exists()
+    (added,) = before.added_rows(after)
+    assert '"journal"' in added
+    refusal = journal()[-1]
+    assert (refusal["event"], refusal["detail"]["role"]) == ("action-refused", "comptable|controle")
+
+
+def test_an_archiviste_alone_exports_an_archive_without_personal_documents(
+    run, populated, samples, tmp_path: Path
+) -> None:
+    run.ok("identity", "create", "lea.archives", "--role", "archiviste")
+    run.ok(
+        "evidence",
+        "add",
+        samples["note.txt"],
+        "--convention",
+        CONV,
+        "--kind",
+        "note-frais",
+        as_="marie.dupont",
+    )
+    run.ok("archive", "export", "-o", tmp_path / "export", as_="lea.archives")
+    assert (tmp_path / "export" / "bagit.txt").is_file()
 
 
 def test_export_needs_an_identity(run, filled, tmp_path: Path, unchanged) -> None:

@@ -60,7 +60,14 @@ READERS = {
 }
 
 # The operator's commands: the archive's own keys, unlocked with $PLIE_AUDIT_PASSPHRASE.
-OPERATOR = {"init", "identity create", "identity import", "identity revoke", "journal checkpoint"}
+OPERATOR = {
+    "init",
+    "identity create",
+    "identity import",
+    "identity revoke",
+    "journal checkpoint",
+    "archive import",  # like init: makes a new archive from an export
+}
 
 # Acting commands: the role they need and arguments that reach the role check.
 # "{piece}" is a filed facture, "{payslip}" a filed bulletin-salaire, "{file}" a small file.
@@ -133,6 +140,7 @@ ACTING: dict[str, tuple[Role | tuple[Role, ...] | None, list[str]]] = {
         ["retention", "dispose", "--bordereau", "{bordereau}", "--visa", "AD69-2020-1", "--yes"],
     ),
     "retention locks": (Role.ARCHIVISTE, ["retention", "locks", "--apply"]),
+    "archive export": (Role.ARCHIVISTE, ["archive", "export", "-o", "{outdir}"]),
     "control open": (
         Role.CONTROLE,
         ["control", "open", "--authority", "CICC", "--reference", "CICC-1", "--convention", CONV],

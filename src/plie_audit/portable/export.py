@@ -127,6 +127,7 @@ def export_archive(
                 "database_url": archive.settings.database_url,
                 "store": archive.settings.store,
                 "tsa_url": archive.settings.tsa_url,
+                "sensitive_kinds": list(archive.settings.sensitive_kinds),
             },
             "journal": {"size": size, "root": root.hex(), "entries": layout.ENTRIES},
             "objects": {"count": objects[0], "bytes": objects[1], "folder": layout.OBJECTS},

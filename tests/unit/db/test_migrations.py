@@ -105,3 +105,36 @@ def test_the_code_expects_the_migrations_head() -> None:
     from plie_audit.db.session import SCHEMA_REVISION
 
     assert SCHEMA_REVISION == _head()
+
+
+def _revisions() -> list[str]:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    script = ScriptDirectory.from_config(config)
+    return [rev.revision for rev in reversed(list(script.walk_revisions()))]
+
+
+def test_every_revision_keeps_the_journal_append_only(db: Database, tmp_path: Path) -> None:
+    """A migration that rebuilds the journal table (SQLite's batch mode copies it into a new
+    table) drops its triggers: each one must create them again. Walk the migrations one by
+    one and try to rewrite the journal after each."""
+    revisions = _revisions()
+    assert revisions[0] == "0001" and revisions[-1] == _head()
+    for index, revision in enumerate(revisions):
+        upgrade(db, revision)
+        if index == 0:
+            _journal_row(db)
+        connection = sqlite3.connect(tmp_path / "archive.db")
+        try:
+            for statement in ("UPDATE journal SET actor = 'mallory'", "DELETE FROM journal"):
+                with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                    connection.execute(statement)
+            triggers = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'journal'"
+                )
+            }
+            assert {"journal_no_update", "journal_no_delete"} <= triggers, revision
+        finally:
+            connection.close()

@@ -126,7 +126,7 @@ set -e
 
 step "10. Une altération derrière le dos de l'archive est détectée"
 cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-altered"
-OBJ=$(find "$DEMO/archive-altered/objects" -type f -path '*/??/*' | sort | head -1)
+OBJ=$(find "$DEMO/archive-altered/objects" -type f -path '*/??/*' | sort | sed -n 1p)
 chmod u+w "$OBJ"; printf 'X' | dd of="$OBJ" bs=1 seek=10 conv=notrunc status=none
 set +e
 plie-audit --archive "$DEMO/archive-altered" verify
@@ -175,5 +175,20 @@ set -e
 run plie-audit journal checkpoint >/dev/null
 run plie-audit verify
 run plie-audit journal verify --key "$(cat "$DEMO/journal-key.txt")"
+
+step "14. Réversibilité : l'archive entière exportée en formats ouverts, puis reconstruite"
+echo "-- l'archiviste seule ne lit pas les bulletins de salaire (données personnelles) :"
+set +e
+"${ARCH[@]}" archive export -o "$DEMO/archive-export"
+echo "(code de sortie $? : refus journalisé)"
+set -e
+PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the head of accounts" \
+  run plie-audit identity create paul.responsable --role archiviste --role comptable
+PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the head of accounts" \
+  run plie-audit --as paul.responsable archive export -o "$DEMO/archive-export" --with-keys
+run python -m bagit --quiet --validate "$DEMO/archive-export" && echo "bag valide (bagit.py)"
+run plie-audit --archive "$DEMO/archive-restored" archive import "$DEMO/archive-export"
+run plie-audit --archive "$DEMO/archive-restored" verify
+run plie-audit --archive "$DEMO/archive-restored" journal verify --key "$(cat "$DEMO/journal-key.txt")"
 
 step "Fin : l'archive de démonstration est dans $PLIE_AUDIT_ARCHIVE"

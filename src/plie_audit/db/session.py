@@ -131,6 +131,11 @@ class Database:
         except PlieAuditError:
             raise
         except SQLAlchemyError as exc:
+            if "database is locked" in str(exc):
+                raise PlieAuditError(
+                    f"the archive stayed busy for {BUSY_TIMEOUT_SECONDS} s (another process held "
+                    "its write lock); nothing was changed, run the command again"
+                ) from exc
             raise PlieAuditError(f"database error: {exc.__class__.__name__}: {exc}") from exc
 
     def dispose(self) -> None:

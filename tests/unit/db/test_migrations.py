@@ -138,3 +138,23 @@ def test_every_revision_keeps_the_journal_append_only(db: Database, tmp_path: Pa
             assert {"journal_no_update", "journal_no_delete"} <= triggers, revision
         finally:
             connection.close()
+
+
+def test_a_write_lock_held_too_long_is_a_clear_error(tmp_path: Path, monkeypatch) -> None:
+    """Past the busy timeout the user reads what happened, not SQLite's "database is locked"."""
+    from plie_audit.db import session as session_module
+
+    monkeypatch.setattr(session_module, "BUSY_TIMEOUT_SECONDS", 0)
+    db = Database(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(db)
+    holder = sqlite3.connect(tmp_path / "archive.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(PlieAuditError, match="stayed busy for 0 s") as caught:
+            _journal_row(db)
+        assert "database is locked" not in str(caught.value)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with db.read() as session:
+        assert session.execute(text("SELECT count(*) FROM journal")).scalar_one() == 0

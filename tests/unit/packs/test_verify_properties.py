@@ -64,7 +64,9 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     request = archive.control.open(
         CLAIRE, authority="CICC", reference="CICC-2026-19", conventions=[CONV]
     )
-    archive.control.pack(CLAIRE, request.id, root / "pack", archive_passphrase=PASS, index_pdf=False)
+    archive.control.pack(
+        CLAIRE, request.id, root / "pack", archive_passphrase=PASS, index_pdf=False
+    )
     archive.close()
     yield root / "pack"
 

@@ -219,8 +219,8 @@ def test_a_spreadsheet_manifest_with_bom_crlf_and_a_formula_label_imports(
     report = run.json("evidence", "import", manifest, as_=MARIE)
     labels = {f["name"]: f["label"] for f in report["filed"]}
     assert labels == {"billet.pdf": FORMULA, "ticket.png": "@Métro, ligne A"}
-    shown = run.json("evidence", "show", report["filed"][0]["id"])
-    assert shown["label"] in (FORMULA, "@Métro, ligne A")
+    for filed in report["filed"]:
+        assert run.json("evidence", "show", filed["id"])["label"] == labels[filed["name"]]
     assert sorted(label for (label,) in sql("SELECT label FROM evidence")) == sorted(
         [FORMULA, "@Métro, ligne A"]
     )
@@ -604,13 +604,32 @@ def test_a_policy_with_a_bom_is_added(run, archiviste, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("extra", "code", "says"),
     [
-        (("--budget", "cout-salarial=1e5"), 11, "bad budget for cout-salarial '1e5'"),
-        (("--budget", "cout-salarial=NaN"), 11, "bad budget for cout-salarial 'NaN'"),
-        (("--budget", "transport=10.00"), 11, "unknown poste 'transport'"),
-        (("--budget", "cout-salarial"), 11, "POSTE=AMOUNT"),
-        (("--plie", "PLIE\x1b[31m de Lyon"), 11, "control characters"),
-        (("--plie", "x" * 501), 11, "too long"),
-        (("--start", "2007-12-31", "--end", "2007-01-01"), 11, "before it starts"),
+        pytest.param(
+            ("--budget", "cout-salarial=1e5"),
+            11,
+            "bad budget for cout-salarial '1e5'",
+            id="budget-exponent",
+        ),
+        pytest.param(
+            ("--budget", "cout-salarial=NaN"),
+            11,
+            "bad budget for cout-salarial 'NaN'",
+            id="budget-nan",
+        ),
+        pytest.param(
+            ("--budget", "transport=10.00"), 11, "unknown poste 'transport'", id="budget-poste"
+        ),
+        pytest.param(("--budget", "cout-salarial"), 11, "POSTE=AMOUNT", id="budget-no-amount"),
+        pytest.param(
+            ("--plie", "PLIE\x1b[31m de Lyon"), 11, "control characters", id="ansi-escape"
+        ),
+        pytest.param(("--plie", "x" * 501), 11, "too long", id="plie-too-long"),
+        pytest.param(
+            ("--start", "2007-12-31", "--end", "2007-01-01"),
+            11,
+            "before it starts",
+            id="end-before-start",
+        ),
     ],
 )
 def test_bad_convention_values(run, populated, unchanged, extra, code, says) -> None:
@@ -629,7 +648,11 @@ def test_bad_convention_values(run, populated, unchanged, extra, code, says) -> 
     assert says in result.stderr
 
 
-@pytest.mark.parametrize("ref", ["../PLIE", "PLIE/LYON", "PLIE LYON", "x" * 200, "PLIE-\u202eLYON"])
+@pytest.mark.parametrize(
+    "ref",
+    ["../PLIE", "PLIE/LYON", "PLIE LYON", "x" * 200, "PLIE-\u202eLYON"],
+    ids=["dot-dot", "slash", "space", "too-long", "bidi-override"],
+)
 def test_bad_convention_references(run, populated, unchanged, ref) -> None:
     with unchanged():
         run.fails(
@@ -641,12 +664,17 @@ def test_bad_convention_references(run, populated, unchanged, ref) -> None:
 @pytest.mark.parametrize(
     ("extra", "code", "says"),
     [
-        (("--authority", "CICC\nFAUX"), 11, "control characters"),
-        (("--reference", ""), 11, "must not be empty"),
-        (("--reference", "r" * 501), 11, "too long"),
-        (("--since", "2007-12-31", "--until", "2007-01-01"), 11, "before --since"),
-        (("--deadline", "31/12/2007"), 2, "YYYY-MM-DD"),
-        (("--poste", "transport"), 2, "--poste"),
+        pytest.param(("--authority", "CICC\nFAUX"), 11, "control characters", id="newline"),
+        pytest.param(("--reference", ""), 11, "must not be empty", id="empty-reference"),
+        pytest.param(("--reference", "r" * 501), 11, "too long", id="reference-too-long"),
+        pytest.param(
+            ("--since", "2007-12-31", "--until", "2007-01-01"),
+            11,
+            "before --since",
+            id="until-before-since",
+        ),
+        pytest.param(("--deadline", "31/12/2007"), 2, "YYYY-MM-DD", id="french-date"),
+        pytest.param(("--poste", "transport"), 2, "--poste", id="unknown-poste"),
     ],
 )
 def test_bad_control_request_values(run, populated, unchanged, extra, code, says) -> None:
@@ -773,17 +801,14 @@ def test_the_total_size_and_member_caps_hold(run, tmp_path, monkeypatch) -> None
         pytest.param(b"", id="empty-file"),
     ],
 )
-def test_broken_zips_are_a_finding_or_a_clear_error(run, tmp_path, content) -> None:
+def test_broken_zips_are_a_clear_error(run, tmp_path, content) -> None:
     path = tmp_path / "pack.zip"
     if content is None:
         good = _zip(tmp_path, [])
         content = good.read_bytes()[: len(good.read_bytes()) // 2]
     path.write_bytes(content)
-    result = run("pack", "verify", path)
-    assert result.exit_code in (1, 11), result.stderr
-    assert "Traceback" not in result.stderr
-    if result.exit_code == 11:
-        assert result.stderr.startswith("error: ") and len(result.stderr.splitlines()) == 1
+    result = run.fails(11, "pack", "verify", path)
+    assert "pack.zip: neither a bag folder nor a zip file" in result.stderr
 
 
 def test_a_bag_folder_with_a_link_out_of_it_is_refused(run, tmp_path) -> None:
@@ -843,54 +868,58 @@ def test_a_truncated_or_corrupt_pdf_is_undetermined_never_a_crash(
 
 
 def _docx(paragraphs: list[str]) -> bytes:
-    body = "".join(f"<w:p><w:r><w:t>{p}</w:t></w:r></w:p>" for p in paragraphs)
+    """A real DOCX, written by python-docx."""
+    import docx
+
+    document = docx.Document()
+    for paragraph in paragraphs:
+        document.add_paragraph(paragraph)
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
-            'content-types"><Override PartName="/word/document.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>',
-        )
-        archive.writestr(
-            "word/document.xml",
-            '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.'
-            f'openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}</w:body></w:document>',
-        )
+    document.save(buffer)
     return buffer.getvalue()
+
+
+XXE = b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]>"
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 @pytest.mark.parametrize(
     "damage",
     [
-        pytest.param(lambda data: data[: len(data) // 2], id="truncated"),
-        pytest.param(
-            lambda data: data.replace(
-                b"<w:body>", b"<!DOCTYPE x [<!ENTITY e SYSTEM 'file:///etc/passwd'>]><w:body>"
-            ),
-            id="xxe",
-        ),
+        pytest.param("truncated", id="truncated-container"),
+        pytest.param("xxe", id="xxe-entity-in-document-xml"),
+        pytest.param("malformed", id="malformed-document-xml"),
     ],
 )
 def test_a_corrupt_docx_is_undetermined_never_a_crash(run, tmp_path, damage) -> None:
     path = tmp_path / "lettre.docx"
-    path.write_bytes(_docx(["Action cofinancée par le Fonds social européen"]))
-    data = zipfile.ZipFile(path).read("word/document.xml")
-    if damage(b"<w:body>") != b"<w:body>":  # the XML is damaged inside the container
-        rebuilt = io.BytesIO()
-        with zipfile.ZipFile(path) as source, zipfile.ZipFile(rebuilt, "w") as target:
-            for info in source.infolist():
-                target.writestr(
-                    info,
-                    damage(data) if info.filename == "word/document.xml" else source.read(info),
-                )
-        path.write_bytes(rebuilt.getvalue())
+    good = _docx(["Action cofinancée par le Fonds social européen", "Union européenne"])
+    assert run("publicity", "check", _write(tmp_path / "intacte.docx", good)).exit_code == 0
+    if damage == "truncated":
+        path.write_bytes(good[: len(good) // 2])
     else:
-        path.write_bytes(damage(path.read_bytes()))
+        rebuilt = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(good)) as source, zipfile.ZipFile(rebuilt, "w") as target:
+            for info in source.infolist():
+                data = source.read(info)
+                if info.filename == "word/document.xml":
+                    head, body = data.split(b"<w:document", 1)
+                    if damage == "xxe":  # the entity's text would complete the mention
+                        body = body.replace("européen".encode(), "européen &e;".encode())
+                        data = head + XXE + b"<w:document" + body
+                    else:
+                        data = data[:-40]
+                target.writestr(info, data)
+        path.write_bytes(rebuilt.getvalue())
     result = run("publicity", "check", path, "--json")
     assert result.exit_code == 1, result.stderr
     (report,) = json.loads(result.stdout)
     assert report["verdict"] == "undetermined"
+    assert any("could not be read" in w for w in report["warnings"])
     assert "root:" not in result.stdout  # /etc/passwd was never read
 
 

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+import hypothesis_profiles  # noqa: F401  (registers and loads the Hypothesis profiles)
 from plie_audit.archive import Actor, Archive
 from plie_audit.cli.main import cli as plie_cli
 from plie_audit.domain import Poste, Programme, Role

@@ -10,25 +10,41 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from plie_audit import textin
 from plie_audit.errors import InputError
 
 T = TypeVar("T")
 
 
+MAX_CSV_BYTES = 1 << 30  # a manifest of a million rows stays far below
+
+
 def read_text(path: Path) -> str:
+    return textin.read_text(path, "CSV", MAX_CSV_BYTES)
+
+
+def inside(base: Path, text: str, what: str) -> Path:
+    """The file ``text`` names, relative to ``base`` (the CSV's folder), refused when it is
+    absolute or leads out of ``base`` through ``..`` or a linked folder: a CSV received with a
+    lot of pieces must not make the archive read files elsewhere. The last component is left
+    to :func:`plie_audit.store.local.check_regular_file` (a link there is refused, not
+    followed)."""
+    path = Path(text)
+    if path.is_absolute():
+        raise InputError(f"{text}: an absolute path; paths are relative to the {what}'s folder")
+    full = base / path
+    if path.name in ("", ".", ".."):
+        raise InputError(f"{text}: not a file name")
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a CSV file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path.name} line {line}: not UTF-8 (save the CSV as UTF-8)") from None
+        real = full.parent.resolve() / path.name
+        root = base.resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of links
+        raise InputError(f"{text}: cannot resolve ({exc})") from None
+    if not real.is_relative_to(root):
+        raise InputError(
+            f"{text}: outside the {what}'s folder (through '..' or a symbolic link to a folder)"
+        )
+    return full
 
 
 def parse(

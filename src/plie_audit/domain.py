@@ -135,6 +135,8 @@ def check_convention_ref(ref: str) -> str:
 
 def clean_text(value: str, what: str, *, max_length: int = 500, required: bool = False) -> str:
     """Normalise free text to NFC and refuse control characters; ``required`` refuses blanks."""
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise InputError(f"{what} is not valid UTF-8 (undecodable bytes)")
     text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
         raise InputError(f"{what} must not be empty")

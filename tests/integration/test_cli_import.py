@@ -145,7 +145,7 @@ def test_missing_column_is_named(run, populated, lot: Path, unchanged, column: s
         (
             3,
             "/dev/null,PLIE-LYON-2007-01,titre-transport,deplacement,1.60,2007-03-13,x",
-            "not a regular file",
+            "an absolute path; paths are relative to the manifest's folder",
         ),
     ],
 )

@@ -160,8 +160,7 @@ def _pieces(text: str, base: Path) -> tuple[PieceRef, ...]:
             refs.append(PieceRef(None, None, rest.strip()))
             continue
         kind = parse_choice(EvidenceKind, prefix.strip(), "piece kind")
-        path = Path(rest.strip())
-        path = path if path.is_absolute() else base / path
+        path = csvread.inside(base, rest.strip(), "CSV")
         check_regular_file(path)
         refs.append(PieceRef(kind, path, None))
     return tuple(refs)

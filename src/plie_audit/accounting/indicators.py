@@ -3,15 +3,13 @@ only — never nominative data. Names follow a fixed vocabulary; values are numb
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
-from plie_audit import clock
+from plie_audit import clock, csvread
 from plie_audit.db.models import Indicator
 from plie_audit.db.session import Database
 from plie_audit.errors import InputError
@@ -89,24 +87,13 @@ def set_values(
 
 
 def read_csv(path: Path) -> list[tuple[str, str]]:
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read a UTF-8 CSV ({exc})") from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
-    if not rows or [cell.strip() for cell in rows[0]] != ["name", "value"]:
-        raise InputError(f"{path.name} line 1: the header must be name,value")
-    values = []
-    for number, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) != 2:
-            raise InputError(f"{path.name} line {number}: 2 fields expected")
-        try:
-            values.append(check(row[0], row[1]))
-        except InputError as exc:
-            raise InputError(f"{path.name} line {number}: {exc}") from None
-    return values
+    """Rows ``name,value`` (../cli-contract.md, Files); one bad row refuses the file."""
+    return csvread.parse(
+        path,
+        ("name", "value"),
+        lambda values, where: check(values["name"], values["value"]),
+        verb="imported",
+    )
 
 
 def list_values(db: Database, convention: str) -> list[IndicatorInfo]:

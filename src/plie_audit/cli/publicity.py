@@ -42,14 +42,13 @@ def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: 
     Example:
       plie-audit publicity check affiche-forum-emploi.pdf lettre-info.docx --json
     """
-    from plie_audit.errors import InputError
     from plie_audit.publicity.check import check_file
+    from plie_audit.publicity.extract import check_readable
     from plie_audit.publicity.rules import load_rules
 
     load_rules(programme)
     for path in files:
-        if not path.is_file():
-            raise InputError(f"{path}: no such file")
+        check_readable(path)
     results = [check_file(path, programme) for path in files]
     if as_json:
         echo_json([result.as_json() for result in results])

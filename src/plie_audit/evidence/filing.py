@@ -121,6 +121,11 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
                 raise InputError(
                     f"unknown convention {request.convention!r} (see `plie-audit convention list`)"
                 )
+            if any("\ud800" <= ch <= "\udfff" for ch in request.name):
+                raise InputError(
+                    f"file name is not valid UTF-8 ({request.name.encode('utf-8', 'replace')!r}); "
+                    "rename the file"
+                )
             if len(request.name) > MAX_NAME_LENGTH:
                 raise InputError(f"file name longer than {MAX_NAME_LENGTH} characters")
         except InputError as exc:

@@ -32,12 +32,12 @@ def _request(values: dict[str, str], base: Path, where: str) -> PieceRequest:
     for name in REQUIRED_VALUES:
         if not values[name].strip():
             raise InputError(f"empty {name}")
-    path = Path(values["path"].strip())
+    path = csvread.inside(base, values["path"].strip(), "manifest")
     poste = values["poste"].strip()
     amount = values["amount"].strip()
     paid_on = values["paid_on"].strip()
     return PieceRequest(
-        path=path if path.is_absolute() else base / path,
+        path=path,
         convention=values["convention"].strip(),
         kind=parse_choice(EvidenceKind, values["kind"].strip(), "kind"),
         poste=parse_choice(Poste, poste, "poste") if poste else None,

@@ -31,7 +31,7 @@ from plie_audit.clock import isoformat
 from plie_audit.db.models import ArchiveInfo, JournalEntry, JournalHead, JournalNode
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
-from plie_audit.errors import InvalidProof, JournalError, SignatureInvalid
+from plie_audit.errors import InputError, InvalidProof, JournalError, SignatureInvalid
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal import merkle, note, tree
 from plie_audit.journal.log import ENTRY_FORMAT, extend, frontier_root, join_frontier
@@ -92,13 +92,20 @@ def _entry_problems(row: Any) -> tuple[dict[str, Any] | None, list[str]]:
 def audit_journal(db: Database, origin: str, verifier_key: str | None = None) -> JournalAudit:
     """Check the journal, its tree and every checkpoint; ``verifier_key`` overrides the key
     stored in the archive (an authority passes the one it received out of band)."""
+    if verifier_key is not None:
+        # A key given out of band that does not parse is the caller's mistake, refused before
+        # anything is checked; an empty one must never fall back to the archive's own key.
+        try:
+            note.parse_verifier_key(verifier_key)
+        except InvalidProof as exc:
+            raise InputError(f"--key: not a verifier key ({exc})") from None
     audit = JournalAudit()
     with db.read() as session:
         checkpoints = list(
             session.execute(select(CheckpointRow).order_by(CheckpointRow.id)).scalars()
         )
         info = session.execute(select(ArchiveInfo)).scalar_one()
-        key = verifier_key or info.journal_key
+        key = info.journal_key if verifier_key is None else verifier_key
         anchors = ca.certs_from_pem(info.tsa_anchors_pem.encode()) if info.tsa_anchors_pem else []
         roots = _recompute(session, audit, sorted({cp.size for cp in checkpoints}))
         _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)

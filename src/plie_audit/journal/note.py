@@ -92,8 +92,13 @@ _HEX_KEY_ID = re.compile(r"[0-9a-f]{8}")
 
 def _is_valid_key_name(name: str) -> bool:
     # c2sp.org/signed-note, "Format": "Key names MUST be non-empty and MUST NOT contain any
-    # Unicode spaces or plus (U+002B) characters."
-    return bool(name) and "+" not in name and not any(ch.isspace() for ch in name)
+    # Unicode spaces or plus (U+002B) characters." Signed notes are UTF-8: a lone surrogate
+    # (undecodable bytes on a command line) cannot be encoded, so it is no name either.
+    return (
+        bool(name)
+        and "+" not in name
+        and not any(ch.isspace() or "\ud800" <= ch <= "\udfff" for ch in name)
+    )
 
 
 def _control_character(text: str) -> str | None:

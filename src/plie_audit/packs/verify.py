@@ -27,6 +27,10 @@ from plie_audit.signing import ca, cms
 from plie_audit.store.base import CHUNK_SIZE
 
 COMPANIONS = (".p7s", ".record.json", ".chain.pem", ".tlog-proof")
+PACK_TAG_FILES = ("bagit.txt", "bag-info.txt", "README.txt", "verify.sh")
+"""Tag files every control pack has (packs/build.py), besides its payload manifests."""
+PACK_TAG_MANIFESTS = ("tagmanifest-sha256.txt", "tagmanifest-sha512.txt")
+"""The tag manifests every control pack has; its verify.sh checks both."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
         return  # a plain bag: BagIt rules only
     report.plie_audit_pack = True
     found = report.findings
+    _check_tag_coverage(root, found)
     expected_roots = {_fingerprint(r) for r in roots}
     anchors: list[x509.Certificate] = []
     for pem in [trust / "root.pem", *sorted((trust / "anchors").glob("*.pem"))]:
@@ -195,6 +200,29 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
         signatures += _check_piece(root, piece, anchors, found)
         proofs += _check_proof(root, piece, checkpoint_text, checkpoint, found)
     report.counts.update({"pieces": pieces, "signatures": signatures, "proofs": proofs})
+
+
+def _check_tag_coverage(root: Path, found: list[PackFinding]) -> None:
+    """Every tag manifest of a control pack must list the pack's own tag files. BagIt lets a
+    tag file go unlisted, so a verify.sh (which the controller runs) or a README.txt changed
+    and struck from the tag manifests would otherwise pass as a valid bag."""
+    required = [*PACK_TAG_FILES, *sorted(p.name for p in root.glob("manifest-*.txt"))]
+    tag_manifests = sorted(root.glob("tagmanifest-*.txt"))
+    for name in PACK_TAG_MANIFESTS:
+        if not (root / name).is_file():
+            found.append(PackFinding(name, "tag-manifest-missing", "present", "absent"))
+    for manifest in tag_manifests:
+        lines = manifest.read_text(encoding="utf-8", errors="replace").splitlines()
+        listed = {
+            parts[1].lstrip("*")
+            for parts in (line.split(None, 1) for line in lines)
+            if len(parts) == 2
+        }
+        for name in required:
+            if name not in listed:
+                found.append(
+                    PackFinding(name, "tag-file-unlisted", f"listed in {manifest.name}", "absent")
+                )
 
 
 def _check_piece(

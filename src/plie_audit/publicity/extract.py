@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 import subprocess
 import zipfile
 import zlib
@@ -81,8 +82,24 @@ class _Unreadable(PlieAuditError):
     """A part of a container cannot be read; turned into ``Extracted.problem``."""
 
 
+def check_readable(path: Path) -> None:
+    """Refuse a path that is not a regular file (links are followed: a check only reads). A
+    pipe would block the reading and a device would feed it bytes without end."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError(f"{path}: is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{path}: is not a regular file (device, pipe or socket)")
+
+
 def extract(path: Path) -> Extracted:
     """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path."""
+    check_readable(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_SIZE)

@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from plie_audit import clock
+from plie_audit import clock, textin
 from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
-from plie_audit.errors import InputError, RetentionError
+from plie_audit.errors import RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -368,14 +368,7 @@ class RetentionService:
 
 
 def _read_toml(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    return textin.read_text(path, "TOML file", 1 << 20)  # a policy is a few hundred bytes
 
 
 def _json_bytes(value: Any) -> bytes:

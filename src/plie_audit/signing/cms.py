@@ -516,7 +516,10 @@ def _check_signature(
         signature = signer["signature"].native
     except _ASN1_ERRORS as exc:
         raise SignatureInvalid(f"malformed signature algorithm: {exc}") from exc
-    public_key = certificate.public_key()
+    try:
+        public_key = certificate.public_key()
+    except (ValueError, UnsupportedAlgorithm) as exc:  # a damaged or unknown key in the CMS
+        raise SignatureInvalid(f"the signer certificate's public key is unusable: {exc}") from exc
     try:
         if isinstance(public_key, ec.EllipticCurvePublicKey) and name == "sha256_ecdsa":
             public_key.verify(signature, signed_attrs_der, ec.ECDSA(hashes.SHA256()))

@@ -65,6 +65,21 @@ def check_regular_file(path: Path) -> os.stat_result:
     return info
 
 
+def check_unchanged(source: Path, before: os.stat_result, after: os.stat_result, read: int) -> None:
+    """Refuse a file that changed while it was read: another size, modification time or inode
+    than when the filing began, or fewer or more bytes read than it held (a scanner or an
+    editor still writing it). A same-size rewrite within the file system's timestamp tick is
+    beyond what ``stat`` can see."""
+    then = (before.st_dev, before.st_ino, before.st_size, before.st_mtime_ns)
+    now = (after.st_dev, after.st_ino, after.st_size, after.st_mtime_ns)
+    if then != now or read != before.st_size:
+        raise InputError(
+            f"{source}: the file changed while it was being filed ({before.st_size} bytes "
+            f"when it was opened, {read} read, {after.st_size} now); file it again once it "
+            "is complete"
+        )
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -107,7 +122,7 @@ class LocalStore:
 
     # -- writing --------------------------------------------------------------------------
     def put_file(self, source: Path) -> PutResult:
-        check_regular_file(source)
+        checked = check_regular_file(source)
         self._folder(self._tmp)
         digest = hashlib.sha256()
         size = 0
@@ -116,6 +131,9 @@ class LocalStore:
         tmp = Path(tmp_name)
         try:
             with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+                before = os.fstat(reader.fileno())
+                if (before.st_dev, before.st_ino) != (checked.st_dev, checked.st_ino):
+                    raise InputError(f"{source}: was replaced while it was being filed")
                 buffer = bytearray(CHUNK_SIZE)
                 view = memoryview(buffer)
                 while True:
@@ -128,6 +146,7 @@ class LocalStore:
                     digest.update(chunk)
                     writer.write(chunk)
                     size += count
+                check_unchanged(source, before, os.fstat(reader.fileno()), size)
             sha = digest.hexdigest()
             created = self._install(tmp, sha)
         except OSError as exc:

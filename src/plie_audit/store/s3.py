@@ -35,7 +35,7 @@ from typing import Any, BinaryIO, TypeVar
 
 from plie_audit.errors import ArchiveStateError, InputError, StoreError, StoreLocked
 from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
-from plie_audit.store.local import HEAD_SIZE, check_regular_file
+from plie_audit.store.local import HEAD_SIZE, check_regular_file, check_unchanged
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # larger files go in parts (bounded memory)
 PART_SIZE = 16 * 1024 * 1024
@@ -183,6 +183,10 @@ class S3Store:
         info = check_regular_file(source)
         multipart = info.st_size > MULTIPART_THRESHOLD
         sha, size, head, md5s = _digest(source, multipart)
+        try:
+            check_unchanged(source, info, os.stat(source, follow_symlinks=False), size)
+        except FileNotFoundError:
+            raise InputError(f"{source}: was removed while it was being filed") from None
         key = self.key(sha)
         existing = self._head(key)
         if existing is not None and existing.get("ContentLength") == size:

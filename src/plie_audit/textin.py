@@ -1,0 +1,57 @@
+"""Text files the archive reads (CSV, TOML): UTF-8 only, a BOM accepted (../cli-contract.md,
+Files). Anything else is refused with the file's name, the line of the first bad byte and what
+the bytes look like, so the user knows how to save the file again."""
+
+from __future__ import annotations
+
+import codecs
+import os
+import stat
+from pathlib import Path
+
+from plie_audit.errors import InputError
+
+
+def read_text(path: Path, kind: str, limit: int) -> str:
+    """The text of the regular file ``path``, at most ``limit`` bytes. A pipe or a device
+    (``/dev/zero``) is refused before reading: it could feed bytes without end."""
+    try:
+        # O_NONBLOCK: opening a pipe must not wait for a writer (no effect on a regular file)
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise InputError(f"{path}: is a directory, not a {kind}")
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(f"{path}: is not a regular file (device, pipe or socket)")
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory, not a {kind}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > limit:
+        raise InputError(f"{path}: larger than {limit // (1 << 20)} MiB, not a {kind}")
+    return decode_utf8(raw, path.name, kind)
+
+
+def decode_utf8(raw: bytes, name: str, kind: str) -> str:
+    """``raw`` as text (a UTF-8 BOM dropped); raise InputError naming ``name`` otherwise.
+    ``kind`` says what the file should be ("CSV", "TOML file")."""
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise InputError(f"{name} line 1: UTF-16 text, not UTF-8 (save the {kind} as UTF-8)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(
+            f"{name} line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}; latin-1 or "
+            f"Windows-1252?) (save the {kind} as UTF-8)"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise InputError(
+            f"{name} line {line}: NUL character (UTF-16 without a byte-order mark, or not "
+            f"text at all?) (save the {kind} as UTF-8)"
+        )
+    return text

@@ -53,10 +53,25 @@ ID_PASSPHRASE = "identity-passphrase-2007"
 CONV = "PLIE-LYON-2007-01"
 MARIE, CLAIRE, ANNE = "marie.dupont", "claire.martin", "anne.archiviste"
 VISA = "AD69-2026-0042"
-PIECES = int(os.environ.get("PLIE_CRASH_PIECES", "300"))
-EXPENSE_LINES = 2000
+# Workloads: long enough that most of a run is real work, not the CLI's start-up.
+IMPORTED = 1000  # pieces of the manifest `evidence import` files
+PACKED = 200  # pieces in the scope of the control request
+DISPOSED = 150  # pieces of the bordereau (its certificate's PDF lists each one)
+EXPENSE_LINES = 1500  # lines the état certifié exact covers
 KILLS = int(os.environ.get("PLIE_CRASH_KILLS") or (4 if os.environ.get("CI") else 13))
-SEED = int(os.environ.get("PLIE_CRASH_SEED") or random.SystemRandom().randrange(2**32))
+
+
+def _seed() -> int:
+    """One seed for the whole run, the same in every pytest-xdist worker."""
+    if os.environ.get("PLIE_CRASH_SEED"):
+        return int(os.environ["PLIE_CRASH_SEED"])
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run:
+        return int(hashlib.sha256(run.encode()).hexdigest()[:8], 16)
+    return random.SystemRandom().randrange(2**32)
+
+
+SEED = _seed()
 CLI = [str(Path(sys.executable).with_name("plie-audit"))]
 if not Path(CLI[0]).exists():  # pragma: no cover - a venv always has its console script
     CLI = [sys.executable, "-m", "plie_audit"]
@@ -204,7 +219,7 @@ class Scenario:
 
 
 def prepare_import(archive: Archive, work: Path) -> None:
-    paths = write_pieces(work / "to-import", PIECES, "facture")
+    paths = write_pieces(work / "to-import", IMPORTED, "facture")
     with open(work / "manifest.csv", "w", encoding="utf-8") as manifest:
         manifest.write("path,convention,kind,poste,amount,paid_on,label\n")
         for number, path in enumerate(paths):
@@ -309,7 +324,7 @@ def certify_after_rerun(archive: Archive, work: Path) -> None:
 def prepare_pack(archive: Archive, work: Path) -> None:
     archive.add_evidence(
         actor(MARIE),
-        write_pieces(work / "pieces", PIECES, "ticket"),
+        write_pieces(work / "pieces", PACKED, "ticket"),
         convention=CONV,
         kind=EvidenceKind.FACTURE,
         poste=Poste.FONCTIONNEMENT,
@@ -378,7 +393,7 @@ def pack_after_rerun(archive: Archive, work: Path) -> None:
 def prepare_dispose(archive: Archive, work: Path) -> None:
     archive.add_evidence(
         actor(MARIE),
-        write_pieces(work / "pieces", PIECES, "billet"),
+        write_pieces(work / "pieces", DISPOSED, "billet"),
         convention=CONV,
         kind=EvidenceKind.FACTURE,
         poste=Poste.FONCTIONNEMENT,
@@ -392,7 +407,7 @@ def prepare_dispose(archive: Archive, work: Path) -> None:
         programme=Programme.P2007_2013,
     )
     proposal = archive.retention.propose(actor(ANNE))
-    assert len(proposal.bordereau.data["pieces"]) >= PIECES
+    assert len(proposal.bordereau.data["pieces"]) >= DISPOSED
     (work / "bordereau.txt").write_text(proposal.bordereau.id)
 
 
@@ -480,8 +495,6 @@ def check_after_rerun(scenario: Scenario, folder: Path, work: Path) -> None:
     archive = Archive.open(folder)
     try:
         scenario.after_rerun(archive, work)
-        report = archive.verify()
-        assert report.ok, report.findings
     finally:
         archive.close()
 
@@ -544,7 +557,10 @@ def test_killed_at_random_points_then_rerun(
         delay = rng.uniform(low, high)
         code = run_and_kill(folder, scenario.args(work), delay)
         finished_first += code is not None
-        print(f"{name} kill {kill}: after {delay:.2f}s" + (" (finished first)" if code else ""))
+        print(
+            f"{name} kill {kill}: after {delay:.2f}s"
+            + (" (finished first)" if code is not None else "")
+        )
         check_after_kill(scenario, folder, work)
         ok(folder, *scenario.args(work))  # the same command, to completion
         check_after_rerun(scenario, folder, work)

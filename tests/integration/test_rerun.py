@@ -80,6 +80,11 @@ def test_certifying_the_same_lines_again_reports_the_statement_already_filed(
     grown = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert grown["existing"] is False and grown["total"] == "15.00"
     assert len(populated.list_evidence(kind=EvidenceKind.ETAT_CERTIFIE)) == 3
+    # an état whose PDF was annulled no longer stands: the same lines are certified anew
+    populated.annul_evidence(filer, grown["evidence_id"], "signé par erreur")
+    anew = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
+    assert anew["existing"] is False and anew["id"] != grown["id"]
+    assert len(populated.list_evidence(kind=EvidenceKind.ETAT_CERTIFIE)) == 4
     assert populated.verify().ok
 
 

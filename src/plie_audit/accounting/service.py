@@ -22,7 +22,7 @@ from plie_audit import clock
 from plie_audit.accounting import budget, check, expenses, indicators, payments, statements
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.db.models import Bilan, Convention, Evidence, Payment, Statement
-from plie_audit.domain import EvidenceKind, Poste, Role
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste, Role
 from plie_audit.errors import ConflictError, InputError, NotFoundError
 from plie_audit.evidence import filing
 from plie_audit.findings import Finding
@@ -210,8 +210,10 @@ class AccountingService:
         lines_sha256 = hashlib.sha256(csv_bytes).hexdigest()
         with self.db.read() as session:
             already = statements.find_certified(session, convention, since, until, lines_sha256)
+            piece = session.get(Evidence, already.evidence_id) if already is not None else None
+            if piece is None or piece.status != EvidenceStatus.ACTIVE.value or piece.disposed_at:
+                already = None  # its PDF was annulled, superseded or disposed of: certify anew
             if already is not None:
-                piece = session.get(Evidence, already.evidence_id)
                 assert piece is not None
                 sha256 = piece.sha256
                 info = statements.StatementInfo(

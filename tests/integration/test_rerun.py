@@ -121,6 +121,7 @@ def test_a_pack_built_already_is_reported_not_built_twice(
     (stale / "bagit.txt").write_text("BagIt-Version: 1.0\n")
     again = run.json(*args, as_="claire.martin")
     assert again["pack"] == first["pack"] == "CR-0001-P1"
+    assert again["existing"] is True and first["existing"] is False
     assert again["tagmanifest_sha256"] == first["tagmanifest_sha256"]
     assert again["pieces"] == first["pieces"] == 1 and again["bytes"] == first["bytes"]
     assert [p["id"] for p in populated.control.show("CR-0001").packs] == ["CR-0001-P1"]
@@ -145,6 +146,7 @@ def test_a_pack_built_already_is_reported_not_built_twice(
         third.rename(recorded)
     finished = run.json(*["control", "pack", "CR-0001", "-o", third, *zipped], as_="claire.martin")
     assert finished["pack"] == built["pack"] and third.exists() and not recorded.exists()
+    assert finished["existing"] is True
     assert len(populated.control.show("CR-0001").packs) == 3
     # an existing output that is not a recorded pack of this request is still refused
     foreign = out / "foreign"

@@ -79,6 +79,7 @@ class PackResult:
     pieces: int
     tombstones: int
     bytes: int
+    existing: bool = False  # built by an earlier run (interrupted or not): reported, not rebuilt
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -89,6 +90,7 @@ class PackResult:
             "pieces": self.pieces,
             "tombstones": self.tombstones,
             "bytes": self.bytes,
+            "existing": self.existing,
         }
 
 
@@ -299,7 +301,7 @@ def _recorded_pack(
             return None
         pack_id, pieces = row.id, row.pieces
     tombstones, size = _counts(path, shown.stem)
-    return PackResult(request_id, shown, pack_id, digest, pieces, tombstones, size)
+    return PackResult(request_id, shown, pack_id, digest, pieces, tombstones, size, True)
 
 
 def _counts(path: Path, top: str) -> tuple[int, int]:

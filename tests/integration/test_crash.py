@@ -29,7 +29,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -509,19 +509,18 @@ def check_at_the_end(folder: Path) -> None:
 
 
 @pytest.fixture
-def seeded() -> Iterator[random.Random]:
+def seed() -> int:
+    """The run's seed, printed (pytest shows it with a failure) so that it can be replayed."""
     print(f"crash test seed: PLIE_CRASH_SEED={SEED} (kills per command: {KILLS})")
-    yield random.Random(SEED)
+    return SEED
 
 
 @pytest.mark.embedded  # copies the archive folder before each kill
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_killed_at_random_points_then_rerun(
-    name: str, tmp_path: Path, seeded: random.Random
-) -> None:
+def test_killed_at_random_points_then_rerun(name: str, tmp_path: Path, seed: int) -> None:
     scenario = SCENARIOS[name]
-    rng = random.Random(f"{SEED}-{name}")
+    rng = random.Random(f"{seed}-{name}")
     template, work = tmp_path / "template", tmp_path / "work"
     work.mkdir()
     archive = base_archive(template, None, None)
@@ -572,11 +571,11 @@ def test_killed_at_random_points_then_rerun(
 
 @pytest.mark.scale  # the embedded default runs the copy-per-kill test above
 @pytest.mark.parametrize("name", list(SCENARIOS))
-def test_repeated_kills_then_completion(name: str, tmp_path: Path, seeded: random.Random) -> None:
+def test_repeated_kills_then_completion(name: str, tmp_path: Path, seed: int) -> None:
     """On PostgreSQL + S3: the same command killed again and again as it resumes, then run
     to completion (fewer kills: each one's set-up is not repeated)."""
     scenario = SCENARIOS[name]
-    rng = random.Random(f"{SEED}-{name}-repeated")
+    rng = random.Random(f"{seed}-{name}-repeated")
     folder, work = tmp_path / "archive", tmp_path / "work"
     work.mkdir()
     chosen = make_backend(folder)

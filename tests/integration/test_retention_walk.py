@@ -147,8 +147,13 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
         archive.get_evidence(MARIE, ids[0], tmp_path / "out.pdf")
     disposed = [e for e in archive.journal_entries() if e.event == "evidence-disposed"]
     assert sorted(e.subjects[0] for e in disposed) == sorted(ids)
+    # running it again (as after an interruption) files nothing new; another visa is refused
+    again = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+    assert again.already_executed and again.disposed == [] and again.leftovers_destroyed == []
+    assert again.certificate_ids == report.certificate_ids
+    assert len(archive.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION)) == 2
     with pytest.raises(Exception, match="already executed"):
-        archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+        archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-9999")
 
 
 def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:

@@ -6,8 +6,9 @@ conventions, records payments and indicators, certifies états and produces bila
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -15,13 +16,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from plie_audit import clock
 from plie_audit.accounting import budget, check, expenses, indicators, payments, statements
 from plie_audit.accounting.payments import PaymentKind
-from plie_audit.db.models import Bilan, Convention, Payment, Statement
-from plie_audit.domain import EvidenceKind, Poste, Role
-from plie_audit.errors import InputError, NotFoundError
+from plie_audit.db.models import Bilan, Convention, Evidence, Payment, Statement
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste, Role
+from plie_audit.errors import ConflictError, InputError, NotFoundError
 from plie_audit.evidence import filing
 from plie_audit.findings import Finding
 from plie_audit.journal import log as journal
@@ -49,6 +51,7 @@ def _documents() -> tuple[Any, Any]:
 class Certified:
     statement: statements.StatementInfo
     pdf: bytes
+    existing: bool = False  # the same lines were certified already: nothing new filed
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class AccountingService:
         kind: EvidenceKind,
         label: str,
         paid_on: date | None = None,
+        within: Callable[[Session, list[str]], None] | None = None,
     ) -> str:
         with tempfile.TemporaryDirectory(prefix="plie-doc-") as folder:
             path = Path(folder) / name
@@ -107,6 +111,7 @@ class AccountingService:
                         path=path, convention=convention, kind=kind, label=label, paid_on=paid_on
                     )
                 ],
+                within=within,
             )
         return report.ids[0]
 
@@ -207,11 +212,32 @@ class AccountingService:
         if not lines:
             raise InputError(f"no expense line of {convention} to certify in that period")
         signer = self.archive.authorize(actor, Role.COMPTABLE, "statement certify", [convention])
+        csv_bytes = statements.lines_csv(lines)
+        lines_sha256 = hashlib.sha256(csv_bytes).hexdigest()
+        with self.db.read() as session:
+            already = statements.find_certified(session, convention, since, until, lines_sha256)
+            piece = session.get(Evidence, already.evidence_id) if already is not None else None
+            if piece is None or piece.status != EvidenceStatus.ACTIVE.value or piece.disposed_at:
+                already = None  # its PDF was annulled, superseded or disposed of: certify anew
+            if already is not None:
+                assert piece is not None
+                sha256 = piece.sha256
+                info = statements.StatementInfo(
+                    already.id,
+                    convention,
+                    already.evidence_id,
+                    since,
+                    until,
+                    already.total,
+                    already.lines_count,
+                )
+        if already is not None:
+            with self.archive.store.open(sha256) as handle:
+                return Certified(info, handle.read(), existing=True)
         reports, pades = _documents()
         with self.db.read() as session:
             statement_id = statements.next_id(session, convention)
             money = statements.financial_rows(session, convention, lines)
-        csv_bytes = statements.lines_csv(lines)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
         document = reports.render(
             "etat_certifie.html",
@@ -245,21 +271,19 @@ class AccountingService:
             tsa_url=self.archive.settings.tsa_url,
         )
         total = money["total"]["realise"]
-        evidence_id = self._file(
-            signer,
-            f"{statement_id}.pdf",
-            document,
-            convention,
-            EvidenceKind.ETAT_CERTIFIE,
-            f"État certifié exact {statement_id} ({format_amount(total)})",
-        )
-        now = clock.now()
-        with self.db.write() as session:
+
+        def record(session: Session, ids: list[str]) -> None:
+            # In the commit that files the PDF: an interrupted certify leaves both or neither.
+            if session.get(Statement, statement_id) is not None:
+                raise ConflictError(
+                    f"{statement_id} was certified meanwhile by another process; run again"
+                )
+            now = clock.now()
             session.add(
                 Statement(
                     id=statement_id,
                     convention_ref=convention,
-                    evidence_id=evidence_id,
+                    evidence_id=ids[0],
                     since=since,
                     until=until,
                     total=total,
@@ -272,10 +296,24 @@ class AccountingService:
                 session,
                 Event.STATEMENT_CERTIFIED,
                 actor.name,
-                subjects=[statement_id, convention, evidence_id],
-                detail={"total": format_amount(total), "lines": len(lines)},
+                subjects=[statement_id, convention, ids[0]],
+                detail={
+                    "total": format_amount(total),
+                    "lines": len(lines),
+                    "lines_sha256": lines_sha256,
+                },
                 at=now,
             )
+
+        evidence_id = self._file(
+            signer,
+            f"{statement_id}.pdf",
+            document,
+            convention,
+            EvidenceKind.ETAT_CERTIFIE,
+            f"État certifié exact {statement_id} ({format_amount(total)})",
+            within=record,
+        )
         info = statements.StatementInfo(
             statement_id, convention, evidence_id, since, until, total, len(lines)
         )
@@ -414,24 +452,19 @@ class AccountingService:
             location=conv.agence,
             tsa_url=self.archive.settings.tsa_url,
         )
-        evidence_id = self._file(
-            signer,
-            f"{bilan_id}.pdf",
-            document,
-            convention,
-            BILAN_KINDS[kind],
-            f"Bilan {kind} {bilan_id}",
-            paid_on=issued,
-        )
-        now = clock.now()
-        with self.db.write() as session:
+
+        def record(session: Session, ids: list[str]) -> None:
+            # In the commit that files the PDF: an interrupted run leaves both or neither.
+            if session.get(Bilan, bilan_id) is not None:
+                raise ConflictError(f"{bilan_id} was produced meanwhile by another process")
+            now = clock.now()
             session.add(
                 Bilan(
                     id=bilan_id,
                     convention_ref=convention,
                     kind=kind,
                     issued_on=issued,
-                    evidence_id=evidence_id,
+                    evidence_id=ids[0],
                     created_at=now,
                     created_by=actor.name,
                 )
@@ -440,7 +473,7 @@ class AccountingService:
                 session,
                 Event.BILAN_PRODUCED,
                 actor.name,
-                subjects=[bilan_id, convention, evidence_id],
+                subjects=[bilan_id, convention, ids[0]],
                 detail={
                     "kind": kind,
                     "issued_on": issued.isoformat(),
@@ -448,4 +481,15 @@ class AccountingService:
                 },
                 at=now,
             )
+
+        evidence_id = self._file(
+            signer,
+            f"{bilan_id}.pdf",
+            document,
+            convention,
+            BILAN_KINDS[kind],
+            f"Bilan {kind} {bilan_id}",
+            paid_on=issued,
+            within=record,
+        )
         return Produced(bilan_id, evidence_id, issued, late, document)

@@ -20,8 +20,10 @@ from sqlalchemy.orm import Session
 from plie_audit import canonical, csvsafe
 from plie_audit.accounting import budget
 from plie_audit.accounting.expenses import COLUMNS, LineInfo
-from plie_audit.db.models import Convention, Statement
+from plie_audit.db.models import Convention, JournalEntry, Statement
 from plie_audit.domain import POSTE_LABELS, Poste
+from plie_audit.journal import log as journal
+from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
 
 TOTALS_FORMAT = "plie-audit/etat-certifie/1"
@@ -194,3 +196,37 @@ def list_statements(session: Session, convention: str) -> list[StatementInfo]:
         )
         for r in rows
     ]
+
+
+def find_certified(
+    session: Session, convention: str, since: date | None, until: date | None, lines_sha256: str
+) -> Statement | None:
+    """The statement already certifying exactly these lines over this period, if any.
+
+    Its ``statement-certified`` journal entry holds the SHA-256 of the lines (the embedded
+    ``lignes.csv``): a re-run after an interruption, or a second certify of unchanged accounts,
+    finds it instead of filing a second état for the same content.
+    """
+    rows = (
+        session.execute(
+            select(Statement).where(
+                Statement.convention_ref == convention,
+                Statement.since.is_(None) if since is None else Statement.since == since,
+                Statement.until.is_(None) if until is None else Statement.until == until,
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not rows:
+        return None
+    by_id = {row.id: row for row in rows}
+    entries = session.execute(
+        select(JournalEntry.entry).where(JournalEntry.event == Event.STATEMENT_CERTIFIED.value)
+    ).scalars()
+    for data in entries:
+        entry = journal.decode_entry(bytes(data))
+        if entry.subjects and entry.subjects[0] in by_id:
+            if entry.detail.get("lines_sha256") == lines_sha256:
+                return by_id[entry.subjects[0]]
+    return None

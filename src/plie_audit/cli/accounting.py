@@ -22,6 +22,7 @@ from plie_audit.cli.options import (
     pass_state,
     passphrase_file_option,
     table,
+    write_output,
 )
 from plie_audit.findings import Finding
 from plie_audit.money import format_amount, format_euros_fr
@@ -135,6 +136,8 @@ def statement_certify(
 ) -> None:
     """Certify the état certifié exact (role comptable): French PDF/A-3b in the form of the
     budget prévisionnel, lines embedded (CSV), signed PAdES, filed as etat-certifie.
+    Certifying the same lines over the same period again files nothing: the état already
+    filed is reported (and written with -o), so a run that was interrupted can be re-run.
 
     \b
     Example:
@@ -145,11 +148,18 @@ def statement_certify(
         actor(state, passphrase_file), convention, since=since, until=until
     )
     if output is not None:
-        output.write_bytes(certified.pdf)
+        write_output(output, certified.pdf)
         note(f"wrote {output}")
     info = certified.statement
     if as_json:
-        echo_json(info.as_json())
+        echo_json({**info.as_json(), "existing": certified.existing})
+        return
+    if certified.existing:
+        click.echo(
+            f"already certified: état certifié exact {info.id} covers the same {info.lines} "
+            f"lines, total {format_euros_fr(info.total)}, filed as {info.evidence_id} "
+            "(nothing new filed)"
+        )
         return
     click.echo(
         f"état certifié exact {info.id}: {info.lines} lines, total "

@@ -197,7 +197,10 @@ def pack(
     """Build the self-verifying BagIt pack of a request (role controle).
 
     When no checkpoint covers every filing in scope, one is signed if $PLIE_AUDIT_PASSPHRASE
-    is set (else the command says to run `plie-audit journal checkpoint`).
+    is set (else the command says to run `plie-audit journal checkpoint`). The pack is built
+    hidden beside the target and takes its name only when complete and recorded; run again
+    after an interruption, the command finishes or rebuilds it, and on a pack of this request
+    already at the target it reports that pack (any other existing target is refused).
 
     \b
     Example:
@@ -221,8 +224,11 @@ def pack(
         echo_json(result.as_json())
         return
     click.echo(
-        f"pack {result.pack_id}: {result.pieces} pieces, {result.tombstones} disposed "
-        f"(tombstones), {result.bytes} bytes, written to {result.path}"
+        ("already built: " if result.existing else "")
+        + f"pack {result.pack_id}: {result.pieces} pieces, {result.tombstones} disposed "
+        f"(tombstones), {result.bytes} bytes, "
+        + ("at" if result.existing else "written to")
+        + f" {result.path}"
     )
     click.echo(f"tagmanifest-sha256.txt sha256:{result.tagmanifest_sha256}")
 

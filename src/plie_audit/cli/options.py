@@ -188,6 +188,21 @@ def actor(state: State, passphrase_file: Path | None) -> Actor:
     return Actor(state.identity, identity_passphrase(passphrase_file))
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """Write ``-o PATH`` whole or not at all: a hidden file beside it, renamed when written,
+    so an interrupted command never leaves a truncated document that looks finished."""
+    hidden = path.with_name(f".{path.name}.partial-{os.getpid()}")
+    try:
+        with open(hidden, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(hidden, path)
+    except BaseException:
+        hidden.unlink(missing_ok=True)
+        raise
+
+
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, indent=2))
 

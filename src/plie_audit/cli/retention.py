@@ -396,7 +396,9 @@ def dispose(
     """Destroy the pieces of a bordereau still eligible today (role archiviste, with the visa).
 
     Bytes go only when no remaining filing needs them; hashes, records and journal entries
-    stay. A signed disposal certificate (PDF and JSON) is filed as certificat-elimination.
+    stay. A signed disposal certificate (PDF and JSON) is filed as certificat-elimination, in
+    the same commit as the disposal. Running it again for a bordereau already executed under
+    the same visa (e.g. after an interruption) destroys any bytes left and files nothing new.
 
     \b
     Example:
@@ -409,6 +411,9 @@ def dispose(
         if not sys.stdin.isatty():
             raise click.UsageError("give --yes to dispose without a terminal to confirm")
         plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True)
+        if plan.already_executed:
+            yes = True  # nothing is destroyed that the disposal did not already certify
+    if not dry_run and not yes:
         click.confirm(
             f"Destroy {len(plan.disposed)} piece(s) of {bordereau_id} under visa {visa}?",
             abort=True,
@@ -417,6 +422,17 @@ def dispose(
     report = archive.retention.dispose(who, bordereau_id, visa, dry_run=dry_run)
     if as_json:
         echo_json(report.as_json())
+        return
+    if report.already_executed:
+        when = isoformat(report.disposed_at) if report.disposed_at else "?"
+        left = len(report.leftovers_destroyed)
+        click.echo(
+            f"bordereau {bordereau_id} was already executed on {when} under visa {visa}: "
+            "nothing new to dispose of"
+            + (f"; destroyed {left} object(s) its interrupted run had left" if left else "")
+        )
+        if report.certificate_ids:
+            click.echo(f"certificate filed as {', '.join(report.certificate_ids)}")
         return
     verb = "would dispose of" if dry_run else "disposed of"
     click.echo(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -273,13 +273,21 @@ def file_pieces(
     signer: Signer,
     requests: Sequence[PieceRequest],
     progress: ProgressCallback | None = None,
+    within: Callable[[Session, list[str]], None] | None = None,
 ) -> FilingReport:
-    """File every request (validated beforehand); batches commit one by one."""
+    """File every request (validated beforehand); batches commit one by one.
+
+    ``within(session, ids)`` runs inside the write transaction of the last batch, with the id
+    of every request so far: a document the archive produces (an état certifié, a disposal
+    certificate) is filed in the same commit as the rows that refer to it, so an interrupted
+    run leaves both or neither.
+    """
+    batches = _batches(requests)
     filed: list[EvidenceInfo] = []
     skipped: list[SkippedPiece] = []
     ids: list[str] = []
     done = 0
-    for batch in _batches(requests):
+    for number, batch in enumerate(batches, start=1):
         prepared = []
         for request in batch:
             prepared.append(prepare(store, signer, request))
@@ -309,6 +317,8 @@ def file_pieces(
                 in_batch[key] = row.id
                 rows.append(row)
                 ids.append(row.id)
+            if within is not None and number == len(batches):
+                within(session, ids)
         filed.extend(EvidenceInfo.from_row(row) for row in rows)
         if store.locks and rows:
             # New objects were put under a legal hold; a piece whose retention date is

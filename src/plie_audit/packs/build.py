@@ -15,13 +15,17 @@ Layout (format ``plie-audit/control-pack/1``)::
     data/accounting/<convention>/depenses.csv paiements.csv budget.csv indicateurs.csv
         controle.json                   the accounting check
 
-The bag is written into a hidden ``.partial`` folder beside the target and renamed (or zipped)
-only when complete, so an interrupted build never leaves a pack that looks finished. Pieces
+The bag is written into a hidden ``.<name>.partial-<pid>`` folder (or zip) beside the target,
+made durable, recorded, and only then renamed to the target: an interrupted build never leaves
+a pack that looks finished, and a pack at the target path is always complete and recorded. The
+next run removes what an interrupted one left, or renames a recorded partial into place; run
+again on a pack already built (same request, target present and recorded), it reports it. Pieces
 are copied in 1 MiB chunks, hashed on the way (their SHA-256 must be the recorded one).
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -56,6 +60,7 @@ from plie_audit.packs import bagit
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca
 from plie_audit.store.base import CHUNK_SIZE
+from plie_audit.store.local import fsync_folder, sync_filesystem
 
 if TYPE_CHECKING:
     from plie_audit.archive import Archive
@@ -74,6 +79,7 @@ class PackResult:
     pieces: int
     tombstones: int
     bytes: int
+    existing: bool = False  # built by an earlier run (interrupted or not): reported, not rebuilt
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +90,7 @@ class PackResult:
             "pieces": self.pieces,
             "tombstones": self.tombstones,
             "bytes": self.bytes,
+            "existing": self.existing,
         }
 
 
@@ -166,33 +173,45 @@ def build(
     request = requests.get(archive.db, request_id)
     if not request.open:
         raise ConflictError(f"control request {request_id} is closed")
-    if output.exists():
-        raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: no such folder")
+    if output.exists():
+        existing = _recorded_pack(archive, request_id, output)
+        if existing is None:
+            raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
+        return existing  # built already (a re-run after an interruption): nothing to do
+    finished = _resume(archive, request_id, output, as_zip)
+    if finished is not None:
+        return finished
     with archive.db.read() as session:
         rows = [session.get(Evidence, evidence_id) for evidence_id in request.scope]
         pieces = [row for row in rows if row is not None]
         needed = max((row.filed_seq or 0 for row in pieces), default=0)
     checkpoint = _checkpoint(archive, needed, archive_passphrase)
-    partial = output.parent / f".{output.name}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    bag = _Bag(partial)
+    partial = _partial_prefix(output).with_name(
+        f"{_partial_prefix(output).name}{os.getpid()}{'.zip' if as_zip else ''}"
+    )
+    folder = partial.with_name(partial.name + ".bag") if as_zip else partial
+    bag = _Bag(folder)
     try:
         index = _payload(archive, bag, request, pieces, checkpoint, progress)
         _documents(archive, bag, request, index, actor, index_pdf)
         tag_sha256 = _tag_files(archive, bag, request, index_pdf)
         if as_zip:
-            _zip(partial, output, output.stem)
-            shutil.rmtree(partial)
-        else:
-            os.replace(partial, output)
+            _zip(folder, partial, output.stem)
+            shutil.rmtree(folder)
+        # The pack is durable and recorded before it takes its name: a pack at the output
+        # path is always complete and recorded; one interrupted after the record is renamed
+        # into place by the next run (_resume).
+        sync_filesystem(output.parent)
+        pack_id = _record(archive, actor, request_id, tag_sha256, len(index["pieces"]))
+        os.replace(partial, output)
+        fsync_folder(output.parent)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         if as_zip:
-            output.unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
         raise
-    pack_id = _record(archive, actor, request_id, tag_sha256, len(index["pieces"]))
     return PackResult(
         request_id,
         output,
@@ -202,6 +221,104 @@ def build(
         len(index["tombstones"]),
         bag.size,
     )
+
+
+def _partial_prefix(output: Path) -> Path:
+    """Where a pack is built before it takes its name: ``.<name>.partial-<pid>`` (hidden),
+    with ``.zip`` for a zip and ``.bag`` for the folder a zip is made from."""
+    return output.with_name(f".{output.name}.partial-")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _resume(archive: Archive, request_id: str, output: Path, as_zip: bool) -> PackResult | None:
+    """Clean up after a build that was interrupted: a partial pack already recorded (killed
+    between the record and the rename) is renamed into place and reported; any other partial
+    of a process that is gone is removed. Partials of a live process are left alone."""
+    prefix = _partial_prefix(output).name
+    found: PackResult | None = None
+    for leftover in sorted(output.parent.glob(glob.escape(prefix) + "*")):
+        pid_text = leftover.name[len(prefix) :].split(".")[0]
+        if not pid_text.isdigit() or (int(pid_text) != os.getpid() and _pid_alive(int(pid_text))):
+            continue
+        complete = leftover.suffix != ".bag" and (leftover.is_file() or leftover.is_dir())
+        if found is None and complete and _tag_manifest(leftover, output.stem) is not None:
+            recorded = _recorded_pack(archive, request_id, leftover, name=output)
+            if recorded is not None and leftover.is_file() == as_zip:
+                os.replace(leftover, output)
+                fsync_folder(output.parent)
+                found = recorded
+                continue
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    return found
+
+
+def _tag_manifest(path: Path, top: str) -> bytes | None:
+    """The bytes of a pack's ``tagmanifest-sha256.txt`` (folder or zip), if it has one."""
+    try:
+        if path.is_dir():
+            return (path / "tagmanifest-sha256.txt").read_bytes()
+        with zipfile.ZipFile(path) as bag:
+            return bag.read(f"{top}/tagmanifest-sha256.txt")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def _recorded_pack(
+    archive: Archive, request_id: str, path: Path, *, name: Path | None = None
+) -> PackResult | None:
+    """The recorded pack of this request that ``path`` is (by its tag manifest's SHA-256)."""
+    shown = name or path
+    tags = _tag_manifest(path, shown.stem)
+    if tags is None:
+        return None
+    digest = hashlib.sha256(tags).hexdigest()
+    with archive.db.read() as session:
+        row = (
+            session.execute(
+                select(ControlPack)
+                .where(
+                    ControlPack.request_id == request_id,
+                    ControlPack.tagmanifest_sha256 == digest,
+                )
+                .order_by(ControlPack.built_at)
+            )
+            .scalars()
+            .first()
+        )
+        if row is None:
+            return None
+        pack_id, pieces = row.id, row.pieces
+    tombstones, size = _counts(path, shown.stem)
+    return PackResult(request_id, shown, pack_id, digest, pieces, tombstones, size, True)
+
+
+def _counts(path: Path, top: str) -> tuple[int, int]:
+    """Tombstones (from data/index.json) and payload bytes (Payload-Oxum) of a built pack."""
+    try:
+        if path.is_dir():
+            index, info = (path / "data/index.json").read_bytes(), (path / "bag-info.txt")
+            info_text = info.read_text(encoding="utf-8")
+        else:
+            with zipfile.ZipFile(path) as bag:
+                index = bag.read(f"{top}/data/index.json")
+                info_text = bag.read(f"{top}/bag-info.txt").decode("utf-8")
+        tombstones = len(json.loads(index).get("tombstones", []))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return 0, 0
+    oxum = re.search(r"^Payload-Oxum:\s*(\d+)\.", info_text, re.MULTILINE)
+    return tombstones, int(oxum.group(1)) if oxum else 0
 
 
 def _payload(

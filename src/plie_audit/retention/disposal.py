@@ -77,6 +77,8 @@ class DisposalReport:
     disposed_at: datetime | None = None
     certificate: bytes | None = None  # canonical JSON, once executed
     certificate_ids: list[str] = field(default_factory=list)
+    already_executed: bool = False  # a re-run: the bordereau was executed before
+    leftovers_destroyed: list[str] = field(default_factory=list)  # bytes a re-run destroyed
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,8 @@ class DisposalReport:
             "skipped": self.skipped,
             "disposed_at": clock.isoformat(self.disposed_at) if self.disposed_at else None,
             "certificates": self.certificate_ids,
+            "already_executed": self.already_executed,
+            "leftovers_destroyed": self.leftovers_destroyed,
         }
 
 
@@ -217,47 +221,49 @@ def _why_not(retention: Retention) -> str:
     return "its final action is a transfer, not a destruction"
 
 
-def execute(
-    db: Database,
-    store: ObjectStore,
+def bytes_to_destroy(
+    db: Database, store: ObjectStore, ready: list[dict[str, Any]], now: datetime
+) -> set[str]:
+    """The objects this disposal destroys: those no filing outside it still needs and, on a
+    store with its own locks, whose lock has run out (the others wait for ``retention locks
+    --apply``). Known before anything changes, so the certificate can be filed in the same
+    commit as the disposal it certifies."""
+    hashes = {str(piece["sha256"]) for piece in ready}
+    ids = {str(piece["id"]) for piece in ready}
+    with db.read() as session:
+        needed = {
+            sha256
+            for sha256, evidence_id in session.execute(
+                select(Evidence.sha256, Evidence.id).where(
+                    Evidence.sha256.in_(hashes), Evidence.disposed_at.is_(None)
+                )
+            )
+            if evidence_id not in ids
+        }
+    chosen = hashes - needed
+    if store.locks:
+        chosen = {sha256 for sha256 in chosen if _lock_expired(store, sha256, now)}
+    return chosen
+
+
+def _lock_expired(store: ObjectStore, sha256: str, now: datetime) -> bool:
+    state = store.lock_state(sha256)
+    return state is None or state.retain_until is None or state.retain_until <= now
+
+
+def report(
     actor: str,
     origin: str,
     bordereau_id: str,
     visa: str,
     ready: list[dict[str, Any]],
     skipped: list[dict[str, str]],
+    destroyed: set[str],
+    now: datetime,
 ) -> DisposalReport:
-    """Mark the ready pieces disposed (journaled), then destroy bytes nothing else needs."""
-    now = clock.now()
-    report = DisposalReport(bordereau_id, visa, False, skipped=skipped, disposed_at=now)
-    with db.write() as session:
-        for piece in ready:
-            row = session.get(Evidence, piece["id"])
-            assert row is not None
-            row.disposed_at, row.disposal_visa, row.disposal_bordereau = now, visa, bordereau_id
-            row.disposal_seq = journal.append(
-                session,
-                Event.EVIDENCE_DISPOSED,
-                actor,
-                subjects=[row.id, *([row.convention_ref] if row.convention_ref else [])],
-                sha256=[row.sha256],
-                detail={"visa": visa, "bordereau": bordereau_id},
-                at=now,
-            ).seq
-        bordereau = session.get(Bordereau, bordereau_id)
-        assert bordereau is not None
-        bordereau.visa, bordereau.executed_at = visa, now
-        journal.append(
-            session,
-            Event.DISPOSAL_COMPLETED,
-            actor,
-            subjects=[bordereau_id],
-            sha256=[piece["sha256"] for piece in ready],
-            detail={"visa": visa, "disposed": len(ready), "skipped": len(skipped)},
-            at=now,
-        )
-    destroyed = destroy_unneeded_bytes(db, store, {piece["sha256"] for piece in ready})
-    report.disposed = [
+    """What the disposal does, and its certificate's bytes (before anything changes)."""
+    done = DisposalReport(bordereau_id, visa, False, skipped=skipped, disposed_at=now)
+    done.disposed = [
         {
             **{
                 key: piece[key]
@@ -267,7 +273,7 @@ def execute(
         }
         for piece in ready
     ]
-    report.certificate = canonical.encode(
+    done.certificate = canonical.encode(
         {
             "format": CERTIFICATE_FORMAT,
             "bordereau": bordereau_id,
@@ -275,11 +281,78 @@ def execute(
             "origin": origin,
             "disposed_at": clock.isoformat(now),
             "disposed_by": actor,
-            "pieces": report.disposed,
+            "pieces": done.disposed,
             "skipped": skipped,
         }
     )
-    return report
+    return done
+
+
+def mark(session: Session, actor: str, done: DisposalReport) -> None:
+    """Inside the caller's write transaction (the one that files the certificate): mark the
+    pieces disposed and the bordereau executed, journaled. A disposal interrupted before
+    this commit changed nothing; after it, only leftover bytes remain to destroy."""
+    now = done.disposed_at
+    assert now is not None
+    bordereau = session.get(Bordereau, done.bordereau)
+    assert bordereau is not None
+    if bordereau.executed_at is not None:
+        raise ConflictError(f"bordereau {done.bordereau} was executed meanwhile by another process")
+    for piece in done.disposed:
+        row = session.get(Evidence, piece["id"])
+        assert row is not None
+        if row.disposed_at is not None:
+            raise ConflictError(f"{row.id} was disposed of meanwhile by another process")
+        row.disposed_at, row.disposal_visa, row.disposal_bordereau = (
+            now,
+            done.visa,
+            done.bordereau,
+        )
+        row.disposal_seq = journal.append(
+            session,
+            Event.EVIDENCE_DISPOSED,
+            actor,
+            subjects=[row.id, *([row.convention_ref] if row.convention_ref else [])],
+            sha256=[row.sha256],
+            detail={"visa": done.visa, "bordereau": done.bordereau},
+            at=now,
+        ).seq
+    bordereau.visa, bordereau.executed_at = done.visa, now
+    journal.append(
+        session,
+        Event.DISPOSAL_COMPLETED,
+        actor,
+        subjects=[done.bordereau],
+        sha256=[piece["sha256"] for piece in done.disposed],
+        detail={"visa": done.visa, "disposed": len(done.disposed), "skipped": len(done.skipped)},
+        at=now,
+    )
+
+
+def leftovers(db: Database, store: ObjectStore, bordereau_id: str) -> set[str]:
+    """Destroy the bytes an executed bordereau's disposal left (it was interrupted after its
+    commit): those of its pieces that no filing still needs. Returns what was destroyed."""
+    with db.read() as session:
+        hashes = set(
+            session.execute(
+                select(Evidence.sha256).where(Evidence.disposal_bordereau == bordereau_id)
+            ).scalars()
+        )
+    present = {sha256 for sha256 in hashes if store.stat(sha256) is not None}
+    return destroy_unneeded_bytes(db, store, present) if present else set()
+
+
+def certificates(db: Database, bordereau_id: str) -> list[str]:
+    """The ids of the disposal certificate(s) filed for a bordereau."""
+    names = [f"certificat-elimination-{bordereau_id}.{ext}" for ext in ("pdf", "json")]
+    with db.read() as session:
+        return list(
+            session.execute(
+                select(Evidence.id)
+                .where(Evidence.kind == "certificat-elimination", Evidence.name.in_(names))
+                .order_by(Evidence.filed_seq)
+            ).scalars()
+        )
 
 
 def destroy_unneeded_bytes(db: Database, store: ObjectStore, hashes: set[str]) -> set[str]:

@@ -8,10 +8,13 @@ list policies and run an audit that only reports.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
 
 from plie_audit import clock, textin
 from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
@@ -235,12 +238,29 @@ class RetentionService:
         self, signer: Signer, name: str, data: bytes, kind: EvidenceKind, label: str
     ) -> list[str]:
         """File a document the archive produced (no convention: it is archive-level)."""
+        return self._file_documents(signer, [(name, data)], kind, label)
+
+    def _file_documents(
+        self,
+        signer: Signer,
+        documents: list[tuple[str, bytes]],
+        kind: EvidenceKind,
+        label: str,
+        within: Callable[[Session, list[str]], None] | None = None,
+    ) -> list[str]:
+        """File documents the archive produced, in one commit (with ``within``'s rows)."""
         with tempfile.TemporaryDirectory(prefix="plie-doc-") as folder:
-            path = Path(folder) / name
-            path.write_bytes(data)
-            request = filing.PieceRequest(path=path, convention=None, kind=kind, label=label)
-            report = filing.file_pieces(self.db, self.archive.store, signer, [request])
-        return [info.id for info in report.filed] + [s.existing_id for s in report.skipped]
+            requests = []
+            for name, data in documents:
+                path = Path(folder) / name
+                path.write_bytes(data)
+                requests.append(
+                    filing.PieceRequest(path=path, convention=None, kind=kind, label=label)
+                )
+            report = filing.file_pieces(
+                self.db, self.archive.store, signer, requests, within=within
+            )
+        return report.ids
 
     # ------------------------------------------------------------ disposal
     def propose(self, actor: Actor) -> Proposal:
@@ -284,8 +304,16 @@ class RetentionService:
     def dispose(
         self, actor: Actor, bordereau_id: str, visa: str, *, dry_run: bool = False
     ) -> disposal.DisposalReport:
-        """Destroy the pieces of a bordereau that are still eligible by the real clock."""
+        """Destroy the pieces of a bordereau that are still eligible by the real clock.
+
+        The pieces are marked disposed and the signed certificate filed in one commit; bytes
+        are destroyed after it. Re-running a bordereau already executed under the same visa
+        (after an interruption) destroys what bytes are left and files nothing new.
+        """
         visa = clean_text(visa, "--visa", max_length=200, required=True)
+        known = disposal.get(self.db, bordereau_id)
+        if known.executed_at is not None and known.visa == visa:
+            return self._finish(actor, known, dry_run)
         _bordereau, ready, skipped = disposal.plan(self.db, bordereau_id)
         signer = self._act(actor, "retention dispose", [bordereau_id])
         if not ready:
@@ -311,17 +339,20 @@ class RetentionService:
             return disposal.DisposalReport(
                 bordereau_id, visa, True, disposed=[dict(p) for p in ready], skipped=skipped
             )
-        report = disposal.execute(
-            self.db,
-            self.archive.store,
+        now = clock.now()
+        store = self.archive.store
+        destroy = disposal.bytes_to_destroy(self.db, store, ready, now)
+        report = disposal.report(
             actor.name,
             self.archive.settings.origin,
             bordereau_id,
             visa,
             ready,
             skipped,
+            destroy,
+            now,
         )
-        assert report.certificate is not None and report.disposed_at is not None
+        assert report.certificate is not None
         reports, pades = _documents()
         document = reports.render(
             "certificat_elimination.html",
@@ -329,7 +360,7 @@ class RetentionService:
                 "origin": self.archive.settings.origin,
                 "bordereau_id": bordereau_id,
                 "visa": visa,
-                "disposed_at": report.disposed_at,
+                "disposed_at": now,
                 "disposed_by": actor.name,
                 "pieces": [{**p, "policy_id": ", ".join(p["policies"])} for p in report.disposed],
                 "skipped": skipped,
@@ -351,19 +382,37 @@ class RetentionService:
             tsa_url=self.archive.settings.tsa_url,
         )
         label = f"Certificat d'élimination, bordereau {bordereau_id}, visa {visa}"
-        report.certificate_ids = self._file_document(
+        report.certificate_ids = self._file_documents(
             signer,
-            f"certificat-elimination-{bordereau_id}.pdf",
-            document,
+            [
+                (f"certificat-elimination-{bordereau_id}.pdf", document),
+                (f"certificat-elimination-{bordereau_id}.json", report.certificate),
+            ],
             EvidenceKind.CERTIFICAT_ELIMINATION,
             label,
-        ) + self._file_document(
-            signer,
-            f"certificat-elimination-{bordereau_id}.json",
-            report.certificate,
-            EvidenceKind.CERTIFICAT_ELIMINATION,
-            label,
+            within=lambda session, _ids: disposal.mark(session, actor.name, report),
         )
+        # After the commit: a disposal interrupted here is finished by running it again.
+        disposal.destroy_unneeded_bytes(self.db, store, destroy)
+        return report
+
+    def _finish(
+        self, actor: Actor, known: disposal.BordereauInfo, dry_run: bool
+    ) -> disposal.DisposalReport:
+        """A bordereau already executed under this visa: destroy the bytes its disposal left
+        (it was interrupted after its commit); nothing else to do."""
+        self._act(actor, "retention dispose", [known.id])
+        report = disposal.DisposalReport(
+            known.id,
+            known.visa or "",
+            dry_run,
+            disposed_at=known.executed_at,
+            certificate_ids=disposal.certificates(self.db, known.id),
+            already_executed=True,
+        )
+        if not dry_run:
+            destroyed = disposal.leftovers(self.db, self.archive.store, known.id)
+            report.leftovers_destroyed = sorted(destroyed)
         return report
 
 

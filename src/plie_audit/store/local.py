@@ -80,6 +80,24 @@ def check_unchanged(source: Path, before: os.stat_result, after: os.stat_result,
         )
 
 
+def sync_filesystem(path: Path) -> None:
+    """Make everything written under ``path`` durable: ``syncfs`` on its filesystem where
+    Linux has it, else ``os.sync``. One call for a whole folder tree (a control pack)."""
+    if _SYNCFS is not None:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) == 0:  # type: ignore[operator]
+                return
+        finally:
+            os.close(fd)
+    os.sync()  # pragma: no cover - non-Linux fallback, or syncfs refused
+
+
+def fsync_folder(path: Path) -> None:
+    """Make a rename or an unlink inside ``path`` durable."""
+    _fsync_dir(path)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -227,7 +227,7 @@ def prepare_import(archive: Archive, work: Path) -> None:
         manifest.write("path,convention,kind,poste,amount,paid_on,label\n")
         for number, path in enumerate(paths):
             manifest.write(
-                f"{path},{CONV},facture,fonctionnement,{number + 1}.00,2007-03-01,"
+                f"{path.relative_to(work)},{CONV},facture,fonctionnement,{number + 1}.00,2007-03-01,"
                 f"Facture {number}\n"
             )
 
@@ -266,7 +266,7 @@ def import_after_rerun(archive: Archive, work: Path) -> None:
 
 
 def prepare_certify(archive: Archive, work: Path) -> None:
-    support = write_pieces(work / "support", 1, "liste")[0]
+    support = write_pieces(work / "support", 1, "liste")[0].relative_to(work)
     csv = work / "depenses.csv"
     total = Decimal("0.00")
     with open(csv, "w", encoding="utf-8") as handle:

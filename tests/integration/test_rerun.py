@@ -34,7 +34,7 @@ def _expenses(tmp_path: Path, name: str, rows: list[tuple[str, str]]) -> Path:
     for day, amount in rows:
         lines.append(
             f"{day},fonctionnement,Fournitures {day},{amount},{day},VIR-{day},"
-            f"liste-depenses:{support},,,"
+            f"liste-depenses:{support.name},,,"
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -7,7 +7,8 @@ them, so journal appends form one linear log and ids taken as "count + 1" never 
   at once, so two processes never both read then fail to upgrade), the database runs in WAL
   mode with a busy timeout, and foreign keys are enforced;
 - on PostgreSQL every write transaction first takes the archive's transaction-level advisory
-  lock (``pg_advisory_xact_lock``), released at commit or rollback. Reads take no lock.
+  lock (``pg_advisory_xact_lock``), released at commit or rollback. Reads take no lock; each
+  read session is one snapshot (WAL on SQLite, REPEATABLE READ on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
-        self._read = sessionmaker(self.engine, expire_on_commit=False)
+        # A read is one consistent snapshot: SQLite's WAL read transactions are; PostgreSQL's
+        # default (READ COMMITTED) lets each statement see later commits, so a `verify` running
+        # beside filers would read entries and the tree's head at two different sizes.
+        reader = self.engine
+        if not _is_sqlite(url):
+            reader = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self._read = sessionmaker(reader, expire_on_commit=False)
         self._write = sessionmaker(
             self.engine.execution_options(plie_write=True), expire_on_commit=False
         )

@@ -189,8 +189,9 @@ def export_cmd(
 
     The bag holds every piece's bytes, each filing's signatures and signed record, the
     journal's entries, the checkpoints, every table as JSON lines and the retention policies
-    (docs/formats.md). It reads every piece, payslips included: the acting identity needs the
-    role archiviste. The export is journaled (archive-exported).
+    (docs/formats.md). It reads every piece: the acting identity needs the role archiviste,
+    and also comptable or controle when the archive holds personal documents (payslips, kinds
+    marked sensitive at init). The export is journaled (archive-exported).
 
     \b
     Examples:

@@ -82,6 +82,20 @@ def write_settings(root: Path, settings: Settings) -> None:
     os.replace(tmp, target)
 
 
+def _string(section: dict[str, object], key: str) -> str:
+    value = section[key]
+    if not isinstance(value, str):
+        raise ValueError(f"{key} must be a string, not {type(value).__name__}")
+    return value
+
+
+def _integer(section: dict[str, object], key: str) -> int:
+    value = section[key]
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"{key} must be an integer, not {type(value).__name__}")
+    return value
+
+
 def _sensitive_kinds(value: object) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(kind, str) for kind in value):
         raise ValueError("sensitive_kinds must be a list of evidence kinds")
@@ -100,13 +114,13 @@ def read_settings(root: Path) -> Settings:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         section = data["archive"]
         settings = Settings(
-            archive_id=str(section["id"]),
-            origin=str(section["origin"]),
-            database_url=str(section["database_url"]),
-            store=str(section["store"]),
-            created_at=str(section["created_at"]),
-            format=int(section["format"]),
-            tsa_url=str(section["tsa_url"]) if "tsa_url" in section else None,
+            archive_id=_string(section, "id"),
+            origin=_string(section, "origin"),
+            database_url=_string(section, "database_url"),
+            store=_string(section, "store"),
+            created_at=_string(section, "created_at"),
+            format=_integer(section, "format"),
+            tsa_url=_string(section, "tsa_url") if "tsa_url" in section else None,
             sensitive_kinds=_sensitive_kinds(section.get("sensitive_kinds", [])),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:

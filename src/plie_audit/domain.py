@@ -133,6 +133,11 @@ def check_convention_ref(ref: str) -> str:
     return ref
 
 
+# Unicode's explicit directional embeddings, overrides and isolates (UAX #9): no French
+# administrative text needs them, and they make displayed text differ from stored text.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def clean_text(value: str, what: str, *, max_length: int = 500, required: bool = False) -> str:
     """Normalise free text to NFC and refuse control characters; ``required`` refuses blanks."""
     if any("\ud800" <= ch <= "\udfff" for ch in value):
@@ -144,4 +149,7 @@ def clean_text(value: str, what: str, *, max_length: int = 500, required: bool =
         raise InputError(f"{what} is too long ({len(text)} characters, at most {max_length})")
     if any(unicodedata.category(ch) == "Cc" for ch in text):
         raise InputError(f"{what} contains control characters")
+    if any(ch in BIDI_CONTROLS for ch in text):
+        # They reorder what a reader sees on screen and in the PDFs ("Trojan Source").
+        raise InputError(f"{what} contains bidirectional control characters")
     return text

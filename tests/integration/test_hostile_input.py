@@ -625,6 +625,12 @@ def test_a_policy_with_a_bom_is_added(run, archiviste, tmp_path) -> None:
         ),
         pytest.param(("--plie", "x" * 501), 11, "too long", id="plie-too-long"),
         pytest.param(
+            ("--agence", "ALE \u202eeyL\u202c Part-Dieu"),
+            11,
+            "bidirectional control characters",
+            id="bidi-override",
+        ),
+        pytest.param(
             ("--start", "2007-12-31", "--end", "2007-01-01"),
             11,
             "before it starts",
@@ -1008,6 +1014,12 @@ def test_init_refuses_bad_values_and_leaves_nothing(run, archive_dir, args, says
             lambda text: re.sub(r"format = .*", 'format = "un"', text).encode(), id="wrong-type"
         ),
         pytest.param(lambda text: text.replace("[archive]", "").encode(), id="no-section"),
+        pytest.param(
+            lambda text: re.sub(r"origin = .*", "origin = 42", text).encode(), id="origin-number"
+        ),
+        pytest.param(
+            lambda text: re.sub(r"format = .*", "format = true", text).encode(), id="format-bool"
+        ),
     ],
 )
 def test_a_damaged_archive_toml_is_a_clear_error(run, populated, archive_dir, damage) -> None:

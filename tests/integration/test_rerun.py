@@ -202,6 +202,46 @@ def test_a_disposal_run_again_files_nothing_new(
     assert populated.verify().ok
 
 
+def test_a_hold_added_while_a_disposal_is_prepared_stops_it(
+    populated: Archive, filer: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disposal is planned before its write transaction: a hold added by another process
+    in between is seen under the write lock, and nothing is disposed of."""
+    from plie_audit.errors import RetentionError
+    from plie_audit.retention import disposal
+
+    populated.create_identity(
+        "anne.archiviste",
+        [Role.ARCHIVISTE],
+        identity_passphrase=IDENTITY_PASSPHRASE,
+        archive_passphrase=ARCHIVE_PASSPHRASE,
+    )
+    anne = Actor("anne.archiviste", IDENTITY_PASSPHRASE)
+    piece = tmp_path / "billet.pdf"
+    piece.write_bytes(b"%PDF-1.4\n% billet (fictif)\n%%EOF\n")
+    filed = populated.add_evidence(
+        filer, [piece], convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT
+    ).filed[0]
+    populated.retention.record_event(
+        anne, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
+    )
+    bordereau = populated.retention.propose(anne).bordereau.id
+    planned = disposal.bytes_to_destroy
+
+    def hold_meanwhile(*args: Any, **kwargs: Any) -> set[str]:
+        populated.retention.add_hold(anne, CONV, "contrôle annoncé pendant l'élimination")
+        return planned(*args, **kwargs)
+
+    monkeypatch.setattr(disposal, "bytes_to_destroy", hold_meanwhile)
+    with pytest.raises(RetentionError, match="no longer eligible"):
+        populated.retention.dispose(anne, bordereau, "AD69-1")
+    assert populated.show_evidence(filed.id).info.status == "active"
+    assert populated.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION) == []
+    assert not [e for e in populated.journal_entries() if e.event == "evidence-disposed"]
+    assert populated.retention.bordereau(bordereau).executed_at is None
+    assert populated.verify().ok
+
+
 @pytest.mark.embedded  # writes into the objects/ folder
 def test_what_an_interrupted_filing_leaves_does_not_trouble_verify(
     populated: Archive, archive_dir: Path, run: Any

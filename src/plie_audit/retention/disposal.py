@@ -298,11 +298,21 @@ def mark(session: Session, actor: str, done: DisposalReport) -> None:
     assert bordereau is not None
     if bordereau.executed_at is not None:
         raise ConflictError(f"bordereau {done.bordereau} was executed meanwhile by another process")
+    # Planned before this transaction: under the write lock, check again that nothing changed
+    # meanwhile (a hold added, a control opened, an event moved) before anything is marked.
+    rules = RetentionRules.load(session)
+    today = clock.today()
     for piece in done.disposed:
         row = session.get(Evidence, piece["id"])
         assert row is not None
         if row.disposed_at is not None:
             raise ConflictError(f"{row.id} was disposed of meanwhile by another process")
+        retention = rules.evaluate(row, today)
+        if retention.status is not RetentionStatus.ELIGIBLE:
+            raise RetentionError(
+                f"{row.id} is no longer eligible ({_why_not(retention)}): its retention changed "
+                "while the disposal was prepared; nothing was disposed of, run it again"
+            )
         row.disposed_at, row.disposal_visa, row.disposal_bordereau = (
             now,
             done.visa,

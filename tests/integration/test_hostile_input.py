@@ -960,6 +960,19 @@ def test_a_bad_pkcs12_is_refused(run, populated, tmp_path, unchanged, content) -
     assert "PKCS#12" in result.stderr
 
 
+def test_a_pkcs12_or_ca_file_that_is_a_device_or_a_pipe_is_refused(
+    run, populated, tmp_path, unchanged
+) -> None:
+    fifo = tmp_path / "bundle.p12"
+    os.mkfifo(fifo)
+    for option, path in (("--pkcs12", "/dev/zero"), ("--pkcs12", fifo)):
+        with unchanged():
+            result = run.fails(
+                11, "identity", "import", "paul.durand", option, path, "--role", "deposant"
+            )
+        assert "not a regular file" in result.stderr
+
+
 @pytest.mark.parametrize(
     ("key", "says"),
     [

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from plie_audit import textin
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import parse_date
 from plie_audit.errors import InputError
@@ -134,16 +135,14 @@ def _read_passphrase_file(path: Path) -> bytes:
     return lines[0] if lines else b""
 
 
+# Certificates and PKCS#12 bundles are a few kilobytes.
+MAX_INPUT_FILE_BYTES = 16 << 20
+
+
 def read_input_file(path: Path) -> bytes:
-    """Read a file the user named, with a one-line error when it cannot be read."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory, not a file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from exc
+    """Read a file the user named (a regular file, at most 16 MiB), with a one-line error when
+    it cannot be read."""
+    return textin.read_bytes(path, "file", MAX_INPUT_FILE_BYTES)
 
 
 def _prompt(text: str, confirm: bool) -> bytes:

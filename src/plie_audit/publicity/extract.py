@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import stat
 import subprocess
 import zipfile
 import zlib
@@ -39,6 +38,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from xml.etree import ElementTree
 
+from plie_audit import textin
 from plie_audit.errors import InputError, PlieAuditError
 from plie_audit.evidence.mediatype import sniff
 
@@ -85,16 +85,7 @@ class _Unreadable(PlieAuditError):
 def check_readable(path: Path) -> None:
     """Refuse a path that is not a regular file (links are followed: a check only reads). A
     pipe would block the reading and a device would feed it bytes without end."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"{path}: is a directory, not a file")
-    if not stat.S_ISREG(info.st_mode):
-        raise InputError(f"{path}: is not a regular file (device, pipe or socket)")
+    textin.open_regular(path, "file").close()
 
 
 def extract(path: Path) -> Extracted:

@@ -10,6 +10,7 @@ import click
 from plie_audit.archive import Archive
 from plie_audit.cli.evidence import KIND_CHOICE
 from plie_audit.cli.options import (
+    F,
     Progress,
     State,
     actor,
@@ -25,24 +26,30 @@ from plie_audit.cli.options import (
 from plie_audit.signing import ca
 
 
+def storage_options(function: F) -> F:
+    """``--database-url`` and ``--store``: where a new archive (``init``, ``archive import``)
+    keeps its metadata and its bytes."""
+    function = click.option(
+        "--store",
+        "store_url",
+        metavar="URL",
+        envvar="PLIE_AUDIT_STORE",
+        help="Where the bytes go: a folder, or s3://BUCKET[/PREFIX] with Object Lock, reached "
+        "with the standard AWS_* settings (default: the folder's objects/; else "
+        "$PLIE_AUDIT_STORE).",
+    )(function)
+    return click.option(
+        "--database-url",
+        metavar="URL",
+        envvar="PLIE_AUDIT_DATABASE_URL",
+        help="Metadata and journal database: sqlite:///PATH or postgresql+psycopg://USER@HOST"
+        "[:PORT]/DB, password in $PGPASSWORD or ~/.pgpass (default: archive.db in the folder; "
+        "else $PLIE_AUDIT_DATABASE_URL).",
+    )(function)
+
+
 @click.command()
-@click.option(
-    "--database-url",
-    metavar="URL",
-    envvar="PLIE_AUDIT_DATABASE_URL",
-    help="Metadata and journal database: sqlite:///PATH or postgresql+psycopg://USER@HOST"
-    "[:PORT]/DB, password in $PGPASSWORD or ~/.pgpass (default: archive.db in the folder; "
-    "else $PLIE_AUDIT_DATABASE_URL).",
-)
-@click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    envvar="PLIE_AUDIT_STORE",
-    help="Where the bytes go: a folder, or s3://BUCKET[/PREFIX] with Object Lock, reached "
-    "with the standard AWS_* settings (default: the folder's objects/; else "
-    "$PLIE_AUDIT_STORE).",
-)
+@storage_options
 @click.option(
     "--origin",
     metavar="NAME",
@@ -219,21 +226,7 @@ def export_cmd(
 
 @archive_group.command("import")
 @click.argument("source", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--database-url",
-    metavar="URL",
-    envvar="PLIE_AUDIT_DATABASE_URL",
-    help="Where the rebuilt archive's metadata go, as for init (default: archive.db in the "
-    "folder; else $PLIE_AUDIT_DATABASE_URL).",
-)
-@click.option(
-    "--store",
-    "store_url",
-    metavar="URL",
-    envvar="PLIE_AUDIT_STORE",
-    help="Where the rebuilt archive's bytes go, as for init: a folder or s3://BUCKET[/PREFIX] "
-    "(default: the folder's objects/; else $PLIE_AUDIT_STORE).",
-)
+@storage_options
 @json_option
 @pass_state
 def import_cmd(

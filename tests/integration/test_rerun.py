@@ -154,9 +154,10 @@ def test_a_pack_built_already_is_reported_not_built_twice(
     run.fails(13, "control", "pack", "CR-0001", "-o", foreign, as_="claire.martin")
 
 
-def test_a_disposal_run_again_files_nothing_new(
-    populated: Archive, filer: Actor, run: Any, tmp_path: Path
-) -> None:
+@pytest.fixture
+def eligible(populated: Archive, filer: Actor, tmp_path: Path) -> tuple[Actor, Any, str]:
+    """An archiviste, one piece eligible for disposal (balance paid in 2015) and the bordereau
+    that lists it."""
     populated.create_identity(
         "anne.archiviste",
         [Role.ARCHIVISTE],
@@ -173,6 +174,13 @@ def test_a_disposal_run_again_files_nothing_new(
         anne, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
     )
     bordereau = populated.retention.propose(anne).bordereau.id
+    return anne, filed, bordereau
+
+
+def test_a_disposal_run_again_files_nothing_new(
+    populated: Archive, run: Any, eligible: tuple[Actor, Any, str]
+) -> None:
+    _anne, filed, bordereau = eligible
     args = ["retention", "dispose", "--bordereau", bordereau, "--visa", "AD69-1", "--yes"]
     first = run.json(*args, as_="anne.archiviste")
     assert [p["id"] for p in first["disposed"]] == [filed.id]
@@ -203,29 +211,14 @@ def test_a_disposal_run_again_files_nothing_new(
 
 
 def test_a_hold_added_while_a_disposal_is_prepared_stops_it(
-    populated: Archive, filer: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    populated: Archive, eligible: tuple[Actor, Any, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The disposal is planned before its write transaction: a hold added by another process
     in between is seen under the write lock, and nothing is disposed of."""
     from plie_audit.errors import RetentionError
     from plie_audit.retention import disposal
 
-    populated.create_identity(
-        "anne.archiviste",
-        [Role.ARCHIVISTE],
-        identity_passphrase=IDENTITY_PASSPHRASE,
-        archive_passphrase=ARCHIVE_PASSPHRASE,
-    )
-    anne = Actor("anne.archiviste", IDENTITY_PASSPHRASE)
-    piece = tmp_path / "billet.pdf"
-    piece.write_bytes(b"%PDF-1.4\n% billet (fictif)\n%%EOF\n")
-    filed = populated.add_evidence(
-        filer, [piece], convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT
-    ).filed[0]
-    populated.retention.record_event(
-        anne, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
-    )
-    bordereau = populated.retention.propose(anne).bordereau.id
+    anne, filed, bordereau = eligible
     planned = disposal.bytes_to_destroy
 
     def hold_meanwhile(*args: Any, **kwargs: Any) -> set[str]:

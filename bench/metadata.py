@@ -38,7 +38,7 @@ POSTES = ["cout-salarial", "deplacement", "fonctionnement", "frais-gestion", "in
 def build(work: Path, pieces: int) -> Path:
     root = work / "archive"
     archive = Archive.init(root, passphrase=PASS, origin="bench.example/metadata")
-    archive.create_identity(
+    archive.identity.create(
         "bench",
         [Role.DEPOSANT, Role.COMPTABLE, Role.CONTROLE],
         identity_passphrase=PASS,
@@ -46,7 +46,7 @@ def build(work: Path, pieces: int) -> Path:
     )
     actor = Actor("bench", PASS)
     for number in range(CONVENTIONS):
-        archive.add_convention(
+        archive.convention.add(
             actor,
             f"PLIE-{number:03d}",
             plie="PLIE",

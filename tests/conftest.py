@@ -108,7 +108,7 @@ def archive(archive_dir: Path, backend: Embedded | Scale) -> Iterator[Archive]:
 @pytest.fixture
 def filer(archive: Archive) -> Actor:
     """marie.dupont, comptable secondaire: roles deposant and comptable."""
-    archive.create_identity(
+    archive.identity.create(
         FILER,
         [Role.DEPOSANT, Role.COMPTABLE],
         identity_passphrase=IDENTITY_PASSPHRASE,
@@ -120,7 +120,7 @@ def filer(archive: Archive) -> Actor:
 @pytest.fixture
 def controller(archive: Archive) -> Actor:
     """claire.martin, of the control authority: role controle only."""
-    archive.create_identity(
+    archive.identity.create(
         CONTROLLER,
         [Role.CONTROLE],
         identity_passphrase=IDENTITY_PASSPHRASE,
@@ -132,7 +132,7 @@ def controller(archive: Archive) -> Actor:
 @pytest.fixture
 def convention(archive: Archive, filer: Actor) -> str:
     """PLIE-LYON-2007-01, programme 2007-2013, with a budget prévisionnel."""
-    archive.add_convention(
+    archive.convention.add(
         filer,
         CONVENTION,
         plie="PLIE de Lyon",

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from plie_audit import clock
 from plie_audit.db.models import BudgetLine, Convention, Evidence
@@ -100,50 +101,61 @@ def validate_new(
     )
 
 
-def add(db: Database, new: NewConvention, actor: str) -> ConventionInfo:
+def add(session: Session, actor: str, new: NewConvention) -> None:
+    """Record a new convention and its budget, journaled (in the caller's transaction)."""
     now = clock.now()
-    with db.write() as session:
-        if session.get(Convention, new.ref) is not None:
-            raise ConflictError(f"convention {new.ref!r} already exists")
-        session.add(
-            Convention(
-                ref=new.ref,
-                plie=new.plie,
-                agence=new.agence,
-                region=new.region,
-                start_date=new.start,
-                end_date=new.end,
-                programme=new.programme.value,
-                created_at=now,
-                created_by=actor,
-            )
+    if session.get(Convention, new.ref) is not None:
+        raise ConflictError(f"convention {new.ref!r} already exists")
+    session.add(
+        Convention(
+            ref=new.ref,
+            plie=new.plie,
+            agence=new.agence,
+            region=new.region,
+            start_date=new.start,
+            end_date=new.end,
+            programme=new.programme.value,
+            created_at=now,
+            created_by=actor,
         )
-        session.flush()
-        for poste, amount in sorted(new.budget.items()):
-            session.add(BudgetLine(convention_ref=new.ref, poste=poste.value, amount=amount))
-        journal.append(
-            session,
-            Event.CONVENTION_ADDED,
-            actor,
-            subjects=[new.ref],
-            detail={
-                "plie": new.plie,
-                "agence": new.agence,
-                "region": new.region,
-                "start": new.start.isoformat(),
-                "end": new.end.isoformat(),
-                "programme": new.programme.value,
-                "budget": {p.value: format_amount(a) for p, a in sorted(new.budget.items())},
-            },
-            at=now,
-        )
-    return show(db, new.ref)
+    )
+    session.flush()
+    for poste, amount in sorted(new.budget.items()):
+        session.add(BudgetLine(convention_ref=new.ref, poste=poste.value, amount=amount))
+    journal.append(
+        session,
+        Event.CONVENTION_ADDED,
+        actor,
+        subjects=[new.ref],
+        detail={
+            "plie": new.plie,
+            "agence": new.agence,
+            "region": new.region,
+            "start": new.start.isoformat(),
+            "end": new.end.isoformat(),
+            "programme": new.programme.value,
+            "budget": {p.value: format_amount(a) for p, a in sorted(new.budget.items())},
+        },
+        at=now,
+    )
 
 
-def require(db: Database, ref: str) -> None:
-    with db.read() as session:
-        if session.get(Convention, ref) is None:
-            raise NotFoundError(f"unknown convention {ref!r} (see `plie-audit convention list`)")
+def unknown(ref: str) -> str:
+    """The message for a convention reference the archive does not know."""
+    return f"unknown convention {ref!r} (see `plie-audit convention list`)"
+
+
+def require(db: Database | Session, ref: str) -> Convention:
+    """The convention ``ref`` (its row), or :class:`NotFoundError`: the one place an unknown
+    convention is looked up."""
+    if isinstance(db, Session):
+        row = db.get(Convention, ref)
+    else:
+        with db.read() as session:
+            row = session.get(Convention, ref)
+    if row is None:
+        raise NotFoundError(unknown(ref))
+    return row
 
 
 def _info(row: Convention, budget: dict[str, Decimal], count: int) -> ConventionInfo:
@@ -193,9 +205,7 @@ def list_all(db: Database) -> list[ConventionInfo]:
 
 def show(db: Database, ref: str) -> ConventionInfo:
     with db.read() as session:
-        row = session.get(Convention, ref)
-        if row is None:
-            raise NotFoundError(f"unknown convention {ref!r} (see `plie-audit convention list`)")
+        row = require(session, ref)
         lines = session.execute(
             select(BudgetLine).where(BudgetLine.convention_ref == ref)
         ).scalars()

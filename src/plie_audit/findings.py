@@ -1,13 +1,18 @@
-"""Findings: what a check reports, one per problem (subject, kind, expected, found).
+"""Findings and reports: what every check returns.
 
-Checks return findings; they do not raise for a problem they found. ``kind`` values are part
-of the ``verify --json`` contract (docs/formats.md).
+A :class:`Finding` is one problem (subject, kind, expected, found); a :class:`Report` is what
+a check did and every finding it made, ``ok`` when there is none. Checks return reports; they
+do not raise for a problem they found (style.md: verification returns data, gates raise).
+``kind`` values are part of the ``--json`` contracts (docs/formats.md): :class:`FindingKind`
+for the archive's checks; BagIt validation and ``pack verify`` have their own kinds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class FindingKind(StrEnum):
@@ -65,8 +70,11 @@ class FindingKind(StrEnum):
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem: ``subject`` (a piece id, a path, a journal seq…), what was ``expected``
+    and what was ``found``."""
+
     subject: str
-    kind: FindingKind
+    kind: StrEnum
     expected: str
     found: str
 
@@ -77,3 +85,40 @@ class Finding:
             "expected": self.expected,
             "found": self.found,
         }
+
+
+@dataclass
+class Report:
+    """What a check did (``checked``, ``counts``) and every finding it made.
+
+    ``as_json()`` is ``{"ok", <the report's own fields>, "findings": [...]}`` (plus
+    ``"warnings"`` when the report has warnings); a report adds its fields by overriding
+    :meth:`fields_json`."""
+
+    findings: list[Finding] = field(default_factory=list)
+    checked: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.findings
+
+    def fields_json(self) -> dict[str, Any]:
+        """The report's own fields, between ``ok`` and ``findings`` in its JSON."""
+        return {"checked": self.checked, "counts": self.counts}
+
+    def warnings_json(self) -> list[Any] | None:
+        """The report's warnings, after its findings in its JSON (None: no such key)."""
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": self.ok, **self.fields_json()}
+        data["findings"] = findings_json(self.findings)
+        warnings = self.warnings_json()
+        if warnings is not None:
+            data["warnings"] = warnings
+        return data
+
+
+def findings_json(findings: Iterable[Finding]) -> list[dict[str, str]]:
+    return [finding.as_json() for finding in findings]

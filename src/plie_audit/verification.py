@@ -13,35 +13,22 @@ import hashlib
 import hmac
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from cryptography import x509
 from sqlalchemy import func, select
 
 from plie_audit import canonical
-from plie_audit.clock import isoformat
-from plie_audit.db.models import (
-    ArchiveInfo,
-    BudgetLine,
-    Convention,
-    Evidence,
-    Identity,
-    JournalEntry,
-)
+from plie_audit.db.models import BudgetLine, Convention, Evidence, Identity, JournalEntry
 from plie_audit.db.session import Database
-from plie_audit.errors import SignatureInvalid, StoreError
-from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
-from plie_audit.findings import Finding, FindingKind
+from plie_audit.errors import StoreError
+from plie_audit.evidence.checks import check_record, check_signatures, load_signers
+from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
-from plie_audit.signing import ca, cms
+from plie_audit.retention import locks
+from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStat, ObjectStore
-
-if TYPE_CHECKING:
-    from plie_audit.retention.engine import RetentionRules
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -49,181 +36,8 @@ R = TypeVar("R")
 CHUNK_ROWS = 1000
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    checked: int
-    findings: list[Finding]
-    counts: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def as_json(self) -> dict[str, Any]:
-        """``{"ok", "checked", "findings": [...]}``, plus ``counts`` (docs/formats.md)."""
-        return {
-            "ok": self.ok,
-            "checked": self.checked,
-            "counts": self.counts,
-            "findings": [finding.as_json() for finding in self.findings],
-        }
-
-
-@dataclass(frozen=True)
-class TrustedSigner:
-    """An identity's certificate, with its path to a trust anchor checked once."""
-
-    name: str
-    fingerprint: str
-    valid_from: datetime
-    valid_until: datetime
-    revoked_at: datetime | None
-    problem: str | None  # why its certificate cannot be trusted, if it cannot
-
-
-def load_signers(db: Database) -> dict[str, TrustedSigner]:
-    """Every identity, with the path from its certificate to its anchor checked.
-
-    Anchors are the archive root and the anchors stored for imported identities. The path's
-    validity window is the intersection of the certificates' windows, so each signature is
-    then judged at its own signing time without rebuilding the path.
-    """
-    with db.read() as session:
-        root_pem = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one()
-        rows = session.execute(select(Identity)).scalars().all()
-    root = x509.load_pem_x509_certificate(root_pem.encode())
-    signers: dict[str, TrustedSigner] = {}
-    for row in rows:
-        certificate = x509.load_pem_x509_certificate(row.cert_pem.encode())
-        chain = ca.certs_from_pem(row.chain_pem.encode())
-        anchors = [root] + ([chain[-1]] if row.source == "imported" and chain else [])
-        intermediates = chain[:-1] if chain else []
-        path = [certificate, *intermediates, *anchors[-1:]]
-        valid_from = max(cert.not_valid_before_utc for cert in path)
-        valid_until = min(cert.not_valid_after_utc for cert in path)
-        problem: str | None = None
-        if ca.fingerprint(certificate) != row.fingerprint:
-            problem = "certificate does not match its recorded fingerprint"
-        else:
-            try:
-                ca.verify_chain(certificate, intermediates, anchors, valid_from)
-            except SignatureInvalid as exc:
-                problem = str(exc)
-        signers[row.name] = TrustedSigner(
-            name=row.name,
-            fingerprint=row.fingerprint,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            revoked_at=row.revoked_at,
-            problem=problem,
-        )
-    return signers
-
-
-def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[Finding]:
-    """Check a filing's two CMS signatures and that its signer was trusted when it signed."""
-    findings: list[Finding] = []
-    checks = (
-        (FindingKind.RECORD_SIGNATURE_INVALID, row.record_sig, hashlib.sha256(row.record).digest()),
-        (FindingKind.CONTENT_SIGNATURE_INVALID, row.content_sig, _digest(row.sha256)),
-    )
-    for kind, signature, digest in checks:
-        try:
-            info = cms.verify_detached(signature, digest)
-        except SignatureInvalid as exc:
-            findings.append(Finding(row.id, kind, "a valid CMS signature", str(exc)))
-            continue
-        findings.extend(_check_signer(row, info, signers))
-    return findings
-
-
-def _digest(sha256_hex: str) -> bytes:
-    try:
-        return bytes.fromhex(sha256_hex)
-    except ValueError:
-        return b""
-
-
-def _check_signer(
-    row: Evidence, info: cms.SignerInfo, signers: dict[str, TrustedSigner]
-) -> list[Finding]:
-    signer = signers.get(row.filed_by)
-    if signer is None:
-        return [Finding(row.id, FindingKind.SIGNER_UNKNOWN, "a known identity", row.filed_by)]
-    found = ca.fingerprint(info.certificate)
-    if not hmac.compare_digest(found, signer.fingerprint):
-        return [
-            Finding(
-                row.id,
-                FindingKind.SIGNER_MISMATCH,
-                f"certificate of {row.filed_by} sha256:{signer.fingerprint}",
-                f"sha256:{found}",
-            )
-        ]
-    if signer.problem is not None:
-        return [Finding(row.id, FindingKind.SIGNER_UNTRUSTED, "a trusted path", signer.problem)]
-    at = info.signing_time
-    if not signer.valid_from <= at <= signer.valid_until:
-        return [
-            Finding(
-                row.id,
-                FindingKind.SIGNER_UNTRUSTED,
-                "signing time within "
-                f"{isoformat(signer.valid_from)}..{isoformat(signer.valid_until)}",
-                isoformat(at),
-            )
-        ]
-    # Instants are kept to the second. A filing is authorised before it is signed, so a
-    # signature dated in the revocation's own second was made before the revocation took
-    # effect: only a later second is "after revocation".
-    if signer.revoked_at is not None and at > signer.revoked_at:
-        return [
-            Finding(
-                row.id,
-                FindingKind.SIGNED_AFTER_REVOCATION,
-                f"signed before {isoformat(signer.revoked_at)}",
-                isoformat(at),
-            )
-        ]
-    return []
-
-
-def _row_fields(row: Evidence) -> dict[str, Any]:
-    """The row's copy of the record fields, in the record's JSON form."""
-    return FilingRecord(
-        sha256=row.sha256,
-        size=row.size,
-        name=row.name,
-        convention=row.convention_ref,
-        kind=row.kind,
-        poste=row.poste,
-        amount=row.amount,
-        paid_on=row.paid_on,
-        label=row.label,
-        filed_at=row.filed_at,
-        filed_by=row.filed_by,
-        supersedes=row.supersedes,
-    ).as_json()
-
-
-def check_record(row: Evidence) -> list[Finding]:
-    """Compare the signed filing record with the row that repeats its fields."""
-    try:
-        record = decode_record(row.record).as_json()
-    except ValueError as exc:
-        return [Finding(row.id, FindingKind.RECORD_UNREADABLE, "a filing record", str(exc))]
-    findings = []
-    if evidence_id(row.record) != row.id:
-        findings.append(Finding(row.id, FindingKind.ID_MISMATCH, evidence_id(row.record), row.id))
-    for name, found in _row_fields(row).items():
-        expected = record[name]
-        if expected != found:
-            findings.append(
-                Finding(
-                    row.id, FindingKind.RECORD_MISMATCH, f"{name}={expected}", f"{name}={found}"
-                )
-            )
-    return findings
+VerifyReport = Report
+"""``verify``'s report: ``{"ok", "checked", "counts", "findings"}`` (docs/formats.md)."""
 
 
 def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, ObjectStat | None]:
@@ -253,8 +67,6 @@ def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, 
 
 def _retention_rules(db: Database) -> RetentionRules:
     """The retention rules, loaded once for every chunk's lock check."""
-    from plie_audit.retention.engine import RetentionRules
-
     with db.read() as session:
         return RetentionRules.load(session)
 
@@ -267,8 +79,6 @@ def _check_locks(
 ) -> list[Finding]:
     """On a store with Object Lock: each object's served version protected at least as
     retention requires (the stat already read its lock: no further call)."""
-    from plie_audit.retention import locks
-
     first: dict[str, str] = {}
     for row in rows:
         first.setdefault(row.sha256, row.id)

@@ -104,13 +104,13 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (pieces / "declaration.pdf").write_text("%PDF-1.4\n% déclaration de commencement\n")
     with at("2007-01-10 09:00:00"):
         archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
-        archive.create_identity(
+        archive.identity.create(
             MARIE.name,
             [Role.DEPOSANT, Role.COMPTABLE],
             identity_passphrase=MARIE.passphrase,
             archive_passphrase=PASS,
         )
-        archive.add_convention(
+        archive.convention.add(
             MARIE,
             CONV,
             plie="PLIE de Lyon",
@@ -121,55 +121,50 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
             programme=Programme.P2007_2013,
             budget=BUDGET,
         )
-        archive.add_evidence(
+        archive.evidence.add(
             MARIE,
             [pieces / "declaration.pdf"],
             convention=CONV,
             kind=EvidenceKind.DECLARATION_COMMENCEMENT,
             paid_on=date(2007, 1, 10),
         )
-    acc = archive.accounting
     with at("2007-01-20 10:00:00"):
-        acc.add_payment(MARIE, CONV, PaymentKind.AVANCE, Decimal("11800.00"), date(2007, 1, 20))
+        archive.payment.add(MARIE, CONV, PaymentKind.AVANCE, Decimal("11800.00"), date(2007, 1, 20))
     with at("2007-07-05 10:00:00"):
-        acc.import_expenses(
+        archive.expense.import_(
             MARIE, CONV, _csv(pieces, "depenses-s1.csv", _lines(pieces, range(1, 7)))
         )
-        acc.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 6, 30))
-        acc.bilan(MARIE, CONV, "intermediaire", issued_on=date(2007, 7, 10))
+        archive.statement.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 6, 30))
+        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 7, 10))
     with at("2007-07-20 10:00:00"):
-        acc.add_payment(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("9000.00"), date(2007, 7, 20))
+        archive.payment.add(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("9000.00"), date(2007, 7, 20))
     with at("2007-10-05 10:00:00"):
-        acc.import_expenses(
+        archive.expense.import_(
             MARIE, CONV, _csv(pieces, "depenses-t3.csv", _lines(pieces, range(7, 10)))
         )
-        acc.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 9, 30))
-        acc.bilan(MARIE, CONV, "intermediaire", issued_on=date(2007, 10, 10))
+        archive.statement.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 9, 30))
+        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 10, 10))
     with at("2007-10-20 10:00:00"):
-        acc.add_payment(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("12000.00"), date(2007, 10, 20))
+        archive.payment.add(
+            MARIE, CONV, PaymentKind.ACOMPTE, Decimal("12000.00"), date(2007, 10, 20)
+        )
     with at("2008-01-15 10:00:00"):
-        acc.import_expenses(
+        archive.expense.import_(
             MARIE, CONV, _csv(pieces, "depenses-t4.csv", _lines(pieces, range(10, 13)))
         )
-        acc.set_indicators(
-            MARIE,
-            CONV,
-            [
-                ("beneficiaires", "142"),
-                ("hommes", "61"),
-                ("femmes", "81"),
-                ("age.moins-26", "35"),
-                ("handicap", "12"),
-                ("sorties-positives", "48"),
-                ("duree-moyenne-parcours-jours", "412"),
-            ],
+        figures = pieces / "indicateurs.csv"
+        figures.write_text(
+            "name,value\nbeneficiaires,142\nhommes,61\nfemmes,81\nage.moins-26,35\n"
+            "handicap,12\nsorties-positives,48\nduree-moyenne-parcours-jours,412\n",
+            encoding="utf-8",
         )
-        final = acc.certify(MARIE, CONV)
+        archive.indicator.import_(MARIE, CONV, figures)
+        final = archive.statement.certify(MARIE, CONV)
     with at("2008-02-20 10:00:00"):
-        acc.bilan(MARIE, CONV, "final", issued_on=date(2008, 2, 20))
+        archive.bilan.produce(MARIE, CONV, "final", issued_on=date(2008, 2, 20))
     solde = final.statement.total - Decimal("32800.00")
     with at("2008-03-10 10:00:00"):
-        acc.add_payment(MARIE, CONV, PaymentKind.SOLDE, solde, date(2008, 3, 10))
+        archive.payment.add(MARIE, CONV, PaymentKind.SOLDE, solde, date(2008, 3, 10))
     (root / "final-etat.pdf").write_bytes(final.pdf)
     archive.close()
     return root
@@ -199,7 +194,7 @@ def _sql(archive: Archive, statement: str, params: tuple[Any, ...] = ()) -> None
 def test_the_clean_convention_has_no_finding(copy: Archive) -> None:
     report = copy.accounting.check(CONV)
     assert report.findings == [] and report.warnings == []
-    lines = copy.accounting.expenses(CONV)
+    lines = copy.expense.list(CONV)
     assert len(lines) == 12 * 21
     assert sum(line.amount for line in lines) == sum(report.totals.values())
     assert copy.verify().ok
@@ -214,7 +209,7 @@ def test_real_tools_read_the_certified_statement(base: Path, copy: Archive, tmp_
         .stdout.replace("\u202f", " ")
         .replace("\u00a0", " ")
     )
-    lines = copy.accounting.expenses(CONV)
+    lines = copy.expense.list(CONV)
     total = sum(line.amount for line in lines)
     assert "État certifié exact" in text
     assert "42 000,00 €" in text  # coût salarial total: 12 × 3 500,00
@@ -237,7 +232,7 @@ def test_a_missing_ticket(copy: Archive, tmp_path: Path) -> None:
     pieces = tmp_path / "pieces"
     (pieces / "ndf.pdf").write_text("%PDF-1.4\n% note de frais sans billet\n")
     with at("2007-12-20 10:00:00"):
-        copy.accounting.import_expenses(
+        copy.expense.import_(
             MARIE,
             CONV,
             _csv(
@@ -255,7 +250,7 @@ def test_a_missing_ticket(copy: Archive, tmp_path: Path) -> None:
 
 
 def test_a_total_off_by_one_cent(copy: Archive) -> None:
-    line = copy.accounting.expenses(CONV)[0]
+    line = copy.expense.list(CONV)[0]
     _sql(copy, "UPDATE expense_lines SET amount = amount + 1 WHERE id = ?", (line.id,))
     report = copy.accounting.check(CONV)
     assert set(_kinds(report)) == {"statement-mismatch"}
@@ -285,7 +280,7 @@ def test_an_avance_before_the_declaration(copy: Archive) -> None:
 
 def test_a_solde_seven_months_late(copy: Archive) -> None:
     report = copy.accounting.check(CONV)
-    solde = next(p for p in copy.accounting.payments(CONV) if p.kind == "solde")
+    solde = next(p for p in copy.payment.list(CONV) if p.kind == "solde")
     _payment(copy, "solde", str(solde.amount), "2008-07-31")
     assert report.ok
     assert _kinds(copy.accounting.check(CONV)) == Counter({"solde-late": 1})
@@ -300,7 +295,7 @@ def _small_convention(
         (pieces / name).write_text(f"%PDF-1.4\n% {name}\n")
     ref = "PLIE-BRON-2007"
     with at("2007-12-20 10:00:00"):
-        copy.add_convention(
+        copy.convention.add(
             MARIE,
             ref,
             plie="PLIE de Bron",
@@ -311,7 +306,7 @@ def _small_convention(
             programme=Programme.P2007_2013,
             budget=budget,
         )
-        copy.accounting.import_expenses(MARIE, ref, _csv(pieces, "bron.csv", rows))
+        copy.expense.import_(MARIE, ref, _csv(pieces, "bron.csv", rows))
     return ref
 
 
@@ -334,7 +329,7 @@ def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
     avenant = tmp_path / "avenant-1.pdf"
     avenant.write_text("%PDF-1.4\n% avenant n° 1\n")
     with at("2007-12-21 10:00:00"):
-        info = copy.accounting.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("7000.00")}, avenant)
+        info = copy.convention.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("7000.00")}, avenant)
     assert info.number == 1 and info.total == Decimal("7000.00")
     assert copy.accounting.check(ref).ok
 
@@ -361,7 +356,7 @@ def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -
 def test_a_piece_charged_to_two_conventions(copy: Archive, tmp_path: Path) -> None:
     pieces = tmp_path / "pieces"
     with at("2008-01-20 10:00:00"):
-        copy.add_convention(
+        copy.convention.add(
             MARIE,
             "PLIE-VILLEURBANNE-2007",
             plie="PLIE de Villeurbanne",
@@ -372,7 +367,7 @@ def test_a_piece_charged_to_two_conventions(copy: Archive, tmp_path: Path) -> No
             programme=Programme.P2007_2013,
             budget=BUDGET,
         )
-        copy.accounting.import_expenses(
+        copy.expense.import_(
             MARIE,
             "PLIE-VILLEURBANNE-2007",
             _csv(

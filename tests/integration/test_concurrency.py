@@ -32,7 +32,7 @@ WORKER = textwrap.dedent(
     archive = Archive.open(archive_dir)
     actor = Actor("marie.dupont", b"identity-passphrase-2007")
     for path in sorted(folder.glob("*.txt")):
-        archive.add_evidence(
+        archive.evidence.add(
             actor, [path], convention="PLIE-LYON-2007-01", kind=EvidenceKind.TITRE_TRANSPORT,
             poste=Poste.DEPLACEMENT, label=f"worker {worker} {path.name}",
         )

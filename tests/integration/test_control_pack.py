@@ -47,19 +47,19 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     manifest = generate(samples)
     with at("2007-01-10 09:00:00"):
         archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
-        archive.create_identity(
+        archive.identity.create(
             MARIE.name,
             [Role.DEPOSANT, Role.COMPTABLE],
             identity_passphrase=MARIE.passphrase,
             archive_passphrase=PASS,
         )
-        archive.create_identity(
+        archive.identity.create(
             CLAIRE.name,
             [Role.CONTROLE],
             identity_passphrase=CLAIRE.passphrase,
             archive_passphrase=PASS,
         )
-        archive.add_convention(
+        archive.convention.add(
             MARIE,
             CONV,
             plie="PLIE de Lyon",
@@ -77,12 +77,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             },
         )
     with at("2008-01-15 10:00:00"):
-        archive.import_manifest(MARIE, manifest)
-        archive.accounting.import_expenses(MARIE, CONV, samples / "depenses.csv")
-        archive.accounting.add_payment(
-            MARIE, CONV, PaymentKind.AVANCE, Decimal("10000.00"), date(2007, 1, 20)
-        )
-        archive.accounting.certify(MARIE, CONV)
+        archive.evidence.import_(MARIE, manifest)
+        archive.expense.import_(MARIE, CONV, samples / "depenses.csv")
+        archive.payment.add(MARIE, CONV, PaymentKind.AVANCE, Decimal("10000.00"), date(2007, 1, 20))
+        archive.statement.certify(MARIE, CONV)
     with at("2009-04-01 10:00:00"):
         request = archive.control.open(
             CLAIRE,
@@ -104,7 +102,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "result": result,
         "zipped": zipped,
         "root_fp": trust["root_fingerprint"],
-        "key": archive.journal_key(),
+        "key": archive.journal.key(),
     }
     archive.close()
     return facts
@@ -224,7 +222,7 @@ def test_index_pdf_shows_the_request_and_the_totals(built) -> None:
 def test_building_is_journaled_and_served_is_recorded(built, tmp_path: Path) -> None:
     archive = Archive.open(built["root"] / "archive")
     try:
-        built_entries = [e for e in archive.journal_entries() if e.event == "pack-built"]
+        built_entries = [e for e in archive.journal.list() if e.event == "pack-built"]
         assert built_entries[0].sha256 == (built["result"].tagmanifest_sha256,)
         archive.control.served(CLAIRE, built["request"].id, "CICC, M. Bernard")
         shown = archive.control.show(built["request"].id)

@@ -181,13 +181,13 @@ def base_archive(folder: Path, database_url: str | None, store: str | None) -> A
         (CLAIRE, [Role.CONTROLE]),
         (ANNE, [Role.ARCHIVISTE]),
     ):
-        archive.create_identity(
+        archive.identity.create(
             name,
             roles,
             identity_passphrase=ID_PASSPHRASE.encode(),
             archive_passphrase=PASSPHRASE.encode(),
         )
-    archive.add_convention(
+    archive.convention.add(
         Actor(MARIE, ID_PASSPHRASE.encode()),
         CONV,
         plie="PLIE de Lyon",
@@ -281,7 +281,7 @@ def prepare_certify(archive: Archive, work: Path) -> None:
                 f"2007-03-{day:02d},fonctionnement,Fournitures {number},{amount},"
                 f"2007-04-{day:02d},VIR-{number:05d},liste-depenses:{support},,,\n"
             )
-    archive.accounting.import_expenses(actor(MARIE), CONV, csv)
+    archive.expense.import_(actor(MARIE), CONV, csv)
     (work / "total.txt").write_text(str(total))
 
 
@@ -325,7 +325,7 @@ def certify_after_rerun(archive: Archive, work: Path) -> None:
 
 
 def prepare_pack(archive: Archive, work: Path) -> None:
-    archive.add_evidence(
+    archive.evidence.add(
         actor(MARIE),
         write_pieces(work / "pieces", PACKED, "ticket"),
         convention=CONV,
@@ -337,10 +337,10 @@ def prepare_pack(archive: Archive, work: Path) -> None:
     archive.control.open(
         actor(CLAIRE), authority="CICC", reference="CICC-2009-0412", conventions=[CONV]
     )
-    archive.journal_checkpoint(PASSPHRASE.encode())
+    archive.journal.checkpoint(PASSPHRASE.encode())
     (work / "out").mkdir()
-    (work / "root.txt").write_text(ca.fingerprint(archive.root_certificate()))
-    (work / "key.txt").write_text(archive.journal_key())
+    (work / "root.txt").write_text(ca.fingerprint(archive.ctx.root_certificate()))
+    (work / "key.txt").write_text(archive.journal.key())
 
 
 def pack_output(work: Path) -> Path:
@@ -394,7 +394,7 @@ def pack_after_rerun(archive: Archive, work: Path) -> None:
 
 
 def prepare_dispose(archive: Archive, work: Path) -> None:
-    archive.add_evidence(
+    archive.evidence.add(
         actor(MARIE),
         write_pieces(work / "pieces", DISPOSED, "billet"),
         convention=CONV,
@@ -403,7 +403,7 @@ def prepare_dispose(archive: Archive, work: Path) -> None:
         amount=Decimal("12.00"),
         paid_on=date(2007, 3, 1),
     )
-    archive.retention.record_event(
+    archive.retention.event(
         actor(ANNE),
         Trigger.EC_FINAL_BALANCE_PAID,
         date(2015, 3, 31),

@@ -91,7 +91,7 @@ def check_tlog_proof(text: str, verifier_key: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def filed(populated: Archive, filer, samples) -> list[str]:
-    report = populated.add_evidence(
+    report = populated.evidence.add(
         filer,
         [samples["billet-lyon-paris.pdf"], samples["note.txt"], samples["ticket-metro.png"]],
         convention=CONV,

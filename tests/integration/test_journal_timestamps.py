@@ -88,7 +88,7 @@ def test_new_checkpoints_are_time_stamped_and_tampering_is_found(
 ) -> None:
     run.ok("init", "--origin", "anpe.example/lyon", "--tsa-url", tsa.url)  # anchor pinned
     archive = Archive.open(run.archive_dir)
-    archive.create_identity(
+    archive.identity.create(
         "marie.dupont",
         [Role.DEPOSANT, Role.COMPTABLE],
         identity_passphrase=b"identity-passphrase-2007",
@@ -128,14 +128,14 @@ def test_filing_with_a_tsa(run, tsa: LocalTsa, samples) -> None:
         "init", "--origin", "anpe.example/lyon", "--tsa-url", tsa.url, "--tsa-ca", tsa.root_pem_path
     )
     archive = Archive.open(run.archive_dir)
-    archive.create_identity(
+    archive.identity.create(
         "marie.dupont",
         [Role.DEPOSANT, Role.COMPTABLE],
         identity_passphrase=b"identity-passphrase-2007",
         archive_passphrase=ARCHIVE_PASSPHRASE,
     )
     marie = Actor("marie.dupont", b"identity-passphrase-2007")
-    archive.add_convention(
+    archive.convention.add(
         marie,
         "PLIE-LYON-2007-01",
         plie="PLIE de Lyon",
@@ -145,7 +145,7 @@ def test_filing_with_a_tsa(run, tsa: LocalTsa, samples) -> None:
         end=date(2007, 12, 31),
         programme=Programme.P2007_2013,
     )
-    archive.add_evidence(
+    archive.evidence.add(
         marie, [samples["note.txt"]], convention="PLIE-LYON-2007-01", kind=EvidenceKind.NOTE_FRAIS
     )
     archive.close()

@@ -50,21 +50,19 @@ def _dead_pid() -> int:
 def test_certifying_the_same_lines_again_reports_the_statement_already_filed(
     populated: Archive, filer: Actor, run: Any, tmp_path: Path
 ) -> None:
-    populated.accounting.import_expenses(
-        filer, CONV, _expenses(tmp_path, "a.csv", [("2007-03-01", "10.00")])
-    )
+    populated.expense.import_(filer, CONV, _expenses(tmp_path, "a.csv", [("2007-03-01", "10.00")]))
     first = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     again = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert first["existing"] is False and again["existing"] is True
     assert again["id"] == first["id"] and again["evidence_id"] == first["evidence_id"]
     said = run.ok("statement", "certify", "--convention", CONV, as_="marie.dupont").stdout
     assert said.startswith(f"already certified: état certifié exact {first['id']}")
-    assert len(populated.list_evidence(kind=EvidenceKind.ETAT_CERTIFIE)) == 1
+    assert len(populated.evidence.list(kind=EvidenceKind.ETAT_CERTIFIE)) == 1
     # -o writes the état already filed, byte for byte
     run.ok(
         "statement", "certify", "--convention", CONV, "-o", tmp_path / "e.pdf", as_="marie.dupont"
     )
-    stored = populated.show_evidence(first["evidence_id"]).info.sha256
+    stored = populated.evidence.show(first["evidence_id"]).info.sha256
     assert (
         populated.store.hash_object(stored)
         == hashlib.sha256((tmp_path / "e.pdf").read_bytes()).hexdigest()
@@ -74,24 +72,22 @@ def test_certifying_the_same_lines_again_reports_the_statement_already_filed(
         "statement", "certify", "--convention", CONV, "--until", "2007-06-30", as_="marie.dupont"
     )
     assert period["existing"] is False and period["id"] != first["id"]
-    populated.accounting.import_expenses(
-        filer, CONV, _expenses(tmp_path, "b.csv", [("2007-04-02", "5.00")])
-    )
+    populated.expense.import_(filer, CONV, _expenses(tmp_path, "b.csv", [("2007-04-02", "5.00")]))
     grown = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert grown["existing"] is False and grown["total"] == "15.00"
-    assert len(populated.list_evidence(kind=EvidenceKind.ETAT_CERTIFIE)) == 3
+    assert len(populated.evidence.list(kind=EvidenceKind.ETAT_CERTIFIE)) == 3
     # an état whose PDF was annulled no longer stands: the same lines are certified anew
-    populated.annul_evidence(filer, grown["evidence_id"], "signé par erreur")
+    populated.evidence.annul(filer, grown["evidence_id"], "signé par erreur")
     anew = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert anew["existing"] is False and anew["id"] != grown["id"]
-    assert len(populated.list_evidence(kind=EvidenceKind.ETAT_CERTIFIE)) == 4
+    assert len(populated.evidence.list(kind=EvidenceKind.ETAT_CERTIFIE)) == 4
     assert populated.verify().ok
 
 
 def _pack_setup(populated: Archive, filer: Actor, controller: Actor, tmp_path: Path) -> None:
     piece = tmp_path / "facture.pdf"
     piece.write_bytes(b"%PDF-1.4\n% facture (fictive)\n%%EOF\n")
-    populated.add_evidence(
+    populated.evidence.add(
         filer,
         [piece],
         convention=CONV,
@@ -101,7 +97,7 @@ def _pack_setup(populated: Archive, filer: Actor, controller: Actor, tmp_path: P
         paid_on=date(2007, 3, 1),
     )
     populated.control.open(controller, authority="CICC", reference="CICC-1", conventions=[CONV])
-    populated.journal_checkpoint(ARCHIVE_PASSPHRASE)
+    populated.journal.checkpoint(ARCHIVE_PASSPHRASE)
 
 
 @pytest.mark.parametrize("as_zip", [False, True], ids=["folder", "zip"])
@@ -158,7 +154,7 @@ def test_a_pack_built_already_is_reported_not_built_twice(
 def eligible(populated: Archive, filer: Actor, tmp_path: Path) -> tuple[Actor, Any, str]:
     """An archiviste, one piece eligible for disposal (balance paid in 2015) and the bordereau
     that lists it."""
-    populated.create_identity(
+    populated.identity.create(
         "anne.archiviste",
         [Role.ARCHIVISTE],
         identity_passphrase=IDENTITY_PASSPHRASE,
@@ -167,10 +163,10 @@ def eligible(populated: Archive, filer: Actor, tmp_path: Path) -> tuple[Actor, A
     anne = Actor("anne.archiviste", IDENTITY_PASSPHRASE)
     piece = tmp_path / "billet.pdf"
     piece.write_bytes(b"%PDF-1.4\n% billet (fictif)\n%%EOF\n")
-    filed = populated.add_evidence(
+    filed = populated.evidence.add(
         filer, [piece], convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT
     ).filed[0]
-    populated.retention.record_event(
+    populated.retention.event(
         anne, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
     )
     bordereau = populated.retention.propose(anne).bordereau.id
@@ -190,9 +186,9 @@ def test_a_disposal_run_again_files_nothing_new(
     assert again["certificates"] == first["certificates"] and again["leftovers_destroyed"] == []
     said = run.ok(*args, as_="anne.archiviste").stdout
     assert "was already executed" in said and "nothing new to dispose of" in said
-    certificates = populated.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION)
+    certificates = populated.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION)
     assert sorted(c.id for c in certificates) == sorted(first["certificates"])
-    disposed = [e for e in populated.journal_entries() if e.event == "evidence-disposed"]
+    disposed = [e for e in populated.journal.list() if e.event == "evidence-disposed"]
     assert len(disposed) == 1
     # under another visa it is refused: a bordereau is executed once
     result = run.fails(
@@ -222,15 +218,15 @@ def test_a_hold_added_while_a_disposal_is_prepared_stops_it(
     planned = disposal.bytes_to_destroy
 
     def hold_meanwhile(*args: Any, **kwargs: Any) -> set[str]:
-        populated.retention.add_hold(anne, CONV, "contrôle annoncé pendant l'élimination")
+        populated.retention.hold.add(anne, CONV, "contrôle annoncé pendant l'élimination")
         return planned(*args, **kwargs)
 
     monkeypatch.setattr(disposal, "bytes_to_destroy", hold_meanwhile)
     with pytest.raises(RetentionError, match="no longer eligible"):
         populated.retention.dispose(anne, bordereau, "AD69-1")
-    assert populated.show_evidence(filed.id).info.status == "active"
-    assert populated.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION) == []
-    assert not [e for e in populated.journal_entries() if e.event == "evidence-disposed"]
+    assert populated.evidence.show(filed.id).info.status == "active"
+    assert populated.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION) == []
+    assert not [e for e in populated.journal.list() if e.event == "evidence-disposed"]
     assert populated.retention.bordereau(bordereau).executed_at is None
     assert populated.verify().ok
 

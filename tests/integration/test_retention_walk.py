@@ -40,19 +40,19 @@ def walk(tmp_path: Path) -> Iterator[tuple[Archive, list[str]]]:
     """An archive created in 2007, a convention, three pieces filed in spring 2007."""
     with at("2007-01-15 09:00:00"):
         archive = Archive.init(tmp_path / "archive", passphrase=PASS, origin="anpe.example/lyon")
-        archive.create_identity(
+        archive.identity.create(
             MARIE.name,
             [Role.DEPOSANT, Role.COMPTABLE],
             identity_passphrase=MARIE.passphrase,
             archive_passphrase=PASS,
         )
-        archive.create_identity(
+        archive.identity.create(
             ANNE.name,
             [Role.ARCHIVISTE],
             identity_passphrase=ANNE.passphrase,
             archive_passphrase=PASS,
         )
-        archive.add_convention(
+        archive.convention.add(
             MARIE,
             CONV,
             plie="PLIE de Lyon",
@@ -68,7 +68,7 @@ def walk(tmp_path: Path) -> Iterator[tuple[Archive, list[str]]]:
         path.write_bytes(f"%PDF-1.4\n% billet {number}\n".encode())
         files.append(path)
     with at("2007-04-02 08:30:00"):
-        report = archive.add_evidence(
+        report = archive.evidence.add(
             MARIE,
             files,
             convention=CONV,
@@ -96,7 +96,7 @@ def test_before_the_balance_is_paid_every_piece_is_pending(walk) -> None:
 def test_the_seeds_walk(walk, tmp_path: Path) -> None:
     archive, ids = walk
     with at("2016-06-01 10:00:00"):
-        archive.retention.record_event(
+        archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
     with at("2016-12-30 12:00:00"):
@@ -116,14 +116,14 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
         assert proposal.bordereau.id == "BE-2018-0001"
         assert proposal.pdf.startswith(b"%PDF")
         assert [p["id"] for p in proposal.bordereau.data["pieces"]] == sorted(ids)
-        hold = archive.retention.add_hold(ANNE, CONV, "contrôle de la CICC annoncé")
+        hold = archive.retention.hold.add(ANNE, CONV, "contrôle de la CICC annoncé")
         assert {statuses(archive)[i][0] for i in ids} == {"held"}
     with at("2018-04-02 09:00:00"):
         with pytest.raises(RetentionError, match="held"):
             archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
-        refusals = [e for e in archive.journal_entries() if e.event == "action-refused"]
+        refusals = [e for e in archive.journal.list() if e.event == "action-refused"]
         assert refusals[-1].detail["action"] == "retention dispose"
-        archive.retention.release_hold(ANNE, hold.id, "contrôle clos")
+        archive.retention.hold.release(ANNE, hold.id, "contrôle clos")
         plan = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142", dry_run=True)
         assert len(plan.disposed) == 3 and statuses(archive)[ids[0]][0] == "eligible"
         report = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
@@ -131,27 +131,27 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
     assert all(p["bytes_destroyed"] for p in report.disposed)
     assert {statuses(archive)[i][0] for i in ids} == {"disposed"}
     for evidence_id in ids:
-        sha = archive.show_evidence(evidence_id).info.sha256
+        sha = archive.evidence.show(evidence_id).info.sha256
         assert not archive.store.exists(sha)
     # the certificate is filed, signed, and kept (no policy ever makes it eligible)
-    certificates = archive.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION)
+    certificates = archive.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION)
     assert {c.id for c in certificates} == set(report.certificate_ids)
     assert {statuses(archive)[c.id][0] for c in certificates} == {"pending"}
     # disposal keeps verify and journal verify passing, and the journal says what happened
     with at("2018-04-03 09:00:00"):
-        archive.journal_checkpoint(PASS)
+        archive.journal.checkpoint(PASS)
     assert archive.verify().ok, archive.verify().findings
     assert archive.verify(signatures=True).ok
-    assert not archive.journal_verify().findings
+    assert not archive.journal.verify().findings
     with pytest.raises(RetentionError, match="AD69-2018-0142"):
-        archive.get_evidence(MARIE, ids[0], tmp_path / "out.pdf")
-    disposed = [e for e in archive.journal_entries() if e.event == "evidence-disposed"]
+        archive.evidence.get(MARIE, ids[0], tmp_path / "out.pdf")
+    disposed = [e for e in archive.journal.list() if e.event == "evidence-disposed"]
     assert sorted(e.subjects[0] for e in disposed) == sorted(ids)
     # running it again (as after an interruption) files nothing new; another visa is refused
     again = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
     assert again.already_executed and again.disposed == [] and again.leftovers_destroyed == []
     assert again.certificate_ids == report.certificate_ids
-    assert len(archive.list_evidence(kind=EvidenceKind.CERTIFICAT_ELIMINATION)) == 2
+    assert len(archive.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION)) == 2
     with pytest.raises(Exception, match="already executed"):
         archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-9999")
 
@@ -159,7 +159,7 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
 def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:
     archive, ids = walk
     with at("2014-01-10 10:00:00"):
-        archive.retention.record_event(
+        archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2013, 1, 10), programme=P0713
         )
     with at("2016-12-31 23:00:00"):  # 1 January 2017 in Paris: the floor is over
@@ -171,33 +171,31 @@ def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:
 def test_events_are_write_once_and_only_move_later(walk) -> None:
     archive, ids = walk
     with at("2016-06-01"):
-        archive.retention.record_event(
+        archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
-        again = archive.retention.record_event(
+        again = archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
         assert not again.changed
         with pytest.raises(RetentionError, match="only move the date later"):
-            archive.retention.record_event(
+            archive.retention.event(
                 ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 1, 1), programme=P0713
             )
-        later = archive.retention.record_event(
+        later = archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 9, 30), programme=P0713
         )
         assert later.previous == date(2015, 3, 31)
         assert statuses(archive)[ids[0]] == ("retained", date(2018, 9, 30))
         # a convention's own event overrides its programme's
-        archive.retention.record_event(
-            ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1), convention=CONV
-        )
+        archive.convention.event(ANNE, CONV, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1))
         assert statuses(archive)[ids[0]] == ("retained", date(2019, 2, 1))
 
 
 def test_only_an_archiviste_records_events(walk) -> None:
     archive, _ = walk
     with pytest.raises(PermissionRefused, match="archiviste"):
-        archive.retention.record_event(
+        archive.retention.event(
             MARIE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
 
@@ -205,19 +203,19 @@ def test_only_an_archiviste_records_events(walk) -> None:
 def test_policies_can_never_shorten_a_running_retention(walk, tmp_path: Path) -> None:
     archive, _ = walk
     with pytest.raises(RetentionError, match="would shorten"):
-        archive.retention.enable_policy(ANNE, "esf-2007-2013-seed", False)
-    seed = archive.retention.policy("esf-2007-2013-seed").text
+        archive.retention.policy.disable(ANNE, "esf-2007-2013-seed")
+    seed = archive.retention.policy.show("esf-2007-2013-seed").text
     shorter = tmp_path / "seed.toml"
     shorter.write_text(seed.replace('duration = "P3Y"', 'duration = "P2Y"'), encoding="utf-8")
     with pytest.raises(RetentionError, match="shorter"):
-        archive.retention.update_policy(ANNE, shorter)
+        archive.retention.policy.update(ANNE, shorter)
     longer = tmp_path / "seed-longer.toml"
     longer.write_text(seed.replace('duration = "P3Y"', 'duration = "P4Y"'), encoding="utf-8")
-    assert archive.retention.update_policy(ANNE, longer).version == 2
+    assert archive.retention.policy.update(ANNE, longer).version == 2
     # enabling a policy only adds retention: the OP closure must now be known too
-    archive.retention.enable_policy(ANNE, "esf-2007-2013-op-closure", True)
+    archive.retention.policy.enable(ANNE, "esf-2007-2013-op-closure")
     with at("2016-06-01"):
-        archive.retention.record_event(
+        archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
         assert {s[0] for s in statuses(archive).values()} == {"pending"}
@@ -228,7 +226,7 @@ def test_identical_bytes_stay_while_another_filing_needs_them(walk, tmp_path: Pa
     other = tmp_path / "copie.pdf"
     other.write_bytes((tmp_path / "billet-0.pdf").read_bytes())
     with at("2007-05-01 08:00:00"):
-        archive.add_convention(
+        archive.convention.add(
             MARIE,
             "PLIE-LYON-2014-01",
             plie="PLIE de Lyon",
@@ -238,11 +236,11 @@ def test_identical_bytes_stay_while_another_filing_needs_them(walk, tmp_path: Pa
             end=date(2014, 12, 31),
             programme=Programme.P2014_2020,
         )
-        copy = archive.add_evidence(
+        copy = archive.evidence.add(
             MARIE, [other], convention="PLIE-LYON-2014-01", kind=EvidenceKind.TITRE_TRANSPORT
         ).filed[0]
     with at("2016-06-01"):
-        archive.retention.record_event(
+        archive.retention.event(
             ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=P0713
         )
     with at("2018-04-02 09:00:00"):

@@ -22,9 +22,9 @@ def test_revocation_after_authorisation_refuses_the_write(
         convention="PLIE-LYON-2007-01",
         kind=EvidenceKind.TITRE_TRANSPORT,
     )
-    signer = populated.authorize(filer, None, "evidence add")
-    populated.revoke_identity(filer.name, "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
+    action = populated.ctx.act(filer, None, "evidence add")
+    populated.identity.revoke(filer.name, "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
     with pytest.raises(PermissionRefused, match="revoked while acting"):
-        filing.file_pieces(populated.db, populated.store, signer, [request])
-    assert populated.list_evidence() == []
+        filing.file_pieces(action, [request])
+    assert populated.evidence.list() == []
     assert populated.verify().ok

@@ -205,7 +205,7 @@ def test_every_command_is_classified() -> None:
 
 
 def _identity(archive: Archive, name: str, roles: list[Role]) -> Actor:
-    archive.create_identity(
+    archive.identity.create(
         name, roles, identity_passphrase=IDENTITY_PASSPHRASE, archive_passphrase=ARCHIVE_PASSPHRASE
     )
     return Actor(name, IDENTITY_PASSPHRASE)
@@ -215,7 +215,7 @@ def _identity(archive: Archive, name: str, roles: list[Role]) -> Actor:
 def revoked(populated: Archive) -> Actor:
     """An identity that held every role and was revoked."""
     actor = _identity(populated, "ancien.agent", list(Role))
-    populated.revoke_identity("ancien.agent", "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
+    populated.identity.revoke("ancien.agent", "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
     return actor
 
 
@@ -234,14 +234,14 @@ def inputs(populated: Archive, filer: Actor, run, tmp_path: Path) -> dict[str, s
         "avenant.pdf": "% avenant 1",
     }.items():
         (folder / name).write_bytes(f"%PDF-1.4\n{text}\n%%EOF\n".encode())
-    piece = populated.add_evidence(
+    piece = populated.evidence.add(
         filer,
         [folder / "facture.pdf"],
         convention=CONV,
         kind=EvidenceKind.FACTURE,
         poste=Poste.DEPLACEMENT,
     ).filed[0]
-    payslip = populated.add_evidence(
+    payslip = populated.evidence.add(
         filer,
         [folder / "bulletin.pdf"],
         convention=CONV,
@@ -418,7 +418,7 @@ def test_init_marks_more_kinds_sensitive(run, tmp_path: Path, journal) -> None:
     assert journal()[0]["detail"]["sensitive_kinds"] == ["bulletin-salaire", "note-frais"]
     archive = Archive.open(run.archive_dir)
     try:
-        assert archive.sensitive_kinds == {"bulletin-salaire", "note-frais"}
+        assert archive.ctx.sensitive_kinds == {"bulletin-salaire", "note-frais"}
     finally:
         archive.close()
 

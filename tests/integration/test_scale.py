@@ -39,7 +39,7 @@ CONV = "PLIE-LYON-2007-01"
 
 @pytest.fixture
 def archiviste(populated: Archive) -> Actor:
-    populated.create_identity(
+    populated.identity.create(
         "anne.archiviste",
         [Role.ARCHIVISTE],
         identity_passphrase=PASSPHRASE,
@@ -52,7 +52,7 @@ def _file(archive: Archive, filer: Actor, folder: Path, name: str, text: str) ->
     folder.mkdir(exist_ok=True)
     path = folder / name
     path.write_text(text)
-    report = archive.add_evidence(filer, [path], convention=CONV, kind=EvidenceKind.FACTURE)
+    report = archive.evidence.add(filer, [path], convention=CONV, kind=EvidenceKind.FACTURE)
     return report.filed[0].id, report.filed[0].sha256
 
 
@@ -190,7 +190,7 @@ def test_disposal_destroys_the_bytes_once_a_short_lock_has_expired(
     for the lock, and `retention locks --apply` destroys them once it has expired."""
     evidence_id, sha256 = _file(populated, filer, tmp_path / "p", "ticket.txt", "Ticket TCL\n")
     store = _store(populated)
-    populated.retention.record_event(
+    populated.retention.event(
         archiviste, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
     )
     state = store.lock_state(sha256)
@@ -213,7 +213,7 @@ def test_disposal_destroys_the_bytes_once_a_short_lock_has_expired(
     assert store.size(sha256) is None
     assert store.versions(sha256) == []
     assert populated.verify().ok
-    events = [e.event for e in populated.journal_entries()]
+    events = [e.event for e in populated.journal.list()]
     assert events[-1] == "locks-applied"
 
 
@@ -247,7 +247,7 @@ def test_a_multipart_piece_is_under_a_legal_hold_too(
     monkeypatch.setattr(s3_store, "PART_SIZE", 5 * 1024 * 1024)
     scan = tmp_path / "scan.tif"
     scan.write_bytes(os.urandom(11 * 1024 * 1024))
-    (filed,) = populated.add_evidence(filer, [scan], convention=CONV, kind=EvidenceKind.AUTRE).filed
+    (filed,) = populated.evidence.add(filer, [scan], convention=CONV, kind=EvidenceKind.AUTRE).filed
     state = _store(populated).lock_state(filed.sha256)
     assert state is not None and state.legal_hold and state.versions == 1
     assert run.json("verify")["ok"] is True
@@ -268,7 +268,7 @@ def test_object_lock_follows_retention_holds_and_controls(
 
     # Balance paid 2026-06-30 → retained until 2029-06-30 (three years): COMPLIANCE until the
     # next midnight in Paris, and the legal hold released.
-    populated.retention.record_event(
+    populated.retention.event(
         archiviste, Trigger.EC_FINAL_BALANCE_PAID, date(2026, 6, 30), programme=Programme.P2007_2013
     )
     (retention,) = [
@@ -281,9 +281,9 @@ def test_object_lock_follows_retention_holds_and_controls(
     assert state.retain_until == datetime(2029, 6, 30, 22, 0, tzinfo=UTC)
 
     # A hold (contentieux) sets the legal hold again; releasing it lifts it.
-    hold = populated.retention.add_hold(archiviste, CONV, "contentieux en cours")
+    hold = populated.retention.hold.add(archiviste, CONV, "contentieux en cours")
     assert store.lock_state(sha256).legal_hold  # type: ignore[union-attr]
-    populated.retention.release_hold(archiviste, hold.id, "jugement rendu")
+    populated.retention.hold.release(archiviste, hold.id, "jugement rendu")
     assert not store.lock_state(sha256).legal_hold  # type: ignore[union-attr]
 
     # A control request holds its scope.
@@ -297,7 +297,7 @@ def test_object_lock_follows_retention_holds_and_controls(
     assert run.ok("retention", "locks").stdout.rstrip().endswith("OK")
 
     # A legal hold removed behind the archive's back while a hold needs it: found, then set.
-    populated.retention.add_hold(archiviste, CONV, "second contentieux")
+    populated.retention.hold.add(archiviste, CONV, "second contentieux")
     s3 = s3_client()
     s3.put_object_legal_hold(
         Bucket=store.bucket,

@@ -26,7 +26,7 @@ CONV = "PLIE-LYON-2007-01"
 @pytest.fixture
 def pieces(populated: Archive, filer, samples) -> dict[str, Any]:
     """Two filed pieces: the transport ticket ``billet`` and the expense note ``note``."""
-    billet = populated.add_evidence(
+    billet = populated.evidence.add(
         filer,
         [samples["billet-lyon-paris.pdf"]],
         convention=CONV,
@@ -34,7 +34,7 @@ def pieces(populated: Archive, filer, samples) -> dict[str, Any]:
         poste=Poste.DEPLACEMENT,
         amount=Decimal("86.40"),
     ).filed[0]
-    note = populated.add_evidence(
+    note = populated.evidence.add(
         filer,
         [samples["note.txt"]],
         convention=CONV,
@@ -194,7 +194,7 @@ def test_edited_kind(run, pieces, sql) -> None:
 def test_every_signed_field_is_checked(
     run, populated, filer, pieces, sql, column, value, found
 ) -> None:
-    populated.add_convention(
+    populated.convention.add(
         filer,
         "PLIE-LYON-2007-02",
         plie="PLIE de Lyon",
@@ -344,7 +344,7 @@ def test_a_budget_raised_through_sql_is_found(run, pieces, sql) -> None:
 def test_broken_supersede_link(run, populated, filer, pieces, sql, tmp_path: Path) -> None:
     replacement = tmp_path / "note-corrigee.txt"
     replacement.write_text("Note de frais corrigée\n")
-    new = populated.supersede_evidence(filer, pieces["note"].id, replacement, "corrigée").filed[0]
+    new = populated.evidence.supersede(filer, pieces["note"].id, replacement, "corrigée").filed[0]
     assert run("verify").exit_code == 0
     sql(
         "UPDATE evidence SET superseded_by = NULL, status = 'active' WHERE id = ?",

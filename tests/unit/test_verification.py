@@ -12,6 +12,7 @@ from freezegun import freeze_time
 
 from plie_audit import canonical
 from plie_audit.archive import Actor, Archive
+from plie_audit.context import Action
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.evidence import filing
 from plie_audit.signing import identities
@@ -21,21 +22,21 @@ ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 
 
 def _file(archive: Archive, actor: Actor, path: Path, convention: str) -> str:
-    report = archive.add_evidence(
+    report = archive.evidence.add(
         actor, [path], convention=convention, kind=EvidenceKind.FACTURE, poste=Poste.FONCTIONNEMENT
     )
     return report.filed[0].id
 
 
 def _people(archive: Archive) -> tuple[Archive, Actor, str]:
-    archive.create_identity(
+    archive.identity.create(
         "marie.dupont",
         [Role.DEPOSANT, Role.COMPTABLE],
         identity_passphrase=b"identity-pass",
         archive_passphrase=ARCHIVE_PASSPHRASE,
     )
     actor = Actor("marie.dupont", b"identity-pass")
-    archive.add_convention(
+    archive.convention.add(
         actor,
         "PLIE-LYON-2007-01",
         plie="PLIE de Lyon",
@@ -69,7 +70,7 @@ def test_what_was_signed_before_revocation_stays_valid(
         archive = Archive.init(tmp_path / "a", passphrase=ARCHIVE_PASSPHRASE)
         _, actor, convention = _people(archive)
         _file(archive, actor, samples["billet-lyon-paris.pdf"], convention)
-        archive.revoke_identity(actor.name, "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
+        archive.identity.revoke(actor.name, "départ", archive_passphrase=ARCHIVE_PASSPHRASE)
         report = archive.verify()
     archive.close()
     assert report.ok, report.findings
@@ -83,17 +84,20 @@ def test_a_signature_made_after_revocation_is_found(
         _, actor, convention = _people(archive)
         with archive.db.read() as session:
             identity = identities.get(session, actor.name)
-        stolen = identities.unlock(archive.keys_dir, identity, actor.passphrase)
-        archive.revoke_identity(actor.name, "clé perdue", archive_passphrase=ARCHIVE_PASSPHRASE)
+        stolen = identities.unlock(archive.ctx.keys_dir, identity, actor.passphrase)
+        archive.identity.revoke(actor.name, "clé perdue", archive_passphrase=ARCHIVE_PASSPHRASE)
         frozen.tick(60)
         # Someone holding the revoked key signs and records a filing behind the archive's back.
         request = filing.PieceRequest(
             path=samples["note.txt"], convention=convention, kind=EvidenceKind.NOTE_FRAIS
         )
-        prepared = filing.prepare(archive.store, stolen, request)
+        prepared = filing.prepare(
+            archive.store, stolen, request, filing.Inspector(archive.db, archive.store)
+        )
         archive.store.flush()
+        behind = Action(archive.ctx, "evidence add", actor.name, stolen)  # not authorised
         with archive.db.write() as session:
-            filing.insert(session, prepared)
+            filing.insert(session, behind, prepared)
         report = archive.verify()
     archive.close()
     kinds = [(f.subject, f.kind) for f in report.findings]

@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock
 from plie_audit.db.models import Amendment, BudgetLine
-from plie_audit.db.session import Database
 from plie_audit.domain import Poste
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -58,37 +57,36 @@ class AmendmentInfo:
 
 
 def amend(
-    db: Database, actor: str, ref: str, changes: Mapping[Poste, Decimal], evidence_id: str
+    session: Session, actor: str, ref: str, changes: Mapping[Poste, Decimal], evidence_id: str
 ) -> AmendmentInfo:
     """Record an avenant: the postes it names take their new amounts, the others stay."""
     now = clock.now()
-    with db.write() as session:
-        for poste, amount in changes.items():
-            line = session.get(BudgetLine, (ref, poste.value))
-            if line is None:
-                session.add(BudgetLine(convention_ref=ref, poste=poste.value, amount=amount))
-            else:
-                line.amount = amount
-        session.flush()
-        budget = current(session, ref)
-        number = amendments(session, ref) + 1
-        encoded = canonical.encode({p: format_amount(a) for p, a in budget.items()})
-        session.add(
-            Amendment(
-                convention_ref=ref,
-                number=number,
-                evidence_id=evidence_id,
-                budget=encoded.decode(),
-                created_at=now,
-                created_by=actor,
-            )
+    for poste, amount in changes.items():
+        line = session.get(BudgetLine, (ref, poste.value))
+        if line is None:
+            session.add(BudgetLine(convention_ref=ref, poste=poste.value, amount=amount))
+        else:
+            line.amount = amount
+    session.flush()
+    budget = current(session, ref)
+    number = amendments(session, ref) + 1
+    encoded = canonical.encode({p: format_amount(a) for p, a in budget.items()})
+    session.add(
+        Amendment(
+            convention_ref=ref,
+            number=number,
+            evidence_id=evidence_id,
+            budget=encoded.decode(),
+            created_at=now,
+            created_by=actor,
         )
-        journal.append(
-            session,
-            Event.CONVENTION_AMENDED,
-            actor,
-            subjects=[ref, evidence_id],
-            detail={"number": number, "budget": {p: format_amount(a) for p, a in budget.items()}},
-            at=now,
-        )
-        return AmendmentInfo(ref, number, evidence_id, budget)
+    )
+    journal.append(
+        session,
+        Event.CONVENTION_AMENDED,
+        actor,
+        subjects=[ref, evidence_id],
+        detail={"number": number, "budget": {p: format_amount(a) for p, a in budget.items()}},
+        at=now,
+    )
+    return AmendmentInfo(ref, number, evidence_id, budget)

@@ -20,20 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock, csvread
 from plie_audit.accounting import keys
-from plie_audit.db.models import Convention, Evidence, ExpenseLine, ExpensePiece
+from plie_audit.context import Action
+from plie_audit.conventions import require as require_convention
+from plie_audit.db.models import Evidence, ExpenseLine, ExpensePiece
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind, Poste, clean_text, parse_choice, parse_date
 from plie_audit.errors import InputError, NotFoundError
 from plie_audit.evidence import filing
 from plie_audit.evidence.access import resolve
-from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount, parse_amount
-from plie_audit.signing.identities import Signer
-from plie_audit.store import ObjectStore
 from plie_audit.store.local import check_regular_file
 
 COLUMNS = (
@@ -218,30 +218,32 @@ def read_csv(path: Path) -> list[LineRequest]:
     return csvread.parse(path, COLUMNS, row, verb="imported")
 
 
-def check_references(db: Database, convention: str, lines: list[LineRequest]) -> None:
-    with db.read() as session:
-        if session.get(Convention, convention) is None:
-            raise NotFoundError(f"unknown convention {convention!r}")
+def check_references(db: Database, convention: str, lines: list[LineRequest]) -> dict[str, str]:
+    """Check the convention and every ``evidence:ID`` a line names; return each reference
+    with the piece's full id (one bad reference refuses the file)."""
+    require_convention(db, convention)
+    resolved: dict[str, str] = {}
     for line in lines:
         for piece in line.pieces:
-            if piece.evidence_id is not None:
+            if piece.evidence_id is not None and piece.evidence_id not in resolved:
                 try:
-                    resolve(db, piece.evidence_id)
+                    resolved[piece.evidence_id] = resolve(db, piece.evidence_id).id
                 except (NotFoundError, InputError) as exc:
                     raise InputError(f"nothing imported: {line.where}: {exc}") from None
+    return resolved
 
 
 def import_lines(
-    db: Database,
-    store: ObjectStore,
-    signer: Signer,
+    action: Action,
     convention: str,
     csv_path: Path,
     lines: list[LineRequest],
+    references: dict[str, str],
 ) -> ImportReport:
-    """File the CSV and every piece, then record the new lines and their pieces."""
+    """File the CSV and every piece, and record the new lines and their pieces in the commit
+    of the last filing batch (``references``: :func:`check_references`)."""
     report = ImportReport(convention)
-    with db.read() as session:
+    with action.ctx.db.read() as session:
         existing = set(
             session.execute(
                 select(ExpenseLine.id).where(ExpenseLine.convention_ref == convention)
@@ -249,20 +251,12 @@ def import_lines(
         )
     new = [line for line in lines if line.identity(convention) not in existing]
     report.skipped = [line.identity(convention) for line in lines if line not in new]
-    listing = filing.file_pieces(
-        db,
-        store,
-        signer,
-        [
-            filing.PieceRequest(
-                path=csv_path,
-                convention=convention,
-                kind=EvidenceKind.LISTE_DEPENSES,
-                label=f"Liste détaillée des dépenses ({csv_path.name})",
-            )
-        ],
+    listing = filing.PieceRequest(
+        path=csv_path,
+        convention=convention,
+        kind=EvidenceKind.LISTE_DEPENSES,
+        label=f"Liste détaillée des dépenses ({csv_path.name})",
     )
-    report.list_evidence = listing.ids[0]
     requests = [
         filing.PieceRequest(
             path=piece.path,
@@ -278,12 +272,12 @@ def import_lines(
         for piece in line.pieces
         if piece.path is not None and piece.kind
     ]
-    filed = filing.file_pieces(db, store, signer, requests) if requests else None
-    report.pieces_filed = len(filed.filed) if filed else 0
-    report.filed = list(filed.filed) if filed else []
-    filed_ids = iter(filed.ids if filed else [])
-    now = clock.now()
-    with db.write() as session:
+
+    def record(session: Session, ids: list[str]) -> None:
+        # In the commit of the last filing batch: the lines never point at missing pieces,
+        # and an interrupted import leaves its lines all recorded or none.
+        filed_ids = iter(ids[1:])
+        now = clock.now()
         for line in new:
             line_id = line.identity(convention)
             session.add(
@@ -301,26 +295,22 @@ def import_lines(
                     key_basis=line.key_basis,
                     source=line.where,
                     imported_at=now,
-                    imported_by=signer.name,
+                    imported_by=action.actor,
                 )
             )
-            session.flush()
             pieces = [
-                next(filed_ids)
-                if piece.path is not None
-                else resolve(db, str(piece.evidence_id)).id
+                next(filed_ids) if piece.path is not None else references[str(piece.evidence_id)]
                 for piece in line.pieces
             ]
             for evidence_id in dict.fromkeys(pieces):
                 session.add(ExpensePiece(line_id=line_id, evidence_id=evidence_id))
             report.imported.append(line_id)
         total = sum((line.amount for line in new), Decimal("0.00"))
-        journal.append(
+        action.journal(
             session,
             Event.EXPENSES_IMPORTED,
-            signer.name,
-            subjects=[convention, report.list_evidence or ""],
-            sha256=[listing.filed[0].sha256] if listing.filed else [],
+            subjects=[convention, ids[0]],
+            sha256=[listing_sha256(session, ids[0])],
             detail={
                 "lines": len(new),
                 "skipped": len(report.skipped),
@@ -329,7 +319,18 @@ def import_lines(
             },
             at=now,
         )
+
+    filed = filing.file_pieces(action, [listing, *requests], within=record)
+    report.list_evidence = filed.ids[0]
+    report.filed = [info for info in filed.filed if info.id != filed.ids[0]]
+    report.pieces_filed = len(report.filed)
     return report
+
+
+def listing_sha256(session: Session, evidence_id: str) -> str:
+    """The SHA-256 of the filed list of expenses (named by the ``expenses-imported`` entry)."""
+    row = session.get(Evidence, evidence_id)
+    return row.sha256 if row is not None else ""
 
 
 def list_lines(db: Database, convention: str | None = None) -> list[LineInfo]:
@@ -358,14 +359,3 @@ def list_lines(db: Database, convention: str | None = None) -> list[LineInfo]:
             )
             for row in session.execute(query).scalars()
         ]
-
-
-def piece_kinds(db: Database) -> dict[str, tuple[str, str]]:
-    """evidence id -> (kind, sha256), for the pieces of expense lines."""
-    with db.read() as session:
-        rows = session.execute(
-            select(Evidence.id, Evidence.kind, Evidence.sha256).join(
-                ExpensePiece, ExpensePiece.evidence_id == Evidence.id
-            )
-        ).all()
-        return {row.id: (row.kind, row.sha256) for row in rows}

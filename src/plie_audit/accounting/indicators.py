@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plie_audit import clock, csvread
 from plie_audit.db.models import Indicator
@@ -66,23 +67,22 @@ def check(name: str, value: str) -> tuple[str, str]:
 
 
 def set_values(
-    db: Database, actor: str, convention: str, values: list[tuple[str, str]]
+    session: Session, actor: str, convention: str, values: list[tuple[str, str]]
 ) -> list[IndicatorInfo]:
     now = clock.now()
-    with db.write() as session:
-        for name, value in values:
-            row = session.get(Indicator, (convention, name))
-            if row is None:
-                session.add(
-                    Indicator(
-                        convention_ref=convention, name=name, value=value, set_at=now, set_by=actor
-                    )
+    for name, value in values:
+        row = session.get(Indicator, (convention, name))
+        if row is None:
+            session.add(
+                Indicator(
+                    convention_ref=convention, name=name, value=value, set_at=now, set_by=actor
                 )
-            else:
-                row.value, row.set_at, row.set_by = value, now, actor
-        journal.append(
-            session, Event.INDICATOR_SET, actor, subjects=[convention], detail=dict(values), at=now
-        )
+            )
+        else:
+            row.value, row.set_at, row.set_by = value, now, actor
+    journal.append(
+        session, Event.INDICATOR_SET, actor, subjects=[convention], detail=dict(values), at=now
+    )
     return [IndicatorInfo(name, value) for name, value in values]
 
 

@@ -62,38 +62,46 @@ class PaymentInfo:
 
 
 def record(
-    db: Database, actor: str, convention: str, kind: PaymentKind, amount: Decimal, paid_on: date
-) -> tuple[PaymentInfo, list[Finding]]:
-    """Record a payment, then say which rules it breaks (it is recorded all the same)."""
+    session: Session,
+    actor: str,
+    convention: str,
+    kind: PaymentKind,
+    amount: Decimal,
+    paid_on: date,
+) -> PaymentInfo:
+    """Record a payment as it happened, journaled (in the caller's transaction); the rules
+    it breaks are :func:`findings_of` once it is committed (it is recorded all the same)."""
     now = clock.now()
-    with db.write() as session:
-        count = session.execute(select(func.count()).select_from(Payment)).scalar_one()
-        row = Payment(
-            id=f"P-{count + 1:05d}",
-            convention_ref=convention,
-            kind=kind.value,
-            amount=amount,
-            paid_on=paid_on,
-            recorded_at=now,
-            recorded_by=actor,
-        )
-        session.add(row)
-        journal.append(
-            session,
-            Event.PAYMENT_RECORDED,
-            actor,
-            subjects=[row.id, convention],
-            detail={
-                "kind": kind.value,
-                "amount": format_amount(amount),
-                "paid_on": paid_on.isoformat(),
-            },
-            at=now,
-        )
-        info = PaymentInfo(row.id, convention, row.kind, amount, paid_on)
+    count = session.execute(select(func.count()).select_from(Payment)).scalar_one()
+    row = Payment(
+        id=f"P-{count + 1:05d}",
+        convention_ref=convention,
+        kind=kind.value,
+        amount=amount,
+        paid_on=paid_on,
+        recorded_at=now,
+        recorded_by=actor,
+    )
+    session.add(row)
+    journal.append(
+        session,
+        Event.PAYMENT_RECORDED,
+        actor,
+        subjects=[row.id, convention],
+        detail={
+            "kind": kind.value,
+            "amount": format_amount(amount),
+            "paid_on": paid_on.isoformat(),
+        },
+        at=now,
+    )
+    return PaymentInfo(row.id, convention, row.kind, amount, paid_on)
+
+
+def findings_of(db: Database, payment: PaymentInfo) -> list[Finding]:
+    """The rules of article 4 that ``payment`` breaks, with the payments recorded so far."""
     with db.read() as session:
-        findings = [f for f in check(session, convention) if f.subject == info.id]
-    return info, findings
+        return [f for f in check(session, payment.convention) if f.subject == payment.id]
 
 
 def list_payments(db: Database, convention: str) -> list[PaymentInfo]:

@@ -64,9 +64,7 @@ def expense_import(
       plie-audit --as marie.dupont expense import depenses-2007.csv \\
         --convention PLIE-LYON-2007-01
     """
-    report = state.archive().accounting.import_expenses(
-        actor(state, passphrase_file), convention, csv_file
-    )
+    report = state.archive().expense.import_(actor(state, passphrase_file), convention, csv_file)
     if as_json:
         echo_json(report.as_json())
         return
@@ -87,7 +85,7 @@ def expense_list(state: State, convention: str, as_json: bool) -> None:
     Example:
       plie-audit expense list --convention PLIE-LYON-2007-01 --json
     """
-    lines = state.archive().accounting.expenses(convention)
+    lines = state.archive().expense.list(convention)
     if as_json:
         echo_json([line.as_json() for line in lines])
         return
@@ -144,7 +142,7 @@ def statement_certify(
       plie-audit --as marie.dupont statement certify --convention PLIE-LYON-2007-01 \\
         --since 2007-01-01 --until 2007-06-30 -o etat-s1-2007.pdf
     """
-    certified = state.archive().accounting.certify(
+    certified = state.archive().statement.certify(
         actor(state, passphrase_file), convention, since=since, until=until
     )
     if output is not None:
@@ -178,7 +176,7 @@ def statement_list(state: State, convention: str, as_json: bool) -> None:
     Example:
       plie-audit statement list --convention PLIE-LYON-2007-01
     """
-    infos = state.archive().accounting.statements(convention)
+    infos = state.archive().statement.list(convention)
     if as_json:
         echo_json([i.as_json() for i in infos])
         return
@@ -269,7 +267,7 @@ def payment_add(
       plie-audit --as marie.dupont payment add --convention PLIE-LYON-2007-01 \\
         --kind avance --amount 10000.00 --date 2007-02-15
     """
-    info, findings = state.archive().accounting.add_payment(
+    info, findings = state.archive().payment.add(
         actor(state, passphrase_file), convention, PaymentKind(kind), amount, paid_on
     )
     if as_json:
@@ -294,7 +292,7 @@ def payment_list(state: State, convention: str, as_json: bool) -> None:
     Example:
       plie-audit payment list --convention PLIE-LYON-2007-01
     """
-    infos = state.archive().accounting.payments(convention)
+    infos = state.archive().payment.list(convention)
     if as_json:
         echo_json([i.as_json() for i in infos])
         return
@@ -321,7 +319,7 @@ def _bilan(
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
-    produced = state.archive().accounting.bilan(
+    produced = state.archive().bilan.produce(
         actor(state, passphrase_file), convention, kind, issued_on=issued_on
     )
     if output is not None:
@@ -415,9 +413,7 @@ def indicator_set(
       plie-audit --as marie.dupont indicator set --convention PLIE-LYON-2007-01 \\
         beneficiaires 142
     """
-    (info,) = state.archive().accounting.set_indicators(
-        actor(state, passphrase_file), convention, [(name, value)]
-    )
+    info = state.archive().indicator.set(actor(state, passphrase_file), convention, name, value)
     click.echo(f"{info.label}: {info.value}")
 
 
@@ -436,11 +432,7 @@ def indicator_import(
       plie-audit --as marie.dupont indicator import --convention PLIE-LYON-2007-01 \\
         indicateurs-2007.csv
     """
-    from plie_audit.accounting.indicators import read_csv
-
-    infos = state.archive().accounting.set_indicators(
-        actor(state, passphrase_file), convention, read_csv(csv_file), action="indicator import"
-    )
+    infos = state.archive().indicator.import_(actor(state, passphrase_file), convention, csv_file)
     click.echo(f"{len(infos)} indicators set")
 
 
@@ -455,7 +447,7 @@ def indicator_list(state: State, convention: str, as_json: bool) -> None:
     Example:
       plie-audit indicator list --convention PLIE-LYON-2007-01
     """
-    infos = state.archive().accounting.indicators(convention)
+    infos = state.archive().indicator.list(convention)
     if as_json:
         echo_json([i.as_json() for i in infos])
         return

@@ -107,10 +107,10 @@ def init(
         tsa_anchors=anchors,
         sensitive_kinds=sensitive_kinds,
     )
-    root = archive.root_certificate()
+    root = archive.ctx.root_certificate()
     click.echo(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")
     click.echo(f"root certificate sha256:{ca.fingerprint(root)}")
-    click.echo(f"journal key {archive.journal_key()}")
+    click.echo(f"journal key {archive.journal.key()}")
     note(
         "hand the root certificate to control authorities out of band: "
         "plie-audit identity export --root"
@@ -246,7 +246,7 @@ def import_cmd(
     """
     progress = Progress("importing")
     try:
-        archive, result = Archive.import_export(
+        archive, result = Archive.import_(
             state.archive_dir,
             source,
             database_url=database_url,

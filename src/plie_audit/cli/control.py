@@ -24,6 +24,7 @@ from plie_audit.cli.options import (
 )
 from plie_audit.clock import isoformat
 from plie_audit.domain import Poste
+from plie_audit.packs.verify import verify_pack
 
 
 @click.group()
@@ -276,8 +277,6 @@ def pack_verify(
     Example:
       plie-audit pack verify pack-CICC-2009-0412.zip --root 6f54b0… --log-key 'anpe…'
     """
-    from plie_audit.packs.verify import verify_pack
-
     report = verify_pack(path, roots=list(roots), log_key=log_key)
     for warning in report.warnings:
         note(warning if "warning" in warning else f"warning: {warning}")

@@ -90,7 +90,7 @@ def add(
     """
     lines = parse_budget(budget)
     archive = state.archive()
-    info = archive.add_convention(
+    info = archive.convention.add(
         actor(state, passphrase_file),
         ref,
         plie=plie,
@@ -114,7 +114,7 @@ def list_(state: State, as_json: bool) -> None:
     Example:
       plie-audit convention list --json
     """
-    infos = state.archive().list_conventions()
+    infos = state.archive().convention.list()
     if as_json:
         echo_json([info.as_json() for info in infos])
         return
@@ -146,7 +146,7 @@ def show(state: State, ref: str, as_json: bool) -> None:
     Example:
       plie-audit convention show PLIE-LYON-2007-01
     """
-    info = state.archive().show_convention(ref)
+    info = state.archive().convention.show(ref)
     if as_json:
         echo_json(info.as_json())
         return
@@ -179,8 +179,8 @@ def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | 
       plie-audit --as anne.archiviste convention event PLIE-LYON-2007-01 \\
         ec-final-balance-paid 2016-06-30
     """
-    record = state.archive().retention.record_event(
-        actor(state, passphrase_file), Trigger(event), on, convention=ref
+    record = state.archive().convention.event(
+        actor(state, passphrase_file), ref, Trigger(event), on
     )
     event_said(record)
 
@@ -221,7 +221,7 @@ def amend(
         --budget deplacement=2500.00 --file avenant-1.pdf
     """
     changes = parse_budget(budget)
-    info = state.archive().accounting.amend(actor(state, passphrase_file), ref, changes, avenant)
+    info = state.archive().convention.amend(actor(state, passphrase_file), ref, changes, avenant)
     if as_json:
         echo_json(info.as_json())
         return

@@ -96,7 +96,7 @@ def add(
     archive = state.archive()
     progress = Progress("filing")
     try:
-        report = archive.add_evidence(
+        report = archive.evidence.add(
             actor(state, passphrase_file),
             list(files),
             convention=convention,
@@ -130,7 +130,9 @@ def import_(state: State, manifest: Path, as_json: bool, passphrase_file: Path |
     archive = state.archive()
     progress = Progress("filing")
     try:
-        report = archive.import_manifest(actor(state, passphrase_file), manifest, progress=progress)
+        report = archive.evidence.import_(
+            actor(state, passphrase_file), manifest, progress=progress
+        )
     finally:
         progress.close()
     _report(report, as_json)
@@ -148,7 +150,7 @@ def list_(state: State, convention: str | None, kind: str | None, as_json: bool)
     Example:
       plie-audit evidence list --convention PLIE-LYON-2007-01 --kind titre-transport
     """
-    infos = state.archive().list_evidence(
+    infos = state.archive().evidence.list(
         convention=convention, kind=EvidenceKind(kind) if kind else None
     )
     if as_json:
@@ -183,7 +185,7 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
     Example:
       plie-audit evidence show ev-3f9a1c0d2b4e5f60
     """
-    detail = state.archive().show_evidence(evidence_id)
+    detail = state.archive().evidence.show(evidence_id)
     if as_json:
         echo_json(detail.as_json())
         return
@@ -261,7 +263,7 @@ def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | No
     Example:
       plie-audit --as marie.dupont evidence get ev-3f9a1c0d -o billet.pdf
     """
-    info = state.archive().get_evidence(actor(state, passphrase_file), evidence_id, output)
+    info = state.archive().evidence.get(actor(state, passphrase_file), evidence_id, output)
     click.echo(f"wrote {output} ({info.size} bytes, sha256:{info.sha256})")
 
 
@@ -279,7 +281,7 @@ def export(state: State, evidence_id: str, output: Path, passphrase_file: Path |
       openssl cms -verify -binary -inform DER -in out/billet.pdf.p7s \\
         -content out/billet.pdf -CAfile root.pem -purpose any
     """
-    paths = state.archive().export_evidence(actor(state, passphrase_file), evidence_id, output)
+    paths = state.archive().evidence.export(actor(state, passphrase_file), evidence_id, output)
     for path in paths:
         click.echo(f"wrote {path}")
 
@@ -296,7 +298,7 @@ def annul(state: State, evidence_id: str, reason: str, passphrase_file: Path | N
     Example:
       plie-audit --as marie.dupont evidence annul ev-3f9a1c0d --reason "déposé deux fois"
     """
-    info = state.archive().annul_evidence(actor(state, passphrase_file), evidence_id, reason)
+    info = state.archive().evidence.annul(actor(state, passphrase_file), evidence_id, reason)
     click.echo(f"{info.id} annulled ({reason})")
 
 
@@ -343,7 +345,7 @@ def supersede(
         overrides["paid_on"] = paid_on
     if label is not None:
         overrides["label"] = label
-    report = state.archive().supersede_evidence(
+    report = state.archive().evidence.supersede(
         actor(state, passphrase_file), evidence_id, file, reason, overrides=overrides
     )
     _report(report, as_json)

@@ -54,7 +54,7 @@ def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Pat
     archive = state.archive()
     root_pass = archive_passphrase()
     new_pass = identity_passphrase(passphrase_file, confirm=True, what=f"New passphrase for {name}")
-    info = archive.create_identity(
+    info = archive.identity.create(
         name,
         [Role(r) for r in roles],
         identity_passphrase=new_pass,
@@ -112,7 +112,7 @@ def import_(
     archive = state.archive()
     root_pass = archive_passphrase()
     p12_pass = identity_passphrase(passphrase_file, what="PKCS#12 passphrase")
-    info = archive.import_identity(
+    info = archive.identity.import_(
         name,
         data,
         [Role(r) for r in roles],
@@ -136,7 +136,7 @@ def list_(state: State, as_json: bool) -> None:
     Example:
       plie-audit identity list --json
     """
-    infos = state.archive().list_identities()
+    infos = state.archive().identity.list()
     if as_json:
         echo_json([info.as_json() for info in infos])
         return
@@ -171,7 +171,7 @@ def export(state: State, name: str | None, root: bool, output: Path | None) -> N
     if root == (name is not None):
         raise click.UsageError("give either NAME or --root")
     archive = state.archive()
-    pem = archive.export_root() if root else archive.export_identity(name or "")
+    pem = archive.identity.export_root() if root else archive.identity.export(name or "")
     if output is None:
         click.echo(pem.decode(), nl=False)
     else:
@@ -191,5 +191,5 @@ def revoke(state: State, name: str, reason: str) -> None:
       plie-audit identity revoke paul.leroy --reason "départ de l'agence le 2008-06-30"
     """
     archive = state.archive()
-    info = archive.revoke_identity(name, reason, archive_passphrase=archive_passphrase())
+    info = archive.identity.revoke(name, reason, archive_passphrase=archive_passphrase())
     click.echo(f"identity {info.name} revoked at {info.revoked_at}")

@@ -37,7 +37,7 @@ def checkpoint(state: State, as_json: bool) -> None:
     Example:
       plie-audit journal checkpoint > checkpoint.txt
     """
-    info, created = state.archive().journal_checkpoint(archive_passphrase())
+    info, created = state.archive().journal.checkpoint(archive_passphrase())
     if as_json:
         echo_json({**info.as_json(), "new": created})
     else:
@@ -59,7 +59,7 @@ def key(state: State) -> None:
     Example:
       plie-audit journal key > journal-key.txt
     """
-    click.echo(state.archive().journal_key())
+    click.echo(state.archive().journal.key())
 
 
 @journal.command("prove")
@@ -76,7 +76,7 @@ def prove(state: State, evidence_id: str, output: Path | None) -> None:
     Example:
       plie-audit journal prove ev-3f9a1c0d -o billet.tlog-proof
     """
-    bundle = state.archive().journal_prove(evidence_id)
+    bundle = state.archive().journal.prove(evidence_id)
     if output is None:
         click.echo(bundle, nl=False)
         return
@@ -103,7 +103,7 @@ def verify(ctx: click.Context, state: State, verifier_key: str | None, as_json: 
     Example:
       plie-audit journal verify --key "$(cat journal-key.txt)"
     """
-    audit = state.archive().journal_verify(verifier_key)
+    audit = state.archive().journal.verify(verifier_key)
     ok = not audit.findings
     if as_json:
         echo_json(
@@ -152,7 +152,7 @@ def list_(state: State, since: int, limit: int | None, as_json: bool) -> None:
     Example:
       plie-audit journal list --since 40 --json
     """
-    entries = state.archive().journal_entries(since=since, limit=limit)
+    entries = state.archive().journal.list(since=since, limit=limit)
     if as_json:
         echo_json(
             [
@@ -188,7 +188,7 @@ def checkpoints(state: State, as_json: bool) -> None:
     Example:
       plie-audit journal checkpoints --json
     """
-    infos = state.archive().journal_checkpoints()
+    infos = state.archive().journal.checkpoints()
     if as_json:
         echo_json([info.as_json() for info in infos])
         return

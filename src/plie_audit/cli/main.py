@@ -15,6 +15,17 @@ from typing import Any
 import click
 
 from plie_audit import __version__
+from plie_audit.cli import (
+    accounting,
+    archive_cmd,
+    control,
+    convention,
+    evidence,
+    identity,
+    journal,
+    publicity,
+    retention,
+)
 from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State
 from plie_audit.errors import PlieAuditError
 
@@ -103,39 +114,23 @@ def main() -> None:
     cli.main()
 
 
-def _register() -> None:
-    from plie_audit.cli import (
-        accounting,
-        archive_cmd,
-        control,
-        convention,
-        evidence,
-        identity,
-        journal,
-        publicity,
-        retention,
-    )
-
-    cli.add_command(archive_cmd.init)
-    cli.add_command(archive_cmd.verify)
-    cli.add_command(archive_cmd.archive_group)
-    cli.add_command(identity.identity)
-    cli.add_command(convention.convention)
-    cli.add_command(evidence.evidence)
-    cli.add_command(journal.journal)
-    cli.add_command(retention.retention)
-    cli.add_command(control.control)
-    cli.add_command(control.pack_group)
-    cli.add_command(publicity.publicity)
-    for group in (
-        accounting.expense,
-        accounting.statement,
-        accounting.accounting,
-        accounting.payment,
-        accounting.bilan,
-        accounting.indicator,
-    ):
-        cli.add_command(group)
-
-
-_register()
+for command in (
+    archive_cmd.init,
+    archive_cmd.verify,
+    archive_cmd.archive_group,
+    identity.identity,
+    convention.convention,
+    evidence.evidence,
+    journal.journal,
+    retention.retention,
+    control.control,
+    control.pack_group,
+    publicity.publicity,
+    accounting.expense,
+    accounting.statement,
+    accounting.accounting,
+    accounting.payment,
+    accounting.bilan,
+    accounting.indicator,
+):
+    cli.add_command(command)

@@ -16,6 +16,7 @@ from plie_audit.cli.options import (
     table,
 )
 from plie_audit.domain import Programme
+from plie_audit.services import publicity as publicity_service
 
 
 @click.group()
@@ -42,14 +43,7 @@ def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: 
     Example:
       plie-audit publicity check affiche-forum-emploi.pdf lettre-info.docx --json
     """
-    from plie_audit.publicity.check import check_file
-    from plie_audit.publicity.extract import check_readable
-    from plie_audit.publicity.rules import load_rules
-
-    load_rules(programme)
-    for path in files:
-        check_readable(path)
-    results = [check_file(path, programme) for path in files]
+    results = publicity_service.check(files, programme)
     if as_json:
         echo_json([result.as_json() for result in results])
     else:
@@ -84,21 +78,7 @@ def report(state: State, convention: str, output: Path | None, as_json: bool) ->
     archive = state.archive()
     results = archive.publicity.report(convention)
     if output is not None:
-        from plie_audit import clock
-        from plie_audit.reports import pdf as reports
-
-        output.write_bytes(
-            reports.render(
-                "publicity_report.html",
-                {
-                    "origin": archive.settings.origin,
-                    "convention": convention,
-                    "produced_at": clock.now(),
-                    "publications": [r.as_json() for r in results],
-                },
-                title=f"Contrôle des mentions de publicité FSE — {convention}",
-            )
-        )
+        output.write_bytes(archive.publicity.report_pdf(convention, results))
         note(f"wrote {output}")
     if as_json:
         echo_json([r.as_json() for r in results])

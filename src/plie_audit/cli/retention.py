@@ -53,7 +53,7 @@ def policy_list(state: State, as_json: bool) -> None:
     Example:
       plie-audit retention policy list
     """
-    infos = state.archive().retention.policies()
+    infos = state.archive().retention.policy.list()
     if as_json:
         echo_json([info.as_json() for info in infos])
         return
@@ -86,7 +86,7 @@ def policy_show(state: State, policy_id: str, as_json: bool) -> None:
     Example:
       plie-audit retention policy show esf-2007-2013-seed
     """
-    info = state.archive().retention.policy(policy_id)
+    info = state.archive().retention.policy.show(policy_id)
     if as_json:
         echo_json({**info.as_json(), "text": info.text})
         return
@@ -105,7 +105,7 @@ def policy_add(state: State, file: Path, passphrase_file: Path | None) -> None:
     Example:
       plie-audit --as anne.archiviste retention policy add esf-2007-2013-local.toml
     """
-    info = state.archive().retention.add_policy(actor(state, passphrase_file), file)
+    info = state.archive().retention.policy.add(actor(state, passphrase_file), file)
     click.echo(f"policy {info.policy.id} added ({'enabled' if info.enabled else 'disabled'})")
 
 
@@ -120,7 +120,7 @@ def policy_update(state: State, file: Path, passphrase_file: Path | None) -> Non
     Example:
       plie-audit --as anne.archiviste retention policy update esf-2007-2013-seed.toml
     """
-    info = state.archive().retention.update_policy(actor(state, passphrase_file), file)
+    info = state.archive().retention.policy.update(actor(state, passphrase_file), file)
     click.echo(f"policy {info.policy.id} changed (version {info.version})")
 
 
@@ -135,7 +135,7 @@ def policy_enable(state: State, policy_id: str, passphrase_file: Path | None) ->
     Example:
       plie-audit --as anne.archiviste retention policy enable esf-2007-2013-op-closure
     """
-    state.archive().retention.enable_policy(actor(state, passphrase_file), policy_id, True)
+    state.archive().retention.policy.enable(actor(state, passphrase_file), policy_id)
     click.echo(f"policy {policy_id} enabled")
 
 
@@ -150,7 +150,7 @@ def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -
     Example:
       plie-audit --as anne.archiviste retention policy disable esf-2014-2020-b
     """
-    state.archive().retention.enable_policy(actor(state, passphrase_file), policy_id, False)
+    state.archive().retention.policy.disable(actor(state, passphrase_file), policy_id)
     click.echo(f"policy {policy_id} disabled")
 
 
@@ -176,7 +176,7 @@ def event(state: State, programme: str, event: str, on: date, passphrase_file: P
       plie-audit --as anne.archiviste retention event --programme 2007-2013 \\
         ec-final-balance-paid 2015-03-31
     """
-    record = state.archive().retention.record_event(
+    record = state.archive().retention.event(
         actor(state, passphrase_file), Trigger(event), on, programme=Programme(programme)
     )
     event_said(record)
@@ -232,7 +232,7 @@ def hold_add(state: State, convention: str, reason: str, passphrase_file: Path |
       plie-audit --as anne.archiviste retention hold add --convention PLIE-LYON-2007-01 \\
         --reason "contentieux en cours devant le tribunal administratif"
     """
-    info = state.archive().retention.add_hold(actor(state, passphrase_file), convention, reason)
+    info = state.archive().retention.hold.add(actor(state, passphrase_file), convention, reason)
     click.echo(f"hold {info.id} on {info.convention}")
 
 
@@ -248,7 +248,7 @@ def hold_release(state: State, hold_id: str, reason: str, passphrase_file: Path 
     Example:
       plie-audit --as anne.archiviste retention hold release H-0001 --reason "jugement rendu"
     """
-    info = state.archive().retention.release_hold(actor(state, passphrase_file), hold_id, reason)
+    info = state.archive().retention.hold.release(actor(state, passphrase_file), hold_id, reason)
     click.echo(f"hold {info.id} released")
 
 
@@ -262,7 +262,7 @@ def hold_list(state: State, as_json: bool) -> None:
     Example:
       plie-audit retention hold list
     """
-    infos = state.archive().retention.holds()
+    infos = state.archive().retention.hold.list()
     if as_json:
         echo_json([i.as_json() for i in infos])
         return

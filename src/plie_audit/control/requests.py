@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock
+from plie_audit.conventions import require as require_convention
 from plie_audit.db.models import (
     ControlPack,
     ControlRequest,
-    Convention,
     Evidence,
     ExpenseLine,
     ExpensePiece,
@@ -156,7 +156,7 @@ def compute_scope(
 
 
 def open_request(
-    db: Database,
+    session: Session,
     actor: str,
     *,
     authority: str,
@@ -170,40 +170,38 @@ def open_request(
     if since and until and until < since:
         raise InputError(f"--until {until} is before --since {since}")
     now = clock.now()
-    with db.write() as session:
-        for ref in conventions:
-            if session.get(Convention, ref) is None:
-                raise NotFoundError(f"unknown convention {ref!r}")
-        scope = compute_scope(session, conventions, poste, since, until)
-        count = session.execute(select(func.count()).select_from(ControlRequest)).scalar_one()
-        row = ControlRequest(
-            id=f"CR-{count + 1:04d}",
-            authority=authority,
-            reference=reference,
-            conventions=canonical.encode(sorted(conventions)).decode(),
-            poste=poste.value if poste else None,
-            since=since,
-            until=until,
-            deadline=deadline,
-            scope=canonical.encode(scope).decode(),
-            opened_at=now,
-            opened_by=actor,
-        )
-        session.add(row)
-        journal.append(
-            session,
-            Event.CONTROL_OPENED,
-            actor,
-            subjects=[row.id, *sorted(conventions)],
-            detail={
-                "authority": authority,
-                "reference": reference,
-                "pieces": len(scope),
-                "hold": row.id,
-            },
-            at=now,
-        )
-        return RequestInfo.from_row(row)
+    for ref in conventions:
+        require_convention(session, ref)
+    scope = compute_scope(session, conventions, poste, since, until)
+    count = session.execute(select(func.count()).select_from(ControlRequest)).scalar_one()
+    row = ControlRequest(
+        id=f"CR-{count + 1:04d}",
+        authority=authority,
+        reference=reference,
+        conventions=canonical.encode(sorted(conventions)).decode(),
+        poste=poste.value if poste else None,
+        since=since,
+        until=until,
+        deadline=deadline,
+        scope=canonical.encode(scope).decode(),
+        opened_at=now,
+        opened_by=actor,
+    )
+    session.add(row)
+    journal.append(
+        session,
+        Event.CONTROL_OPENED,
+        actor,
+        subjects=[row.id, *sorted(conventions)],
+        detail={
+            "authority": authority,
+            "reference": reference,
+            "pieces": len(scope),
+            "hold": row.id,
+        },
+        at=now,
+    )
+    return RequestInfo.from_row(row)
 
 
 def get(db: Database, request_id: str) -> RequestInfo:
@@ -229,63 +227,51 @@ def list_requests(db: Database) -> list[RequestInfo]:
         return [RequestInfo.from_row(row) for row in rows]
 
 
-def close(db: Database, actor: str, request_id: str) -> RequestInfo:
+def close(session: Session, actor: str, request_id: str) -> RequestInfo:
     now = clock.now()
-    with db.write() as session:
-        row = session.get(ControlRequest, request_id)
-        if row is None:
-            raise NotFoundError(f"unknown control request {request_id!r}")
-        if row.closed_at is not None:
-            raise ConflictError(f"control request {request_id} is already closed")
-        row.closed_at, row.closed_by = now, actor
-        journal.append(
-            session,
-            Event.CONTROL_CLOSED,
-            actor,
-            subjects=[row.id],
-            detail={"reference": row.reference},
-            at=now,
-        )
-        return RequestInfo.from_row(row)
+    row = session.get(ControlRequest, request_id)
+    if row is None:
+        raise NotFoundError(f"unknown control request {request_id!r}")
+    if row.closed_at is not None:
+        raise ConflictError(f"control request {request_id} is already closed")
+    row.closed_at, row.closed_by = now, actor
+    journal.append(
+        session,
+        Event.CONTROL_CLOSED,
+        actor,
+        subjects=[row.id],
+        detail={"reference": row.reference},
+        at=now,
+    )
+    return RequestInfo.from_row(row)
 
 
-def served(db: Database, actor: str, request_id: str, recipient: str) -> dict[str, Any]:
+def served(session: Session, actor: str, request_id: str, recipient: str) -> dict[str, Any]:
     """Record that the latest pack of a request was delivered, and to whom."""
     now = clock.now()
-    with db.write() as session:
-        pack = session.execute(
-            select(ControlPack)
-            .where(ControlPack.request_id == request_id)
-            .order_by(ControlPack.built_at.desc(), ControlPack.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if pack is None:
-            raise NotFoundError(
-                f"no pack was built for {request_id} (run `plie-audit control pack` first)"
-            )
-        pack.served_at, pack.served_to = now, recipient
-        journal.append(
-            session,
-            Event.PACK_SERVED,
-            actor,
-            subjects=[request_id, pack.id],
-            detail={"recipient": recipient, "tagmanifest_sha256": pack.tagmanifest_sha256},
-            at=now,
+    pack = session.execute(
+        select(ControlPack)
+        .where(ControlPack.request_id == request_id)
+        .order_by(ControlPack.built_at.desc(), ControlPack.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if pack is None:
+        raise NotFoundError(
+            f"no pack was built for {request_id} (run `plie-audit control pack` first)"
         )
-        return {
-            "request": request_id,
-            "pack": pack.id,
-            "recipient": recipient,
-            "served_at": clock.isoformat(now),
-            "tagmanifest_sha256": pack.tagmanifest_sha256,
-        }
-
-
-def held_pieces(session: Session) -> dict[str, list[str]]:
-    """evidence id -> ids of the open requests that hold it (for the retention engine)."""
-    held: dict[str, list[str]] = {}
-    rows = session.execute(select(ControlRequest).where(ControlRequest.closed_at.is_(None)))
-    for row in rows.scalars():
-        for evidence_id in canonical.decode(row.scope.encode()):
-            held.setdefault(evidence_id, []).append(row.id)
-    return held
+    pack.served_at, pack.served_to = now, recipient
+    journal.append(
+        session,
+        Event.PACK_SERVED,
+        actor,
+        subjects=[request_id, pack.id],
+        detail={"recipient": recipient, "tagmanifest_sha256": pack.tagmanifest_sha256},
+        at=now,
+    )
+    return {
+        "request": request_id,
+        "pack": pack.id,
+        "recipient": recipient,
+        "served_at": clock.isoformat(now),
+        "tagmanifest_sha256": pack.tagmanifest_sha256,
+    }

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import Session, defer
 
 from plie_audit import clock
 from plie_audit.clock import isoformat
+from plie_audit.context import Action
 from plie_audit.db.models import Evidence, Identity, PublicityResult
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
@@ -25,10 +26,10 @@ from plie_audit.errors import (
     RetentionError,
     StoreError,
 )
+from plie_audit.evidence import checks
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import ID_PREFIX
-from plie_audit.findings import FindingKind
-from plie_audit.journal import log as journal
+from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal.log import Event
 from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStore
@@ -42,7 +43,7 @@ class EvidenceDetail:
     info: EvidenceInfo
     object_status: str  # present | missing | size-mismatch
     signatures: dict[str, str]  # content / record -> "valid" or the problem
-    findings: list[Any]
+    findings: list[Finding]
     retention: dict[str, Any] | None = None  # status, retain_until, policies, holds
     publicity: str | None = None  # the FSE mention check of a publication
 
@@ -107,10 +108,8 @@ def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
     with db.read() as session:
         row = session.get(Evidence, info.id)
         assert row is not None
-    from plie_audit import verification  # imported on use: it is most of a command's start-up
-
-    signers = verification.load_signers(db)
-    findings = verification.check_record(row) + verification.check_signatures(row, signers)
+    signers = checks.load_signers(db)
+    findings = checks.check_record(row) + checks.check_signatures(row, signers)
     kinds = FindingKind
     signatures = {"content": "valid", "record": "valid", "signer": "trusted"}
     for finding in findings:
@@ -183,30 +182,27 @@ def refuse_disposed(db: Database, evidence_id: str) -> None:
             )
 
 
-def get(
-    db: Database, store: ObjectStore, actor: str, evidence_id: str, output: Path
-) -> EvidenceInfo:
-    info = resolve(db, evidence_id)
+def get(action: Action, info: EvidenceInfo, output: Path) -> EvidenceInfo:
+    """Write a piece's bytes to ``output`` (checked on the way), journaled ``evidence-read``:
+    the file appears only once the read is recorded."""
+    db, store = action.ctx.db, action.ctx.store
     refuse_disposed(db, info.id)
     if output.exists() or output.is_symlink():
         raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
     _check_target_dir(output.parent if str(output.parent) else Path("."))
     tmp = _copy_verified(store, info, output.parent)
     try:
-        with db.write() as session:
-            journal.append(
-                session,
-                Event.EVIDENCE_READ,
-                actor,
-                subjects=[info.id],
-                sha256=[info.sha256],
-                detail={"via": "evidence get"},
-            )
+        action.commit(lambda session: _journal_read(action, session, info, Event.EVIDENCE_READ))
         os.replace(tmp, output)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return info
+
+
+def _journal_read(action: Action, session: Session, info: EvidenceInfo, event: Event) -> None:
+    via = "evidence get" if event is Event.EVIDENCE_READ else "evidence export"
+    action.journal(session, event, subjects=[info.id], sha256=[info.sha256], detail={"via": via})
 
 
 def export_names(info: EvidenceInfo) -> dict[str, str]:
@@ -250,10 +246,10 @@ de la pièce doit être celle inscrite dans l'enregistrement de dépôt (champ "
 """
 
 
-def export(
-    db: Database, store: ObjectStore, actor: str, evidence_id: str, output_dir: Path
-) -> list[Path]:
-    info = resolve(db, evidence_id)
+def export(action: Action, info: EvidenceInfo, output_dir: Path) -> list[Path]:
+    """Write a piece with its signatures, filing record, certificate chain and how to check
+    them with OpenSSL alone into ``output_dir``, journaled ``evidence-exported``."""
+    db, store = action.ctx.db, action.ctx.store
     refuse_disposed(db, info.id)
     with db.read() as session:
         row = session.get(Evidence, info.id)
@@ -275,15 +271,7 @@ def export(
     tmp = _copy_verified(store, info, output_dir)
     written: list[Path] = []
     try:
-        with db.write() as session:
-            journal.append(
-                session,
-                Event.EVIDENCE_EXPORTED,
-                actor,
-                subjects=[info.id],
-                sha256=[info.sha256],
-                detail={"via": "evidence export"},
-            )
+        action.commit(lambda session: _journal_read(action, session, info, Event.EVIDENCE_EXPORTED))
         os.replace(tmp, output_dir / names["piece"])
         written.append(output_dir / names["piece"])
         extras = {

@@ -12,23 +12,30 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from plie_audit import clock
+from plie_audit.context import Action, LockScope
 from plie_audit.db.models import Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
 from plie_audit.errors import ConflictError, InputError
-from plie_audit.evidence.filing import FilingReport, PieceRequest, find_identical, insert, prepare
+from plie_audit.evidence.filing import (
+    FilingReport,
+    Inspector,
+    PieceRequest,
+    find_identical,
+    insert,
+    prepare,
+)
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-from plie_audit.signing import identities
-from plie_audit.signing.identities import Signer
-from plie_audit.store import ObjectStore
 
 OVERRIDABLE = ("kind", "poste", "amount", "paid_on", "label")
 
 
-def _active(session: Any, evidence_id: str) -> Evidence:
+def _active(session: Session, evidence_id: str) -> Evidence:
     row = session.get(Evidence, evidence_id)
     assert row is not None
     if row.status != EvidenceStatus.ACTIVE.value:
@@ -36,28 +43,27 @@ def _active(session: Any, evidence_id: str) -> Evidence:
             f"{evidence_id} is already {row.status}"
             + (f" (by {row.superseded_by})" if row.superseded_by else "")
         )
-    return row  # type: ignore[no-any-return]
+    return row
 
 
-def annul(db: Database, actor: str, evidence_id: str, reason: str) -> EvidenceInfo:
+def annul(session: Session, actor: str, evidence_id: str, reason: str) -> EvidenceInfo:
+    """Mark a piece annulled, journaled (in the caller's transaction)."""
     now = clock.now()
-    with db.write() as session:
-        identities.ensure_active(session, actor)
-        row = _active(session, evidence_id)
-        row.status = EvidenceStatus.ANNULLED.value
-        row.status_at = now
-        row.status_by = actor
-        row.status_reason = reason
-        row.status_seq = journal.append(
-            session,
-            Event.EVIDENCE_ANNULLED,
-            actor,
-            subjects=[row.id],
-            sha256=[row.sha256],
-            detail={"reason": reason},
-            at=now,
-        ).seq
-        return EvidenceInfo.from_row(row)
+    row = _active(session, evidence_id)
+    row.status = EvidenceStatus.ANNULLED.value
+    row.status_at = now
+    row.status_by = actor
+    row.status_reason = reason
+    row.status_seq = journal.append(
+        session,
+        Event.EVIDENCE_ANNULLED,
+        actor,
+        subjects=[row.id],
+        sha256=[row.sha256],
+        detail={"reason": reason},
+        at=now,
+    ).seq
+    return EvidenceInfo.from_row(row)
 
 
 def replacement_request(
@@ -85,18 +91,14 @@ def replacement_request(
     return replace(request, **dict(overrides))
 
 
-def supersede(
-    db: Database,
-    store: ObjectStore,
-    signer: Signer,
-    evidence_id: str,
-    request: PieceRequest,
-    reason: str,
-) -> FilingReport:
-    prepared = prepare(store, signer, request)
+def supersede(action: Action, evidence_id: str, request: PieceRequest, reason: str) -> FilingReport:
+    """File the replacement (the filing pipeline's steps) and, in the same commit, mark the
+    old piece superseded and link both."""
+    store = action.ctx.store
+    prepared = prepare(store, action.signer, request, Inspector(action.ctx.db, store))
     store.flush()
-    with db.write() as session:
-        identities.ensure_active(session, signer.name)
+
+    def record(session: Session) -> FilingReport:
         old = _active(session, evidence_id)
         if find_identical(session, request, prepared.put.sha256) is not None:
             raise ConflictError(f"this replacement of {evidence_id} is already filed")
@@ -106,23 +108,29 @@ def supersede(
             raise InputError(
                 f"the replacement is identical to {evidence_id} (same bytes and metadata)"
             )
-        row = insert(session, prepared)
+        row, checked = insert(session, action, prepared)
         old.status = EvidenceStatus.SUPERSEDED.value
         old.status_at = prepared.filed_at
-        old.status_by = signer.name
+        old.status_by = prepared.filed_by
         old.status_reason = reason
         old.superseded_by = row.id
-        old.status_seq = journal.append(
+        old.status_seq = action.journal(
             session,
             Event.EVIDENCE_SUPERSEDED,
-            signer.name,
             subjects=[old.id, row.id],
             sha256=[old.sha256, row.sha256],
             detail={"reason": reason},
             at=prepared.filed_at,
         ).seq
         session.flush()
-        return FilingReport(filed=[EvidenceInfo.from_row(row)], skipped=[])
+        return FilingReport(
+            filed=[EvidenceInfo.from_row(row)],
+            skipped=[],
+            ids=[row.id],
+            publicity=[checked] if checked is not None else [],
+        )
+
+    return action.commit(record, locks=lambda report: LockScope(sha256s=[prepared.put.sha256]))
 
 
 def _as_request_values(row: Evidence) -> PieceRequest:

@@ -1,32 +1,43 @@
-"""Filing pieces: store the bytes, sign them and the filing record, record the filing.
+"""Filing pieces: the action pipeline (``context.py``) applied to bytes.
 
-One pass over each file: it is copied into the store while being hashed (``store.put_file``);
-the CMS signatures are built from that digest, so a 2 GB piece files in constant memory.
+Each piece goes through, in order: **read** the file once, **hash and store** it on the way
+(``store.put_file``), **sign** its digest and its filing record (CMS), **inspect** it (a
+``publication`` is checked for the FSE mention on its stored bytes, article 11a), then
+**record** it: the row, its ``evidence-filed`` entry and, for a publication, the check's
+result and ``publicity-checked`` entry, in one write transaction. A 2 GB piece files in
+constant memory: the signatures are built from the digest.
 
-Crash safety: objects are stored and made durable (``store.flush``) *before* the database
-transaction that records them commits, so no record ever points at missing bytes; an
-interrupted run leaves at most unreferenced objects, which the next run re-uses. Work is
-batched — one transaction per :data:`BATCH_PIECES` pieces — not one commit per row.
+Every path that files uses :func:`file_pieces` — ``evidence add`` and ``import``, expense
+pieces, avenants, and the documents the archive produces (états certifiés, bilans, retention
+audits, disposal certificates); ``evidence supersede`` uses its steps with its own record.
+
+Crash safety: objects are stored and made durable (``store.flush``) *before* the transaction
+that records them commits, so no record ever points at missing bytes; an interrupted run
+leaves at most unreferenced objects, which the next run re-uses. Work is batched — one
+transaction per :data:`BATCH_PIECES` pieces — not one commit per row.
 
 Idempotence: a request whose bytes and metadata match a filing already in the archive files
-nothing and is reported as skipped, with the existing id.
+nothing and is reported as skipped, with the existing id (a publication filed before its check
+was recorded in the same commit gets its check then).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit import clock
+from plie_audit import clock, conventions
+from plie_audit.context import Action, LockScope
 from plie_audit.db.models import Convention, Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
@@ -34,10 +45,11 @@ from plie_audit.errors import InputError, PlieAuditError
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.mediatype import sniff
 from plie_audit.evidence.record import FilingRecord, evidence_id
-from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
-from plie_audit.signing import cms, identities
+from plie_audit.publicity import report as publicity
+from plie_audit.publicity.report import Inspection, PublicationResult
+from plie_audit.signing import cms
 from plie_audit.signing.identities import Signer
 from plie_audit.store import LockState, ObjectStore, PutResult
 from plie_audit.store.local import check_regular_file
@@ -78,12 +90,12 @@ class FilingReport:
     filed: list[EvidenceInfo]
     skipped: list[SkippedPiece]
     ids: list[str] = field(default_factory=list)  # the id of each request, in order
-    publicity: list[Any] = field(default_factory=list)  # checks of filed publications
+    publicity: list[PublicationResult] = field(default_factory=list)  # publications checked
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """A stored and signed piece, ready to be recorded."""
+    """A stored, signed and inspected piece, ready to be recorded."""
 
     request: PieceRequest
     put: PutResult
@@ -92,6 +104,7 @@ class Prepared:
     content_sig: bytes
     filed_at: datetime
     filed_by: str
+    inspection: Inspection | None  # the publicity check of a publication
 
     @property
     def id(self) -> str:
@@ -104,6 +117,8 @@ def _prefix(request: PieceRequest) -> str:
 
 def validate(db: Database, requests: Sequence[PieceRequest], source: str | None = None) -> None:
     """Check every request before anything is stored; one bad request refuses them all."""
+    if not requests:
+        raise InputError("no file to file")
     problems: list[str] = []
     with db.read() as session:
         known = {
@@ -118,9 +133,7 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
         try:
             check_regular_file(request.path)
             if request.convention is not None and request.convention not in known:
-                raise InputError(
-                    f"unknown convention {request.convention!r} (see `plie-audit convention list`)"
-                )
+                raise InputError(conventions.unknown(request.convention))
             if any("\ud800" <= ch <= "\udfff" for ch in request.name):
                 raise InputError(
                     f"file name is not valid UTF-8 ({request.name.encode('utf-8', 'replace')!r}); "
@@ -136,8 +149,36 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
         raise InputError(origin + problems[0] + more)
 
 
-def prepare(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepared:
-    """Store the piece's bytes and sign them and its filing record (nothing recorded yet)."""
+class Inspector:
+    """Step *inspect*: the publicity check of each publication, on its stored bytes, with the
+    rules of its convention's programming period (read once per convention)."""
+
+    def __init__(self, db: Database, store: ObjectStore) -> None:
+        self.db = db
+        self.store = store
+        self._programmes: dict[str | None, str] = {}
+
+    def __call__(self, request: PieceRequest, sha256: str) -> Inspection | None:
+        if request.kind is not EvidenceKind.PUBLICATION:
+            return None
+        if request.convention not in self._programmes:
+            self._programmes[request.convention] = publicity.programme_of(
+                self.db, request.convention
+            )
+        programme = self._programmes[request.convention]
+        with tempfile.TemporaryDirectory(prefix="plie-pub-") as folder:
+            path = Path(folder) / "publication"
+            with self.store.open(sha256) as reader, open(path, "wb") as writer:
+                while chunk := reader.read(1 << 20):
+                    writer.write(chunk)
+            return publicity.inspect(path, request.name, programme)
+
+
+def prepare(
+    store: ObjectStore, signer: Signer, request: PieceRequest, inspect: Inspector
+) -> Prepared:
+    """Read, hash and store the piece's bytes, sign them and its filing record, inspect it
+    (nothing recorded yet)."""
     try:
         put = store.put_file(request.path)
     except PlieAuditError as exc:
@@ -165,6 +206,7 @@ def prepare(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepar
         content_sig=sign(signer, bytes.fromhex(put.sha256), filed_at),
         filed_at=filed_at,
         filed_by=signer.name,
+        inspection=inspect(request, put.sha256),
     )
 
 
@@ -210,13 +252,15 @@ def _filings_of(session: Session, hashes: set[str]) -> dict[str, list[Evidence]]
     return found
 
 
-def insert(session: Session, prepared: Prepared) -> Evidence:
-    """Record a prepared piece and journal it, inside the caller's write transaction."""
+def insert(
+    session: Session, action: Action, prepared: Prepared
+) -> tuple[Evidence, PublicationResult | None]:
+    """Step *record*: the row, its journal entry and (for a publication) its check's result
+    and entry, inside the action's write transaction."""
     request = prepared.request
-    entry = journal.append(
+    entry = action.journal(
         session,
         Event.EVIDENCE_FILED,
-        prepared.filed_by,
         subjects=[prepared.id, *([request.convention] if request.convention else [])],
         sha256=[prepared.put.sha256],
         # The record's hash binds the signed filing record to this sealed entry: verify
@@ -251,7 +295,10 @@ def insert(session: Session, prepared: Prepared) -> Evidence:
         filed_seq=entry.seq,
     )
     session.add(row)
-    return row
+    checked = None
+    if prepared.inspection is not None:
+        checked = publicity.record(session, row, prepared.inspection, action.actor)
+    return row, checked
 
 
 def _batches(requests: Sequence[PieceRequest]) -> list[list[PieceRequest]]:
@@ -267,72 +314,117 @@ def _batches(requests: Sequence[PieceRequest]) -> list[list[PieceRequest]]:
     return batches
 
 
+Within = Callable[[Session, list[str]], None]
+"""Rows a caller records with the documents it files, in the same commit (see file_pieces)."""
+
+
 def file_pieces(
-    db: Database,
-    store: ObjectStore,
-    signer: Signer,
+    action: Action,
     requests: Sequence[PieceRequest],
     progress: ProgressCallback | None = None,
-    within: Callable[[Session, list[str]], None] | None = None,
+    within: Within | None = None,
 ) -> FilingReport:
-    """File every request (validated beforehand); batches commit one by one.
+    """File every request (validated beforehand) as ``action``; batches commit one by one.
 
     ``within(session, ids)`` runs inside the write transaction of the last batch, with the id
     of every request so far: a document the archive produces (an état certifié, a disposal
     certificate) is filed in the same commit as the rows that refer to it, so an interrupted
     run leaves both or neither.
     """
+    store = action.ctx.store
+    inspect = Inspector(action.ctx.db, store)
     batches = _batches(requests)
     filed: list[EvidenceInfo] = []
     skipped: list[SkippedPiece] = []
+    checked: list[PublicationResult] = []
     ids: list[str] = []
     done = 0
     for number, batch in enumerate(batches, start=1):
         prepared = []
         for request in batch:
-            prepared.append(prepare(store, signer, request))
+            prepared.append(prepare(store, action.signer, request, inspect))
             done += 1
             if progress is not None:
                 progress(done, len(requests))
         store.flush()  # the bytes are durable before any record points at them
-        rows: list[Evidence] = []
-        with db.write() as session, session.no_autoflush:
-            # No flush until commit: rows and journal entries go to the database in bulk.
-            identities.ensure_active(session, signer.name)
-            in_batch: dict[tuple[object, ...], str] = {}
-            known = _filings_of(session, {item.put.sha256 for item in prepared})
-            for item in prepared:
-                key = _filing_key(item.request, item.put.sha256)
-                existing_id = in_batch.get(key)
-                if existing_id is None:
-                    existing = find_identical(
-                        session, item.request, item.put.sha256, known.get(item.put.sha256, [])
-                    )
-                    existing_id = existing.id if existing is not None else None
-                if existing_id is not None:
-                    skipped.append(SkippedPiece(item.request.path, existing_id, item.request.where))
-                    ids.append(existing_id)
-                    continue
-                row = insert(session, item)
-                in_batch[key] = row.id
-                rows.append(row)
-                ids.append(row.id)
-            if within is not None and number == len(batches):
-                within(session, ids)
-        filed.extend(EvidenceInfo.from_row(row) for row in rows)
-        if store.locks and rows:
-            # New objects were put under a legal hold; a piece whose retention date is
-            # already known gets its COMPLIANCE retention now (retention/locks.py).
-            from plie_audit.retention import locks
 
-            fresh = {
-                item.put.sha256: LockState(retain_until=None, legal_hold=True)
-                for item in prepared
-                if item.put.created
-            }
-            report = locks.apply(db, store, sha256s={row.sha256 for row in rows}, known=fresh)
-            locks.raise_for_errors(report)
-    return FilingReport(filed=filed, skipped=skipped, ids=ids)
+        fresh = {
+            item.put.sha256: LockState(retain_until=None, legal_hold=True)
+            for item in prepared
+            if item.put.created
+        }
+        rows = action.commit(
+            functools.partial(
+                _record,
+                action=action,
+                prepared=prepared,
+                within=within if number == len(batches) else None,
+                skipped=skipped,
+                ids=ids,
+                checked=checked,
+            ),
+            # New objects were put under a legal hold; a piece whose retention date is already
+            # known gets its COMPLIANCE retention now (retention/locks.py).
+            locks=functools.partial(_new_locks, known=fresh),
+        )
+        filed.extend(EvidenceInfo.from_row(row) for row in rows)
+    return FilingReport(filed=filed, skipped=skipped, ids=ids, publicity=checked)
+
+
+def _new_locks(rows: list[Evidence], known: dict[str, LockState]) -> LockScope | None:
+    """The storage locks new filings need (none when the batch filed nothing)."""
+    return LockScope(sha256s={row.sha256 for row in rows}, known=known) if rows else None
+
+
+def _record(
+    session: Session,
+    action: Action,
+    prepared: list[Prepared],
+    within: Within | None,
+    skipped: list[SkippedPiece],
+    ids: list[str],
+    checked: list[PublicationResult],
+) -> list[Evidence]:
+    """Record one batch (step *record*) in the action's transaction; return the new rows.
+
+    Pieces already filed are skipped (``skipped``); ``ids`` and ``checked`` grow in request
+    order."""
+    rows: list[Evidence] = []
+    with session.no_autoflush:
+        # No flush until commit: rows and journal entries go to the database in bulk.
+        in_batch: dict[tuple[object, ...], str] = {}
+        known = _filings_of(session, {item.put.sha256 for item in prepared})
+        again: dict[str, Prepared] = {}
+        for item in prepared:
+            key = _filing_key(item.request, item.put.sha256)
+            existing_id = in_batch.get(key)
+            if existing_id is None:
+                existing = find_identical(
+                    session, item.request, item.put.sha256, known.get(item.put.sha256, [])
+                )
+                existing_id = existing.id if existing is not None else None
+            if existing_id is not None:
+                skipped.append(SkippedPiece(item.request.path, existing_id, item.request.where))
+                ids.append(existing_id)
+                if item.inspection is not None:
+                    again.setdefault(existing_id, item)
+                continue
+            row, result = insert(session, action, item)
+            in_batch[key] = row.id
+            rows.append(row)
+            ids.append(row.id)
+            if result is not None:
+                checked.append(result)
+        # A publication filed before its check joined the filing's commit (an archive made by
+        # an earlier version, interrupted between the two) gets its check now.
+        for existing_id in sorted(publicity.unchecked(session, list(again))):
+            piece = session.get(Evidence, existing_id)
+            inspection = again[existing_id].inspection
+            if piece is not None and inspection is not None:
+                checked.append(publicity.record(session, piece, inspection, action.actor))
+        if within is not None:
+            within(session, ids)
+    return rows
 
 
 def _filing_key(request: PieceRequest, sha256: str) -> tuple[object, ...]:
@@ -347,3 +439,28 @@ def _filing_key(request: PieceRequest, sha256: str) -> tuple[object, ...]:
         request.label,
         request.supersedes,
     )
+
+
+def file_documents(
+    action: Action,
+    documents: Sequence[tuple[str, bytes]],
+    *,
+    convention: str | None,
+    kind: EvidenceKind,
+    label: str,
+    paid_on: date | None = None,
+    within: Within | None = None,
+) -> list[str]:
+    """File documents the archive produced (états, bilans, audits, certificates) in one
+    commit with ``within``'s rows; return their ids. ``convention`` None: archive-level."""
+    with tempfile.TemporaryDirectory(prefix="plie-doc-") as folder:
+        requests = []
+        for name, data in documents:
+            path = Path(folder) / name
+            path.write_bytes(data)
+            requests.append(
+                PieceRequest(
+                    path=path, convention=convention, kind=kind, label=label, paid_on=paid_on
+                )
+            )
+        return file_pieces(action, requests, within=within).ids

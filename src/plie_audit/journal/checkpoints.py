@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plie_audit import clock
 from plie_audit.db.models import ArchiveInfo, Evidence, JournalEntry
@@ -116,9 +117,12 @@ def stored_verifier_key(db: Database) -> str | None:
         return session.execute(select(ArchiveInfo.journal_key)).scalar_one()
 
 
-def unlock(db: Database, keys_dir: Path, origin: str, passphrase: bytes) -> Ed25519PrivateKey:
-    """Load the journal key (creating it for archives made before the Merkle journal) and
-    check it is the one whose verifier key the archive publishes."""
+def unlock(
+    db: Database, keys_dir: Path, origin: str, passphrase: bytes
+) -> tuple[Ed25519PrivateKey, str | None]:
+    """Load the journal key and check it is the one whose verifier key the archive publishes;
+    for an archive made before the Merkle journal, create it and return the verifier key to
+    publish with the first checkpoint."""
     stored = stored_verifier_key(db)
     if stored is None:
         ca.decrypt_private_key(
@@ -129,15 +133,11 @@ def unlock(db: Database, keys_dir: Path, origin: str, passphrase: bytes) -> Ed25
             if not key_path(keys_dir).exists()
             else (load_key(keys_dir, passphrase))
         )
-        with db.write() as session:
-            session.execute(select(ArchiveInfo)).scalar_one().journal_key = verifier_key(
-                origin, key
-            )
-        return key
+        return key, verifier_key(origin, key)
     key = load_key(keys_dir, passphrase)
     if verifier_key(origin, key) != stored:
         raise JournalError("the journal key does not match the archive's published verifier key")
-    return key
+    return key, None
 
 
 # ------------------------------------------------------------------ checkpoints
@@ -157,63 +157,83 @@ def list_all(db: Database) -> list[CheckpointInfo]:
         return [CheckpointInfo.from_row(row) for row in rows]
 
 
-def issue(
+@dataclass(frozen=True)
+class Sealed:
+    """A checkpoint signed (and time-stamped), to be recorded by :func:`record`."""
+
+    size: int
+    root: bytes
+    note: str
+    token: bytes | None
+    tsa_time: datetime | None
+    publish_key: str | None  # the verifier key, for an archive made before the Merkle journal
+    pin_anchors: str | None  # the TSA's anchors (PEM), pinned by the first time-stamp
+
+
+def seal(
     db: Database,
     keys_dir: Path,
     origin: str,
     passphrase: bytes,
     *,
     tsa_url: str | None = None,
-) -> tuple[CheckpointInfo, bool]:
-    """Sign a checkpoint of the journal as it is now; return it and whether it is new.
+) -> Sealed | CheckpointInfo:
+    """Sign (and time-stamp) a checkpoint of the journal as it is now, outside any write
+    transaction; when nothing was appended since the latest checkpoint, return that one.
 
-    When nothing was appended since the latest checkpoint, that one is returned. The TSA is
-    asked outside any write transaction; the checkpoint is recorded afterwards (a checkpoint
-    of size n stays true however much the journal has grown meanwhile).
-    """
-    key = unlock(db, keys_dir, origin, passphrase)
+    The checkpoint is recorded afterwards (:func:`record`): a checkpoint of size n stays true
+    however much the journal has grown meanwhile."""
+    key, publish = unlock(db, keys_dir, origin, passphrase)
     with db.read() as session:
         size, root = tree.head(session)
     previous = latest(db)
     if previous is not None and previous.size == size:
-        return previous, False
+        return previous
     text = note.Checkpoint(origin=origin, size=size, root=root).body()
     signed = note.sign_note(text, origin, key)
-    token, tsa_time = (None, None)
+    token, tsa_time, pin = (None, None, None)
     if tsa_url:
-        token, tsa_time = _timestamp(db, tsa_url, signed.encode("utf-8"))
-    with db.write() as session:
-        row = CheckpointRow(
-            size=size,
-            root=root,
-            note=signed,
-            created_at=clock.now(),
-            tsa_token=token,
-            tsa_time=tsa_time,
-        )
-        session.add(row)
-        session.flush()
-        return CheckpointInfo.from_row(row), True
+        token, tsa_time, pin = _timestamp(db, tsa_url, signed.encode("utf-8"))
+    return Sealed(size, root, signed, token, tsa_time, publish, pin)
 
 
-def _timestamp(db: Database, url: str, data: bytes) -> tuple[bytes, datetime]:
-    """Time-stamp ``data``; the first TSA certificate path seen is pinned as the TSA's anchor
-    when the archive was given none (``init --tsa-ca``)."""
+def record(session: Session, sealed: Sealed) -> CheckpointInfo:
+    """Record a sealed checkpoint (and what it publishes or pins) in the caller's write
+    transaction."""
+    info = session.execute(select(ArchiveInfo)).scalar_one()
+    if sealed.publish_key is not None:
+        info.journal_key = sealed.publish_key
+    if sealed.pin_anchors is not None and not info.tsa_anchors_pem:
+        info.tsa_anchors_pem = sealed.pin_anchors
+    row = CheckpointRow(
+        size=sealed.size,
+        root=sealed.root,
+        note=sealed.note,
+        created_at=clock.now(),
+        tsa_token=sealed.token,
+        tsa_time=sealed.tsa_time,
+    )
+    session.add(row)
+    session.flush()
+    return CheckpointInfo.from_row(row)
+
+
+def _timestamp(db: Database, url: str, data: bytes) -> tuple[bytes, datetime, str | None]:
+    """Time-stamp ``data``; when the archive was given no TSA anchor (``init --tsa-ca``), the
+    first TSA certificate path seen is returned to be pinned as the TSA's anchor."""
     token = timestamps.request_token(url, data)
     with db.read() as session:
         anchors_pem = session.execute(select(ArchiveInfo.tsa_anchors_pem)).scalar_one()
+    pin = None
     if anchors_pem:
         anchors = ca.certs_from_pem(anchors_pem.encode())
     else:
         carried = timestamps.tsa_certificates(token)
         roots = [cert for cert in carried if cert.issuer == cert.subject]
         anchors = roots or carried[:1]
-        with db.write() as session:
-            session.execute(select(ArchiveInfo)).scalar_one().tsa_anchors_pem = ca.certs_to_pem(
-                anchors
-            ).decode()
+        pin = ca.certs_to_pem(anchors).decode()
     info = timestamps.verify_token(token, data, anchors)
-    return token, info.time
+    return token, info.time, pin
 
 
 # ------------------------------------------------------------------ proofs

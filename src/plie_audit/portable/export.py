@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from plie_audit import __version__, clock
+from plie_audit.context import Action, Context
 from plie_audit.db.models import ArchiveInfo, Base, Evidence, JournalEntry
 from plie_audit.db.session import SCHEMA_REVISION
 from plie_audit.errors import ArchiveStateError, ConflictError, InputError, JournalError
@@ -32,9 +33,6 @@ from plie_audit.journal.merkle import leaf_hash
 from plie_audit.portable import layout, rows
 from plie_audit.portable.bag import BagWriter
 from plie_audit.progress import ProgressCallback
-
-if TYPE_CHECKING:
-    from plie_audit.archive import Archive
 
 BATCH = 1000  # rows fetched at a time
 
@@ -73,7 +71,7 @@ def dumped_tables() -> list[Table]:
 
 
 @contextmanager
-def _snapshot(archive: Archive) -> Iterator[Session]:
+def _snapshot(archive: Context) -> Iterator[Session]:
     engine = archive.db.engine
     if engine.dialect.name == "postgresql":
         engine = engine.execution_options(isolation_level="REPEATABLE READ")
@@ -85,14 +83,14 @@ def _snapshot(archive: Archive) -> Iterator[Session]:
 
 
 def export_archive(
-    archive: Archive,
-    actor: str,
+    action: Action,
     output: Path,
     *,
     with_keys: bool = False,
     progress: ProgressCallback | None = None,
 ) -> ExportResult:
     """Write the bag to ``output`` (a new folder), then journal ``archive-exported``."""
+    archive = action.ctx
     output = Path(output)
     if output.exists() or output.is_symlink():
         raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
@@ -120,7 +118,7 @@ def export_archive(
             "schema_revision": SCHEMA_REVISION,
             "software": f"plie-audit {__version__}",
             "exported_at": clock.isoformat(clock.now()),
-            "exported_by": actor,
+            "exported_by": action.by,
             "archive": archive_json,
             "settings": {
                 "format": archive.settings.format,
@@ -170,7 +168,7 @@ def export_archive(
         with_keys=with_keys,
         tagmanifest_sha256=tag_sha256,
     )
-    _record(archive, actor, result)
+    action.commit(lambda session: _record(session, action, result))
     return result
 
 
@@ -222,7 +220,7 @@ def _table(session: Session, bag: BagWriter, table: Table) -> int:
 
 
 def _objects(
-    archive: Archive, session: Session, bag: BagWriter, progress: ProgressCallback | None
+    archive: Context, session: Session, bag: BagWriter, progress: ProgressCallback | None
 ) -> tuple[int, int]:
     """Every stored object a filing names, once per SHA-256. The bytes of a piece whose every
     filing was disposed of may be gone; any other missing object stops the export."""
@@ -252,24 +250,20 @@ def _keys(keys_dir: Path, bag: BagWriter) -> None:
         bag.copy_file(f"{layout.KEYS}/{relative}", path)
 
 
-def _record(archive: Archive, actor: str, result: ExportResult) -> None:
-    from plie_audit.journal import log as journal
-
-    with archive.db.write() as session:
-        journal.append(
-            session,
-            Event.ARCHIVE_EXPORTED,
-            actor,
-            subjects=[archive.settings.archive_id],
-            sha256=[result.tagmanifest_sha256],
-            detail={
-                "format": layout.EXPORT_FORMAT,
-                "journal_size": result.journal_size,
-                "journal_root": result.journal_root,
-                "pieces": result.pieces,
-                "objects": result.objects,
-                "bytes": result.bytes,
-                "with_keys": result.with_keys,
-                "tagmanifest_sha256": result.tagmanifest_sha256,
-            },
-        )
+def _record(session: Session, action: Action, result: ExportResult) -> None:
+    action.journal(
+        session,
+        Event.ARCHIVE_EXPORTED,
+        subjects=[action.ctx.settings.archive_id],
+        sha256=[result.tagmanifest_sha256],
+        detail={
+            "format": layout.EXPORT_FORMAT,
+            "journal_size": result.journal_size,
+            "journal_root": result.journal_root,
+            "pieces": result.pieces,
+            "objects": result.objects,
+            "bytes": result.bytes,
+            "with_keys": result.with_keys,
+            "tagmanifest_sha256": result.tagmanifest_sha256,
+        },
+    )

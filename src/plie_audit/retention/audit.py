@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from plie_audit.db.models import Evidence
 from plie_audit.db.session import Database
+from plie_audit.findings import Report
 from plie_audit.retention import catalog, events, holds
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
 from plie_audit.retention.policies import Duration
-from plie_audit.verification import VerifyReport
 
 HORIZON = Duration(years=1)
 
@@ -28,7 +28,7 @@ class RetentionAudit:
     as_of: date
     pieces: list[Retention]
     upcoming: list[Retention]  # retained pieces whose retention ends within twelve months
-    integrity: VerifyReport
+    integrity: Report
     policies: list[catalog.PolicyInfo]
     events: list[events.EventRecord]
     holds: list[holds.HoldInfo]
@@ -52,7 +52,7 @@ class RetentionAudit:
         }
 
 
-def run(db: Database, as_of: date, integrity: VerifyReport) -> RetentionAudit:
+def run(db: Database, as_of: date, integrity: Report) -> RetentionAudit:
     with db.read() as session:
         rules = RetentionRules.load(session)
         rows = session.execute(select(Evidence).order_by(Evidence.id)).scalars().all()

@@ -101,90 +101,87 @@ def _pieces_under(session: Session, programme: str) -> int:
     )
 
 
-def add(db: Database, actor: str, text: str, where: str) -> PolicyInfo:
+def add(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
     policy = parse_policy(text, where)
     now = clock.now()
-    with db.write() as session:
-        if session.get(RetentionPolicyRow, policy.id) is not None:
-            raise ConflictError(
-                f"policy {policy.id!r} already exists; change it with "
-                "`plie-audit retention policy update`"
-            )
-        row = RetentionPolicyRow(
-            id=policy.id,
-            text=text,
-            enabled=policy.enabled,
-            version=1,
-            updated_at=now,
-            updated_by=actor,
+    if session.get(RetentionPolicyRow, policy.id) is not None:
+        raise ConflictError(
+            f"policy {policy.id!r} already exists; change it with "
+            "`plie-audit retention policy update`"
         )
-        session.add(row)
-        journal.append(
-            session,
-            Event.POLICY_ADDED,
-            actor,
-            subjects=[policy.id],
-            detail={
-                "enabled": int(policy.enabled),
-                "source": where,
-                "programme": policy.programme.value,
-            },
-            at=now,
-        )
-        return _info(row)
+    row = RetentionPolicyRow(
+        id=policy.id,
+        text=text,
+        enabled=policy.enabled,
+        version=1,
+        updated_at=now,
+        updated_by=actor,
+    )
+    session.add(row)
+    journal.append(
+        session,
+        Event.POLICY_ADDED,
+        actor,
+        subjects=[policy.id],
+        detail={
+            "enabled": int(policy.enabled),
+            "source": where,
+            "programme": policy.programme.value,
+        },
+        at=now,
+    )
+    return _info(row)
 
 
-def update(db: Database, actor: str, text: str, where: str) -> PolicyInfo:
+def update(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
     """Replace a policy's text; refused when it could shorten a retention already running."""
     new = parse_policy(text, where)
     now = clock.now()
-    with db.write() as session:
-        row = session.get(RetentionPolicyRow, new.id)
-        if row is None:
-            raise NotFoundError(f"unknown retention policy {new.id!r} (add it instead)")
-        old = parse_policy(row.text, f"policy {row.id}")
-        if row.enabled:
-            reason = new.never_shorter_than(old)
-            if reason is not None and _pieces_under(session, old.programme.value):
-                raise RetentionError(
-                    f"refused: the new {new.id} would shorten the retention "
-                    f"of pieces already filed ({reason})"
-                )
-        row.text, row.enabled, row.version = text, row.enabled or new.enabled, row.version + 1
-        row.updated_at, row.updated_by = now, actor
-        journal.append(
-            session,
-            Event.POLICY_CHANGED,
-            actor,
-            subjects=[new.id],
-            detail={"version": row.version, "enabled": int(row.enabled)},
-            at=now,
-        )
-        return _info(row)
+    row = session.get(RetentionPolicyRow, new.id)
+    if row is None:
+        raise NotFoundError(f"unknown retention policy {new.id!r} (add it instead)")
+    old = parse_policy(row.text, f"policy {row.id}")
+    if row.enabled:
+        reason = new.never_shorter_than(old)
+        if reason is not None and _pieces_under(session, old.programme.value):
+            raise RetentionError(
+                f"refused: the new {new.id} would shorten the retention "
+                f"of pieces already filed ({reason})"
+            )
+    row.text, row.enabled, row.version = text, row.enabled or new.enabled, row.version + 1
+    row.updated_at, row.updated_by = now, actor
+    journal.append(
+        session,
+        Event.POLICY_CHANGED,
+        actor,
+        subjects=[new.id],
+        detail={"version": row.version, "enabled": int(row.enabled)},
+        at=now,
+    )
+    return _info(row)
 
 
-def set_enabled(db: Database, actor: str, policy_id: str, enabled: bool) -> PolicyInfo:
+def set_enabled(session: Session, actor: str, policy_id: str, enabled: bool) -> PolicyInfo:
     now = clock.now()
-    with db.write() as session:
-        row = session.get(RetentionPolicyRow, policy_id)
-        if row is None:
-            raise NotFoundError(f"unknown retention policy {policy_id!r}")
-        if row.enabled == enabled:
-            return _info(row)
-        policy = parse_policy(row.text, f"policy {row.id}")
-        if not enabled:
-            count = _pieces_under(session, policy.programme.value)
-            if count:
-                raise RetentionError(
-                    f"refused: disabling {policy_id} would shorten the retention of {count} "
-                    f"piece(s) already filed under programme {policy.programme.value}"
-                )
-        row.enabled, row.updated_at, row.updated_by = enabled, now, actor
-        journal.append(
-            session,
-            Event.POLICY_ENABLED if enabled else Event.POLICY_DISABLED,
-            actor,
-            subjects=[policy_id],
-            at=now,
-        )
+    row = session.get(RetentionPolicyRow, policy_id)
+    if row is None:
+        raise NotFoundError(f"unknown retention policy {policy_id!r}")
+    if row.enabled == enabled:
         return _info(row)
+    policy = parse_policy(row.text, f"policy {row.id}")
+    if not enabled:
+        count = _pieces_under(session, policy.programme.value)
+        if count:
+            raise RetentionError(
+                f"refused: disabling {policy_id} would shorten the retention of {count} "
+                f"piece(s) already filed under programme {policy.programme.value}"
+            )
+    row.enabled, row.updated_at, row.updated_by = enabled, now, actor
+    journal.append(
+        session,
+        Event.POLICY_ENABLED if enabled else Event.POLICY_DISABLED,
+        actor,
+        subjects=[policy_id],
+        at=now,
+    )
+    return _info(row)

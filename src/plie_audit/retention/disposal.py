@@ -99,63 +99,62 @@ def _legal_basis(rules: RetentionRules, retention: Retention) -> str:
     return " ; ".join(by_id[pid].legal_basis for pid in retention.policies if pid in by_id)
 
 
-def propose(db: Database, actor: str, origin: str) -> BordereauInfo:
+def propose(session: Session, actor: str, origin: str) -> BordereauInfo:
     """List the pieces eligible for destruction today in a new bordereau (journaled)."""
     now, today = clock.now(), clock.today()
-    with db.write() as session:
-        rules = RetentionRules.load(session)
-        rows = session.execute(
-            select(Evidence).where(Evidence.disposed_at.is_(None)).order_by(Evidence.id)
-        ).scalars()
-        pieces: list[dict[str, Any]] = []
-        for row in rows:
-            retention = rules.evaluate(row, today)
-            if retention.status is RetentionStatus.ELIGIBLE and (
-                retention.final_action is FinalAction.DESTROY
-            ):
-                assert retention.retain_until is not None
-                pieces.append(
-                    {
-                        "id": row.id,
-                        "sha256": row.sha256,
-                        "size": row.size,
-                        "convention": row.convention_ref,
-                        "kind": row.kind,
-                        "name": row.name,
-                        "retain_until": retention.retain_until.isoformat(),
-                        "policies": list(retention.policies),
-                        "legal_basis": _legal_basis(rules, retention),
-                        "final_action": retention.final_action.value,
-                    }
-                )
-        if not pieces:
-            raise RetentionError(
-                f"nothing is eligible for disposal on {today.isoformat()} "
-                "(see `plie-audit retention audit`)"
+    rules = RetentionRules.load(session)
+    rows = session.execute(
+        select(Evidence).where(Evidence.disposed_at.is_(None)).order_by(Evidence.id)
+    ).scalars()
+    pieces: list[dict[str, Any]] = []
+    for row in rows:
+        retention = rules.evaluate(row, today)
+        if retention.status is RetentionStatus.ELIGIBLE and (
+            retention.final_action is FinalAction.DESTROY
+        ):
+            assert retention.retain_until is not None
+            pieces.append(
+                {
+                    "id": row.id,
+                    "sha256": row.sha256,
+                    "size": row.size,
+                    "convention": row.convention_ref,
+                    "kind": row.kind,
+                    "name": row.name,
+                    "retain_until": retention.retain_until.isoformat(),
+                    "policies": list(retention.policies),
+                    "legal_basis": _legal_basis(rules, retention),
+                    "final_action": retention.final_action.value,
+                }
             )
-        bordereau_id = _next_id(session, today)
-        content = canonical.encode(
-            {
-                "format": BORDEREAU_FORMAT,
-                "id": bordereau_id,
-                "origin": origin,
-                "created_at": clock.isoformat(now),
-                "created_by": actor,
-                "today": today.isoformat(),
-                "pieces": pieces,
-            }
+    if not pieces:
+        raise RetentionError(
+            f"nothing is eligible for disposal on {today.isoformat()} "
+            "(see `plie-audit retention audit`)"
         )
-        session.add(Bordereau(id=bordereau_id, created_at=now, created_by=actor, content=content))
-        journal.append(
-            session,
-            Event.BORDEREAU_PROPOSED,
-            actor,
-            subjects=[bordereau_id],
-            sha256=[str(piece["sha256"]) for piece in pieces],
-            detail={"pieces": len(pieces), "content_sha256": _sha256_hex(content)},
-            at=now,
-        )
-        return BordereauInfo(bordereau_id, content, None, None)
+    bordereau_id = _next_id(session, today)
+    content = canonical.encode(
+        {
+            "format": BORDEREAU_FORMAT,
+            "id": bordereau_id,
+            "origin": origin,
+            "created_at": clock.isoformat(now),
+            "created_by": actor,
+            "today": today.isoformat(),
+            "pieces": pieces,
+        }
+    )
+    session.add(Bordereau(id=bordereau_id, created_at=now, created_by=actor, content=content))
+    journal.append(
+        session,
+        Event.BORDEREAU_PROPOSED,
+        actor,
+        subjects=[bordereau_id],
+        sha256=[str(piece["sha256"]) for piece in pieces],
+        detail={"pieces": len(pieces), "content_sha256": _sha256_hex(content)},
+        at=now,
+    )
+    return BordereauInfo(bordereau_id, content, None, None)
 
 
 def _sha256_hex(data: bytes) -> str:

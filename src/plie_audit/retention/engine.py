@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit.control.requests import held_pieces
 from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
+from plie_audit.retention.holds import held_by_requests
 from plie_audit.retention.policies import FinalAction, RetentionPolicy, parse_policy
 
 
@@ -99,7 +99,7 @@ class RetentionRules:
             convention_events,
             programmes,
             dict(holds),
-            held_pieces(session),
+            held_by_requests(session),
         )
 
     def trigger_date(self, convention: str, programme: str, event: str) -> date | None:
@@ -153,9 +153,3 @@ class RetentionRules:
             holds=holds,
             final_action=final,
         )
-
-
-def evaluate_all(session: Session, today: date) -> list[Retention]:
-    rules = RetentionRules.load(session)
-    rows = session.execute(select(Evidence).order_by(Evidence.id)).scalars()
-    return [rules.evaluate(row, today) for row in rows]

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plie_audit import clock
-from plie_audit.db.models import Convention, RetentionEvent
+from plie_audit.conventions import require as require_convention
+from plie_audit.db.models import RetentionEvent
 from plie_audit.db.session import Database
 from plie_audit.domain import Programme
-from plie_audit.errors import NotFoundError, RetentionError
+from plie_audit.errors import RetentionError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.retention.policies import Trigger
@@ -41,7 +43,7 @@ class EventRecord:
 
 
 def record(
-    db: Database,
+    session: Session,
     actor: str,
     event: Trigger,
     on: date,
@@ -53,55 +55,54 @@ def record(
         raise ValueError("give a programme or a convention")
     now = clock.now()
     scope = f"programme {programme.value}" if programme else f"convention {convention}"
-    with db.write() as session:
-        if convention is not None and session.get(Convention, convention) is None:
-            raise NotFoundError(f"unknown convention {convention!r}")
-        query = select(RetentionEvent).where(RetentionEvent.event == event.value)
-        query = query.where(
-            RetentionEvent.programme == programme.value
-            if programme
-            else RetentionEvent.convention_ref == convention
+    if convention is not None:
+        require_convention(session, convention)
+    query = select(RetentionEvent).where(RetentionEvent.event == event.value)
+    query = query.where(
+        RetentionEvent.programme == programme.value
+        if programme
+        else RetentionEvent.convention_ref == convention
+    )
+    row = session.execute(query).scalar_one_or_none()
+    subjects = [programme.value if programme else str(convention), event.value]
+    if row is None:
+        session.add(
+            RetentionEvent(
+                programme=programme.value if programme else None,
+                convention_ref=convention,
+                event=event.value,
+                on=on,
+                recorded_at=now,
+                recorded_by=actor,
+            )
         )
-        row = session.execute(query).scalar_one_or_none()
-        subjects = [programme.value if programme else str(convention), event.value]
-        if row is None:
-            session.add(
-                RetentionEvent(
-                    programme=programme.value if programme else None,
-                    convention_ref=convention,
-                    event=event.value,
-                    on=on,
-                    recorded_at=now,
-                    recorded_by=actor,
-                )
-            )
-            journal.append(
-                session,
-                Event.RETENTION_EVENT_RECORDED,
-                actor,
-                subjects=subjects,
-                detail={"date": on.isoformat()},
-                at=now,
-            )
-            return EventRecord(scope, event.value, on, None, True)
-        if row.on == on:
-            return EventRecord(scope, event.value, on, None, False)
-        if on < row.on:
-            raise RetentionError(
-                f"refused: {event.value} for {scope} is recorded as {row.on.isoformat()}; a "
-                "correction may only move the date later"
-            )
-        previous = row.on
-        row.on, row.recorded_at, row.recorded_by = on, now, actor
         journal.append(
             session,
-            Event.RETENTION_EVENT_CORRECTED,
+            Event.RETENTION_EVENT_RECORDED,
             actor,
             subjects=subjects,
-            detail={"date": on.isoformat(), "previous": previous.isoformat()},
+            detail={"date": on.isoformat()},
             at=now,
         )
-        return EventRecord(scope, event.value, on, previous, True)
+        return EventRecord(scope, event.value, on, None, True)
+    if row.on == on:
+        return EventRecord(scope, event.value, on, None, False)
+    if on < row.on:
+        raise RetentionError(
+            f"refused: {event.value} for {scope} is recorded as {row.on.isoformat()}; a "
+            "correction may only move the date later"
+        )
+    previous = row.on
+    row.on, row.recorded_at, row.recorded_by = on, now, actor
+    journal.append(
+        session,
+        Event.RETENTION_EVENT_CORRECTED,
+        actor,
+        subjects=subjects,
+        detail={"date": on.isoformat(), "previous": previous.isoformat()},
+        at=now,
+    )
+    return EventRecord(scope, event.value, on, previous, True)
 
 
 def list_events(db: Database) -> list[EventRecord]:

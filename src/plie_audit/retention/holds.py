@@ -1,5 +1,6 @@
 """Holds (*gels*): while a hold is active, no piece of its convention can be disposed of,
-whatever its retention date. Control requests add their own holds (a later issue)."""
+whatever its retention date. An open control request holds the pieces of its scope the same
+way (``control/requests.py`` records it; :func:`held_by_requests` reads it here)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from plie_audit import clock
-from plie_audit.db.models import Convention, Hold
+from plie_audit import canonical, clock
+from plie_audit.conventions import require as require_convention
+from plie_audit.db.models import ControlRequest, Hold
 from plie_audit.db.session import Database
 from plie_audit.errors import ConflictError, NotFoundError
 from plie_audit.journal import log as journal
@@ -54,52 +57,59 @@ class HoldInfo:
         }
 
 
-def add(db: Database, actor: str, convention: str, reason: str) -> HoldInfo:
+def add(session: Session, actor: str, convention: str, reason: str) -> HoldInfo:
     now = clock.now()
-    with db.write() as session:
-        if session.get(Convention, convention) is None:
-            raise NotFoundError(f"unknown convention {convention!r}")
-        count = session.execute(select(func.count()).select_from(Hold)).scalar_one()
-        row = Hold(
-            id=f"H-{count + 1:04d}",
-            convention_ref=convention,
-            reason=reason,
-            created_at=now,
-            created_by=actor,
-        )
-        session.add(row)
-        journal.append(
-            session,
-            Event.HOLD_ADDED,
-            actor,
-            subjects=[row.id, convention],
-            detail={"reason": reason},
-            at=now,
-        )
-        return HoldInfo.from_row(row)
+    require_convention(session, convention)
+    count = session.execute(select(func.count()).select_from(Hold)).scalar_one()
+    row = Hold(
+        id=f"H-{count + 1:04d}",
+        convention_ref=convention,
+        reason=reason,
+        created_at=now,
+        created_by=actor,
+    )
+    session.add(row)
+    journal.append(
+        session,
+        Event.HOLD_ADDED,
+        actor,
+        subjects=[row.id, convention],
+        detail={"reason": reason},
+        at=now,
+    )
+    return HoldInfo.from_row(row)
 
 
-def release(db: Database, actor: str, hold_id: str, reason: str) -> HoldInfo:
+def release(session: Session, actor: str, hold_id: str, reason: str) -> HoldInfo:
     now = clock.now()
-    with db.write() as session:
-        row = session.get(Hold, hold_id)
-        if row is None:
-            raise NotFoundError(f"unknown hold {hold_id!r} (see `plie-audit retention hold list`)")
-        if row.released_at is not None:
-            raise ConflictError(f"hold {hold_id} was already released")
-        row.released_at, row.released_by, row.release_reason = now, actor, reason
-        journal.append(
-            session,
-            Event.HOLD_RELEASED,
-            actor,
-            subjects=[row.id, row.convention_ref],
-            detail={"reason": reason},
-            at=now,
-        )
-        return HoldInfo.from_row(row)
+    row = session.get(Hold, hold_id)
+    if row is None:
+        raise NotFoundError(f"unknown hold {hold_id!r} (see `plie-audit retention hold list`)")
+    if row.released_at is not None:
+        raise ConflictError(f"hold {hold_id} was already released")
+    row.released_at, row.released_by, row.release_reason = now, actor, reason
+    journal.append(
+        session,
+        Event.HOLD_RELEASED,
+        actor,
+        subjects=[row.id, row.convention_ref],
+        detail={"reason": reason},
+        at=now,
+    )
+    return HoldInfo.from_row(row)
 
 
 def list_holds(db: Database) -> list[HoldInfo]:
     with db.read() as session:
         rows = session.execute(select(Hold).order_by(Hold.id)).scalars()
         return [HoldInfo.from_row(row) for row in rows]
+
+
+def held_by_requests(session: Session) -> dict[str, list[str]]:
+    """evidence id -> ids of the open control requests that hold it (for the engine)."""
+    held: dict[str, list[str]] = {}
+    rows = session.execute(select(ControlRequest).where(ControlRequest.closed_at.is_(None)))
+    for row in rows.scalars():
+        for evidence_id in canonical.decode(row.scope.encode()):
+            held.setdefault(evidence_id, []).append(row.id)
+    return held

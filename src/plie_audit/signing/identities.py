@@ -118,10 +118,6 @@ def certificate_of(identity: Identity) -> x509.Certificate:
     return x509.load_pem_x509_certificate(identity.cert_pem.encode())
 
 
-def chain_of(identity: Identity) -> list[x509.Certificate]:
-    return ca.certs_from_pem(identity.chain_pem.encode())
-
-
 def new_identity_row(
     name: str,
     roles: Sequence[Role],

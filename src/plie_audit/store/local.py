@@ -134,10 +134,6 @@ class LocalStore:
             raise StoreError(f"not a SHA-256 address: {sha256!r}")
         return self.root / sha256[:2] / sha256
 
-    def check_layout(self) -> None:
-        if not self.root.is_dir():
-            raise StoreError(f"object store {self.root} is missing")
-
     # -- writing --------------------------------------------------------------------------
     def put_file(self, source: Path) -> PutResult:
         checked = check_regular_file(source)

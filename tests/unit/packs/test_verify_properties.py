@@ -39,10 +39,10 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("pack-properties")
     archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
     for actor, roles in ((MARIE, [Role.DEPOSANT, Role.COMPTABLE]), (CLAIRE, [Role.CONTROLE])):
-        archive.create_identity(
+        archive.identity.create(
             actor.name, roles, identity_passphrase=actor.passphrase, archive_passphrase=PASS
         )
-    archive.add_convention(
+    archive.convention.add(
         MARIE,
         CONV,
         plie="PLIE de Lyon",
@@ -58,7 +58,7 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         piece = root / f"ticket-{number}.txt"
         piece.write_text(f"Ticket TCL n° {number}\n", encoding="utf-8")
         pieces.append(piece)
-    archive.add_evidence(
+    archive.evidence.add(
         MARIE, pieces, convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT, poste=Poste.DEPLACEMENT
     )
     request = archive.control.open(

@@ -33,15 +33,20 @@ import re
 import shutil
 import unicodedata
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from plie_audit import clock, csvsafe
+from plie_audit import clock, csvsafe, lazy
+from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting import statements as st
+from plie_audit.context import Action, Context
 from plie_audit.control import requests
+from plie_audit.conventions import show as show_convention
 from plie_audit.db.models import (
     ArchiveInfo,
     ControlPack,
@@ -52,21 +57,23 @@ from plie_audit.db.models import (
 )
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.errors import ConflictError, InputError, JournalError, StoreError
-from plie_audit.journal import log as journal
 from plie_audit.journal import note, tree
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
 from plie_audit.packs import bagit
 from plie_audit.progress import ProgressCallback
+from plie_audit.publicity import report as publicity
 from plie_audit.signing import ca
 from plie_audit.store.base import CHUNK_SIZE
 from plie_audit.store.local import fsync_folder, sync_filesystem
 
 if TYPE_CHECKING:
-    from plie_audit.archive import Archive
+    from plie_audit.reports import pdf as reports
+else:  # WeasyPrint takes about a second to import (lazy.py)
+    reports = lazy.module("plie_audit.reports.pdf")
 
 PACK_FORMAT = "plie-audit/control-pack/1"
-VERIFY_SH = Path(__file__).with_name("verify.sh")
+VERIFY_SH = Path(bagit.__file__).parent.with_name("verify.sh")
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -139,20 +146,26 @@ def safe_name(name: str, limit: int = 100) -> str:
     return cleaned[:limit]
 
 
-def _checkpoint(archive: Archive, needed: int, passphrase: bytes | None) -> CheckpointRow:
-    with archive.db.read() as session:
+Seal = Callable[[], object]
+"""Signs and records a checkpoint of the journal as it is now (``services/journal.seal``)."""
+
+
+def _checkpoint(ctx: Context, needed: int, seal: Seal | None) -> CheckpointRow:
+    """The latest checkpoint, if it covers the ``needed`` first journal entries; else a new
+    one, when the archive's keeper gave the passphrase (``seal``)."""
+    with ctx.db.read() as session:
         row = session.execute(
             select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
         ).scalar_one_or_none()
     if row is not None and row.size >= needed:
         return row
-    if passphrase is None:
+    if seal is None:
         raise JournalError(
             "no checkpoint covers every filing of the request yet: run "
             "`plie-audit journal checkpoint` (or set $PLIE_AUDIT_PASSPHRASE)"
         )
-    archive.journal_checkpoint(passphrase)
-    with archive.db.read() as session:
+    seal()
+    with ctx.db.read() as session:
         fresh = session.execute(
             select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
         ).scalar_one()
@@ -160,16 +173,19 @@ def _checkpoint(archive: Archive, needed: int, passphrase: bytes | None) -> Chec
 
 
 def build(
-    archive: Archive,
-    actor: str,
+    action: Action,
     request_id: str,
     output: Path,
     *,
     as_zip: bool = False,
     progress: ProgressCallback | None = None,
-    archive_passphrase: bytes | None = None,
+    seal: Seal | None = None,
     index_pdf: bool = True,
 ) -> PackResult:
+    """Build the pack of a request at ``output`` (a folder, or a zip with ``as_zip``) and
+    record it, journaled ``pack-built`` with its tag manifest's SHA-256."""
+    archive = action.ctx
+    actor = action.by
     request = requests.get(archive.db, request_id)
     if not request.open:
         raise ConflictError(f"control request {request_id} is closed")
@@ -187,7 +203,7 @@ def build(
         rows = [session.get(Evidence, evidence_id) for evidence_id in request.scope]
         pieces = [row for row in rows if row is not None]
         needed = max((row.filed_seq or 0 for row in pieces), default=0)
-    checkpoint = _checkpoint(archive, needed, archive_passphrase)
+    checkpoint = _checkpoint(archive, needed, seal)
     partial = _partial_prefix(output).with_name(
         f"{_partial_prefix(output).name}{os.getpid()}{'.zip' if as_zip else ''}"
     )
@@ -204,7 +220,9 @@ def build(
         # path is always complete and recorded; one interrupted after the record is renamed
         # into place by the next run (_resume).
         sync_filesystem(output.parent)
-        pack_id = _record(archive, actor, request_id, tag_sha256, len(index["pieces"]))
+        pack_id = action.commit(
+            lambda session: _record(session, action, request_id, tag_sha256, len(index["pieces"]))
+        )
         os.replace(partial, output)
         fsync_folder(output.parent)
     except BaseException:
@@ -239,7 +257,7 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _resume(archive: Archive, request_id: str, output: Path, as_zip: bool) -> PackResult | None:
+def _resume(archive: Context, request_id: str, output: Path, as_zip: bool) -> PackResult | None:
     """Clean up after a build that was interrupted: a partial pack already recorded (killed
     between the record and the rename) is renamed into place and reported; any other partial
     of a process that is gone is removed. Partials of a live process are left alone."""
@@ -276,7 +294,7 @@ def _tag_manifest(path: Path, top: str) -> bytes | None:
 
 
 def _recorded_pack(
-    archive: Archive, request_id: str, path: Path, *, name: Path | None = None
+    archive: Context, request_id: str, path: Path, *, name: Path | None = None
 ) -> PackResult | None:
     """The recorded pack of this request that ``path`` is (by its tag manifest's SHA-256)."""
     shown = name or path
@@ -322,7 +340,7 @@ def _counts(path: Path, top: str) -> tuple[int, int]:
 
 
 def _payload(
-    archive: Archive,
+    archive: Context,
     bag: _Bag,
     request: requests.RequestInfo,
     pieces: list[Evidence],
@@ -395,7 +413,7 @@ def _filing_entries(db: Any, pieces: list[Evidence]) -> dict[int, bytes]:
 
 
 def _piece(
-    archive: Archive,
+    archive: Context,
     bag: _Bag,
     row: Evidence,
     identities: dict[str, Identity],
@@ -441,7 +459,7 @@ def _piece(
 
 
 def _documents(
-    archive: Archive,
+    archive: Context,
     bag: _Bag,
     request: requests.RequestInfo,
     index: dict[str, Any],
@@ -454,13 +472,13 @@ def _documents(
     for ref in request.conventions:
         lines = [
             line
-            for line in archive.accounting.expenses(ref)
+            for line in expenses.list_lines(archive.db, ref)
             if (request.poste is None or line.poste == request.poste)
             and (request.since is None or line.spent_on >= request.since)
             and (request.until is None or line.spent_on <= request.until)
         ]
         bag.write(f"data/accounting/{ref}/depenses.csv", st.lines_csv(lines))
-        paid = archive.accounting.payments(ref)
+        paid = payments.list_payments(archive.db, ref)
         bag.write(
             f"data/accounting/{ref}/paiements.csv",
             csvsafe.write(
@@ -468,7 +486,7 @@ def _documents(
                 ([p.id, p.kind, format_amount(p.amount), p.paid_on.isoformat()] for p in paid),
             ),
         )
-        shown = archive.show_convention(ref)
+        shown = show_convention(archive.db, ref)
         bag.write(
             f"data/accounting/{ref}/budget.csv",
             csvsafe.write(
@@ -478,16 +496,19 @@ def _documents(
         bag.write(
             f"data/accounting/{ref}/indicateurs.csv",
             csvsafe.write(
-                ["name", "value"], ([i.name, i.value] for i in archive.accounting.indicators(ref))
+                ["name", "value"],
+                ([i.name, i.value] for i in indicators.list_values(archive.db, ref)),
             ),
         )
         bag.write(
             f"data/accounting/{ref}/publicite.json",
             json.dumps(
-                [r.as_json() for r in archive.publicity.report(ref)], ensure_ascii=False, indent=2
+                [r.as_json() for r in publicity.report(archive.db, ref)],
+                ensure_ascii=False,
+                indent=2,
             ).encode(),
         )
-        report = archive.accounting.check(ref)
+        report = check.run(archive.db, archive.store, ref)
         bag.write(
             f"data/accounting/{ref}/controle.json",
             json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode(),
@@ -513,13 +534,11 @@ def _documents(
     )
     if not index_pdf:
         return
-    from plie_audit.reports import pdf as reports  # WeasyPrint: imported on use (slow)
-
     trust = index["trust"]
     document = reports.render(
         "control_pack.html",
         {
-            "origin": archive.settings.origin,
+            "origin": archive.origin,
             "request": {
                 **index["request"],
                 "since": request.since,
@@ -596,7 +615,7 @@ les constats du contrôle comptable et la liste des pièces avec leur empreinte 
 
 
 def _tag_files(
-    archive: Archive, bag: _Bag, request: requests.RequestInfo, index_pdf: bool = True
+    archive: Context, bag: _Bag, request: requests.RequestInfo, index_pdf: bool = True
 ) -> str:
     root = bag.root
     index = json.loads((root / "data/index.json").read_bytes())
@@ -608,7 +627,7 @@ def _tag_files(
     count = len(bag.entries)
     info = bagit.bag_info_text(
         [
-            ("Source-Organization", archive.settings.origin),
+            ("Source-Organization", archive.origin),
             ("External-Identifier", request.reference),
             ("External-Description", f"Paquet de contrôle {request.id} ({request.authority})"),
             ("Internal-Sender-Identifier", request.id),
@@ -624,7 +643,7 @@ def _tag_files(
             request=request.id,
             reference=request.reference,
             authority=request.authority,
-            origin=archive.settings.origin,
+            origin=archive.origin,
             date=clock.today().isoformat(),
             root=index["trust"]["root_fingerprint"],
             key=index["trust"]["journal_key"],
@@ -661,32 +680,29 @@ def _zip(folder: Path, output: Path, top: str) -> None:
                 archive_zip.write(path, f"{top}/{path.relative_to(folder).as_posix()}")
 
 
-def _record(archive: Archive, actor: str, request_id: str, tag_sha256: str, pieces: int) -> str:
+def _record(session: Session, action: Action, request_id: str, tag_sha256: str, pieces: int) -> str:
+    """Record the pack and journal it (``pack-built``), in the action's transaction."""
     now = clock.now()
-    with archive.db.write() as session:
-        count = len(
-            session.execute(
-                select(ControlPack.id).where(ControlPack.request_id == request_id)
-            ).all()
+    count = len(
+        session.execute(select(ControlPack.id).where(ControlPack.request_id == request_id)).all()
+    )
+    pack_id = f"{request_id}-P{count + 1}"
+    session.add(
+        ControlPack(
+            id=pack_id,
+            request_id=request_id,
+            tagmanifest_sha256=tag_sha256,
+            pieces=pieces,
+            built_at=now,
+            built_by=action.by,
         )
-        pack_id = f"{request_id}-P{count + 1}"
-        session.add(
-            ControlPack(
-                id=pack_id,
-                request_id=request_id,
-                tagmanifest_sha256=tag_sha256,
-                pieces=pieces,
-                built_at=now,
-                built_by=actor,
-            )
-        )
-        journal.append(
-            session,
-            Event.PACK_BUILT,
-            actor,
-            subjects=[request_id, pack_id],
-            sha256=[tag_sha256],
-            detail={"pieces": pieces, "tagmanifest_sha256": tag_sha256},
-            at=now,
-        )
+    )
+    action.journal(
+        session,
+        Event.PACK_BUILT,
+        subjects=[request_id, pack_id],
+        sha256=[tag_sha256],
+        detail={"pieces": pieces, "tagmanifest_sha256": tag_sha256},
+        at=now,
+    )
     return pack_id

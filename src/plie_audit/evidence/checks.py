@@ -1,0 +1,183 @@
+"""The checks of one filing: its signed record against its row, and its two CMS signatures
+against a signer the archive trusted when it signed.
+
+``verify`` runs them on every piece whose record no sealed journal entry binds (or on all
+with ``--signatures``); ``evidence show`` runs them on the piece it shows. They return
+findings; they never raise for what they find.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from sqlalchemy import select
+
+from plie_audit.clock import isoformat
+from plie_audit.db.models import ArchiveInfo, Evidence, Identity
+from plie_audit.db.session import Database
+from plie_audit.errors import SignatureInvalid
+from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
+from plie_audit.findings import Finding, FindingKind
+from plie_audit.signing import ca, cms
+
+
+@dataclass(frozen=True)
+class TrustedSigner:
+    """An identity's certificate, with its path to a trust anchor checked once."""
+
+    name: str
+    fingerprint: str
+    valid_from: datetime
+    valid_until: datetime
+    revoked_at: datetime | None
+    problem: str | None  # why its certificate cannot be trusted, if it cannot
+
+
+def load_signers(db: Database) -> dict[str, TrustedSigner]:
+    """Every identity, with the path from its certificate to its anchor checked.
+
+    Anchors are the archive root and the anchors stored for imported identities. The path's
+    validity window is the intersection of the certificates' windows, so each signature is
+    then judged at its own signing time without rebuilding the path.
+    """
+    with db.read() as session:
+        root_pem = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one()
+        rows = session.execute(select(Identity)).scalars().all()
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    signers: dict[str, TrustedSigner] = {}
+    for row in rows:
+        certificate = x509.load_pem_x509_certificate(row.cert_pem.encode())
+        chain = ca.certs_from_pem(row.chain_pem.encode())
+        anchors = [root] + ([chain[-1]] if row.source == "imported" and chain else [])
+        intermediates = chain[:-1] if chain else []
+        path = [certificate, *intermediates, *anchors[-1:]]
+        valid_from = max(cert.not_valid_before_utc for cert in path)
+        valid_until = min(cert.not_valid_after_utc for cert in path)
+        problem: str | None = None
+        if ca.fingerprint(certificate) != row.fingerprint:
+            problem = "certificate does not match its recorded fingerprint"
+        else:
+            try:
+                ca.verify_chain(certificate, intermediates, anchors, valid_from)
+            except SignatureInvalid as exc:
+                problem = str(exc)
+        signers[row.name] = TrustedSigner(
+            name=row.name,
+            fingerprint=row.fingerprint,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            revoked_at=row.revoked_at,
+            problem=problem,
+        )
+    return signers
+
+
+def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[Finding]:
+    """Check a filing's two CMS signatures and that its signer was trusted when it signed."""
+    findings: list[Finding] = []
+    checks = (
+        (FindingKind.RECORD_SIGNATURE_INVALID, row.record_sig, hashlib.sha256(row.record).digest()),
+        (FindingKind.CONTENT_SIGNATURE_INVALID, row.content_sig, _digest(row.sha256)),
+    )
+    for kind, signature, digest in checks:
+        try:
+            info = cms.verify_detached(signature, digest)
+        except SignatureInvalid as exc:
+            findings.append(Finding(row.id, kind, "a valid CMS signature", str(exc)))
+            continue
+        findings.extend(_check_signer(row, info, signers))
+    return findings
+
+
+def _digest(sha256_hex: str) -> bytes:
+    try:
+        return bytes.fromhex(sha256_hex)
+    except ValueError:
+        return b""
+
+
+def _check_signer(
+    row: Evidence, info: cms.SignerInfo, signers: dict[str, TrustedSigner]
+) -> list[Finding]:
+    signer = signers.get(row.filed_by)
+    if signer is None:
+        return [Finding(row.id, FindingKind.SIGNER_UNKNOWN, "a known identity", row.filed_by)]
+    found = ca.fingerprint(info.certificate)
+    if not hmac.compare_digest(found, signer.fingerprint):
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNER_MISMATCH,
+                f"certificate of {row.filed_by} sha256:{signer.fingerprint}",
+                f"sha256:{found}",
+            )
+        ]
+    if signer.problem is not None:
+        return [Finding(row.id, FindingKind.SIGNER_UNTRUSTED, "a trusted path", signer.problem)]
+    at = info.signing_time
+    if not signer.valid_from <= at <= signer.valid_until:
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNER_UNTRUSTED,
+                "signing time within "
+                f"{isoformat(signer.valid_from)}..{isoformat(signer.valid_until)}",
+                isoformat(at),
+            )
+        ]
+    # Instants are kept to the second. A filing is authorised before it is signed, so a
+    # signature dated in the revocation's own second was made before the revocation took
+    # effect: only a later second is "after revocation".
+    if signer.revoked_at is not None and at > signer.revoked_at:
+        return [
+            Finding(
+                row.id,
+                FindingKind.SIGNED_AFTER_REVOCATION,
+                f"signed before {isoformat(signer.revoked_at)}",
+                isoformat(at),
+            )
+        ]
+    return []
+
+
+def _row_fields(row: Evidence) -> dict[str, Any]:
+    """The row's copy of the record fields, in the record's JSON form."""
+    return FilingRecord(
+        sha256=row.sha256,
+        size=row.size,
+        name=row.name,
+        convention=row.convention_ref,
+        kind=row.kind,
+        poste=row.poste,
+        amount=row.amount,
+        paid_on=row.paid_on,
+        label=row.label,
+        filed_at=row.filed_at,
+        filed_by=row.filed_by,
+        supersedes=row.supersedes,
+    ).as_json()
+
+
+def check_record(row: Evidence) -> list[Finding]:
+    """Compare the signed filing record with the row that repeats its fields."""
+    try:
+        record = decode_record(row.record).as_json()
+    except ValueError as exc:
+        return [Finding(row.id, FindingKind.RECORD_UNREADABLE, "a filing record", str(exc))]
+    findings = []
+    if evidence_id(row.record) != row.id:
+        findings.append(Finding(row.id, FindingKind.ID_MISMATCH, evidence_id(row.record), row.id))
+    for name, found in _row_fields(row).items():
+        expected = record[name]
+        if expected != found:
+            findings.append(
+                Finding(
+                    row.id, FindingKind.RECORD_MISMATCH, f"{name}={expected}", f"{name}={found}"
+                )
+            )
+    return findings

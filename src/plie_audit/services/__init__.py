@@ -1,0 +1,5 @@
+"""The service floor: one module per noun of the command line, each a class working on the
+archive's :class:`~plie_audit.context.Context` (``archive.<noun>.<verb>()`` mirrors
+``plie-audit <noun> <verb>``). A service authorizes, validates and commits through the action
+pipeline (``context.py``) and calls the domain packages below it; it never imports
+``plie_audit.archive``."""

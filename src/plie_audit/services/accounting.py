@@ -1,0 +1,110 @@
+"""The accounts of a convention (seed, articles 4 and 5): ``archive.expense``,
+``archive.payment``, ``archive.indicator`` and ``archive.accounting`` (``plie-audit expense …``,
+``payment …``, ``indicator …``, ``accounting check``).
+
+Roles (../cli-contract.md): a ``deposant`` files expense lines; a ``comptable`` records
+payments and indicators. Listing and checking need no identity.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from plie_audit import conventions
+from plie_audit.accounting import check, expenses, indicators, payments
+from plie_audit.accounting.payments import PaymentKind
+from plie_audit.context import Action, Actor, Context
+from plie_audit.domain import Role
+from plie_audit.findings import Finding
+
+
+class ExpenseService:
+    """``archive.expense``: expense lines (*dépenses réalisées et acquittées*)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def import_(self, actor: Actor, convention: str, path: Path) -> expenses.ImportReport:
+        """Import expense lines from a CSV, filing their pieces and the CSV itself; the lines
+        are recorded in the commit of the last pieces."""
+        action = self.ctx.act(actor, Role.DEPOSANT, "expense import", [convention])
+        lines = expenses.read_csv(Path(path))
+        references = expenses.check_references(self.ctx.db, convention, lines)
+        return expenses.import_lines(action, convention, Path(path), lines, references)
+
+    def list(self, convention: str) -> builtins.list[expenses.LineInfo]:
+        """List a convention's expense lines."""
+        conventions.require(self.ctx.db, convention)
+        return expenses.list_lines(self.ctx.db, convention)
+
+
+class PaymentService:
+    """``archive.payment``: avance, acomptes and solde as they were paid (article 4)."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def add(
+        self, actor: Actor, convention: str, kind: PaymentKind, amount: Decimal, paid_on: date
+    ) -> tuple[payments.PaymentInfo, builtins.list[Finding]]:
+        """Record a payment as it happened, and say which rules of article 4 it breaks."""
+        action = self.ctx.act(actor, Role.COMPTABLE, "payment add", [convention])
+        conventions.require(self.ctx.db, convention)
+        paid = action.commit(
+            lambda session: payments.record(session, actor.name, convention, kind, amount, paid_on)
+        )
+        return paid, payments.findings_of(self.ctx.db, paid)
+
+    def list(self, convention: str) -> builtins.list[payments.PaymentInfo]:
+        """List a convention's payments."""
+        conventions.require(self.ctx.db, convention)
+        return payments.list_payments(self.ctx.db, convention)
+
+
+class IndicatorService:
+    """``archive.indicator``: the aggregated follow-up figures of article 5-2."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def set(self, actor: Actor, convention: str, name: str, value: str) -> indicators.IndicatorInfo:
+        """Set one indicator."""
+        action = self.ctx.act(actor, Role.COMPTABLE, "indicator set", [convention])
+        (info,) = self._record(action, convention, [(name, value)])
+        return info
+
+    def import_(
+        self, actor: Actor, convention: str, path: Path
+    ) -> builtins.list[indicators.IndicatorInfo]:
+        """Set indicators from a CSV with the header ``name,value``."""
+        action = self.ctx.act(actor, Role.COMPTABLE, "indicator import", [convention])
+        return self._record(action, convention, indicators.read_csv(Path(path)))
+
+    def _record(
+        self, action: Action, convention: str, values: builtins.list[tuple[str, str]]
+    ) -> builtins.list[indicators.IndicatorInfo]:
+        conventions.require(self.ctx.db, convention)
+        checked = [indicators.check(name, value) for name, value in values]
+        return action.commit(
+            lambda session: indicators.set_values(session, action.by, convention, checked)
+        )
+
+    def list(self, convention: str) -> builtins.list[indicators.IndicatorInfo]:
+        """List a convention's indicators."""
+        conventions.require(self.ctx.db, convention)
+        return indicators.list_values(self.ctx.db, convention)
+
+
+class AccountingService:
+    """``archive.accounting``: the check a control authority would make."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def check(self, convention: str) -> check.AccountingReport:
+        """Every finding a control authority would make on the convention's accounts."""
+        conventions.require(self.ctx.db, convention)
+        return check.run(self.ctx.db, self.ctx.store, convention)

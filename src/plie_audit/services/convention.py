@@ -1,0 +1,97 @@
+"""``archive.convention``: conventions, their budget and avenants, their retention events
+(``plie-audit convention …``). Adding and amending need the role ``comptable``; recording a
+convention's retention event, ``archiviste``."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from plie_audit import conventions
+from plie_audit.accounting import budget
+from plie_audit.context import Actor, Context, LockScope
+from plie_audit.conventions import ConventionInfo
+from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.errors import InputError
+from plie_audit.evidence import filing
+from plie_audit.retention import events
+from plie_audit.retention.policies import Trigger
+
+
+class ConventionService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def add(
+        self,
+        actor: Actor,
+        ref: str,
+        *,
+        plie: str,
+        agence: str,
+        region: str,
+        start: date,
+        end: date,
+        programme: Programme,
+        budget: Mapping[Poste, Decimal] | None = None,
+    ) -> ConventionInfo:
+        """Add a convention (*convention de coopération locale*) with its budget prévisionnel."""
+        action = self.ctx.act(actor, Role.COMPTABLE, "convention add", [ref])
+        new = conventions.validate_new(
+            ref,
+            plie=plie,
+            agence=agence,
+            region=region,
+            start=start,
+            end=end,
+            programme=programme,
+            budget=budget or {},
+        )
+        action.commit(lambda session: conventions.add(session, actor.name, new))
+        return conventions.show(self.ctx.db, new.ref)
+
+    def list(self) -> builtins.list[ConventionInfo]:
+        """List conventions."""
+        return conventions.list_all(self.ctx.db)
+
+    def show(self, ref: str) -> ConventionInfo:
+        """Show one convention with its budget and the pieces filed for it."""
+        return conventions.show(self.ctx.db, ref)
+
+    def event(self, actor: Actor, ref: str, event: Trigger, on: date) -> events.EventRecord:
+        """Record a retention trigger event's date for one convention."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "convention event", [ref, event.value])
+        conventions.require(self.ctx.db, ref)
+        return action.commit(
+            lambda session: events.record(session, actor.name, event, on, convention=ref),
+            locks=LockScope(convention=ref),
+        )
+
+    def amend(
+        self, actor: Actor, ref: str, changes: Mapping[Poste, Decimal], avenant: Path
+    ) -> budget.AmendmentInfo:
+        """Amend a convention's budget by an avenant: the avenant is filed, and the new budget
+        recorded in the same commit."""
+        action = self.ctx.act(actor, Role.COMPTABLE, "convention amend", [ref])
+        conventions.require(self.ctx.db, ref)
+        if not changes:
+            raise InputError("an avenant changes at least one --budget POSTE=AMOUNT")
+        request = filing.PieceRequest(
+            path=Path(avenant),
+            convention=ref,
+            kind=EvidenceKind.AVENANT,
+            label=f"Avenant ({Path(avenant).name})",
+        )
+        filing.validate(self.ctx.db, [request])
+        amended: builtins.list[budget.AmendmentInfo] = []
+
+        def record(session: Session, ids: builtins.list[str]) -> None:
+            amended.append(budget.amend(session, actor.name, ref, changes, ids[0]))
+
+        filing.file_pieces(action, [request], within=record)
+        return amended[0]

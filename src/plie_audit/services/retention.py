@@ -1,0 +1,445 @@
+"""``archive.retention``: durée d'utilité administrative, gels, élimination
+(``plie-audit retention …``).
+
+Who may do what (../cli-contract.md): an ``archiviste`` adds, enables or changes policies,
+records trigger events, holds, bordereaux and disposals, and signs retention audits. Anyone may
+list policies and run an audit that only reports.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.orm import Session
+
+from plie_audit import clock, conventions, lazy, textin, verification
+from plie_audit.context import Actor, Context, LockScope
+from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
+from plie_audit.errors import RetentionError
+from plie_audit.evidence import filing
+from plie_audit.journal.log import Event
+from plie_audit.progress import ProgressCallback
+from plie_audit.retention import audit as audits
+from plie_audit.retention import catalog, disposal, holds
+from plie_audit.retention import events as trigger_events
+from plie_audit.retention import locks as storage_locks
+from plie_audit.retention.engine import Retention
+from plie_audit.retention.policies import Trigger, parse_policy
+
+if TYPE_CHECKING:
+    from plie_audit.reports import pdf as reports
+    from plie_audit.signing import pades
+else:  # WeasyPrint and pyHanko take about a second to import (lazy.py)
+    reports = lazy.module("plie_audit.reports.pdf")
+    pades = lazy.module("plie_audit.signing.pades")
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    report: audits.RetentionAudit
+    pdf: bytes | None
+    filed: str | None  # the evidence id of the signed, filed report (archiviste runs)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    bordereau: disposal.BordereauInfo
+    pdf: bytes
+
+
+class PolicyService:
+    """``archive.retention.policy``: the archive's retention policies."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def list(self) -> builtins.list[catalog.PolicyInfo]:
+        """List the archive's retention policies."""
+        return catalog.list_policies(self.ctx.db)
+
+    def show(self, policy_id: str) -> catalog.PolicyInfo:
+        """Show one retention policy."""
+        return catalog.get(self.ctx.db, policy_id)
+
+    def add(self, actor: Actor, path: Path) -> catalog.PolicyInfo:
+        """Add a retention policy from a TOML file."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention policy add", [path.name])
+        text = _read_toml(path)
+        parse_policy(text, path.name)
+        return action.commit(
+            lambda session: catalog.add(session, actor.name, text, path.name), locks=LockScope()
+        )
+
+    def update(self, actor: Actor, path: Path) -> catalog.PolicyInfo:
+        """Change a retention policy (never shortening retention already running)."""
+        text = _read_toml(path)
+        policy = parse_policy(text, path.name)
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention policy update", [policy.id])
+        return action.commit(
+            lambda session: catalog.update(session, actor.name, text, path.name),
+            locks=LockScope(),
+        )
+
+    def enable(self, actor: Actor, policy_id: str, enabled: bool = True) -> catalog.PolicyInfo:
+        """Enable (or, with ``enabled`` False, disable) a retention policy."""
+        verb = "enable" if enabled else "disable"
+        action = self.ctx.act(actor, Role.ARCHIVISTE, f"retention policy {verb}", [policy_id])
+        catalog.get(self.ctx.db, policy_id)
+        return action.commit(
+            lambda session: catalog.set_enabled(session, actor.name, policy_id, enabled),
+            locks=LockScope(),
+        )
+
+    def disable(self, actor: Actor, policy_id: str) -> catalog.PolicyInfo:
+        """Disable a retention policy (refused while pieces depend on it)."""
+        return self.enable(actor, policy_id, False)
+
+
+class HoldService:
+    """``archive.retention.hold``: holds (*gels*) that block disposal."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def add(self, actor: Actor, convention: str, reason: str) -> holds.HoldInfo:
+        """Hold every piece of a convention: none can be disposed of until released."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention hold add", [convention])
+        reason = clean_text(reason, "--reason", required=True)
+        conventions.require(self.ctx.db, convention)
+        return action.commit(
+            lambda session: holds.add(session, actor.name, convention, reason),
+            locks=LockScope(convention=convention),
+        )
+
+    def release(self, actor: Actor, hold_id: str, reason: str) -> holds.HoldInfo:
+        """Release a hold."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention hold release", [hold_id])
+        reason = clean_text(reason, "--reason", required=True)
+        return action.commit(
+            lambda session: holds.release(session, actor.name, hold_id, reason),
+            locks=lambda hold: LockScope(convention=hold.convention),
+        )
+
+    def list(self) -> builtins.list[holds.HoldInfo]:
+        """List holds, active and released."""
+        return holds.list_holds(self.ctx.db)
+
+
+class RetentionService:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.policy = PolicyService(ctx)
+        self.hold = HoldService(ctx)
+
+    # ------------------------------------------------------------ events
+    def event(
+        self, actor: Actor, event: Trigger, on: date, *, programme: Programme
+    ) -> trigger_events.EventRecord:
+        """Record a trigger event's date for a programme (a convention's: ``convention
+        event``)."""
+        action = self.ctx.act(
+            actor, Role.ARCHIVISTE, "retention event", [programme.value, event.value]
+        )
+        return action.commit(
+            lambda session: trigger_events.record(
+                session, actor.name, event, on, programme=programme
+            ),
+            locks=LockScope(),
+        )
+
+    def events(self) -> builtins.list[trigger_events.EventRecord]:
+        """List the trigger events recorded."""
+        return trigger_events.list_events(self.ctx.db)
+
+    # ------------------------------------------------------------ storage locks
+    def locks(
+        self,
+        actor: Actor | None = None,
+        *,
+        apply: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> storage_locks.LockReport:
+        """Compare the storage's own locks (S3 Object Lock) with what retention requires;
+        with ``apply`` (role archiviste), set them and destroy the bytes of disposed pieces
+        whose lock has expired. The pass is journaled when it changed something."""
+        store = self.ctx.store
+        if not apply:
+            return storage_locks.apply(self.ctx.db, store, dry_run=True, progress=progress)
+        if actor is None:
+            raise RetentionError("applying the storage's locks needs an identity (--as)")
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention locks", [store.url])
+        report = storage_locks.apply(self.ctx.db, store, progress=progress)
+        if report.changed or report.destroyed:
+
+            def record(session: Session) -> None:
+                action.journal(
+                    session,
+                    Event.LOCKS_APPLIED,
+                    subjects=[store.url],
+                    sha256=sorted(report.destroyed),
+                    detail={
+                        "checked": report.checked,
+                        "changed": len(report.changed),
+                        "destroyed": len(report.destroyed),
+                        "waiting": len(report.waiting),
+                    },
+                )
+
+            action.commit(record)
+        return report
+
+    # ------------------------------------------------------------ audit
+    def audit(
+        self, actor: Actor | None = None, *, as_of: date | None = None, pdf: bool = False
+    ) -> AuditResult:
+        """Report every piece's retention and a full integrity check; run by an archiviste,
+        the French report is signed (PAdES), filed and the audit journaled."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention audit") if actor else None
+        integrity = verification.verify_archive(self.ctx.db, self.ctx.store, self.ctx.origin)
+        report = audits.run(self.ctx.db, as_of or clock.today(), integrity)
+        if not pdf and action is None:
+            return AuditResult(report, None, None)
+        document = reports.render(
+            "retention_audit.html",
+            _audit_context(self.ctx, report, actor),
+            title="Rapport d'audit de conservation",
+            attachments=[
+                (
+                    "audit.json",
+                    _json_bytes(report.as_json()),
+                    "Rapport d'audit de conservation (JSON)",
+                )
+            ],
+        )
+        if action is None:
+            return AuditResult(report, document, None)
+        document = pades.sign_pdf(
+            document,
+            action.signer,
+            reason="Audit périodique de conservation",
+            location=self.ctx.origin,
+            tsa_url=self.ctx.settings.tsa_url,
+        )
+
+        def record(session: Session, ids: builtins.list[str]) -> None:
+            # In the commit that files the signed report: both or neither.
+            action.journal(
+                session,
+                Event.RETENTION_AUDIT,
+                subjects=[ids[0]],
+                detail={
+                    "as_of": report.as_of.isoformat(),
+                    "ok": int(report.integrity.ok),
+                    "pieces": len(report.pieces),
+                    **report.summary,
+                },
+            )
+
+        (filed,) = filing.file_documents(
+            action,
+            [(f"audit-conservation-{report.as_of.isoformat()}.pdf", document)],
+            convention=None,
+            kind=EvidenceKind.AUTRE,
+            label=f"Rapport d'audit de conservation au {report.as_of.isoformat()}",
+            within=record,
+        )
+        return AuditResult(report, document, filed)
+
+    # ------------------------------------------------------------ disposal
+    def propose(self, actor: Actor) -> Proposal:
+        """Build the bordereau d'élimination of the pieces eligible today (PDF and JSON)."""
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention propose")
+        bordereau = action.commit(
+            lambda session: disposal.propose(session, actor.name, self.ctx.origin)
+        )
+        data = bordereau.data
+        document = reports.render(
+            "bordereau.html",
+            {
+                "id": bordereau.id,
+                "origin": data["origin"],
+                "produced_at": clock.parse_instant(data["created_at"]),
+                "produced_by": data["created_by"],
+                "service": self.ctx.origin,
+                "pieces": [
+                    {
+                        **piece,
+                        "retain_until": date.fromisoformat(piece["retain_until"]),
+                        "policy_id": ", ".join(piece["policies"]),
+                    }
+                    for piece in data["pieces"]
+                ],
+            },
+            title=f"Bordereau d'élimination {bordereau.id}",
+            attachments=[
+                (
+                    f"{bordereau.id}.json",
+                    bordereau.content,
+                    "Bordereau d'élimination (JSON canonique)",
+                )
+            ],
+        )
+        return Proposal(bordereau, document)
+
+    def bordereau(self, bordereau_id: str) -> disposal.BordereauInfo:
+        """Show a bordereau d'élimination."""
+        return disposal.get(self.ctx.db, bordereau_id)
+
+    def dispose(
+        self, actor: Actor, bordereau_id: str, visa: str, *, dry_run: bool = False
+    ) -> disposal.DisposalReport:
+        """Destroy the pieces of a bordereau that are still eligible by the real clock.
+
+        The pieces are marked disposed and the signed certificate filed in one commit; bytes
+        are destroyed after it. Re-running a bordereau already executed under the same visa
+        (after an interruption) destroys what bytes are left and files nothing new.
+        """
+        action = self.ctx.act(actor, Role.ARCHIVISTE, "retention dispose", [bordereau_id])
+        visa = clean_text(visa, "--visa", max_length=200, required=True)
+        known = disposal.get(self.ctx.db, bordereau_id)
+        if known.executed_at is not None and known.visa == visa:
+            return self._finish(known, dry_run)
+        _bordereau, ready, skipped = disposal.plan(self.ctx.db, bordereau_id)
+        if not ready:
+            self.ctx.refuse(  # journaled as a refusal, exit 50
+                actor.name,
+                "retention dispose",
+                f"nothing in bordereau {bordereau_id} may be disposed of on "
+                f"{clock.today().isoformat()}: "
+                + "; ".join(f"{s['id']} {s['reason']}" for s in skipped[:3]),
+                [bordereau_id],
+                Role.ARCHIVISTE,
+                error=RetentionError,
+                prefix="refused: ",
+            )
+        if dry_run:
+            return disposal.DisposalReport(
+                bordereau_id, visa, True, disposed=[dict(p) for p in ready], skipped=skipped
+            )
+        now = clock.now()
+        store = self.ctx.store
+        destroy = disposal.bytes_to_destroy(self.ctx.db, store, ready, now)
+        report = disposal.report(
+            actor.name, self.ctx.origin, bordereau_id, visa, ready, skipped, destroy, now
+        )
+        assert report.certificate is not None
+        document = reports.render(
+            "certificat_elimination.html",
+            {
+                "origin": self.ctx.origin,
+                "bordereau_id": bordereau_id,
+                "visa": visa,
+                "disposed_at": now,
+                "disposed_by": actor.name,
+                "pieces": [{**p, "policy_id": ", ".join(p["policies"])} for p in report.disposed],
+                "skipped": skipped,
+            },
+            title=f"Certificat d'élimination — {bordereau_id}",
+            attachments=[
+                (
+                    f"certificat-{bordereau_id}.json",
+                    report.certificate,
+                    "Certificat d'élimination (JSON canonique)",
+                )
+            ],
+        )
+        document = pades.sign_pdf(
+            document,
+            action.signer,
+            reason="Certificat d'élimination",
+            location=self.ctx.origin,
+            tsa_url=self.ctx.settings.tsa_url,
+        )
+        report.certificate_ids = filing.file_documents(
+            action,
+            [
+                (f"certificat-elimination-{bordereau_id}.pdf", document),
+                (f"certificat-elimination-{bordereau_id}.json", report.certificate),
+            ],
+            convention=None,
+            kind=EvidenceKind.CERTIFICAT_ELIMINATION,
+            label=f"Certificat d'élimination, bordereau {bordereau_id}, visa {visa}",
+            within=lambda session, _ids: disposal.mark(session, actor.name, report),
+        )
+        # After the commit: a disposal interrupted here is finished by running it again.
+        disposal.destroy_unneeded_bytes(self.ctx.db, store, destroy)
+        return report
+
+    def _finish(self, known: disposal.BordereauInfo, dry_run: bool) -> disposal.DisposalReport:
+        """A bordereau already executed under this visa: destroy the bytes its disposal left
+        (it was interrupted after its commit); nothing else to do."""
+        report = disposal.DisposalReport(
+            known.id,
+            known.visa or "",
+            dry_run,
+            disposed_at=known.executed_at,
+            certificate_ids=disposal.certificates(self.ctx.db, known.id),
+            already_executed=True,
+        )
+        if not dry_run:
+            destroyed = disposal.leftovers(self.ctx.db, self.ctx.store, known.id)
+            report.leftovers_destroyed = sorted(destroyed)
+        return report
+
+
+def _read_toml(path: Path) -> str:
+    return textin.read_text(path, "TOML file", 1 << 20)  # a policy is a few hundred bytes
+
+
+def _json_bytes(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
+
+
+def _audit_context(
+    ctx: Context, report: audits.RetentionAudit, actor: Actor | None
+) -> dict[str, Any]:
+    def piece(retention: Retention) -> dict[str, Any]:
+        kind, name = report.names.get(retention.evidence_id, ("", ""))
+        return {
+            "id": retention.evidence_id,
+            "convention": retention.convention,
+            "kind": kind,
+            "name": name,
+            "sha256": retention.sha256,
+            "status": retention.status.value,
+            "retain_until": retention.retain_until,
+            "policies": list(retention.policies),
+            "holds": list(retention.holds),
+        }
+
+    return {
+        "origin": ctx.origin,
+        "as_of": report.as_of,
+        "produced_at": clock.now(),
+        "produced_by": actor.name if actor else None,
+        "summary": report.summary,
+        "integrity": {
+            "ok": report.integrity.ok,
+            "checked": report.integrity.checked,
+            "findings": [f.as_json() for f in report.integrity.findings],
+        },
+        "pieces": [piece(r) for r in report.pieces],
+        "upcoming": [piece(r) for r in report.upcoming],
+        "policies": [
+            {
+                "id": p.policy.id,
+                "title": p.policy.title,
+                "programme": p.policy.programme.value,
+                "legal_basis": p.policy.legal_basis,
+                "trigger": p.policy.trigger.value,
+                "duration": str(p.policy.duration),
+                "rounding": p.policy.rounding.value,
+                "floor": p.policy.floor,
+                "enabled": p.enabled,
+                "confirmed": p.policy.confirmed,
+                "source": p.policy.source,
+            }
+            for p in report.policies
+        ],
+        "events": [{"scope": e.scope, "event": e.event, "date": e.on} for e in report.events],
+    }

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from plie_audit.db.migrate import upgrade
 from plie_audit.db.models import ArchiveInfo, Checkpoint, JournalEntry
-from plie_audit.db.session import Database, upgrade
+from plie_audit.db.session import Database
 from plie_audit.journal import log as journal
 from plie_audit.journal import merkle, note, tree
 from plie_audit.journal.audit import audit_journal

@@ -23,7 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 
 from plie_audit import canonical
 from plie_audit.archive import Archive
-from plie_audit.db.session import Database, upgrade
+from plie_audit.db.migrate import upgrade
+from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
 from plie_audit.journal import note
 
@@ -340,7 +341,7 @@ def test_upgrade_from_the_first_migration_rebuilds_the_tree(
     from alembic import command
     from alembic.config import Config
 
-    from plie_audit.db.session import migrations_dir
+    from plie_audit.db.migrate import migrations_dir
 
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))

@@ -15,10 +15,11 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from plie_audit import lazy
 from plie_audit.accounting import budget, keys, payments, statements
 from plie_audit.accounting.expenses import LineInfo, list_lines
 from plie_audit.db.models import Bilan, Convention, Evidence, ExpenseLine, ExpensePiece, Statement
@@ -29,6 +30,11 @@ from plie_audit.findings import Finding, FindingKind
 from plie_audit.money import format_amount
 from plie_audit.retention.policies import Duration
 from plie_audit.store import ObjectStore
+
+if TYPE_CHECKING:
+    from plie_audit.reports import attachments
+else:  # pyHanko takes about a second to import (lazy.py)
+    attachments = lazy.module("plie_audit.reports.attachments")
 
 BILAN_DELAY = Duration(months=3)
 
@@ -264,14 +270,12 @@ def _statement_findings(
     store: ObjectStore, latest: Statement, sha: str | None, lines: list[LineInfo]
 ) -> list[Finding]:
     """The latest état's embedded totals against the current lines of its period."""
-    from plie_audit.reports.attachments import read_attachments
-
     subject = latest.id
     if sha is None:
         return [Finding(subject, FindingKind.STATEMENT_MISMATCH, "its filed PDF", "missing")]
     try:
         with store.open(sha) as handle:
-            embedded = read_attachments(handle.read())
+            embedded = attachments.read_attachments(handle.read())
         certified = json.loads(embedded[statements.TOTALS_FILE])
     except (StoreError, InputError, KeyError, ValueError) as exc:
         return [

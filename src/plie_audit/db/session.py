@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, make_url
@@ -147,23 +146,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def migrations_dir() -> Path:
-    return Path(__file__).parent / "migrations"
-
-
-def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` with Alembic (the only way tables are created)."""
-    from alembic import command
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(migrations_dir()))
-    config.set_main_option("sqlalchemy.url", database.url.replace("%", "%%"))
-    with database.engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
 
 
 def current_revision(database: Database) -> str | None:

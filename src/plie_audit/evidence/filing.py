@@ -43,9 +43,9 @@ from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
 from plie_audit.errors import InputError, PlieAuditError
 from plie_audit.evidence.info import EvidenceInfo
-from plie_audit.evidence.mediatype import sniff
 from plie_audit.evidence.record import FilingRecord, evidence_id
 from plie_audit.journal.log import Event
+from plie_audit.mediatype import sniff
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity import report as publicity
 from plie_audit.publicity.report import Inspection, PublicationResult

@@ -40,7 +40,7 @@ from xml.etree import ElementTree
 
 from plie_audit import textin
 from plie_audit.errors import InputError, PlieAuditError
-from plie_audit.evidence.mediatype import sniff
+from plie_audit.mediatype import sniff
 
 HEAD_SIZE = 8192
 PDF = "application/pdf"

@@ -12,11 +12,12 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from sqlalchemy import select
 
-from plie_audit import clock
+from plie_audit import clock, lazy
 from plie_audit.config import (
     DEFAULT_DATABASE,
     DEFAULT_STORE,
@@ -27,7 +28,7 @@ from plie_audit.config import (
 )
 from plie_audit.context import Actor, Context
 from plie_audit.db.models import ArchiveInfo, Evidence
-from plie_audit.db.session import Database, check_database_url, check_schema, upgrade
+from plie_audit.db.session import Database, check_database_url, check_schema
 from plie_audit.domain import (
     ALWAYS_SENSITIVE,
     SENSITIVE_READERS,
@@ -49,6 +50,11 @@ from plie_audit.retention import catalog as retention_catalog
 from plie_audit.signing import ca, identities
 from plie_audit.signing.identities import ROOT_KEY_FILE
 from plie_audit.store import open_store
+
+if TYPE_CHECKING:
+    from plie_audit.db import migrate
+else:  # Alembic takes half a second to import: only init and import need it (lazy.py)
+    migrate = lazy.module("plie_audit.db.migrate")
 
 
 def create(
@@ -107,7 +113,7 @@ def create(
         object_store = open_store(store_url, root)
         object_store.create()
         db = Database(settings.resolved_database_url(root))
-        upgrade(db)
+        migrate.upgrade(db)
         with db.read() as session:
             if session.execute(select(ArchiveInfo)).first() is not None:
                 raise ArchiveStateError("the database already holds an archive")
@@ -233,9 +239,9 @@ def rebuild(
         object_store.create()
         objects = restore.put_objects(checked, object_store, progress)
         restore.copy_keys(checked, root / "keys")
-        upgrade(db, str(exported["schema_revision"]))
+        migrate.upgrade(db, str(exported["schema_revision"]))
         seq = restore.insert_rows(db, checked, objects=objects, with_keys=bool(checked.keys))
-        upgrade(db)
+        migrate.upgrade(db)
         write_settings(root, settings)
     except BaseException:
         remove_partial(root, created_here)

@@ -4,10 +4,17 @@ Object Lock)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from plie_audit import lazy
 from plie_audit.errors import ArchiveStateError
 from plie_audit.store.base import LockState, ObjectStat, ObjectStore, PutResult
 from plie_audit.store.local import LocalStore
+
+if TYPE_CHECKING:
+    from plie_audit.store import s3
+else:  # boto3 takes half a second to import, and the embedded default never needs it
+    s3 = lazy.module("plie_audit.store.s3")
 
 __all__ = ["LocalStore", "LockState", "ObjectStat", "ObjectStore", "PutResult", "open_store"]
 
@@ -16,9 +23,7 @@ def open_store(url: str, root: Path) -> ObjectStore:
     """Open the store named in ``archive.toml``: a folder (relative to the archive), file://,
     or s3://BUCKET[/PREFIX]. Opening makes no network call."""
     if url.startswith("s3://"):
-        from plie_audit.store.s3 import S3Store
-
-        return S3Store(url)
+        return s3.S3Store(url)
     if "://" in url and not url.startswith("file://"):
         raise ArchiveStateError(
             f"unsupported store URL {url!r}: give a folder, file:///absolute/path or "

@@ -33,6 +33,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
 from plie_audit.errors import ArchiveStateError, InputError, StoreError, StoreLocked
 from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
 from plie_audit.store.local import HEAD_SIZE, check_regular_file, check_unchanged
@@ -112,7 +116,6 @@ class S3Store:
 
     def _call(self, what: str, operation: Callable[..., T], **kwargs: Any) -> T:
         """Run one S3 call; turn boto3's errors into one clear StoreError."""
-        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             return operation(Bucket=self.bucket, **kwargs)
@@ -133,7 +136,6 @@ class S3Store:
     def create(self) -> None:
         """Create the bucket with Object Lock if it does not exist; refuse a bucket without
         Object Lock and a prefix that already holds objects."""
-        from botocore.exceptions import BotoCoreError, ClientError
 
         where = f"s3://{self.bucket}"
         try:
@@ -264,7 +266,6 @@ class S3Store:
 
     # -- reading ---------------------------------------------------------------------------
     def _head(self, key: str, version: str | None = None) -> dict[str, Any] | None:
-        from botocore.exceptions import ClientError
 
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": key}
         if version is not None:
@@ -296,7 +297,6 @@ class S3Store:
         return ObjectStat(int(head["ContentLength"]), _lock_of(head))
 
     def open(self, sha256: str) -> BinaryIO:
-        from botocore.exceptions import ClientError
 
         key = self.key(sha256)
         try:
@@ -414,7 +414,6 @@ class S3Store:
     def delete(self, sha256: str) -> None:
         """Release the legal hold and delete every version; the server refuses while the
         COMPLIANCE retention runs (StoreLocked, with the date it ends)."""
-        from botocore.exceptions import ClientError
 
         key = self.key(sha256)
         for version in self.versions(sha256):
@@ -447,11 +446,6 @@ def _lock_of(head: dict[str, Any]) -> LockState:
 
 def make_client() -> Any:
     """A boto3 S3 client from the standard AWS settings, fit for non-AWS servers too."""
-    try:
-        import boto3
-        from botocore.config import Config
-    except ImportError as exc:  # pragma: no cover - boto3 is a dependency
-        raise ArchiveStateError("S3 storage needs boto3: pip install boto3") from exc
     config = Config(
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",

@@ -13,8 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from plie_audit.db.migrate import migrations_dir, upgrade
 from plie_audit.db.models import Base, JournalEntry
-from plie_audit.db.session import Database, current_revision, migrations_dir, upgrade
+from plie_audit.db.session import Database, current_revision
 from plie_audit.errors import PlieAuditError
 
 AT = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)

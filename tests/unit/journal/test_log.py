@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from plie_audit.db.migrate import upgrade
 from plie_audit.db.models import JournalEntry
-from plie_audit.db.session import Database, upgrade
+from plie_audit.db.session import Database
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import ENTRY_FORMAT, Entry, Event, encode_entry
 

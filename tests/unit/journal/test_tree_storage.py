@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from plie_audit.db.migrate import upgrade
 from plie_audit.db.models import JournalEntry, JournalNode
-from plie_audit.db.session import Database, upgrade
+from plie_audit.db.session import Database
 from plie_audit.journal import log as journal
 from plie_audit.journal import merkle, tree
 from plie_audit.journal.log import Event, node_position

@@ -9,7 +9,7 @@ from plie_audit.db.models import Base
 config = context.config
 connection = config.attributes.get("connection")
 if connection is None:  # pragma: no cover - plie-audit always passes its connection
-    raise RuntimeError("run migrations through plie_audit.db.session.upgrade()")
+    raise RuntimeError("run migrations through plie_audit.db.migrate.upgrade()")
 
 context.configure(
     connection=connection,

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from plie_audit.evidence.mediatype import sniff
+from plie_audit.mediatype import sniff
 
 
 def _zip(members: list[tuple[str, bytes]], *, stored_first: bool = False) -> bytes:

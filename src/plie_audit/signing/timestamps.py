@@ -23,29 +23,18 @@ import secrets
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-# tsp registers TSTInfo as eContent and the ESS signingCertificate(V2) attributes with cms.
-from asn1crypto import algos, core, tsp
 from asn1crypto import cms as acms
-from asn1crypto import x509 as ax509
+from asn1crypto import core, tsp  # tsp also registers TSTInfo as eContent with cms
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from plie_audit.errors import SignatureInvalid, SigningError
-from plie_audit.signing import ca
-from plie_audit.signing.cms import (
-    _ASN1_ERRORS,
-    _embedded_certificates,
-    _find_signer_certificate,
-    _signed_attributes,
-)
+from plie_audit.signing import ca, signerinfo
 
 TST_INFO_OID = "1.2.840.113549.1.9.16.1.4"
 """id-ct-TSTInfo (RFC 3161 §2.4.2), the eContentType of a time-stamp token."""
@@ -57,19 +46,6 @@ REPLY_MEDIA_TYPE = "application/timestamp-reply"
 MAX_RESPONSE_BYTES = 1 << 20
 """Largest TSA response read (a token with a few certificates is a few kilobytes)."""
 
-_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
-    "sha256": hashes.SHA256,
-    "sha384": hashes.SHA384,
-    "sha512": hashes.SHA512,
-}
-_SIGNATURE_HASHES = {
-    "sha256_ecdsa": "sha256",
-    "sha384_ecdsa": "sha384",
-    "sha512_ecdsa": "sha512",
-    "sha256_rsa": "sha256",
-    "sha384_rsa": "sha384",
-    "sha512_rsa": "sha512",
-}
 _STATUS_CODES = {name: code for code, name in tsp.PKIStatus._map.items()}
 
 
@@ -188,7 +164,7 @@ def _token_from_response(url: str, body: bytes) -> bytes:
         failures = sorted(_optional_native(status_info["fail_info"]))
         token_field = response["time_stamp_token"]
         token = None if isinstance(token_field, core.Void) else bytes(token_field.dump())
-    except _ASN1_ERRORS as exc:
+    except signerinfo.DECODING_ERRORS as exc:
         raise SigningError(
             f"time-stamp authority {url} sent a malformed response: {_one_line(exc)}"
         ) from exc
@@ -223,9 +199,6 @@ class _Token:
     econtent: bytes
     """The eContent octets: the DER TSTInfo the messageDigest covers (RFC 5652 §5.4)."""
     tst_info: tsp.TSTInfo
-    signed_attrs: dict[str, list[Any]]
-    """Signed attributes by asn1crypto name, values as asn1crypto objects."""
-    signed_attrs_der: bytes
 
 
 def tsa_certificates(token: bytes) -> list[x509.Certificate]:
@@ -244,7 +217,7 @@ def verify_token(
 
     RFC 3161 §2.4.2 with RFC 5652 §5.4/§5.6 and RFC 5816; the certificate path is checked
     at genTime (revocation is not checked). ``nonce``, when given, must be the token's.
-    Raises ``SignatureInvalid`` on any failure.
+    Raises ``SignatureInvalid`` on any failure, a damaged certificate included.
     """
     parsed = _parse(token)
     tst = parsed.tst_info
@@ -256,7 +229,7 @@ def verify_token(
         gen_time = tst["gen_time"].native
         serial = tst["serial_number"].native
         policy = tst["policy"].dotted
-    except _ASN1_ERRORS as exc:
+    except signerinfo.DECODING_ERRORS as exc:
         raise SignatureInvalid(f"malformed TSTInfo: {exc}") from exc
 
     # Cheap checks first: the TSTInfo must be about these bytes (§2.4.2).
@@ -273,29 +246,26 @@ def verify_token(
         raise SignatureInvalid("the token's genTime is not a usable time")
     when = gen_time.astimezone(UTC)
 
-    # RFC 5652 §5.4 / §11: contentType and messageDigest bind the signature to the TSTInfo.
-    digest_name = _signer_digest_name(parsed.signer)
-    try:
-        content_type = _single(parsed.signed_attrs, "content_type").dotted
-        message_digest = _single(parsed.signed_attrs, "message_digest").native
-    except _ASN1_ERRORS as exc:
-        raise SignatureInvalid(f"malformed signed attribute: {exc}") from exc
-    if content_type != TST_INFO_OID:
-        raise SignatureInvalid("content type attribute is not id-ct-TSTInfo")
-    econtent_digest = _digest(digest_name, parsed.econtent)
-    if not isinstance(message_digest, bytes) or not hmac.compare_digest(
-        message_digest, econtent_digest
-    ):
-        raise SignatureInvalid("message digest attribute does not match the TSTInfo")
-
-    # The TSA certificate: named by the SignerIdentifier, looked up among the token's
-    # certificates and then the anchors (a TSA certificate pinned directly).
-    certificate = _find_signer_certificate(parsed.signer, (*parsed.certificates, *anchors))
-    _check_signing_certificate(parsed.signed_attrs, certificate)
-    _check_signature(parsed.signer, certificate, parsed.signed_attrs_der, digest_name)
+    # RFC 5652 §5.3-§5.6, shared with filing signatures: contentType and messageDigest bind
+    # the signature to the TSTInfo; the TSA certificate is named by the SignerIdentifier,
+    # among the token's certificates then the anchors (a TSA certificate pinned directly);
+    # RFC 3161 §2.4.2 / RFC 5816 §2.2.1: an ESS signingCertificate(V2) must name it.
+    certificate = signerinfo.verify_signer_info(
+        parsed.signer,
+        (*parsed.certificates, *anchors),
+        TST_INFO_OID,
+        signerinfo.digests_of(parsed.econtent),
+        require_signing_certificate=True,
+        role="TSA",
+    ).certificate
     _check_timestamping_certificate(certificate)
     _check_tsa_name(tst, certificate)
-    ca.verify_chain(certificate, parsed.certificates, anchors, when)
+    try:
+        ca.verify_chain(certificate, parsed.certificates, anchors, when)
+    except signerinfo.CERTIFICATE_ERRORS as exc:
+        # The path may run through a damaged CA certificate the token carries (no signature
+        # covers those), whose extensions verify_chain reads.
+        raise SignatureInvalid(f"a certificate on the TSA's path is damaged: {exc}") from exc
 
     return TimestampInfo(time=when, serial=serial, policy=policy, tsa=certificate, digest=digest)
 
@@ -320,175 +290,44 @@ def _parse(token: bytes) -> _Token:
         if len(signer_infos) != 1:
             raise SignatureInvalid(f"expected exactly one signer, found {len(signer_infos)}")
         signer = signer_infos[0]
-        _check_versions(signed_data, signer)
-        certificates = _embedded_certificates(signed_data)
-        signed_attrs, signed_attrs_der = _signed_attributes(
-            signer, "the token's signer", lambda _kind, values: list(values)
-        )
-    except (*_ASN1_ERRORS, x509.InvalidVersion) as exc:
-        # cryptography's InvalidVersion (a bad certificate version) is no ValueError.
+        _check_signed_data(signed_data, signer)
+        certificates = signerinfo.embedded_certificates(signed_data)
+    except signerinfo.DECODING_ERRORS as exc:
         raise SignatureInvalid(f"malformed time-stamp token: {exc}") from exc
-    return _Token(signer, certificates, econtent, tst_info, signed_attrs, signed_attrs_der)
+    return _Token(signer, certificates, econtent, tst_info)
 
 
-def _check_versions(signed_data: acms.SignedData, signer: acms.SignerInfo) -> None:
+def _check_signed_data(signed_data: acms.SignedData, signer: acms.SignerInfo) -> None:
     """The unsigned fields around the signature must be well formed too (no malleability).
 
-    Raises ``SignatureInvalid``, or one of ``_ASN1_ERRORS`` for undecodable fields.
+    Raises ``SignatureInvalid``, or one of ``signerinfo.DECODING_ERRORS`` for undecodable
+    fields. The SignerInfo itself is ``signerinfo.verify_signer_info``'s.
     """
     # RFC 5652 §5.1: version 3, since eContentType is not id-data.
     if signed_data["version"].native != "v3":
         raise SignatureInvalid("SignedData version is not 3")
-    # RFC 5652 §5.3: version 1 with issuerAndSerialNumber, 3 with subjectKeyIdentifier.
-    expected = "v1" if signer["sid"].name == "issuer_and_serial_number" else "v3"
-    if signer["version"].native != expected:
-        raise SignatureInvalid(f"SignerInfo version is not {expected[1:]}")
     # RFC 5754 §2: SHA-2 AlgorithmIdentifier parameters are absent or NULL.
-    algorithms = [*signed_data["digest_algorithms"], signer["digest_algorithm"]]
+    algorithms = signed_data["digest_algorithms"]
     if not all(isinstance(a["parameters"], core.Void | core.Null) for a in algorithms):
         raise SignatureInvalid("digest algorithm parameters are neither absent nor NULL")
     # RFC 5652 §5.1: digestAlgorithms lists the signer's digest algorithm.
-    declared = {a["algorithm"].native for a in signed_data["digest_algorithms"]}
+    declared = {a["algorithm"].native for a in algorithms}
     if signer["digest_algorithm"]["algorithm"].native not in declared:
         raise SignatureInvalid("the signer's digest algorithm is not in digestAlgorithms")
-
-
-def _single(attrs: dict[str, list[Any]], kind: str) -> Any:
-    """RFC 5652 §11: contentType and messageDigest carry exactly one value."""
-    values = attrs.get(kind)
-    if values is None:
-        raise SignatureInvalid(f"signed attribute {kind} is missing")
-    if len(values) != 1:
-        raise SignatureInvalid(f"signed attribute {kind} must have exactly one value")
-    return values[0]
-
-
-def _signer_digest_name(signer: acms.SignerInfo) -> str:
-    try:
-        name = signer["digest_algorithm"]["algorithm"].native
-    except _ASN1_ERRORS as exc:
-        raise SignatureInvalid(f"malformed signer digest algorithm: {exc}") from exc
-    if name not in _HASHES:
-        raise SignatureInvalid(f"unsupported signer digest algorithm {name}")
-    return str(name)
-
-
-def _digest(name: str, data: bytes) -> bytes:
-    hasher = hashes.Hash(_HASHES[name]())
-    hasher.update(data)
-    return hasher.finalize()
-
-
-def _check_signing_certificate(attrs: dict[str, list[Any]], certificate: x509.Certificate) -> None:
-    """RFC 3161 §2.4.2, RFC 5816 §2.2.1: ESS signingCertificate(V2) names the TSA cert.
-
-    At least one of the two attributes must be present; each present one must identify
-    ``certificate`` in its first ESSCertID(v2) (RFC 2634 §5.4, RFC 5035 §5.4).
-    """
-    present = [kind for kind in ("signing_certificate", "signing_certificate_v2") if kind in attrs]
-    if not present:
-        raise SignatureInvalid("the token has no ESS signingCertificate(V2) attribute")
-    cert_der = certificate.public_bytes(serialization.Encoding.DER)
-    for kind in present:
-        try:
-            first = _single(attrs, kind)["certs"][0]
-            if kind == "signing_certificate":
-                # RFC 2634 §5.4.1: ESSCertID.certHash is SHA-1 of the certificate; what it
-                # needs is second-preimage resistance, which SHA-1 still has.
-                expected = hashlib.sha1(cert_der).digest()  # noqa: S324
-            else:
-                hash_name = first["hash_algorithm"]["algorithm"].native
-                if hash_name not in _HASHES:
-                    raise SignatureInvalid(f"unsupported ESSCertIDv2 hash {hash_name}")
-                expected = _digest(hash_name, cert_der)
-            cert_hash = first["cert_hash"].native
-            issuer_serial = first["issuer_serial"]
-            names: list[Any] = []
-            serial = None
-            if not isinstance(issuer_serial, core.Void):
-                names = list(issuer_serial["issuer"])
-                serial = issuer_serial["serial_number"].native
-        except _ASN1_ERRORS as exc:
-            raise SignatureInvalid(f"malformed {kind} attribute: {exc}") from exc
-        if not isinstance(cert_hash, bytes) or not hmac.compare_digest(cert_hash, expected):
-            raise SignatureInvalid(f"{kind} attribute does not match the TSA certificate")
-        if serial is not None:
-            issuer = _asn1_cert(certificate).issuer
-            if serial != certificate.serial_number or not any(
-                name.name == "directory_name" and name.chosen == issuer for name in names
-            ):
-                raise SignatureInvalid(f"{kind} attribute names another issuer and serial")
-
-
-def _asn1_cert(certificate: x509.Certificate) -> ax509.Certificate:
-    return ax509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))
-
-
-def _check_signature(
-    signer: acms.SignerInfo,
-    certificate: x509.Certificate,
-    signed_attrs_der: bytes,
-    digest_name: str,
-) -> None:
-    """RFC 5652 §5.6: verify the signature over the signed attributes with the TSA key."""
-    try:
-        algorithm: algos.SignedDigestAlgorithm = signer["signature_algorithm"]
-        name = algorithm["algorithm"].native
-        signature = signer["signature"].native
-        pss = _pss_padding(algorithm) if name == "rsassa_pss" else None
-    except _ASN1_ERRORS as exc:
-        raise SignatureInvalid(f"malformed signature algorithm: {exc}") from exc
-    public_key = certificate.public_key()
-    # rsaEncryption as the signature algorithm (RFC 3370 §3.2) uses the signer digest.
-    hash_name = _SIGNATURE_HASHES.get(name, digest_name)
-    chosen = _HASHES[hash_name]()
-    try:
-        if isinstance(public_key, ec.EllipticCurvePublicKey) and name.endswith("_ecdsa"):
-            public_key.verify(signature, signed_attrs_der, ec.ECDSA(chosen))
-        elif isinstance(public_key, rsa.RSAPublicKey) and (
-            name == "rsassa_pkcs1v15" or name.endswith("_rsa")
-        ):
-            public_key.verify(signature, signed_attrs_der, padding.PKCS1v15(), chosen)
-        elif isinstance(public_key, rsa.RSAPublicKey) and pss is not None:
-            public_key.verify(signature, signed_attrs_der, pss[0], pss[1])
-        else:
-            raise SignatureInvalid(f"unsupported signature algorithm {name} for the TSA key")
-    except InvalidSignature as exc:
-        raise SignatureInvalid("the token's signature does not verify with the TSA key") from exc
-    except (UnsupportedAlgorithm, ValueError, TypeError) as exc:
-        raise SignatureInvalid(f"cannot check the token's signature: {exc}") from exc
-
-
-def _pss_padding(
-    algorithm: algos.SignedDigestAlgorithm,
-) -> tuple[padding.PSS, hashes.HashAlgorithm]:
-    """RFC 4055 §3.1: RSASSA-PSS parameters; MGF1 with the same hash as the message."""
-    params = algorithm["parameters"]
-    hash_name = params["hash_algorithm"]["algorithm"].native
-    mgf = params["mask_gen_algorithm"]
-    mgf_hash = mgf["parameters"]["algorithm"].native
-    salt_length = params["salt_length"].native
-    if hash_name not in _HASHES or mgf["algorithm"].native != "mgf1" or mgf_hash != hash_name:
-        raise SignatureInvalid("unsupported RSASSA-PSS hash or mask generation function")
-    if params["trailer_field"].native != "trailer_field_bc" or salt_length < 0:
-        raise SignatureInvalid("unsupported RSASSA-PSS parameters")
-    chosen = _HASHES[hash_name]()
-    return padding.PSS(mgf=padding.MGF1(chosen), salt_length=salt_length), chosen
 
 
 def _check_timestamping_certificate(certificate: x509.Certificate) -> None:
     """RFC 3161 §2.3: one critical extendedKeyUsage, id-kp-timeStamping only.
 
     Like OpenSSL's timestamp-signing purpose, a keyUsage, when present, must be
-    digitalSignature and/or nonRepudiation only (RFC 5280 §4.2.1.3).
+    digitalSignature and/or nonRepudiation only (RFC 5280 §4.2.1.3). The certificate comes
+    from ``verify_signer_info``, which made sure its extensions and subject decode.
     """
     subject = certificate.subject.rfc4514_string()
     try:
         extension = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     except x509.ExtensionNotFound as exc:
         raise SignatureInvalid(f"TSA certificate {subject!r} has no extendedKeyUsage") from exc
-    except ValueError as exc:
-        raise SignatureInvalid(f"TSA certificate {subject!r} has bad extensions: {exc}") from exc
     if not extension.critical:
         raise SignatureInvalid(f"TSA certificate {subject!r}: extendedKeyUsage is not critical")
     if list(extension.value) != [ExtendedKeyUsageOID.TIME_STAMPING]:
@@ -518,13 +357,13 @@ def _check_tsa_name(tst: tsp.TSTInfo, certificate: x509.Certificate) -> None:
         if isinstance(name, core.Void):
             return
         if name.name == "directory_name":
-            matches = name.chosen == _asn1_cert(certificate).subject
+            matches = name.chosen == signerinfo.asn1_certificate(certificate).subject
         else:
-            alternative = _asn1_cert(certificate).subject_alt_name_value
+            alternative = signerinfo.asn1_certificate(certificate).subject_alt_name_value
             matches = alternative is not None and any(
                 other.dump() == name.dump() for other in alternative
             )
-    except _ASN1_ERRORS as exc:
+    except signerinfo.DECODING_ERRORS as exc:
         raise SignatureInvalid(f"malformed tsa name in the token: {exc}") from exc
     if not matches:
         raise SignatureInvalid("the token's tsa name is not a name of the TSA certificate")

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import cms as acms
 from asn1crypto import core
+from asn1crypto import x509 as ax509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -19,6 +20,7 @@ from cryptography.x509.oid import NameOID
 from plie_audit.errors import SignatureInvalid, SigningError
 from plie_audit.signing import ca, cms
 from plie_audit.signing.cms import PrivateKey, SignerInfo, sign_detached, verify_detached
+from support.damage import carrying, damage_certificate
 
 NOW = datetime(2025, 3, 14, 9, 26, 53, 589793, tzinfo=UTC)
 DIGEST = hashlib.sha256(b"piece one").digest()
@@ -348,6 +350,42 @@ def test_signing_certificate_v2_must_name_the_signer(
         verify_detached(_replace_signer_info(cms_der, signer), DIGEST)
 
 
+@pytest.mark.parametrize("wrong", [None, "serial", "issuer"])
+def test_signing_certificate_v2_issuer_serial_must_name_the_signer(
+    archive_identity: tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate],
+    wrong: str | None,
+) -> None:
+    """RFC 5035 §5.4: an ESSCertIDv2 with issuerSerial (OpenSSL's -cades writes one) must
+    give the signer certificate's issuer and serial, not only its hash."""
+    root, key, cert = archive_identity
+    cms_der = sign_detached(DIGEST, key, cert, [root], NOW)
+    signer = _signer_info(cms_der)
+    asn1_cert = ax509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    issuer = asn1_cert.subject if wrong == "issuer" else asn1_cert.issuer
+    serial = cert.serial_number + (1 if wrong == "serial" else 0)
+    ess_cert_id = {
+        "cert_hash": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).digest(),
+        "issuer_serial": {
+            "issuer": [ax509.GeneralName(name="directory_name", value=issuer)],
+            "serial_number": serial,
+        },
+    }
+    attributes = [
+        acms.CMSAttribute({"type": "signing_certificate_v2", "values": [{"certs": [ess_cert_id]}]})
+        if a["type"].native == "signing_certificate_v2"
+        else a
+        for a in signer["signed_attrs"]
+    ]
+    _resign(signer, attributes, key)
+    resigned = _replace_signer_info(cms_der, signer)
+
+    if wrong is None:
+        assert verify_detached(resigned, DIGEST).certificate == cert
+    else:
+        with pytest.raises(SignatureInvalid, match="names another issuer and serial"):
+            verify_detached(resigned, DIGEST)
+
+
 def test_missing_signer_certificate_is_rejected(
     archive_identity: tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate],
 ) -> None:
@@ -669,3 +707,43 @@ def test_a_certificate_with_a_mangled_version_is_refused_not_crashed(
     signed[at] = 0x07
     with pytest.raises(SignatureInvalid):
         verify_detached(bytes(signed), DIGEST)
+
+
+def test_a_signature_re_signed_carrying_its_own_certificate_verifies(
+    archive_identity: tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate],
+) -> None:
+    """Checks the ``carrying`` helper the next test relies on: with the genuine certificate
+    the re-signed CMS verifies, so a refusal there is the damage's doing."""
+    root, key, cert = archive_identity
+    cms_der = sign_detached(DIGEST, key, cert, [root], NOW)
+
+    resigned = carrying(cms_der, key, cert, cert.public_bytes(serialization.Encoding.DER))
+
+    assert resigned != cms_der
+    assert verify_detached(resigned, DIGEST).certificate == cert
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("public key", "signer certificate is damaged"),
+        ("key algorithm", "signer certificate is damaged"),
+        ("extension", "signer certificate is damaged"),
+        ("duplicate extension", "signer certificate is damaged"),
+        ("version", "malformed CMS"),
+    ],
+)
+def test_a_damaged_signer_certificate_is_an_invalid_signature(
+    archive_identity: tuple[x509.Certificate, ec.EllipticCurvePrivateKey, x509.Certificate],
+    damage: str,
+    message: str,
+) -> None:
+    """The signer certificate damaged, named by signingCertificateV2 and the CMS re-signed by
+    the signer's key: ``SignatureInvalid`` (a finding for the caller), as for a time-stamp
+    token's TSA certificate (test_timestamps)."""
+    root, key, cert = archive_identity
+    cms_der = sign_detached(DIGEST, key, cert, [root], NOW)
+    damaged = carrying(cms_der, key, cert, damage_certificate(cert, damage))
+
+    with pytest.raises(SignatureInvalid, match=message):
+        verify_detached(damaged, DIGEST)

@@ -32,6 +32,7 @@ from plie_audit.signing.timestamps import (
     tsa_certificates,
     verify_token,
 )
+from support.damage import DAMAGES, carrying, damage_certificate
 from support.tsa import POLICY, LocalTsa, make_root, make_tsa_certificate, start_tsa
 
 pytestmark = pytest.mark.openssl
@@ -183,6 +184,13 @@ def _resign(
     return bytes(
         acms.ContentInfo({"content_type": "signed_data", "content": new_signed_data}).dump()
     )
+
+
+def _tsa_key(tsa: LocalTsa) -> ec.EllipticCurvePrivateKey:
+    """The key the local TSA signs its tokens with (its ``openssl ts`` signer_key)."""
+    key = serialization.load_pem_private_key((tsa.workdir / "tsa.key").read_bytes(), None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
 
 
 def _flip(data: bytes, position: int) -> bytes:
@@ -457,6 +465,63 @@ def test_a_signature_by_another_key_is_refused(tsa: LocalTsa, token: bytes) -> N
 
     with pytest.raises(SignatureInvalid, match="signature does not verify"):
         verify_token(_resign(token, wrong_key, cert, [tsa.root_cert]), CHECKPOINT, [tsa.root_cert])
+
+
+# ------------------------------------------ a damaged certificate is an invalid token
+
+
+def test_a_token_re_signed_carrying_its_own_certificate_verifies(
+    tsa: LocalTsa, token: bytes
+) -> None:
+    """Checks the ``carrying`` helper the next tests rely on: with the genuine certificate
+    the re-signed token verifies, so a refusal below is the damage's doing."""
+    undamaged = tsa.tsa_cert.public_bytes(DER)
+
+    info = verify_token(
+        carrying(token, _tsa_key(tsa), tsa.tsa_cert, undamaged), CHECKPOINT, [tsa.root_cert]
+    )
+
+    assert info.tsa == tsa.tsa_cert
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("public key", "TSA certificate is damaged"),
+        ("key algorithm", "TSA certificate is damaged"),
+        ("extension", "TSA certificate is damaged"),
+        ("duplicate extension", "TSA certificate is damaged"),
+        ("version", "malformed time-stamp token"),
+    ],
+)
+def test_a_damaged_tsa_certificate_is_an_invalid_token(
+    tsa: LocalTsa, token: bytes, damage: str, message: str
+) -> None:
+    """The TSA certificate in a real token, damaged, named by signingCertificateV2 and the
+    token re-signed by the TSA's key: refused as ``SignatureInvalid`` (never a ValueError
+    or UnsupportedAlgorithm), like the same damage in a filing's CMS (test_cms)."""
+    damaged = carrying(token, _tsa_key(tsa), tsa.tsa_cert, damage_certificate(tsa.tsa_cert, damage))
+
+    with pytest.raises(SignatureInvalid, match=message):
+        verify_token(damaged, CHECKPOINT, [tsa.root_cert])
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_ca_certificate_carried_in_the_token_is_an_invalid_token(
+    tsa: LocalTsa, token: bytes, damage: str
+) -> None:
+    """The path is built from the token's certificates too: a damaged copy of the TSA root
+    (no signature covers it), reached because the anchor (a root of the same name, say the
+    TSA's previous one) did not sign the TSA certificate, is refused, not raised as another
+    error."""
+    same_name = make_root(tsa.root_cert.subject.rfc4514_string().removeprefix("CN="))[1]
+    assert same_name.subject == tsa.root_cert.subject
+    root = tsa.root_cert.public_bytes(DER)
+    damaged = token.replace(root, damage_certificate(tsa.root_cert, damage))
+    assert damaged != token
+
+    with pytest.raises(SignatureInvalid):
+        verify_token(damaged, CHECKPOINT, [same_name])
 
 
 # --------------------------------------------------------------- requesting: failures

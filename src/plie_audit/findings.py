@@ -46,6 +46,7 @@ class FindingKind(StrEnum):
     EVIDENCE_ROW_MISSING = "evidence-row-missing"
     IDENTITY_ENTRY_MISMATCH = "identity-entry-mismatch"
     CONVENTION_ENTRY_MISMATCH = "convention-entry-mismatch"
+    PUBLICITY_UNCHECKED = "publicity-unchecked"  # a publication without its FSE check (11a)
     # accounting check (seed, articles 4-5)
     STATEMENT_MISMATCH = "statement-mismatch"
     MISSING_TICKET = "missing-ticket"

@@ -26,6 +26,7 @@ from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.money import format_amount
 from plie_audit.progress import ProgressCallback
+from plie_audit.publicity import report as publicity
 from plie_audit.retention import locks
 from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStat, ObjectStore
@@ -430,6 +431,7 @@ def verify_archive(
         findings.extend(_missing_rows(db))
     findings.extend(check_metadata(db, audit))
     findings.extend(check_links(db))
+    findings.extend(check_publications(db))
     return VerifyReport(
         checked=checked,
         findings=findings,
@@ -441,6 +443,25 @@ def verify_archive(
             **audit.counts(),
         },
     )
+
+
+def check_publications(db: Database) -> list[Finding]:
+    """Every publication has its FSE check recorded (article 11a): it is recorded in the
+    commit that files it, so one without is a filing made by an earlier version and
+    interrupted before its check, or a result deleted behind the archive's back."""
+    with db.read() as session:
+        ids = session.execute(
+            select(Evidence.id).where(Evidence.kind == publicity.PUBLICATION).order_by(Evidence.id)
+        ).scalars()
+        return [
+            Finding(
+                evidence_id,
+                FindingKind.PUBLICITY_UNCHECKED,
+                "a recorded FSE publicity check (article 11a)",
+                "none: file the publication again to record it",
+            )
+            for evidence_id in sorted(publicity.unchecked(session, list(ids)))
+        ]
 
 
 def check_metadata(db: Database, audit: JournalAudit) -> list[Finding]:

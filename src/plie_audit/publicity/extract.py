@@ -17,8 +17,10 @@ plain text ``line 12``
 ========== ==================================================================================
 
 A file that cannot be read as text (no text layer, unsupported or broken format) is a result,
-not an error: ``Extracted.problem`` says why, and the check is then ``undetermined``. Only a
-missing or unreadable path (or a missing ``pdftotext``) raises.
+not an error: ``Extracted.problem`` says why, in one line, and the check is then
+``undetermined``. Only a missing or unreadable path (``InputError``) or a missing ``pdftotext``
+(``ToolMissing``) raises; ``check.check_file`` catches whatever else a hostile document makes a
+parser raise.
 
 XML parts are parsed with ``xml.etree.ElementTree`` after refusing any ``<!DOCTYPE`` or
 ``<!ENTITY`` (defusedxml is not available; OOXML and ODF never need a DTD).
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import signal
 import subprocess
 import zipfile
 import zlib
@@ -82,6 +85,11 @@ class _Unreadable(PlieAuditError):
     """A part of a container cannot be read; turned into ``Extracted.problem``."""
 
 
+class ToolMissing(PlieAuditError):
+    """A program the check needs is not installed (``pdftotext``): the machine's problem, not
+    the document's."""
+
+
 def check_readable(path: Path) -> None:
     """Refuse a path that is not a regular file (links are followed: a check only reads). A
     pipe would block the reading and a device would feed it bytes without end."""
@@ -89,21 +97,44 @@ def check_readable(path: Path) -> None:
 
 
 def extract(path: Path) -> Extracted:
-    """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path."""
+    """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path
+    and ``ToolMissing`` without ``pdftotext``."""
+    return read_as(path, identify(path))
+
+
+def identify(path: Path) -> str:
+    """The media type of ``path`` from its content (``media_type_of``)."""
     check_readable(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_SIZE)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    media_type = media_type_of(path, head)
+    return media_type_of(path, head)
+
+
+def read_as(path: Path, media_type: str) -> Extracted:
+    """The text of ``path`` read as ``media_type`` (from ``identify``)."""
     reader = _READERS.get(media_type)
     if reader is None:
-        return Extracted(media_type, [], f"unsupported format {media_type}")
+        problem = f"unsupported format {media_type}"
+        return Extracted(media_type, [], f"{problem} (empty file)" if _empty(path) else problem)
     try:
         return reader(path, media_type)
     except _Unreadable as exc:
-        return Extracted(media_type, [], f"unreadable {_NAMES[media_type]} ({exc})")
+        return Extracted(media_type, [], f"unreadable {name_of(media_type)} ({exc})")
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def name_of(media_type: str) -> str:
+    """The short name of a format for messages: ``PDF``, ``DOCX``, ``HTML``..."""
+    return _NAMES.get(media_type, media_type)
 
 
 def media_type_of(path: Path, head: bytes) -> str:
@@ -159,13 +190,17 @@ def _read_pdf(path: Path, media_type: str) -> Extracted:
             command, capture_output=True, timeout=PDFTOTEXT_TIMEOUT, check=False
         )
     except FileNotFoundError:
-        raise PlieAuditError(
+        raise ToolMissing(
             "pdftotext is needed to read a PDF's text layer (Debian: apt-get install poppler-utils)"
         ) from None
     except subprocess.TimeoutExpired:
         raise _Unreadable(f"pdftotext took more than {PDFTOTEXT_TIMEOUT} s") from None
+    if completed.returncode < 0:  # poppler crashed on this file (a separate process: we did not)
+        raise _Unreadable(f"pdftotext was stopped by {_signal_name(-completed.returncode)}")
     if completed.returncode != 0:
         lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        if lines and lines[-1].endswith("Incorrect password"):
+            raise _Unreadable("encrypted, it opens only with a password")
         raise _Unreadable(lines[-1] if lines else f"pdftotext exit code {completed.returncode}")
     pages = completed.stdout.decode("utf-8", "replace").split("\f")
     if len(pages) > 1 and not pages[-1].strip():
@@ -186,6 +221,13 @@ def _read_pdf(path: Path, media_type: str) -> Extracted:
         for number in empty
     ]
     return Extracted(media_type, units, notes=notes)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 # ------------------------------------------------------------------------------ XML parts

@@ -184,6 +184,16 @@ class Hostile:
         return problem.startswith(self.reason) if self.starts else problem == self.reason
 
 
+def _deep_docx() -> bytes:
+    body = "<w:sdt><w:sdtContent>" * (DEEP // 2) + paragraph(MENTIONS)
+    return docx(document_xml(body + "</w:sdtContent></w:sdt>" * (DEEP // 2)))
+
+
+def _deep_odt() -> bytes:
+    inner = "<text:p>" + "<text:span>" * DEEP + MENTIONS + "</text:span>" * DEEP + "</text:p>"
+    return odt([("content.xml", content_xml(inner).encode())])
+
+
 def _huge_declared_size() -> bytes:
     return with_central_size(
         docx(document_xml(paragraph(MENTIONS))), "word/document.xml", 2**32 - 2
@@ -204,6 +214,26 @@ def _corrupt_deflate() -> bytes:
     return bytes(data)
 
 
+def _non_utf8_name() -> bytes:
+    data = docx(document_xml(paragraph(MENTIONS)))
+    data = data.replace(b"[Content_Types].xml", b"[Content_Types]\xff\xfeml")
+    return with_flag(data, 0x800)
+
+
+def _utf16_after_ascii_prolog() -> bytes:
+    prolog = '<?xml version="1.0" encoding="UTF-16"?>'
+    rest = document_xml(paragraph(MENTIONS), prolog="").encode("utf-16-le")
+    return docx(prolog.encode("ascii") + rest)
+
+
+def _utf16_declaring_utf8() -> bytes:
+    return docx(document_xml(paragraph(MENTIONS)).encode("utf-16"))
+
+
+def _utf16_without_bom() -> bytes:
+    return docx(document_xml(paragraph(MENTIONS)).encode("utf-16-le"))
+
+
 def _html(body: str, head: str = "") -> str:
     return f"<html><head>{head}</head><body>{body}</body></html>"
 
@@ -212,6 +242,13 @@ _EMPTY_ZIP_DIR = "word/document.xml/"
 
 UNDETERMINED: list[Hostile] = [
     # ------------------------------------------------------------------------ DOCX
+    Hostile(
+        "docx-20000-deep",
+        "lettre.docx",
+        _deep_docx,
+        DOCX,
+        "unreadable DOCX (word/document.xml: elements nested more than 256 deep)",
+    ),
     Hostile(
         "docx-billion-laughs",
         "lettre.docx",
@@ -225,6 +262,44 @@ UNDETERMINED: list[Hostile] = [
         lambda: docx(UTF8_PROLOG + XXE + document_xml(paragraph("Fonds social &e;"), "")),
         DOCX,
         "unreadable DOCX (word/document.xml: DTD or entity declarations are refused)",
+    ),
+    Hostile(
+        "docx-utf16-after-an-ascii-prolog",
+        "lettre.docx",
+        _utf16_after_ascii_prolog,
+        DOCX,
+        "unreadable DOCX (word/document.xml: declares the encoding 'UTF-16' but is written in an "
+        "ASCII-compatible one)",
+    ),
+    Hostile(
+        "docx-utf16-declaring-utf8",
+        "lettre.docx",
+        _utf16_declaring_utf8,
+        DOCX,
+        "unreadable DOCX (word/document.xml: declares the encoding 'UTF-8' but is UTF-16)",
+    ),
+    Hostile(
+        "docx-utf16-without-bom",
+        "lettre.docx",
+        _utf16_without_bom,
+        DOCX,
+        "unreadable DOCX (word/document.xml: unsupported XML encoding (UTF-16 or UTF-32 without "
+        "a BOM))",
+    ),
+    Hostile(
+        "docx-not-utf8",
+        "lettre.docx",
+        lambda: docx(document_xml(paragraph(MENTIONS)).encode("cp1252")),
+        DOCX,
+        "unreadable DOCX (word/document.xml: not UTF-8 (byte ",
+        starts=True,
+    ),
+    Hostile(
+        "docx-unknown-encoding",
+        "lettre.docx",
+        lambda: docx(document_xml(paragraph("x"), '<?xml version="1.0" encoding="x-klingon"?>')),
+        DOCX,
+        "unreadable DOCX (word/document.xml: unknown encoding 'x-klingon')",
     ),
     Hostile(
         "docx-not-well-formed",
@@ -284,6 +359,33 @@ UNDETERMINED: list[Hostile] = [
         starts=True,
     ),
     Hostile(
+        "docx-bzip2-member",
+        "lettre.docx",
+        lambda: zipped(
+            [("word/document.xml", document_xml(paragraph(MENTIONS)).encode())],
+            zipfile.ZIP_BZIP2,
+        ),
+        DOCX,
+        "unreadable DOCX (word/document.xml: compression method 12, not deflate)",
+    ),
+    Hostile(
+        "docx-encrypted-member",
+        "lettre.docx",
+        lambda: with_flag(
+            zipped([("word/document.xml", document_xml(paragraph(MENTIONS)).encode())]), 0x1
+        ),
+        DOCX,
+        "unreadable DOCX (word/document.xml is encrypted)",
+    ),
+    Hostile(
+        "docx-name-not-utf8",
+        "lettre.docx",
+        _non_utf8_name,
+        DOCX,
+        "unreadable DOCX (not a readable ZIP container: 'utf-8' codec can't decode byte 0xff",
+        starts=True,
+    ),
+    Hostile(
         "docx-truncated-half",
         "lettre.docx",
         lambda: (d := docx(document_xml(paragraph(MENTIONS) * 20)))[: len(d) // 2],
@@ -299,6 +401,13 @@ UNDETERMINED: list[Hostile] = [
     ),
     # ------------------------------------------------------------------------- ODT
     Hostile(
+        "odt-20000-deep",
+        "lettre.odt",
+        _deep_odt,
+        ODT,
+        "unreadable ODT (content.xml: elements nested more than 256 deep)",
+    ),
+    Hostile(
         "odt-billion-laughs",
         "lettre.odt",
         lambda: odt(
@@ -306,6 +415,22 @@ UNDETERMINED: list[Hostile] = [
         ),
         ODT,
         "unreadable ODT (content.xml: DTD or entity declarations are refused)",
+    ),
+    Hostile(
+        "odt-utf16-after-an-ascii-prolog",
+        "lettre.odt",
+        lambda: odt(
+            [
+                (
+                    "content.xml",
+                    b'<?xml version="1.0" encoding="UTF-16"?>'
+                    + content_xml("<text:p>x</text:p>", "").encode("utf-16-le"),
+                )
+            ]
+        ),
+        ODT,
+        "unreadable ODT (content.xml: declares the encoding 'UTF-16' but is written in an "
+        "ASCII-compatible one)",
     ),
     Hostile(
         "odt-not-well-formed",

@@ -22,8 +22,15 @@ not an error: ``Extracted.problem`` says why, in one line, and the check is then
 (``ToolMissing``) raises; ``check.check_file`` catches whatever else a hostile document makes a
 parser raise.
 
-XML parts are parsed with ``xml.etree.ElementTree`` after refusing any ``<!DOCTYPE`` or
-``<!ENTITY`` (defusedxml is not available; OOXML and ODF never need a DTD).
+Limits, so that a crafted file costs bounded time and memory (each refusal is a ``problem``):
+
+- ZIP parts: stored or deflated only (what OOXML and ODF allow), at most ``MAX_PART`` each and
+  ``MAX_PARTS`` together, read with a bounded read so a lying declared size cannot inflate.
+- XML parts: decoded by this module (BOM, then the declaration; a mismatch is refused) and the
+  characters handed to the parser, after refusing any ``<!DOCTYPE`` or ``<!ENTITY`` in them
+  (billion laughs, XXE: defusedxml's protection without the dependency; OOXML and ODF never
+  need a DTD). Elements nested deeper than ``MAX_DEPTH`` are refused while parsing, so the
+  recursive readers below never go deeper than that.
 """
 
 from __future__ import annotations
@@ -52,10 +59,32 @@ ODT = "application/vnd.oasis.opendocument.text"
 ODT_TEMPLATE = "application/vnd.oasis.opendocument.text-template"
 NO_TEXT_LAYER = "no text layer (scanned image?): the mention cannot be read, check it visually"
 ONLY_IMAGES = "no text, only images: the mention cannot be read, check it visually"
-MAX_PART = 64 * 1024 * 1024  # a ZIP member larger than this is refused (ZIP bombs)
+MIB = 1024 * 1024
+MAX_PART = 64 * MIB  # a ZIP member larger than this is refused (ZIP bombs)
+MAX_PARTS = 256 * MIB  # ... and so are the parts of one container beyond this in all
+# libxml2's default limit (xmlParserMaxDepth, lifted only by XML_PARSE_HUGE); real documents
+# stay under 40 (a text box in a nested table cell), Python's recursion limit is 1000.
+MAX_DEPTH = 256
 PDFTOTEXT_TIMEOUT = 120  # seconds
 
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_XML_CHUNK = MIB  # characters fed to the XML parser at a time: a too-deep part stops early
+# What zipfile raises on a damaged container or member (RuntimeError: encrypted member;
+# ValueError: a name that is not UTF-8 although flagged so, a bad offset; EOFError: cut data).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+)
+# ECMA-376 Part 2 (OPC), annex C, and ODF 1.2 Part 3, §17.5: stored or deflated members only.
+# Other methods zipfile knows (bzip2, LZMA) decompress without a bound on the output.
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ENCRYPTED = 0x1  # general purpose bit 0 (APPNOTE.TXT 4.4.4)
 _PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
 _HTML_HINT = re.compile(rb"<(?:html|head|body)[\s>]", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -171,10 +200,11 @@ def _zip_type(path: Path, sniffed: str) -> str:
             if "word/document.xml" in names:
                 return DOCX
             if "mimetype" in names and archive.getinfo("mimetype").file_size < 200:
-                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                raw = _bounded_read(archive, archive.getinfo("mimetype"), 200)
+                declared = raw.decode("ascii", "replace").strip()
                 if declared.startswith("application/vnd.oasis.opendocument"):
                     return declared
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError):
+    except (_Unreadable, *_ZIP_ERRORS):
         return sniffed
     return "application/zip" if sniffed == DOCX else sniffed
 
@@ -233,40 +263,143 @@ def _signal_name(number: int) -> str:
 # ------------------------------------------------------------------------------ XML parts
 
 
-def _member(archive: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        info = archive.getinfo(name)
+class _Container:
+    """The parts of one ZIP container (DOCX, ODT), each read at most once with a cap on each
+    and on their sum: a few kilobytes can inflate to gigabytes, and a declared size may lie."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.archive = zipfile.ZipFile(path)
+            self.names = self.archive.namelist()
+        except _ZIP_ERRORS as exc:
+            raise _Unreadable(f"not a readable ZIP container: {exc}") from None
+        self.left = MAX_PARTS
+
+    def __enter__(self) -> _Container:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.archive.close()
+
+    def read(self, name: str) -> bytes:
+        try:
+            info = self.archive.getinfo(name)
+        except KeyError:
+            raise _Unreadable(f"{name} is missing") from None
         if info.file_size > MAX_PART:
-            raise _Unreadable(f"{name} is larger than {MAX_PART // (1024 * 1024)} MiB")
-        return archive.read(info)
-    except KeyError:
-        raise _Unreadable(f"{name} is missing") from None
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+            raise _Unreadable(f"{name} is larger than {MAX_PART // MIB} MiB")
+        if info.file_size > self.left:
+            raise _Unreadable(f"the parts read add up to more than {MAX_PARTS // MIB} MiB")
+        data = _bounded_read(self.archive, info, info.file_size)
+        self.left -= len(data)
+        return data
+
+    def parse(self, name: str) -> ElementTree.Element:
+        return _parse(self.read(name), name)
+
+
+def _bounded_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most ``limit`` bytes of a member. zipfile stops at the declared size and then checks
+    the CRC, so more bytes than declared is an error; a bounded ``read(n)`` also bounds what
+    zlib inflates in one call (``read()`` would inflate up to 2 GiB first)."""
+    name = info.filename
+    if info.compress_type not in _ZIP_METHODS:
+        raise _Unreadable(f"{name}: compression method {info.compress_type}, not deflate")
+    if info.flag_bits & _ENCRYPTED:
+        raise _Unreadable(f"{name} is encrypted")
+    try:
+        with archive.open(info) as member:
+            return member.read(limit)
+    except _ZIP_ERRORS as exc:
         raise _Unreadable(f"{name}: {exc}") from None
 
 
-def _parse(data: bytes, name: str) -> ElementTree.Element:
-    """Parse one XML part, refusing DTDs and entity declarations (billion laughs, XXE)."""
+def _xml_text(data: bytes, name: str) -> str:
+    """The characters of an XML part: a byte order mark decides, else the declaration (UTF-8 by
+    default); a declaration that contradicts the bytes is refused, as expat does. The parser is
+    then given these characters, not the bytes, so the DTD check sees exactly what it reads."""
     if data.startswith(_UTF16_BOMS):
-        probe = data.decode("utf-16", "replace").encode("utf-8")
+        actual, body = "utf-16", data
+    elif data.startswith(codecs.BOM_UTF8):
+        actual, body = "utf-8", data[len(codecs.BOM_UTF8) :]
     elif b"\x00" in data[:4]:
-        raise _Unreadable(f"{name}: unsupported XML encoding")
+        raise _Unreadable(f"{name}: unsupported XML encoding (UTF-16 or UTF-32 without a BOM)")
     else:
-        probe = data
-    if _DTD.search(probe):
-        raise _Unreadable(f"{name}: DTD or entity declarations are refused")
+        declared = _XML_DECLARATION.match(data[:256].decode("latin-1"))
+        label = declared.group(1) if declared else "utf-8"
+        actual, body = _ascii_codec(label, name), data
     try:
-        # S314: the DTD and entity declarations that make XML attacks possible are refused above.
-        return ElementTree.fromstring(data)  # noqa: S314
+        text = body.decode(actual)
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"{name}: not {actual.upper()} (byte {exc.start})") from None
+    if actual in ("utf-16", "utf-8"):
+        declared = _XML_DECLARATION.match(text)
+        if declared and _codec(declared.group(1)) not in _SAME[actual]:
+            raise _Unreadable(
+                f"{name}: declares the encoding {declared.group(1)!r} but is {actual.upper()}"
+            )
+    return text
+
+
+_SAME = {"utf-8": {"utf-8"}, "utf-16": {"utf-16", "utf-16-le", "utf-16-be"}}
+
+
+def _codec(label: str) -> str | None:
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _ascii_codec(label: str, name: str) -> str:
+    """The codec named by ``label``, if it writes ASCII as ASCII (as the declaration that names
+    it was written): ``UTF-16`` declared by ASCII bytes is a contradiction."""
+    try:
+        ascii_compatible = "<?xml>".encode(label) == b"<?xml>"
+    except (LookupError, UnicodeError):  # unknown, or not a text encoding (hex, rot13, idna)
+        raise _Unreadable(f"{name}: unknown encoding {label!r}") from None
+    if not ascii_compatible:
+        raise _Unreadable(
+            f"{name}: declares the encoding {label!r} but is written in an ASCII-compatible one"
+        )
+    return codecs.lookup(label).name
+
+
+def _parse(data: bytes, name: str) -> ElementTree.Element:
+    """Parse one XML part, refusing DTDs and entity declarations (billion laughs, XXE) and
+    elements nested deeper than ``MAX_DEPTH`` (the readers below recurse once per level)."""
+    text = _xml_text(data, name)
+    if _DTD.search(text):
+        raise _Unreadable(f"{name}: DTD or entity declarations are refused")
+    # The C parser builds the tree without recursion; the events only count the depth.
+    parser: ElementTree.XMLPullParser[ElementTree.Element]
+    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    root: ElementTree.Element | None = None
+    depth = 0
+
+    def follow() -> None:
+        nonlocal root, depth
+        for event in parser.read_events():
+            if event[0] == "end":
+                depth -= 1
+                continue
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Unreadable(f"{name}: elements nested more than {MAX_DEPTH} deep")
+            if root is None and isinstance(event[-1], ElementTree.Element):
+                root = event[-1]
+
+    try:
+        for offset in range(0, len(text), _XML_CHUNK):
+            parser.feed(text[offset : offset + _XML_CHUNK])
+            follow()
+        parser.close()
+        follow()
     except ElementTree.ParseError as exc:
         raise _Unreadable(f"{name}: malformed XML ({exc})") from None
-
-
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _Unreadable(f"not a readable ZIP container: {exc}") from None
+    if root is None:  # close() has already said "no element found"
+        raise _Unreadable(f"{name}: no XML element")
+    return root
 
 
 # ------------------------------------------------------------------------------------ DOCX
@@ -388,8 +521,8 @@ def _docx_cells(container: ElementTree.Element) -> Iterator[ElementTree.Element]
 
 
 def _read_docx(path: Path, media_type: str) -> Extracted:
-    with _open_zip(path) as archive:
-        document = _parse(_member(archive, "word/document.xml"), "word/document.xml")
+    with _Container(path) as archive:
+        document = archive.parse("word/document.xml")
         body = document.find(W + "body")
         if body is None:
             raise _Unreadable("word/document.xml has no w:body")
@@ -398,20 +531,20 @@ def _read_docx(path: Path, media_type: str) -> Extracted:
         docx.drain_boxes(lambda n: f"text box {n}")
         parts = sorted(
             (match.group(1), int(match.group(2)), match.group(0))
-            for match in map(_PART_NUMBER.fullmatch, archive.namelist())
+            for match in map(_PART_NUMBER.fullmatch, archive.names)
             if match
         )
         for kind, number, name in parts:
-            root = _parse(_member(archive, name), name)
+            root = archive.parse(name)
             text = docx.joined(root)
             boxes = [docx.joined(box) for box in docx.boxes]
             docx.boxes.clear()
             docx.add("\n".join(t for t in [text, *boxes] if t.strip()), f"{kind} {number}")
         for kind in ("footnote", "endnote"):
             name = f"word/{kind}s.xml"
-            if name not in archive.namelist():
+            if name not in archive.names:
                 continue
-            notes = _parse(_member(archive, name), name).iter(W + kind)
+            notes = archive.parse(name).iter(W + kind)
             for index, note in enumerate(notes, 1):
                 if note.get(W + "type") in ("separator", "continuationSeparator"):
                     continue
@@ -535,15 +668,15 @@ def _odt_cells(table: ElementTree.Element) -> Iterator[ElementTree.Element]:
 
 def _read_odt(path: Path, media_type: str) -> Extracted:
     odt = _Odt()
-    with _open_zip(path) as archive:
-        content = _parse(_member(archive, "content.xml"), "content.xml")
+    with _Container(path) as archive:
+        content = archive.parse("content.xml")
         text = content.find(f"{OFFICE}body/{OFFICE}text")
         if text is None:
             raise _Unreadable("content.xml has no office:body/office:text")
         odt.body(text)
         odt.drain()
-        if "styles.xml" in archive.namelist():
-            styles = _parse(_member(archive, "styles.xml"), "styles.xml")
+        if "styles.xml" in archive.names:
+            styles = archive.parse("styles.xml")
             _odt_master_pages(odt, styles)
     if not odt.units and any(text.iter(DRAW + "image")):
         return Extracted(media_type, [], ONLY_IMAGES)

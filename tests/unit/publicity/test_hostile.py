@@ -16,15 +16,22 @@ import pytest
 from plie_audit.errors import InputError
 from plie_audit.publicity import extract as extract_module
 from plie_audit.publicity.check import PublicityResult, Verdict, check_file, inspect
-from plie_audit.publicity.extract import PDF, ToolMissing
+from plie_audit.publicity.extract import MAX_DEPTH, PDF, ToolMissing
 from support.hostile_publications import (
+    DOCX,
     MENTIONS,
+    ODT,
     READABLE,
     UNDETERMINED,
     Hostile,
+    content_xml,
+    document_xml,
     docx,
     nested_runs,
+    odt,
     one_page_pdf,
+    paragraph,
+    zipped,
 )
 
 FSE = "fonds-social-europeen"
@@ -78,9 +85,26 @@ def test_a_deep_but_well_formed_publication_is_read(
     assert [f.element for f in result.found] == [FSE, UE]
 
 
-def test_a_recursion_error_from_a_reader_is_a_result(tmp_path: Path) -> None:
-    """The DOCX reader recurses once per nesting level: 5,000 levels exceed Python's recursion
-    limit, and the boundary in ``check`` turns the RecursionError into a result."""
+def test_the_depth_limit_reads_what_is_exactly_at_it(tmp_path: Path) -> None:
+    at_limit = _file(tmp_path, "a.docx", docx(nested_runs(MAX_DEPTH)))
+    beyond = _file(tmp_path, "b.docx", docx(nested_runs(MAX_DEPTH + 1)))
+
+    read = check_file(at_limit)
+
+    assert read.verdict == "pass"
+    assert [(f.element, f.where) for f in read.found] == [(FSE, "paragraph 1"), (UE, "paragraph 1")]
+    _assert_undetermined(
+        check_file(beyond),
+        f"unreadable DOCX (word/document.xml: elements nested more than {MAX_DEPTH} deep)",
+    )
+
+
+def test_without_the_depth_limit_the_boundary_still_gives_a_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The readers recurse once per level: past Python's recursion limit they raise
+    RecursionError, which the boundary in ``check`` turns into a result."""
+    monkeypatch.setattr(extract_module, "MAX_DEPTH", 100_000)
     path = _file(tmp_path, "lettre.docx", docx(nested_runs(5_000)))
 
     result = inspect(path, "2007-2013")
@@ -150,3 +174,65 @@ def test_without_pdftotext_the_command_fails_and_the_filing_records_why(
         "pdftotext is needed to read a PDF's text layer (Debian: apt-get install poppler-utils)",
     )
     assert os.environ["PATH"] == str(tmp_path)
+
+
+def test_the_parts_of_one_container_are_capped_together(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extract_module, "MAX_PARTS", 3000)
+    footer = document_xml(paragraph("x" * 900)).encode()  # about 1,000 bytes each
+    data = zipped(
+        [("word/document.xml", document_xml(paragraph(MENTIONS)).encode())]
+        + [(f"word/footer{n}.xml", footer) for n in range(1, 4)]
+    )
+    path = _file(tmp_path, "lettre.docx", data)
+
+    _assert_undetermined(
+        check_file(path), "unreadable DOCX (the parts read add up to more than 0 MiB)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "media_type"),
+    [
+        pytest.param(
+            "latin-1.odt",
+            odt(
+                [
+                    (
+                        "content.xml",
+                        content_xml(
+                            f"<text:p>{MENTIONS}</text:p>",
+                            '<?xml version="1.0" encoding="ISO-8859-1"?>',
+                        ).encode("latin-1"),
+                    )
+                ]
+            ),
+            ODT,
+            id="odt-declared-iso-8859-1",
+        ),
+        pytest.param(
+            "utf-16.docx",
+            docx(
+                document_xml(paragraph(MENTIONS), '<?xml version="1.0" encoding="UTF-16"?>').encode(
+                    "utf-16"
+                )
+            ),
+            DOCX,
+            id="docx-utf-16-with-bom",
+        ),
+        pytest.param(
+            "utf-8-bom.docx",
+            docx(b"\xef\xbb\xbf" + document_xml(paragraph(MENTIONS)).encode()),
+            DOCX,
+            id="docx-utf-8-with-bom",
+        ),
+    ],
+)
+def test_xml_parts_in_any_consistent_encoding_are_read(
+    name: str, data: bytes, media_type: str, tmp_path: Path
+) -> None:
+    result = check_file(_file(tmp_path, name, data))
+
+    assert (result.media_type, result.verdict, result.problem) == (media_type, "pass", None)
+    assert [f.text for f in result.found] == ["Fonds social européen", "Union européenne"]

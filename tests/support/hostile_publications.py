@@ -234,6 +234,12 @@ def _utf16_without_bom() -> bytes:
     return docx(document_xml(paragraph(MENTIONS)).encode("utf-16-le"))
 
 
+def _text_s_bomb() -> bytes:
+    # 9,000 elements of 25 bytes ask for 9 million spaces
+    spaces = '<text:s text:c="1000"/>' * 9000
+    return odt([("content.xml", content_xml(f"<text:p>Fonds{spaces}</text:p>").encode())])
+
+
 def _html(body: str, head: str = "") -> str:
     return f"<html><head>{head}</head><body>{body}</body></html>"
 
@@ -453,6 +459,58 @@ UNDETERMINED: list[Hostile] = [
         lambda: odt([("content.xml/", b""), ("content.xml/x", b"<x/>")]),
         ODT,
         "unreadable ODT (content.xml is missing)",
+    ),
+    Hostile(
+        "odt-nine-million-spaces",
+        "lettre.odt",
+        _text_s_bomb,
+        ODT,
+        "unreadable ODT (text:s elements make more than 8 Mi spaces)",
+    ),
+    # ------------------------------------------------------------------------ HTML
+    Hostile(
+        "html-unknown-charset",
+        "page.html",
+        lambda: _html(
+            "Fonds social europ\xe9en, Union europ\xe9enne", "<meta charset='x-klingon'>"
+        ).encode("latin-1"),
+        "text/html",
+        "unreadable HTML (unknown character encoding 'x-klingon' in its meta charset)",
+    ),
+    Hostile(
+        "html-charset-not-a-text-encoding",
+        "page.html",
+        lambda: _html("Fonds social europ\xe9en", "<meta charset='idna'>").encode("latin-1"),
+        "text/html",
+        "unreadable HTML (unknown character encoding 'idna' in its meta charset)",
+    ),
+    Hostile(
+        "html-charset-not-ascii-compatible",
+        "page.html",
+        lambda: _html("Fonds social europ\xe9en", "<meta charset='utf-32'>").encode("latin-1"),
+        "text/html",
+        "unreadable HTML (its meta charset 'utf-32' is not ASCII-compatible, yet written in ASCII)",
+    ),
+    Hostile(
+        "html-bad-marked-section",
+        "page.html",
+        lambda: _html("Fonds social européen <![foo bar").encode(),
+        "text/html",
+        "unreadable HTML (malformed HTML (unknown status keyword 'foo ' in marked section))",
+    ),
+    Hostile(
+        "html-200-kb-of-unterminated-tags",
+        "page.html",
+        lambda: ("<html><body><p>Fonds social européen</p>" + "<a" * 100_000).encode(),
+        "text/html",
+        "unreadable HTML (malformed HTML: too many unterminated tags to read)",
+    ),
+    Hostile(
+        "html-200-kb-of-unterminated-end-tags",
+        "page.html",
+        lambda: ("<html><body><p>Fonds social européen</p>" + "</" * 100_000).encode(),
+        "text/html",
+        "unreadable HTML (malformed HTML: too many unterminated tags to read)",
     ),
     # ------------------------------------------------------------------------- PDF
     Hostile(

@@ -31,6 +31,9 @@ Limits, so that a crafted file costs bounded time and memory (each refusal is a 
   (billion laughs, XXE: defusedxml's protection without the dependency; OOXML and ODF never
   need a DTD). Elements nested deeper than ``MAX_DEPTH`` are refused while parsing, so the
   recursive readers below never go deeper than that.
+- HTML and plain text: at most ``MAX_FILE`` bytes; html.parser's rescans of unterminated
+  constructs are counted and stopped (quadratic time, CPython gh-135462).
+- At most ``MAX_TEXT`` characters of text in all (matching costs memory per character).
 """
 
 from __future__ import annotations
@@ -62,9 +65,12 @@ ONLY_IMAGES = "no text, only images: the mention cannot be read, check it visual
 MIB = 1024 * 1024
 MAX_PART = 64 * MIB  # a ZIP member larger than this is refused (ZIP bombs)
 MAX_PARTS = 256 * MIB  # ... and so are the parts of one container beyond this in all
+MAX_FILE = 64 * MIB  # an HTML or plain-text file larger than this is not read
+MAX_TEXT = 8 * MIB  # characters of text; the matching holds about 250 bytes per character
 # libxml2's default limit (xmlParserMaxDepth, lifted only by XML_PARSE_HUGE); real documents
 # stay under 40 (a text box in a nested table cell), Python's recursion limit is 1000.
 MAX_DEPTH = 256
+HTML_RESCANS = 16  # html.parser may rescan at most this many times the document's length
 PDFTOTEXT_TIMEOUT = 120  # seconds
 
 _DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
@@ -149,9 +155,14 @@ def read_as(path: Path, media_type: str) -> Extracted:
         problem = f"unsupported format {media_type}"
         return Extracted(media_type, [], f"{problem} (empty file)" if _empty(path) else problem)
     try:
-        return reader(path, media_type)
+        extracted = reader(path, media_type)
     except _Unreadable as exc:
         return Extracted(media_type, [], f"unreadable {name_of(media_type)} ({exc})")
+    size = sum(len(unit.text) for unit in extracted.units)
+    if size > MAX_TEXT:
+        problem = f"{size} characters of text, more than the {MAX_TEXT} the check reads"
+        return Extracted(media_type, [], problem)
+    return extracted
 
 
 def _empty(path: Path) -> bool:
@@ -593,6 +604,14 @@ class _Odt(_XmlText):
     def __init__(self) -> None:
         super().__init__()
         self.notes: list[tuple[str, ElementTree.Element]] = []
+        self.spaces = 0  # written by text:s, the one element that makes more text than bytes
+
+    def space(self, count: str | None) -> str:
+        spaces = _space_count(count)
+        self.spaces += spaces
+        if self.spaces > MAX_TEXT:
+            raise _Unreadable(f"text:s elements make more than {MAX_TEXT // MIB} Mi spaces")
+        return " " * spaces
 
     def text(self, paragraph: ElementTree.Element) -> str:
         parts: list[str] = [paragraph.text or ""]
@@ -601,7 +620,7 @@ class _Odt(_XmlText):
             for child in node:
                 tag = child.tag
                 if tag == TEXT + "s":
-                    parts.append(" " * _space_count(child.get(TEXT + "c")))
+                    parts.append(self.space(child.get(TEXT + "c")))
                 elif tag == TEXT + "tab":
                     parts.append("\t")
                 elif tag == TEXT + "line-break":
@@ -716,8 +735,9 @@ _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML whitespace; U+00A0 is not coll
 
 
 class _Html(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__(convert_charrefs=True)
+        self.rescan_budget = HTML_RESCANS * size + MIB
         self.units: list[TextUnit] = []
         self.buffer: list[str] = []
         self.start_line = 0
@@ -811,6 +831,34 @@ class _Html(HTMLParser):
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
 
+    # html.parser gives up on a construct with no end (``<a`` with no ``>``, ``<![CDATA[`` with
+    # no ``]]>``) after scanning the rest of the document, and at the end of input retries one
+    # construct further: quadratic time (200 kB of ``<a`` took 41 s; CPython gh-135462, fixed
+    # in later releases). Each failed attempt is charged what it may have scanned, and past
+    # HTML_RESCANS times the document's length the file is given up.
+
+    def charge(self, start: int, end: int) -> int:
+        if end < 0:
+            self.rescan_budget -= len(self.rawdata) - start
+            if self.rescan_budget < 0:
+                raise _Unreadable("malformed HTML: too many unterminated tags to read")
+        return end
+
+    def parse_starttag(self, i: int) -> int:
+        return self.charge(i, super().parse_starttag(i))
+
+    def parse_endtag(self, i: int) -> int:
+        return self.charge(i, super().parse_endtag(i))
+
+    def parse_comment(self, i: int, report: bool = True) -> int:
+        return self.charge(i, super().parse_comment(i, report))
+
+    def parse_pi(self, i: int) -> int:
+        return self.charge(i, super().parse_pi(i))
+
+    def parse_html_declaration(self, i: int) -> int:
+        return self.charge(i, super().parse_html_declaration(i))
+
     def handle_data(self, data: str) -> None:
         if self.ignored:
             return
@@ -822,6 +870,9 @@ class _Html(HTMLParser):
 
 
 def _decode_html(data: bytes) -> str:
+    """UTF-8 (a BOM decides first), else the ``<meta charset>``, else Windows-1252 (the
+    fallback of the HTML standard for French). A declared encoding that is unknown or does
+    not write ASCII as ASCII (the declaration itself was read as ASCII) cannot be trusted."""
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", "replace")
     if data.startswith(_UTF16_BOMS):
@@ -831,18 +882,26 @@ def _decode_html(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     declared = _META_CHARSET.search(data[:HEAD_SIZE])
-    if declared:
-        try:
-            return data.decode(declared.group(1).decode("ascii"), "replace")
-        except LookupError:
-            pass
-    return data.decode("cp1252", "replace")
+    if not declared:
+        return data.decode("cp1252", "replace")
+    label = declared.group(1).decode("ascii")
+    try:
+        ascii_compatible = "<meta>".encode(label) == b"<meta>"
+        if ascii_compatible:
+            return data.decode(label, "replace")
+    except (LookupError, UnicodeError):  # unknown, or not a text encoding (hex, rot13, idna)
+        raise _Unreadable(f"unknown character encoding {label!r} in its meta charset") from None
+    raise _Unreadable(f"its meta charset {label!r} is not ASCII-compatible, yet written in ASCII")
 
 
 def _read_html(path: Path, media_type: str) -> Extracted:
-    parser = _Html()
-    parser.feed(_decode_html(_read(path)))
-    parser.close()
+    data = _read(path)
+    parser = _Html(len(data))
+    try:
+        parser.feed(_decode_html(data))
+        parser.close()
+    except AssertionError as exc:  # html.parser's way to refuse some markup (``<![foo``)
+        raise _Unreadable(f"malformed HTML ({exc})") from None
     parser.flush()
     if not parser.units and parser.images:
         return Extracted(media_type, [], ONLY_IMAGES)
@@ -854,9 +913,13 @@ def _read_html(path: Path, media_type: str) -> Extracted:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE:
+        raise _Unreadable(f"larger than {MAX_FILE // MIB} MiB")
+    return data
 
 
 def decode_text(data: bytes) -> str:

@@ -192,6 +192,36 @@ def test_the_parts_of_one_container_are_capped_together(
     )
 
 
+def test_a_text_file_too_large_to_read_is_undetermined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extract_module, "MAX_FILE", 1000)
+    path = _file(tmp_path, "a.txt", (MENTIONS + "\n").encode() * 20)
+
+    _assert_undetermined(check_file(path), "unreadable text (larger than 0 MiB)")
+
+
+def test_more_text_than_the_check_reads_is_undetermined(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extract_module, "MAX_TEXT", 100)
+    path = _file(tmp_path, "a.txt", f"{MENTIONS}\n{MENTIONS}\n".encode())
+
+    size = 2 * len(MENTIONS)
+    _assert_undetermined(
+        check_file(path), f"{size} characters of text, more than the 100 the check reads"
+    )
+
+
+def test_a_few_unterminated_tags_at_the_end_do_not_stop_the_reading(tmp_path: Path) -> None:
+    page = f"<html><body><p>{MENTIONS}</p>\n<p>si a < b et c<d alors <b" + " <a" * 20
+    path = _file(tmp_path, "page.html", page.encode())
+
+    result = check_file(path)
+
+    assert (result.verdict, result.problem) == ("pass", None)
+
+
 @pytest.mark.parametrize(
     ("name", "data", "media_type"),
     [

@@ -10,6 +10,9 @@ européen » ». Each programming period adds its own rules (Reg. (CE) 1828/2006
 - ``rules``: the text elements and visual points of one period, validated on load.
 - ``check``: ``check_file(path, programme)`` gives a ``PublicityResult`` (``pass``, ``fail`` or
   ``undetermined``) with the evidence found, what is missing and what a person must look at.
+  ``inspect(path, programme)`` is the same check for the archive's filing: a result for any
+  bytes (``undetermined`` with its ``problem`` when the text cannot be read, even without
+  ``pdftotext``); it raises only ``InputError`` (unknown programme, unreadable path).
 
 A text check cannot judge the EU emblem, fonts, colours or placement: those are always listed
 in ``to_check_visually``.

@@ -19,6 +19,11 @@ Verdict: ``undetermined`` when the text cannot be read (no text layer, unsupport
 required element is missing but a logo may stand for it (``visual_alternative``); else ``fail``
 when a required element is missing; else ``pass``. A wording found only without its accents
 (« fonds social europeen ») counts, with a warning; an acronym alone (« FSE ») never counts.
+
+Two entry points: ``check_file`` for ``publicity check`` (a missing ``pdftotext`` is an error
+there) and ``inspect`` for the archive's filing, which records the result in the filing's
+transaction and so must get a result for any bytes. Neither raises for what a document
+contains: that is decided at one boundary, ``_check``.
 """
 
 from __future__ import annotations
@@ -33,7 +38,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from plie_audit.publicity.extract import TextUnit, extract
+from plie_audit.errors import PlieAuditError
+from plie_audit.publicity.extract import (
+    PDF,
+    TextUnit,
+    ToolMissing,
+    identify,
+    name_of,
+    read_as,
+)
 from plie_audit.publicity.rules import Element, Level, Rules, load_rules
 
 _PUNCTUATION = str.maketrans(
@@ -50,6 +63,8 @@ _ASCII_RUN = re.compile(r"(?:[!-~]| (?!\s))+")  # printable ASCII, single spaces
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff")
 _LINE_BREAKS = frozenset("\n\r\f\v\x85\u2028\u2029")
 SOFT_HYPHEN = "\u00ad"
+UNKNOWN_TYPE = "application/octet-stream"
+MAX_PROBLEM = 300  # characters of a reason kept: it may quote the document (a member's name)
 
 
 class Verdict(StrEnum):
@@ -93,6 +108,7 @@ class UnitsCheck:
     missing: tuple[Missing, ...]
     warnings: tuple[str, ...]
     to_check_visually: tuple[str, ...]
+    problem: str | None = None  # why the text could not be read, in one line
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,9 @@ class PublicityResult:
     missing: tuple[Missing, ...]
     warnings: tuple[str, ...]
     to_check_visually: tuple[str, ...]
+    # Why the text could not be read (verdict ``undetermined``), one line, also in ``warnings``;
+    # None when it was read. Not in ``as_json``, whose keys are fixed (README, Publicity).
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,35 +143,84 @@ class PublicityResult:
 
 
 def check_file(path: Path, programme: str = "2007-2013") -> PublicityResult:
-    """Check one publication against the rules of ``programme``; raises ``InputError`` for an
-    unknown programme or an unreadable path, never for what the document says or lacks."""
+    """Check one publication against the rules of ``programme``.
+
+    Raises ``InputError`` for an unknown programme or a path that is not a readable regular
+    file, and ``ToolMissing`` when ``pdftotext`` is not installed; never for what the document
+    contains or lacks: a file that cannot be read is a result, verdict ``undetermined``, its
+    reason in ``problem`` and ``warnings``."""
     rules = load_rules(programme)  # cheap, and a bad programme fails before any reading
-    extracted = extract(path)
-    if extracted.problem is not None:
-        checked = undetermined(rules, extracted.problem)
-    else:
+    return _check(path, rules)
+
+
+def inspect(path: Path, programme: str) -> PublicityResult:
+    """Check a publication being filed (seed, article 11a); the archive records the result in
+    the filing's own transaction.
+
+    Contract: returns a result for any content of ``path``, whatever its bytes (damaged, hostile,
+    empty, any size); when the check cannot run the verdict is ``undetermined`` and ``problem``
+    says why in one line (also in ``warnings``), a missing ``pdftotext`` included. Raises only
+    ``InputError``: for an unknown programme, or when ``path`` is not a readable regular file
+    (the caller's temporary file, not the document)."""
+    rules = load_rules(programme)
+    try:
+        return _check(path, rules)
+    except ToolMissing as exc:  # the machine's problem, recorded so the filing can go on
+        return _result(path, PDF, rules, undetermined(rules, str(exc)))
+
+
+def _check(path: Path, rules: Rules) -> PublicityResult:
+    media_type = UNKNOWN_TYPE
+    try:
+        media_type = identify(path)
+        extracted = read_as(path, media_type)
+        if extracted.problem is not None:
+            return _result(path, media_type, rules, undetermined(rules, extracted.problem))
         checked = check_units(extracted.units, rules)
-        checked = UnitsCheck(
+    except PlieAuditError:
+        raise  # InputError (the path) or ToolMissing (the machine), never the document's bytes
+    except Exception as exc:  # noqa: BLE001
+        # The one boundary between a hostile document and the parsers it reaches (zipfile,
+        # zlib, expat, html.parser, codecs, the matching). extract.py turns every failure it
+        # knows into a problem; anything else they raise on some input (ValueError, struct.error,
+        # IndexError, MemoryError, RecursionError...) must still be a result, not an error:
+        # the archive records this check in the filing's transaction (issue 15).
+        problem = f"unreadable {name_of(media_type)} ({type(exc).__name__}: {exc})"
+        return _result(path, media_type, rules, undetermined(rules, problem))
+    notes = tuple(extracted.notes)
+    return _result(
+        path,
+        media_type,
+        rules,
+        UnitsCheck(
             checked.verdict,
             checked.found,
             checked.missing,
-            tuple(extracted.notes) + checked.warnings,
+            notes + checked.warnings,
             checked.to_check_visually,
-        )
+        ),
+    )
+
+
+def _result(path: Path, media_type: str, rules: Rules, checked: UnitsCheck) -> PublicityResult:
     return PublicityResult(
         file=str(path),
-        media_type=extracted.media_type,
+        media_type=media_type,
         programme=rules.programme.value,
         verdict=checked.verdict,
         found=checked.found,
         missing=checked.missing,
         warnings=checked.warnings,
         to_check_visually=checked.to_check_visually,
+        problem=checked.problem,
     )
 
 
 def undetermined(rules: Rules, problem: str) -> UnitsCheck:
     """The result when the text cannot be read: a person must look for every element."""
+    problem = _one_line(problem)
+    if len(problem) > MAX_PROBLEM:
+        problem = problem[: MAX_PROBLEM - 1] + "…"
     warnings = (f"undetermined: the text could not be read: {problem}",)
     visual = [v.describe() for v in rules.visual]
     visual += [
@@ -160,7 +228,7 @@ def undetermined(rules: Rules, problem: str) -> UnitsCheck:
         for e in rules.elements
         if e.level is not Level.OPTIONAL
     ]
-    return UnitsCheck(Verdict.UNDETERMINED, (), (), warnings, tuple(visual))
+    return UnitsCheck(Verdict.UNDETERMINED, (), (), warnings, tuple(visual), problem)
 
 
 def check_units(units: Sequence[TextUnit], rules: Rules) -> UnitsCheck:

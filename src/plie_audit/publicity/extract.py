@@ -17,17 +17,30 @@ plain text ``line 12``
 ========== ==================================================================================
 
 A file that cannot be read as text (no text layer, unsupported or broken format) is a result,
-not an error: ``Extracted.problem`` says why, and the check is then ``undetermined``. Only a
-missing or unreadable path (or a missing ``pdftotext``) raises.
+not an error: ``Extracted.problem`` says why, in one line, and the check is then
+``undetermined``. Only a missing or unreadable path (``InputError``) or a missing ``pdftotext``
+(``ToolMissing``) raises; ``check.check_file`` catches whatever else a hostile document makes a
+parser raise.
 
-XML parts are parsed with ``xml.etree.ElementTree`` after refusing any ``<!DOCTYPE`` or
-``<!ENTITY`` (defusedxml is not available; OOXML and ODF never need a DTD).
+Limits, so that a crafted file costs bounded time and memory (each refusal is a ``problem``):
+
+- ZIP parts: stored or deflated only (what OOXML and ODF allow), at most ``MAX_PART`` each and
+  ``MAX_PARTS`` together, read with a bounded read so a lying declared size cannot inflate.
+- XML parts: decoded by this module (BOM, then the declaration; a mismatch is refused) and the
+  characters handed to the parser, after refusing any ``<!DOCTYPE`` or ``<!ENTITY`` in them
+  (billion laughs, XXE: defusedxml's protection without the dependency; OOXML and ODF never
+  need a DTD). Elements nested deeper than ``MAX_DEPTH`` are refused while parsing, so the
+  recursive readers below never go deeper than that.
+- HTML and plain text: at most ``MAX_FILE`` bytes; html.parser's rescans of unterminated
+  constructs are counted and stopped (quadratic time, CPython gh-135462).
+- At most ``MAX_TEXT`` characters of text in all (matching costs memory per character).
 """
 
 from __future__ import annotations
 
 import codecs
 import re
+import signal
 import subprocess
 import zipfile
 import zlib
@@ -49,10 +62,35 @@ ODT = "application/vnd.oasis.opendocument.text"
 ODT_TEMPLATE = "application/vnd.oasis.opendocument.text-template"
 NO_TEXT_LAYER = "no text layer (scanned image?): the mention cannot be read, check it visually"
 ONLY_IMAGES = "no text, only images: the mention cannot be read, check it visually"
-MAX_PART = 64 * 1024 * 1024  # a ZIP member larger than this is refused (ZIP bombs)
+MIB = 1024 * 1024
+MAX_PART = 64 * MIB  # a ZIP member larger than this is refused (ZIP bombs)
+MAX_PARTS = 256 * MIB  # ... and so are the parts of one container beyond this in all
+MAX_FILE = 64 * MIB  # an HTML or plain-text file larger than this is not read
+MAX_TEXT = 8 * MIB  # characters of text; the matching holds about 250 bytes per character
+# libxml2's default limit (xmlParserMaxDepth, lifted only by XML_PARSE_HUGE); real documents
+# stay under 40 (a text box in a nested table cell), Python's recursion limit is 1000.
+MAX_DEPTH = 256
+HTML_RESCANS = 16  # html.parser may rescan at most this many times the document's length
 PDFTOTEXT_TIMEOUT = 120  # seconds
 
-_DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_DTD = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
+_XML_DECLARATION = re.compile(r"""<\?xml\s[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_XML_CHUNK = MIB  # characters fed to the XML parser at a time: a too-deep part stops early
+# What zipfile raises on a damaged container or member (RuntimeError: encrypted member;
+# ValueError: a name that is not UTF-8 although flagged so, a bad offset; EOFError: cut data).
+_ZIP_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+)
+# ECMA-376 Part 2 (OPC), annex C, and ODF 1.2 Part 3, §17.5: stored or deflated members only.
+# Other methods zipfile knows (bzip2, LZMA) decompress without a bound on the output.
+_ZIP_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_ENCRYPTED = 0x1  # general purpose bit 0 (APPNOTE.TXT 4.4.4)
 _PDF_HEADER = re.compile(rb"%PDF-[12]\.\d")
 _HTML_HINT = re.compile(rb"<(?:html|head|body)[\s>]", re.IGNORECASE)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
@@ -82,6 +120,11 @@ class _Unreadable(PlieAuditError):
     """A part of a container cannot be read; turned into ``Extracted.problem``."""
 
 
+class ToolMissing(PlieAuditError):
+    """A program the check needs is not installed (``pdftotext``): the machine's problem, not
+    the document's."""
+
+
 def check_readable(path: Path) -> None:
     """Refuse a path that is not a regular file (links are followed: a check only reads). A
     pipe would block the reading and a device would feed it bytes without end."""
@@ -89,21 +132,49 @@ def check_readable(path: Path) -> None:
 
 
 def extract(path: Path) -> Extracted:
-    """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path."""
+    """The text of ``path`` by content type; raises ``InputError`` only for an unreadable path
+    and ``ToolMissing`` without ``pdftotext``."""
+    return read_as(path, identify(path))
+
+
+def identify(path: Path) -> str:
+    """The media type of ``path`` from its content (``media_type_of``)."""
     check_readable(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(HEAD_SIZE)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    media_type = media_type_of(path, head)
+    return media_type_of(path, head)
+
+
+def read_as(path: Path, media_type: str) -> Extracted:
+    """The text of ``path`` read as ``media_type`` (from ``identify``)."""
     reader = _READERS.get(media_type)
     if reader is None:
-        return Extracted(media_type, [], f"unsupported format {media_type}")
+        problem = f"unsupported format {media_type}"
+        return Extracted(media_type, [], f"{problem} (empty file)" if _empty(path) else problem)
     try:
-        return reader(path, media_type)
+        extracted = reader(path, media_type)
     except _Unreadable as exc:
-        return Extracted(media_type, [], f"unreadable {_NAMES[media_type]} ({exc})")
+        return Extracted(media_type, [], f"unreadable {name_of(media_type)} ({exc})")
+    size = sum(len(unit.text) for unit in extracted.units)
+    if size > MAX_TEXT:
+        problem = f"{size} characters of text, more than the {MAX_TEXT} the check reads"
+        return Extracted(media_type, [], problem)
+    return extracted
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except OSError:
+        return False
+
+
+def name_of(media_type: str) -> str:
+    """The short name of a format for messages: ``PDF``, ``DOCX``, ``HTML``..."""
+    return _NAMES.get(media_type, media_type)
 
 
 def media_type_of(path: Path, head: bytes) -> str:
@@ -140,10 +211,11 @@ def _zip_type(path: Path, sniffed: str) -> str:
             if "word/document.xml" in names:
                 return DOCX
             if "mimetype" in names and archive.getinfo("mimetype").file_size < 200:
-                declared = archive.read("mimetype").decode("ascii", "replace").strip()
+                raw = _bounded_read(archive, archive.getinfo("mimetype"), 200)
+                declared = raw.decode("ascii", "replace").strip()
                 if declared.startswith("application/vnd.oasis.opendocument"):
                     return declared
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, OSError):
+    except (_Unreadable, *_ZIP_ERRORS):
         return sniffed
     return "application/zip" if sniffed == DOCX else sniffed
 
@@ -159,13 +231,17 @@ def _read_pdf(path: Path, media_type: str) -> Extracted:
             command, capture_output=True, timeout=PDFTOTEXT_TIMEOUT, check=False
         )
     except FileNotFoundError:
-        raise PlieAuditError(
+        raise ToolMissing(
             "pdftotext is needed to read a PDF's text layer (Debian: apt-get install poppler-utils)"
         ) from None
     except subprocess.TimeoutExpired:
         raise _Unreadable(f"pdftotext took more than {PDFTOTEXT_TIMEOUT} s") from None
+    if completed.returncode < 0:  # poppler crashed on this file (a separate process: we did not)
+        raise _Unreadable(f"pdftotext was stopped by {_signal_name(-completed.returncode)}")
     if completed.returncode != 0:
         lines = completed.stderr.decode("utf-8", "replace").strip().splitlines()
+        if lines and lines[-1].endswith("Incorrect password"):
+            raise _Unreadable("encrypted, it opens only with a password")
         raise _Unreadable(lines[-1] if lines else f"pdftotext exit code {completed.returncode}")
     pages = completed.stdout.decode("utf-8", "replace").split("\f")
     if len(pages) > 1 and not pages[-1].strip():
@@ -188,43 +264,153 @@ def _read_pdf(path: Path, media_type: str) -> Extracted:
     return Extracted(media_type, units, notes=notes)
 
 
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 # ------------------------------------------------------------------------------ XML parts
 
 
-def _member(archive: zipfile.ZipFile, name: str) -> bytes:
-    try:
-        info = archive.getinfo(name)
+class _Container:
+    """The parts of one ZIP container (DOCX, ODT), each read at most once with a cap on each
+    and on their sum: a few kilobytes can inflate to gigabytes, and a declared size may lie."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            self.archive = zipfile.ZipFile(path)
+            self.names = self.archive.namelist()
+        except _ZIP_ERRORS as exc:
+            raise _Unreadable(f"not a readable ZIP container: {exc}") from None
+        self.left = MAX_PARTS
+
+    def __enter__(self) -> _Container:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.archive.close()
+
+    def read(self, name: str) -> bytes:
+        try:
+            info = self.archive.getinfo(name)
+        except KeyError:
+            raise _Unreadable(f"{name} is missing") from None
         if info.file_size > MAX_PART:
-            raise _Unreadable(f"{name} is larger than {MAX_PART // (1024 * 1024)} MiB")
-        return archive.read(info)
-    except KeyError:
-        raise _Unreadable(f"{name} is missing") from None
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+            raise _Unreadable(f"{name} is larger than {MAX_PART // MIB} MiB")
+        if info.file_size > self.left:
+            raise _Unreadable(f"the parts read add up to more than {MAX_PARTS // MIB} MiB")
+        data = _bounded_read(self.archive, info, info.file_size)
+        self.left -= len(data)
+        return data
+
+    def parse(self, name: str) -> ElementTree.Element:
+        return _parse(self.read(name), name)
+
+
+def _bounded_read(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> bytes:
+    """At most ``limit`` bytes of a member. zipfile stops at the declared size and then checks
+    the CRC, so more bytes than declared is an error; a bounded ``read(n)`` also bounds what
+    zlib inflates in one call (``read()`` would inflate up to 2 GiB first)."""
+    name = info.filename
+    if info.compress_type not in _ZIP_METHODS:
+        raise _Unreadable(f"{name}: compression method {info.compress_type}, not deflate")
+    if info.flag_bits & _ENCRYPTED:
+        raise _Unreadable(f"{name} is encrypted")
+    try:
+        with archive.open(info) as member:
+            return member.read(limit)
+    except _ZIP_ERRORS as exc:
         raise _Unreadable(f"{name}: {exc}") from None
 
 
-def _parse(data: bytes, name: str) -> ElementTree.Element:
-    """Parse one XML part, refusing DTDs and entity declarations (billion laughs, XXE)."""
+def _xml_text(data: bytes, name: str) -> str:
+    """The characters of an XML part: a byte order mark decides, else the declaration (UTF-8 by
+    default); a declaration that contradicts the bytes is refused, as expat does. The parser is
+    then given these characters, not the bytes, so the DTD check sees exactly what it reads."""
     if data.startswith(_UTF16_BOMS):
-        probe = data.decode("utf-16", "replace").encode("utf-8")
+        actual, body = "utf-16", data
+    elif data.startswith(codecs.BOM_UTF8):
+        actual, body = "utf-8", data[len(codecs.BOM_UTF8) :]
     elif b"\x00" in data[:4]:
-        raise _Unreadable(f"{name}: unsupported XML encoding")
+        raise _Unreadable(f"{name}: unsupported XML encoding (UTF-16 or UTF-32 without a BOM)")
     else:
-        probe = data
-    if _DTD.search(probe):
-        raise _Unreadable(f"{name}: DTD or entity declarations are refused")
+        declared = _XML_DECLARATION.match(data[:256].decode("latin-1"))
+        label = declared.group(1) if declared else "utf-8"
+        actual, body = _ascii_codec(label, name), data
     try:
-        # S314: the DTD and entity declarations that make XML attacks possible are refused above.
-        return ElementTree.fromstring(data)  # noqa: S314
+        text = body.decode(actual)
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"{name}: not {actual.upper()} (byte {exc.start})") from None
+    if actual in ("utf-16", "utf-8"):
+        declared = _XML_DECLARATION.match(text)
+        if declared and _codec(declared.group(1)) not in _SAME[actual]:
+            raise _Unreadable(
+                f"{name}: declares the encoding {declared.group(1)!r} but is {actual.upper()}"
+            )
+    return text
+
+
+_SAME = {"utf-8": {"utf-8"}, "utf-16": {"utf-16", "utf-16-le", "utf-16-be"}}
+
+
+def _codec(label: str) -> str | None:
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def _ascii_codec(label: str, name: str) -> str:
+    """The codec named by ``label``, if it writes ASCII as ASCII (as the declaration that names
+    it was written): ``UTF-16`` declared by ASCII bytes is a contradiction."""
+    try:
+        ascii_compatible = "<?xml>".encode(label) == b"<?xml>"
+    except (LookupError, UnicodeError):  # unknown, or not a text encoding (hex, rot13, idna)
+        raise _Unreadable(f"{name}: unknown encoding {label!r}") from None
+    if not ascii_compatible:
+        raise _Unreadable(
+            f"{name}: declares the encoding {label!r} but is written in an ASCII-compatible one"
+        )
+    return codecs.lookup(label).name
+
+
+def _parse(data: bytes, name: str) -> ElementTree.Element:
+    """Parse one XML part, refusing DTDs and entity declarations (billion laughs, XXE) and
+    elements nested deeper than ``MAX_DEPTH`` (the readers below recurse once per level)."""
+    text = _xml_text(data, name)
+    if _DTD.search(text):
+        raise _Unreadable(f"{name}: DTD or entity declarations are refused")
+    # The C parser builds the tree without recursion; the events only count the depth.
+    parser: ElementTree.XMLPullParser[ElementTree.Element]
+    parser = ElementTree.XMLPullParser(events=("start", "end"))
+    root: ElementTree.Element | None = None
+    depth = 0
+
+    def follow() -> None:
+        nonlocal root, depth
+        for event in parser.read_events():
+            if event[0] == "end":
+                depth -= 1
+                continue
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _Unreadable(f"{name}: elements nested more than {MAX_DEPTH} deep")
+            if root is None and isinstance(event[-1], ElementTree.Element):
+                root = event[-1]
+
+    try:
+        for offset in range(0, len(text), _XML_CHUNK):
+            parser.feed(text[offset : offset + _XML_CHUNK])
+            follow()
+        parser.close()
+        follow()
     except ElementTree.ParseError as exc:
         raise _Unreadable(f"{name}: malformed XML ({exc})") from None
-
-
-def _open_zip(path: Path) -> zipfile.ZipFile:
-    try:
-        return zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _Unreadable(f"not a readable ZIP container: {exc}") from None
+    if root is None:  # close() has already said "no element found"
+        raise _Unreadable(f"{name}: no XML element")
+    return root
 
 
 # ------------------------------------------------------------------------------------ DOCX
@@ -346,8 +532,8 @@ def _docx_cells(container: ElementTree.Element) -> Iterator[ElementTree.Element]
 
 
 def _read_docx(path: Path, media_type: str) -> Extracted:
-    with _open_zip(path) as archive:
-        document = _parse(_member(archive, "word/document.xml"), "word/document.xml")
+    with _Container(path) as archive:
+        document = archive.parse("word/document.xml")
         body = document.find(W + "body")
         if body is None:
             raise _Unreadable("word/document.xml has no w:body")
@@ -356,20 +542,20 @@ def _read_docx(path: Path, media_type: str) -> Extracted:
         docx.drain_boxes(lambda n: f"text box {n}")
         parts = sorted(
             (match.group(1), int(match.group(2)), match.group(0))
-            for match in map(_PART_NUMBER.fullmatch, archive.namelist())
+            for match in map(_PART_NUMBER.fullmatch, archive.names)
             if match
         )
         for kind, number, name in parts:
-            root = _parse(_member(archive, name), name)
+            root = archive.parse(name)
             text = docx.joined(root)
             boxes = [docx.joined(box) for box in docx.boxes]
             docx.boxes.clear()
             docx.add("\n".join(t for t in [text, *boxes] if t.strip()), f"{kind} {number}")
         for kind in ("footnote", "endnote"):
             name = f"word/{kind}s.xml"
-            if name not in archive.namelist():
+            if name not in archive.names:
                 continue
-            notes = _parse(_member(archive, name), name).iter(W + kind)
+            notes = archive.parse(name).iter(W + kind)
             for index, note in enumerate(notes, 1):
                 if note.get(W + "type") in ("separator", "continuationSeparator"):
                     continue
@@ -418,6 +604,14 @@ class _Odt(_XmlText):
     def __init__(self) -> None:
         super().__init__()
         self.notes: list[tuple[str, ElementTree.Element]] = []
+        self.spaces = 0  # written by text:s, the one element that makes more text than bytes
+
+    def space(self, count: str | None) -> str:
+        spaces = _space_count(count)
+        self.spaces += spaces
+        if self.spaces > MAX_TEXT:
+            raise _Unreadable(f"text:s elements make more than {MAX_TEXT // MIB} Mi spaces")
+        return " " * spaces
 
     def text(self, paragraph: ElementTree.Element) -> str:
         parts: list[str] = [paragraph.text or ""]
@@ -426,7 +620,7 @@ class _Odt(_XmlText):
             for child in node:
                 tag = child.tag
                 if tag == TEXT + "s":
-                    parts.append(" " * _space_count(child.get(TEXT + "c")))
+                    parts.append(self.space(child.get(TEXT + "c")))
                 elif tag == TEXT + "tab":
                     parts.append("\t")
                 elif tag == TEXT + "line-break":
@@ -493,15 +687,15 @@ def _odt_cells(table: ElementTree.Element) -> Iterator[ElementTree.Element]:
 
 def _read_odt(path: Path, media_type: str) -> Extracted:
     odt = _Odt()
-    with _open_zip(path) as archive:
-        content = _parse(_member(archive, "content.xml"), "content.xml")
+    with _Container(path) as archive:
+        content = archive.parse("content.xml")
         text = content.find(f"{OFFICE}body/{OFFICE}text")
         if text is None:
             raise _Unreadable("content.xml has no office:body/office:text")
         odt.body(text)
         odt.drain()
-        if "styles.xml" in archive.namelist():
-            styles = _parse(_member(archive, "styles.xml"), "styles.xml")
+        if "styles.xml" in archive.names:
+            styles = archive.parse("styles.xml")
             _odt_master_pages(odt, styles)
     if not odt.units and any(text.iter(DRAW + "image")):
         return Extracted(media_type, [], ONLY_IMAGES)
@@ -541,8 +735,9 @@ _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML whitespace; U+00A0 is not coll
 
 
 class _Html(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, size: int) -> None:
         super().__init__(convert_charrefs=True)
+        self.rescan_budget = HTML_RESCANS * size + MIB
         self.units: list[TextUnit] = []
         self.buffer: list[str] = []
         self.start_line = 0
@@ -636,6 +831,34 @@ class _Html(HTMLParser):
             if tag == "pre":
                 self.pre = max(0, self.pre - 1)
 
+    # html.parser gives up on a construct with no end (``<a`` with no ``>``, ``<![CDATA[`` with
+    # no ``]]>``) after scanning the rest of the document, and at the end of input retries one
+    # construct further: quadratic time (200 kB of ``<a`` took 41 s; CPython gh-135462, fixed
+    # in later releases). Each failed attempt is charged what it may have scanned, and past
+    # HTML_RESCANS times the document's length the file is given up.
+
+    def charge(self, start: int, end: int) -> int:
+        if end < 0:
+            self.rescan_budget -= len(self.rawdata) - start
+            if self.rescan_budget < 0:
+                raise _Unreadable("malformed HTML: too many unterminated tags to read")
+        return end
+
+    def parse_starttag(self, i: int) -> int:
+        return self.charge(i, super().parse_starttag(i))
+
+    def parse_endtag(self, i: int) -> int:
+        return self.charge(i, super().parse_endtag(i))
+
+    def parse_comment(self, i: int, report: bool = True) -> int:
+        return self.charge(i, super().parse_comment(i, report))
+
+    def parse_pi(self, i: int) -> int:
+        return self.charge(i, super().parse_pi(i))
+
+    def parse_html_declaration(self, i: int) -> int:
+        return self.charge(i, super().parse_html_declaration(i))
+
     def handle_data(self, data: str) -> None:
         if self.ignored:
             return
@@ -647,6 +870,9 @@ class _Html(HTMLParser):
 
 
 def _decode_html(data: bytes) -> str:
+    """UTF-8 (a BOM decides first), else the ``<meta charset>``, else Windows-1252 (the
+    fallback of the HTML standard for French). A declared encoding that is unknown or does
+    not write ASCII as ASCII (the declaration itself was read as ASCII) cannot be trusted."""
     if data.startswith(codecs.BOM_UTF8):
         return data[3:].decode("utf-8", "replace")
     if data.startswith(_UTF16_BOMS):
@@ -656,18 +882,26 @@ def _decode_html(data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     declared = _META_CHARSET.search(data[:HEAD_SIZE])
-    if declared:
-        try:
-            return data.decode(declared.group(1).decode("ascii"), "replace")
-        except LookupError:
-            pass
-    return data.decode("cp1252", "replace")
+    if not declared:
+        return data.decode("cp1252", "replace")
+    label = declared.group(1).decode("ascii")
+    try:
+        ascii_compatible = "<meta>".encode(label) == b"<meta>"
+        if ascii_compatible:
+            return data.decode(label, "replace")
+    except (LookupError, UnicodeError):  # unknown, or not a text encoding (hex, rot13, idna)
+        raise _Unreadable(f"unknown character encoding {label!r} in its meta charset") from None
+    raise _Unreadable(f"its meta charset {label!r} is not ASCII-compatible, yet written in ASCII")
 
 
 def _read_html(path: Path, media_type: str) -> Extracted:
-    parser = _Html()
-    parser.feed(_decode_html(_read(path)))
-    parser.close()
+    data = _read(path)
+    parser = _Html(len(data))
+    try:
+        parser.feed(_decode_html(data))
+        parser.close()
+    except AssertionError as exc:  # html.parser's way to refuse some markup (``<![foo``)
+        raise _Unreadable(f"malformed HTML ({exc})") from None
     parser.flush()
     if not parser.units and parser.images:
         return Extracted(media_type, [], ONLY_IMAGES)
@@ -679,9 +913,13 @@ def _read_html(path: Path, media_type: str) -> Extracted:
 
 def _read(path: Path) -> bytes:
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE + 1)
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(data) > MAX_FILE:
+        raise _Unreadable(f"larger than {MAX_FILE // MIB} MiB")
+    return data
 
 
 def decode_text(data: bytes) -> str:

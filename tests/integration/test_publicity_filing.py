@@ -23,7 +23,7 @@ import pytest
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind
 from plie_audit.findings import FindingKind
-from plie_audit.publicity import report as publicity_report
+from plie_audit.publicity import check as publicity_check
 
 CONV = "PLIE-LYON-2007-01"
 GOOD = "Forum de l'emploi — action cofinancée par le Fonds social européen.\nAvec le soutien de l'Union européenne.\n"
@@ -110,10 +110,10 @@ def test_a_check_that_raises_is_recorded_as_undetermined(
     journal: Callable[[], list[dict[str, Any]]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(path: Path, programme: str = "2007-2013") -> Any:
+    def broken(path: Path, media_type: str) -> Any:
         raise RecursionError("maximum recursion depth exceeded while parsing")
 
-    monkeypatch.setattr(publicity_report, "check_file", broken)
+    monkeypatch.setattr(publicity_check, "read_as", broken)
     report = populated.evidence.add(
         filer, [_poster(tmp_path)], convention=CONV, kind=EvidenceKind.PUBLICATION
     )

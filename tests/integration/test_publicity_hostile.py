@@ -63,3 +63,36 @@ def test_deep_but_well_formed_publications_pass(run, tmp_path: Path) -> None:
 
     assert result.exit_code == 0, result.stdout
     assert {r["verdict"] for r in json.loads(result.stdout)} == {"pass"}
+
+
+def test_every_hostile_publication_is_filed_with_its_undetermined_verdict(
+    run, populated, journal, tmp_path: Path
+) -> None:
+    """Filed as publications, the same files are filed (exit 0) and each has its recorded
+    ``undetermined`` verdict and reason: the check runs before the filing commits."""
+    paths = _write_all(tmp_path / "hostile")
+
+    result = run(
+        "evidence",
+        "add",
+        *paths,
+        "--convention",
+        "PLIE-LYON-2007-01",
+        "--kind",
+        "publication",
+        "--json",
+        as_="marie.dupont",
+    )
+
+    assert result.exit_code == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    checked = {c["name"]: c for c in json.loads(result.stdout)["publicity"]}
+    assert len(checked) == len(UNDETERMINED)
+    for case, path in zip(UNDETERMINED, paths, strict=True):
+        report = checked[path.name]
+        assert report["verdict"] == "undetermined", case.id
+        (warning,) = report["check"]["warnings"]
+        assert case.matches(warning.removeprefix(COULD_NOT_READ)), (case.id, warning)
+    recorded = [e["detail"]["verdict"] for e in journal() if e["event"] == "publicity-checked"]
+    assert recorded == ["undetermined"] * len(UNDETERMINED)
+    run.ok("verify")

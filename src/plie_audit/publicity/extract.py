@@ -1,6 +1,6 @@
 """The text of a publication, each piece with where it sits, for the publicity check.
 
-The format comes from the bytes (``evidence.mediatype.sniff`` on the first 8 KiB, then the ZIP
+The format comes from the bytes (``mediatype.sniff`` on the first 8 KiB, then the ZIP
 directory for DOCX and the ``mimetype`` member for ODT), never from the file name. ``where`` is
 machine-readable and language-neutral:
 

@@ -24,7 +24,7 @@ from plie_audit.db.models import PublicityResult as ResultRow
 from plie_audit.db.session import Database
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-from plie_audit.publicity.check import Verdict, check_file
+from plie_audit.publicity import check
 
 PUBLICATION = "publication"
 DEFAULT_PROGRAMME = "2007-2013"
@@ -69,29 +69,10 @@ def programme_of(db: Database, convention: str | None) -> str:
 
 
 def inspect(path: Path, name: str, programme: str) -> Inspection:
-    """Check a publication's bytes at ``path``: always a result, never an exception.
-
-    A publication is evidence whatever it says, so nothing its bytes contain may stop its
-    filing: a check that cannot run — a document the extractors cannot read, or any failure
-    of the check itself — is recorded as ``undetermined`` with the reason."""
-    try:
-        result = check_file(path, programme)
-    except Exception as exc:  # noqa: BLE001 - any failure of the check becomes its recorded verdict
-        reason = f"the check could not run: {exc.__class__.__name__}: {exc}".strip()
-        return Inspection(
-            programme,
-            Verdict.UNDETERMINED.value,
-            {
-                "file": name,
-                "media_type": "",
-                "programme": programme,
-                "verdict": Verdict.UNDETERMINED.value,
-                "found": [],
-                "missing": [],
-                "warnings": [f"undetermined: {reason}"],
-                "to_check_visually": [],
-            },
-        )
+    """Check a publication's bytes at ``path``: always a result (``check.inspect``'s
+    contract): a publication is evidence whatever it says, so nothing its bytes contain may
+    stop its filing; a check that cannot run is ``undetermined`` with the reason."""
+    result = check.inspect(path, programme)
     return Inspection(programme, result.verdict.value, {**result.as_json(), "file": name})
 
 

@@ -14,10 +14,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plie_audit import lazy
 from plie_audit.accounting import budget, keys, payments, statements
@@ -26,7 +28,7 @@ from plie_audit.db.models import Bilan, Convention, Evidence, ExpenseLine, Expen
 from plie_audit.db.session import Database
 from plie_audit.domain import Poste
 from plie_audit.errors import InputError, NotFoundError, StoreError
-from plie_audit.findings import Finding, FindingKind
+from plie_audit.findings import Finding, FindingKind, Report, findings_json
 from plie_audit.money import format_amount
 from plie_audit.retention.policies import Duration
 from plie_audit.store import ObjectStore
@@ -40,16 +42,14 @@ BILAN_DELAY = Duration(months=3)
 
 
 @dataclass
-class AccountingReport:
-    convention: str
-    findings: list[Finding] = field(default_factory=list)
+class AccountingReport(Report):
+    """``accounting check``: ``{"ok", "convention", "totals", "total", "budget", "findings",
+    "warnings"}`` (docs/formats.md); a warning is a finding that does not fail the check."""
+
+    convention: str = ""
     warnings: list[Finding] = field(default_factory=list)
     totals: dict[str, Decimal] = field(default_factory=dict)
     budget: dict[str, Decimal] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
 
     @property
     def total(self) -> Decimal:
@@ -60,20 +60,20 @@ class AccountingReport:
     def budget_total(self) -> Decimal:
         return sum(self.budget.values(), Decimal("0.00"))
 
-    def as_json(self) -> dict[str, Any]:
+    def fields_json(self) -> dict[str, Any]:
         return {
             "convention": self.convention,
-            "ok": self.ok,
             "totals": {p: format_amount(a) for p, a in self.totals.items()},
             "total": format_amount(self.total),
             "budget": {p: format_amount(a) for p, a in self.budget.items()},
-            "findings": [f.as_json() for f in self.findings],
-            "warnings": [w.as_json() for w in self.warnings],
         }
+
+    def warnings_json(self) -> list[Any]:
+        return findings_json(self.warnings)
 
 
 def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
-    report = AccountingReport(convention)
+    report = AccountingReport(convention=convention)
     lines = list_lines(db, convention)
     kinds = _piece_kinds(db)
     with db.read() as session:
@@ -131,7 +131,7 @@ def _piece_kinds(db: Database) -> dict[str, str]:
 
 
 def _line_findings(
-    line: LineInfo, kinds: dict[str, str], start: Any, end: Any, due: Any
+    line: LineInfo, kinds: dict[str, str], start: date, end: date, due: date
 ) -> list[Finding]:
     found = []
     if not line.pieces:
@@ -204,7 +204,7 @@ def _budget_findings(report: AccountingReport) -> None:
             )
 
 
-def _double_funding(session: Any, convention: str) -> list[Finding]:
+def _double_funding(session: Session, convention: str) -> list[Finding]:
     """A piece or a payment charged to two conventions; keys of one shared cost above 1."""
     found: list[Finding] = []
     mine = (

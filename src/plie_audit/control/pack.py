@@ -56,6 +56,7 @@ from plie_audit.db.models import (
     JournalEntry,
 )
 from plie_audit.db.models import Checkpoint as CheckpointRow
+from plie_audit.db.session import Database
 from plie_audit.errors import ConflictError, InputError, JournalError, StoreError
 from plie_audit.journal import note, tree
 from plie_audit.journal.log import Event
@@ -400,7 +401,7 @@ def _payload(
     }
 
 
-def _filing_entries(db: Any, pieces: list[Evidence]) -> dict[int, bytes]:
+def _filing_entries(db: Database, pieces: list[Evidence]) -> dict[int, bytes]:
     """The ``evidence-filed`` entry of every piece, read a thousand at a time."""
     seqs = sorted({row.filed_seq for row in pieces if row.filed_seq is not None})
     found: dict[int, bytes] = {}

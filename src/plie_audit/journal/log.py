@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from plie_audit import canonical
 from plie_audit.clock import isoformat, now, parse_instant
 from plie_audit.db.models import JournalEntry, JournalHead, JournalNode
+from plie_audit.db.session import Database
 from plie_audit.errors import JournalError
 from plie_audit.journal.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
 
@@ -265,7 +266,7 @@ def flush(session: Session) -> None:
         writer.write(session)
 
 
-def read(db: Any, *, since: int = 1, limit: int | None = None) -> list[Entry]:
+def read(db: Database, *, since: int = 1, limit: int | None = None) -> list[Entry]:
     """Decode journal entries from seq ``since`` (for ``journal list``)."""
     statement = (
         select(JournalEntry.entry).where(JournalEntry.seq >= since).order_by(JournalEntry.seq)

@@ -74,7 +74,7 @@ def test_verify_reports_a_damaged_signer_certificate(
 ) -> None:
     """The filer's certificate inside a piece's content signature damaged in place: a
     ``content-signature-invalid`` finding, the certificate named as the problem."""
-    (note,) = populated.add_evidence(
+    (note,) = populated.evidence.add(
         filer, [samples["note.txt"]], convention="PLIE-LYON-2007-01", kind=EvidenceKind.NOTE_FRAIS
     ).filed
     ((signature, sha256),) = sql(
@@ -106,10 +106,10 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("pack-damaged")
     archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
     for actor, roles in ((MARIE, [Role.DEPOSANT, Role.COMPTABLE]), (CLAIRE, [Role.CONTROLE])):
-        archive.create_identity(
+        archive.identity.create(
             actor.name, roles, identity_passphrase=actor.passphrase, archive_passphrase=PASS
         )
-    archive.add_convention(
+    archive.convention.add(
         MARIE,
         CONV,
         plie="PLIE de Lyon",
@@ -121,7 +121,7 @@ def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     piece = root / "ticket.txt"
     piece.write_text("Ticket TCL n° 1\n", encoding="utf-8")
-    archive.add_evidence(
+    archive.evidence.add(
         MARIE, [piece], convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT, poste=Poste.DEPLACEMENT
     )
     request = archive.control.open(

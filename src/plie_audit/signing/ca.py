@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from plie_audit.errors import SignatureInvalid, SigningError, WrongPassphrase
 from plie_audit.signing.cms import PrivateKey as PrivateKey  # re-exported for callers
+from plie_audit.signing.signerinfo import CERTIFICATE_ERRORS
 
 HORIZON_YEARS = 30
 """How long the archive root (and so every identity it issues) stays valid."""
@@ -171,9 +172,25 @@ def verify_chain(
 
     ``at`` is the signing time. Every certificate on the path must be valid then, every
     issuer must be a CA (RFC 5280 §4.2.1.9), and each signature must check (§6.1.3).
-    Revocation is not checked here. Raises ``SignatureInvalid`` when no path is found.
+    Revocation is not checked here. Raises ``SignatureInvalid`` when no path is found, a
+    damaged certificate on the way included (no signature covers the chain a CMS or a token
+    carries: its extensions, keys and names may be anything).
     """
     when = _utc(at, "at")
+    try:
+        return _find_path(cert, intermediates, anchors, when)
+    except CERTIFICATE_ERRORS as exc:
+        raise SignatureInvalid(
+            f"no valid certificate path: a certificate on the way is damaged ({exc})"
+        ) from exc
+
+
+def _find_path(
+    cert: x509.Certificate,
+    intermediates: Sequence[x509.Certificate],
+    anchors: Sequence[x509.Certificate],
+    when: datetime,
+) -> x509.Certificate:
     anchor_ders = {c.public_bytes(serialization.Encoding.DER) for c in anchors}
     problems: list[str] = []
     if cert.public_bytes(serialization.Encoding.DER) in anchor_ders:

@@ -16,6 +16,7 @@ from cryptography.x509.oid import NameOID
 from plie_audit.errors import SignatureInvalid, SigningError, WrongPassphrase
 from plie_audit.signing import ca
 from plie_audit.signing.cms import PrivateKey
+from support.damage import damage_certificate
 
 NOW = datetime(2025, 3, 14, 9, 26, 53, tzinfo=UTC)
 
@@ -239,6 +240,17 @@ def test_outside_chain_through_intermediate(outside: Outside, root: Identity) ->
 
     with pytest.raises(SignatureInvalid, match="no issuer certificate"):
         ca.verify_chain(outside.leaf, [], anchors, NOW)  # intermediate missing
+
+
+@pytest.mark.parametrize("damage", ["public key", "key algorithm", "extension"])
+def test_a_damaged_intermediate_is_no_path_not_a_crash(outside: Outside, damage: str) -> None:
+    """A chain carried in a CMS or a token is covered by no signature: a CA certificate on it
+    whose key is off its curve or of an unknown algorithm, or whose basicConstraints does not
+    decode (verify_chain raised ValueError for that one), means no path: a finding for the
+    callers (verify, journal verify, pack verify), never a traceback."""
+    damaged = x509.load_der_x509_certificate(damage_certificate(outside.inter, damage))
+    with pytest.raises(SignatureInvalid, match="no valid certificate path"):
+        ca.verify_chain(outside.leaf, [damaged], [outside.root], NOW)
 
 
 def test_expired_intermediate_is_rejected() -> None:

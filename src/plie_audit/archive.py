@@ -11,10 +11,8 @@ none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-
-from cryptography import x509
+from typing import Unpack
 
 from plie_audit import verification
 from plie_audit.config import Settings
@@ -83,31 +81,12 @@ class Archive:
     # ------------------------------------------------------------------ life cycle
     @classmethod
     def init(
-        cls,
-        root: Path,
-        *,
-        passphrase: bytes,
-        database_url: str | None = None,
-        store: str | None = None,
-        origin: str | None = None,
-        tsa_url: str | None = None,
-        tsa_anchors: Sequence[x509.Certificate] = (),
-        sensitive_kinds: Sequence[str] = (),
+        cls, root: Path, *, passphrase: bytes, **options: Unpack[lifecycle.InitOptions]
     ) -> Archive:
         """Create the archive: settings, database schema, object store, root CA, journal key
-        and the journal's first signed checkpoint (``plie-audit init``)."""
-        return cls(
-            lifecycle.create(
-                root,
-                passphrase=passphrase,
-                database_url=database_url,
-                store=store,
-                origin=origin,
-                tsa_url=tsa_url,
-                tsa_anchors=tsa_anchors,
-                sensitive_kinds=sensitive_kinds,
-            )
-        )
+        and the journal's first signed checkpoint (``plie-audit init``; options:
+        :class:`~plie_audit.services.lifecycle.InitOptions`)."""
+        return cls(lifecycle.create(root, passphrase=passphrase, **options))
 
     @classmethod
     def open(cls, root: Path) -> Archive:

@@ -3,3 +3,14 @@ archive's :class:`~plie_audit.context.Context` (``archive.<noun>.<verb>()`` mirr
 ``plie-audit <noun> <verb>``). A service authorizes, validates and commits through the action
 pipeline (``context.py``) and calls the domain packages below it; it never imports
 ``plie_audit.archive``."""
+
+from __future__ import annotations
+
+from plie_audit.context import Context
+
+
+class Service:
+    """A noun of the command line, working on one archive's context."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx

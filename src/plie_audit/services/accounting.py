@@ -16,16 +16,14 @@ from pathlib import Path
 from plie_audit import conventions
 from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting.payments import PaymentKind
-from plie_audit.context import Action, Actor, Context
+from plie_audit.context import Action, Actor
 from plie_audit.domain import Role
 from plie_audit.findings import Finding
+from plie_audit.services import Service
 
 
-class ExpenseService:
+class ExpenseService(Service):
     """``archive.expense``: expense lines (*dépenses réalisées et acquittées*)."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def import_(self, actor: Actor, convention: str, path: Path) -> expenses.ImportReport:
         """Import expense lines from a CSV, filing their pieces and the CSV itself; the lines
@@ -41,11 +39,8 @@ class ExpenseService:
         return expenses.list_lines(self.ctx.db, convention)
 
 
-class PaymentService:
+class PaymentService(Service):
     """``archive.payment``: avance, acomptes and solde as they were paid (article 4)."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def add(
         self, actor: Actor, convention: str, kind: PaymentKind, amount: Decimal, paid_on: date
@@ -64,11 +59,8 @@ class PaymentService:
         return payments.list_payments(self.ctx.db, convention)
 
 
-class IndicatorService:
+class IndicatorService(Service):
     """``archive.indicator``: the aggregated follow-up figures of article 5-2."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def set(self, actor: Actor, convention: str, name: str, value: str) -> indicators.IndicatorInfo:
         """Set one indicator."""
@@ -98,11 +90,8 @@ class IndicatorService:
         return indicators.list_values(self.ctx.db, convention)
 
 
-class AccountingService:
+class AccountingService(Service):
     """``archive.accounting``: the check a control authority would make."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def check(self, convention: str) -> check.AccountingReport:
         """Every finding a control authority would make on the convention's accounts."""

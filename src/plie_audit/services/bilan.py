@@ -6,29 +6,19 @@ from __future__ import annotations
 
 import builtins
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from plie_audit import clock, conventions, lazy
+from plie_audit import clock, conventions
 from plie_audit.accounting import bilans, expenses, indicators, statements
 from plie_audit.accounting.bilans import Produced
-from plie_audit.context import Actor, Context
+from plie_audit.context import Actor
 from plie_audit.domain import Role
 from plie_audit.evidence import filing
-
-if TYPE_CHECKING:
-    from plie_audit.reports import pdf as reports
-    from plie_audit.signing import pades
-else:  # WeasyPrint and pyHanko take about a second to import (lazy.py)
-    reports = lazy.module("plie_audit.reports.pdf")
-    pades = lazy.module("plie_audit.signing.pades")
+from plie_audit.services import Service, documents
 
 
-class BilanService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class BilanService(Service):
     def intermediaire(
         self, actor: Actor, convention: str, *, issued_on: date | None = None
     ) -> Produced:
@@ -53,11 +43,11 @@ class BilanService:
         with self.ctx.db.read() as session:
             bilan_id = bilans.next_id(session, convention, kind)
             shown = bilans.document_context(session, conv, kind, lines, values)
-        document = reports.render(
+        document = documents.signed(
+            action,
             "bilan.html",
             {
                 **shown,
-                "origin": self.ctx.origin,
                 "issued_on": issued,
                 "produced_at": clock.now(),
                 "produced_by": actor.name,
@@ -71,13 +61,8 @@ class BilanService:
                     "Liste détaillée des dépenses réalisées et acquittées",
                 )
             ],
-        )
-        document = pades.sign_pdf(
-            document,
-            action.signer,
             reason=f"Bilan {kind} de la convention",
             location=conv.agence,
-            tsa_url=self.ctx.settings.tsa_url,
         )
 
         def record(session: Session, ids: builtins.list[str]) -> None:

@@ -16,13 +16,11 @@ from plie_audit.control import requests
 from plie_audit.control.pack import PackResult
 from plie_audit.domain import Poste, Role, clean_text
 from plie_audit.progress import ProgressCallback
+from plie_audit.services import Service
 from plie_audit.services.journal import seal
 
 
-class ControlService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class ControlService(Service):
     def open(
         self,
         actor: Actor,

@@ -14,19 +14,17 @@ from sqlalchemy.orm import Session
 
 from plie_audit import conventions
 from plie_audit.accounting import budget
-from plie_audit.context import Actor, Context, LockScope
+from plie_audit.context import Actor, LockScope
 from plie_audit.conventions import ConventionInfo
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.errors import InputError
 from plie_audit.evidence import filing
 from plie_audit.retention import events
 from plie_audit.retention.policies import Trigger
+from plie_audit.services import Service
 
 
-class ConventionService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class ConventionService(Service):
     def add(
         self,
         actor: Actor,

@@ -13,17 +13,15 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from plie_audit.context import Actor, Context
+from plie_audit.context import Actor
 from plie_audit.domain import EvidenceKind, Poste, Role, clean_text
 from plie_audit.evidence import access, corrections, filing, manifests
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.progress import ProgressCallback
+from plie_audit.services import Service
 
 
-class EvidenceService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class EvidenceService(Service):
     def add(
         self,
         actor: Actor,

@@ -21,6 +21,7 @@ from plie_audit.db.models import Identity
 from plie_audit.domain import Role, check_identity_name, clean_text
 from plie_audit.errors import ConflictError, InputError, NotFoundError
 from plie_audit.journal.log import Event
+from plie_audit.services import Service
 from plie_audit.signing import ca, identities
 
 
@@ -69,10 +70,7 @@ class IdentityInfo:
         }
 
 
-class IdentityService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class IdentityService(Service):
     def create(
         self,
         name: str,

@@ -15,6 +15,7 @@ from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal_log
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo
+from plie_audit.services import Service
 
 
 def seal(ctx: Context, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:
@@ -29,10 +30,7 @@ def seal(ctx: Context, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]
     return action.commit(lambda session: checkpoints.record(session, sealed)), True
 
 
-class JournalService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class JournalService(Service):
     def checkpoint(self, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:
         """Sign (and time-stamp) a checkpoint of the journal; the latest if nothing changed."""
         return seal(self.ctx, archive_passphrase)

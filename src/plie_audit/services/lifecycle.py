@@ -12,7 +12,7 @@ import shutil
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 from cryptography import x509
 from sqlalchemy import select
@@ -57,17 +57,18 @@ else:  # Alembic takes half a second to import: only init and import need it (la
     migrate = lazy.module("plie_audit.db.migrate")
 
 
-def create(
-    root: Path,
-    *,
-    passphrase: bytes,
-    database_url: str | None = None,
-    store: str | None = None,
-    origin: str | None = None,
-    tsa_url: str | None = None,
-    tsa_anchors: Sequence[x509.Certificate] = (),
-    sensitive_kinds: Sequence[str] = (),
-) -> Context:
+class InitOptions(TypedDict, total=False):
+    """What ``init`` chooses besides the archive passphrase (``plie-audit init`` options)."""
+
+    database_url: str | None  # default: SQLite archive.db in the archive folder
+    store: str | None  # default: the objects/ folder
+    origin: str | None  # default: plie-audit/<archive id>
+    tsa_url: str | None
+    tsa_anchors: Sequence[x509.Certificate]
+    sensitive_kinds: Sequence[str]
+
+
+def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> Context:
     """Create the archive: settings, database schema, object store, root CA, journal key and
     the journal's first signed checkpoint (time-stamped when ``tsa_url`` is given).
 
@@ -76,6 +77,9 @@ def create(
     root = Path(root)
     check_new_folder(root)
     identities.check_new_passphrase(passphrase, "the archive passphrase")
+    database_url, store = options.get("database_url"), options.get("store")
+    origin, tsa_url = options.get("origin"), options.get("tsa_url")
+    tsa_anchors = options.get("tsa_anchors", ())
     archive_id = str(uuid.uuid4())
     # The origin is the Organization (O) of every certificate the archive issues, and X.520
     # bounds it to 64 characters (RFC 5280 Appendix A, ub-organization-name).
@@ -89,7 +93,10 @@ def create(
     if tsa_url is not None and not tsa_url.startswith(("http://", "https://")):
         raise InputError(f"bad --tsa-url {tsa_url!r}: an http:// or https:// URL")
     sensitive = sorted(
-        {parse_choice(EvidenceKind, kind, "--sensitive-kind").value for kind in sensitive_kinds}
+        {
+            parse_choice(EvidenceKind, kind, "--sensitive-kind").value
+            for kind in options.get("sensitive_kinds", ())
+        }
         - set(ALWAYS_SENSITIVE)
     )
     store_url = store or DEFAULT_STORE

@@ -10,20 +10,14 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from plie_audit import clock, conventions, lazy
-from plie_audit.context import Context
+from plie_audit import clock, conventions
 from plie_audit.publicity import report as publications
 from plie_audit.publicity.check import PublicityResult, check_file
 from plie_audit.publicity.extract import check_readable
 from plie_audit.publicity.report import PublicationResult
 from plie_audit.publicity.rules import load_rules
-
-if TYPE_CHECKING:
-    from plie_audit.reports import pdf as reports
-else:  # WeasyPrint takes about a second to import (lazy.py)
-    reports = lazy.module("plie_audit.reports.pdf")
+from plie_audit.services import Service, documents
 
 
 def check(paths: Sequence[Path], programme: str = "2007-2013") -> list[PublicityResult]:
@@ -35,10 +29,7 @@ def check(paths: Sequence[Path], programme: str = "2007-2013") -> list[Publicity
     return [check_file(Path(path), programme) for path in paths]
 
 
-class PublicityService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class PublicityService(Service):
     def check(
         self, paths: Sequence[Path], programme: str = "2007-2013"
     ) -> builtins.list[PublicityResult]:
@@ -52,10 +43,10 @@ class PublicityService:
 
     def report_pdf(self, convention: str, results: Sequence[PublicationResult]) -> bytes:
         """The French report of ``results`` (from :meth:`report`)."""
-        return reports.render(
+        return documents.render(
+            self.ctx,
             "publicity_report.html",
             {
-                "origin": self.ctx.origin,
                 "convention": convention,
                 "produced_at": clock.now(),
                 "publications": [r.as_json() for r in results],

@@ -13,11 +13,11 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from plie_audit import clock, conventions, lazy, textin, verification
+from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
 from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
 from plie_audit.errors import RetentionError
@@ -30,13 +30,7 @@ from plie_audit.retention import events as trigger_events
 from plie_audit.retention import locks as storage_locks
 from plie_audit.retention.engine import Retention
 from plie_audit.retention.policies import Trigger, parse_policy
-
-if TYPE_CHECKING:
-    from plie_audit.reports import pdf as reports
-    from plie_audit.signing import pades
-else:  # WeasyPrint and pyHanko take about a second to import (lazy.py)
-    reports = lazy.module("plie_audit.reports.pdf")
-    pades = lazy.module("plie_audit.signing.pades")
+from plie_audit.services import Service, documents
 
 
 @dataclass(frozen=True)
@@ -52,11 +46,8 @@ class Proposal:
     pdf: bytes
 
 
-class PolicyService:
+class PolicyService(Service):
     """``archive.retention.policy``: the archive's retention policies."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def list(self) -> builtins.list[catalog.PolicyInfo]:
         """List the archive's retention policies."""
@@ -100,11 +91,8 @@ class PolicyService:
         return self.enable(actor, policy_id, False)
 
 
-class HoldService:
+class HoldService(Service):
     """``archive.retention.hold``: holds (*gels*) that block disposal."""
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
 
     def add(self, actor: Actor, convention: str, reason: str) -> holds.HoldInfo:
         """Hold every piece of a convention: none can be disposed of until released."""
@@ -130,9 +118,9 @@ class HoldService:
         return holds.list_holds(self.ctx.db)
 
 
-class RetentionService:
+class RetentionService(Service):
     def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.policy = PolicyService(ctx)
         self.hold = HoldService(ctx)
 
@@ -204,26 +192,21 @@ class RetentionService:
         report = audits.run(self.ctx.db, as_of or clock.today(), integrity)
         if not pdf and action is None:
             return AuditResult(report, None, None)
-        document = reports.render(
-            "retention_audit.html",
-            _audit_context(self.ctx, report, actor),
-            title="Rapport d'audit de conservation",
-            attachments=[
-                (
-                    "audit.json",
-                    _json_bytes(report.as_json()),
-                    "Rapport d'audit de conservation (JSON)",
-                )
-            ],
-        )
+        shown = _audit_context(self.ctx, report, actor)
+        title = "Rapport d'audit de conservation"
+        attached = [("audit.json", _json_bytes(report.as_json()), f"{title} (JSON)")]
         if action is None:
+            document = documents.render(
+                self.ctx, "retention_audit.html", shown, title=title, attachments=attached
+            )
             return AuditResult(report, document, None)
-        document = pades.sign_pdf(
-            document,
-            action.signer,
+        document = documents.signed(
+            action,
+            "retention_audit.html",
+            shown,
+            title=title,
+            attachments=attached,
             reason="Audit périodique de conservation",
-            location=self.ctx.origin,
-            tsa_url=self.ctx.settings.tsa_url,
         )
 
         def record(session: Session, ids: builtins.list[str]) -> None:
@@ -258,7 +241,8 @@ class RetentionService:
             lambda session: disposal.propose(session, actor.name, self.ctx.origin)
         )
         data = bordereau.data
-        document = reports.render(
+        document = documents.render(
+            self.ctx,
             "bordereau.html",
             {
                 "id": bordereau.id,
@@ -328,10 +312,10 @@ class RetentionService:
             actor.name, self.ctx.origin, bordereau_id, visa, ready, skipped, destroy, now
         )
         assert report.certificate is not None
-        document = reports.render(
+        document = documents.signed(
+            action,
             "certificat_elimination.html",
             {
-                "origin": self.ctx.origin,
                 "bordereau_id": bordereau_id,
                 "visa": visa,
                 "disposed_at": now,
@@ -347,13 +331,7 @@ class RetentionService:
                     "Certificat d'élimination (JSON canonique)",
                 )
             ],
-        )
-        document = pades.sign_pdf(
-            document,
-            action.signer,
             reason="Certificat d'élimination",
-            location=self.ctx.origin,
-            tsa_url=self.ctx.settings.tsa_url,
         )
         report.certificate_ids = filing.file_documents(
             action,

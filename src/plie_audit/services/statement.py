@@ -13,26 +13,19 @@ import builtins
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from plie_audit import clock, conventions, lazy
+from plie_audit import clock, conventions
 from plie_audit.accounting import expenses, statements
-from plie_audit.context import Actor, Context
+from plie_audit.context import Actor
 from plie_audit.db.models import Evidence, Statement
 from plie_audit.domain import EvidenceKind, EvidenceStatus, Role
 from plie_audit.errors import ConflictError, InputError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
-
-if TYPE_CHECKING:
-    from plie_audit.reports import pdf as reports
-    from plie_audit.signing import pades
-else:  # WeasyPrint and pyHanko take about a second to import (lazy.py)
-    reports = lazy.module("plie_audit.reports.pdf")
-    pades = lazy.module("plie_audit.signing.pades")
+from plie_audit.services import Service, documents
 
 
 @dataclass(frozen=True)
@@ -42,10 +35,7 @@ class Certified:
     existing: bool = False  # the same lines were certified already: nothing new filed
 
 
-class StatementService:
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-
+class StatementService(Service):
     def certify(
         self, actor: Actor, convention: str, *, since: date | None = None, until: date | None = None
     ) -> Certified:
@@ -66,10 +56,10 @@ class StatementService:
             statement_id = statements.next_id(session, convention)
             money = statements.financial_rows(session, convention, lines)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
-        document = reports.render(
+        document = documents.signed(
+            action,
             "etat_certifie.html",
             {
-                "origin": self.ctx.origin,
                 "convention": statements.convention_dict(conv),
                 "period": {"since": since, "until": until},
                 "statement_id": statement_id,
@@ -89,13 +79,8 @@ class StatementService:
                 ),
                 (statements.TOTALS_FILE, totals, "Totaux certifiés (JSON canonique)"),
             ],
-        )
-        document = pades.sign_pdf(
-            document,
-            action.signer,
             reason="État certifié exact des dépenses réalisées et acquittées",
             location=conv.agence,
-            tsa_url=self.ctx.settings.tsa_url,
         )
         total = money["total"]["realise"]
 

@@ -1,0 +1,59 @@
+"""The French documents the archive produces (états certifiés, bilans, retention audits,
+bordereaux, disposal certificates, publicity reports): rendered as PDF/A-3b with their JSON
+twins attached (``reports/pdf.py``) and, for those that bear a signature, signed PAdES by the
+acting identity (``signing/pades.py``), time-stamped when the archive has a TSA."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from plie_audit import lazy
+from plie_audit.context import Action, Context
+
+if TYPE_CHECKING:
+    from plie_audit.reports import pdf as reports
+    from plie_audit.signing import pades
+else:  # WeasyPrint and pyHanko take about a second to import (lazy.py)
+    reports = lazy.module("plie_audit.reports.pdf")
+    pades = lazy.module("plie_audit.signing.pades")
+
+Attachment = tuple[str, bytes, str]
+"""An embedded file: its name, its bytes, its description."""
+
+
+def render(
+    ctx: Context,
+    template: str,
+    shown: Mapping[str, Any],
+    *,
+    title: str,
+    attachments: Sequence[Attachment] = (),
+) -> bytes:
+    """Render ``template`` (``reports/templates/``) with ``shown``; the archive's origin is
+    in every document's header unless ``shown`` gives one."""
+    return reports.render(
+        template, {"origin": ctx.origin, **shown}, title=title, attachments=attachments
+    )
+
+
+def signed(
+    action: Action,
+    template: str,
+    shown: Mapping[str, Any],
+    *,
+    title: str,
+    reason: str,
+    location: str | None = None,
+    attachments: Sequence[Attachment] = (),
+) -> bytes:
+    """Render a document and sign it (PAdES) as the acting identity, for ``reason``, at
+    ``location`` (the archive's origin unless given)."""
+    ctx = action.ctx
+    return pades.sign_pdf(
+        render(ctx, template, shown, title=title, attachments=attachments),
+        action.signer,
+        reason=reason,
+        location=location or ctx.origin,
+        tsa_url=ctx.settings.tsa_url,
+    )

@@ -12,7 +12,6 @@ import hashlib
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.packs.verify import verify_pack
 from plie_audit.signing import cms
+from support.archives import CLAIRE, CONV, MARIE, PASS, small_archive
 from support.damage import DAMAGES, carrying, damage_certificate
 from support.tsa import LocalTsa, start_tsa
 
 DER = serialization.Encoding.DER
-PASS = b"archive-passphrase-2007"
 
 
 # ------------------------------------------------------------- a checkpoint's token
@@ -95,30 +94,12 @@ def test_verify_reports_a_damaged_signer_certificate(
 
 # ---------------------------------------------------------------- a pack's .p7s
 
-MARIE = Actor("marie.dupont", b"passphrase-of-marie")
-CLAIRE = Actor("claire.martin", b"passphrase-of-claire")
-CONV = "PLIE-LYON-2007-01"
-
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real control pack of one piece (the library's builder, no index.pdf)."""
     root = tmp_path_factory.mktemp("pack-damaged")
-    archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
-    for actor, roles in ((MARIE, [Role.DEPOSANT, Role.COMPTABLE]), (CLAIRE, [Role.CONTROLE])):
-        archive.identity.create(
-            actor.name, roles, identity_passphrase=actor.passphrase, archive_passphrase=PASS
-        )
-    archive.convention.add(
-        MARIE,
-        CONV,
-        plie="PLIE de Lyon",
-        agence="ALE Lyon Part-Dieu",
-        region="Rhône-Alpes",
-        start=date(2007, 1, 1),
-        end=date(2007, 12, 31),
-        programme=Programme.P2007_2013,
-    )
+    archive = small_archive(root / "archive")
     piece = root / "ticket.txt"
     piece.write_text("Ticket TCL n° 1\n", encoding="utf-8")
     archive.evidence.add(

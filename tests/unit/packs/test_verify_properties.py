@@ -14,7 +14,6 @@ import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,37 +21,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.errors import PlieAuditError
 from plie_audit.packs.verify import verify_pack
+from support.archives import CLAIRE, CONV, MARIE, PASS, small_archive
 
-PASS = b"archive-passphrase-2007"
-MARIE = Actor("marie.dupont", b"passphrase-of-marie")
-CLAIRE = Actor("claire.martin", b"passphrase-of-claire")
-CONV = "PLIE-LYON-2007-01"
 HEX = "0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("pack-properties")
-    archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
-    for actor, roles in ((MARIE, [Role.DEPOSANT, Role.COMPTABLE]), (CLAIRE, [Role.CONTROLE])):
-        archive.identity.create(
-            actor.name, roles, identity_passphrase=actor.passphrase, archive_passphrase=PASS
-        )
-    archive.convention.add(
-        MARIE,
-        CONV,
-        plie="PLIE de Lyon",
-        agence="ALE Lyon Part-Dieu",
-        region="Rhône-Alpes",
-        start=date(2007, 1, 1),
-        end=date(2007, 12, 31),
-        programme=Programme.P2007_2013,
-        budget={Poste.DEPLACEMENT: Decimal("900.00")},
-    )
+    archive = small_archive(root / "archive", budget={Poste.DEPLACEMENT: Decimal("900.00")})
     pieces = []
     for number in range(2):
         piece = root / f"ticket-{number}.txt"

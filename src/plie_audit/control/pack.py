@@ -1,19 +1,6 @@
-"""``control pack``: a self-verifying BagIt bag (RFC 8493) answering a control request.
-
-Layout (format ``plie-audit/control-pack/1``)::
-
-    bagit.txt  bag-info.txt  manifest-sha256.txt  manifest-sha512.txt
-    tagmanifest-sha256.txt  tagmanifest-sha512.txt  README.txt  verify.sh
-    data/index.pdf                     French PDF/A-3b a controller reads first
-    data/index.json                    machine-readable index (docs/formats.md)
-    data/trust/root.pem                the archive's root certificate
-    data/trust/anchors/<sha256>.pem    roots of identities imported from outside CAs
-    data/trust/journal-key.txt         the journal's verifier key
-    data/trust/checkpoint.txt          one signed checkpoint every proof leads to
-    data/pieces/<convention>/<poste|documents>/<id>-<name>           the piece
-        … .p7s  .record.json  .record.json.p7s  .chain.pem  .tlog-proof
-    data/accounting/<convention>/depenses.csv paiements.csv budget.csv indicateurs.csv
-        controle.json                   the accounting check
+"""``control pack``: the self-verifying BagIt bag (RFC 8493) answering a control request, in
+the layout ``packs/layout.py`` states (format ``plie-audit/control-pack/1``), written with the
+one BagIt writer (``packs/bagit/write.py``).
 
 The bag is written into a hidden ``.<name>.partial-<pid>`` folder (or zip) beside the target,
 made durable, recorded, and only then renamed to the target: an interrupted build never leaves
@@ -31,10 +18,9 @@ import json
 import os
 import re
 import shutil
-import unicodedata
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,25 +43,21 @@ from plie_audit.db.models import (
 )
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
-from plie_audit.errors import ConflictError, InputError, JournalError, StoreError
+from plie_audit.errors import ConflictError, InputError, JournalError
 from plie_audit.journal import note, tree
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
-from plie_audit.packs import bagit
+from plie_audit.packs import layout
+from plie_audit.packs.bagit import BagWriter
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity import report as publicity
 from plie_audit.signing import ca
-from plie_audit.store.base import CHUNK_SIZE
 from plie_audit.store.local import fsync_folder, sync_filesystem
 
 if TYPE_CHECKING:
     from plie_audit.reports import pdf as reports
 else:  # WeasyPrint takes about a second to import (lazy.py)
     reports = lazy.module("plie_audit.reports.pdf")
-
-PACK_FORMAT = "plie-audit/control-pack/1"
-VERIFY_SH = Path(bagit.__file__).parent.with_name("verify.sh")
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 @dataclass
@@ -100,51 +82,6 @@ class PackResult:
             "bytes": self.bytes,
             "existing": self.existing,
         }
-
-
-@dataclass
-class _Bag:
-    root: Path
-    entries: dict[str, tuple[str, str]] = field(default_factory=dict)  # data path -> digests
-    size: int = 0
-    folders: set[Path] = field(default_factory=set)  # made already: one mkdir per folder
-
-    def _folder(self, path: Path) -> None:
-        if path.parent not in self.folders:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.folders.add(path.parent)
-
-    def write(self, relpath: str, data: bytes) -> None:
-        path = self.root / relpath
-        self._folder(path)
-        with open(path, "wb") as handle:
-            handle.write(data)
-        self.entries[relpath] = (hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
-        self.size += len(data)
-
-    def copy(self, relpath: str, source: Any, expected_sha256: str) -> None:
-        """Stream a stored object in, hashing it; refuse bytes that are not the recorded ones."""
-        path = self.root / relpath
-        self._folder(path)
-        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
-        with source as reader, open(path, "wb") as writer:
-            while chunk := reader.read(CHUNK_SIZE):
-                sha256.update(chunk)
-                sha512.update(chunk)
-                writer.write(chunk)
-                self.size += len(chunk)
-        if sha256.hexdigest() != expected_sha256:
-            raise StoreError(
-                f"the stored bytes of {relpath} do not match sha256:"
-                f"{expected_sha256}; run `plie-audit verify` (nothing packed)"
-            )
-        self.entries[relpath] = (sha256.hexdigest(), sha512.hexdigest())
-
-
-def safe_name(name: str, limit: int = 100) -> str:
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    cleaned = _SAFE.sub("_", ascii_name).strip("._") or "piece"
-    return cleaned[:limit]
 
 
 Seal = Callable[[], object]
@@ -209,7 +146,7 @@ def build(
         f"{_partial_prefix(output).name}{os.getpid()}{'.zip' if as_zip else ''}"
     )
     folder = partial.with_name(partial.name + ".bag") if as_zip else partial
-    bag = _Bag(folder)
+    bag = BagWriter(folder, purpose="nothing packed")
     try:
         index = _payload(archive, bag, request, pieces, checkpoint, progress)
         _documents(archive, bag, request, index, actor, index_pdf)
@@ -287,9 +224,9 @@ def _tag_manifest(path: Path, top: str) -> bytes | None:
     """The bytes of a pack's ``tagmanifest-sha256.txt`` (folder or zip), if it has one."""
     try:
         if path.is_dir():
-            return (path / "tagmanifest-sha256.txt").read_bytes()
+            return (path / layout.TAG_MANIFESTS[0]).read_bytes()
         with zipfile.ZipFile(path) as bag:
-            return bag.read(f"{top}/tagmanifest-sha256.txt")
+            return bag.read(f"{top}/{layout.TAG_MANIFESTS[0]}")
     except (OSError, KeyError, zipfile.BadZipFile):
         return None
 
@@ -324,14 +261,14 @@ def _recorded_pack(
 
 
 def _counts(path: Path, top: str) -> tuple[int, int]:
-    """Tombstones (from data/index.json) and payload bytes (Payload-Oxum) of a built pack."""
+    """Tombstones (from its index.json) and payload bytes (Payload-Oxum) of a built pack."""
     try:
         if path.is_dir():
-            index, info = (path / "data/index.json").read_bytes(), (path / "bag-info.txt")
+            index, info = (path / layout.INDEX_JSON).read_bytes(), (path / "bag-info.txt")
             info_text = info.read_text(encoding="utf-8")
         else:
             with zipfile.ZipFile(path) as bag:
-                index = bag.read(f"{top}/data/index.json")
+                index = bag.read(f"{top}/{layout.INDEX_JSON}")
                 info_text = bag.read(f"{top}/bag-info.txt").decode("utf-8")
         tombstones = len(json.loads(index).get("tombstones", []))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
@@ -342,7 +279,7 @@ def _counts(path: Path, top: str) -> tuple[int, int]:
 
 def _payload(
     archive: Context,
-    bag: _Bag,
+    bag: BagWriter,
     request: requests.RequestInfo,
     pieces: list[Evidence],
     checkpoint: CheckpointRow,
@@ -353,7 +290,7 @@ def _payload(
         info = session.execute(select(ArchiveInfo)).scalar_one()
         identities = {row.name: row for row in session.execute(select(Identity)).scalars()}
     root = ca.certs_from_pem(info.root_cert_pem.encode())[0]
-    bag.write("data/trust/root.pem", ca.certs_to_pem([root]))
+    bag.write(layout.ROOT_PEM, ca.certs_to_pem([root]))
     anchors: dict[str, bytes] = {}
     for identity in identities.values():
         if identity.source == "imported":
@@ -361,10 +298,10 @@ def _payload(
             if chain:
                 anchors[ca.fingerprint(chain[-1])] = ca.certs_to_pem([chain[-1]])
     for fingerprint, pem in sorted(anchors.items()):
-        bag.write(f"data/trust/anchors/{fingerprint}.pem", pem)
+        bag.write(layout.anchor_path(fingerprint), pem)
     journal_key = info.journal_key or ""
-    bag.write("data/trust/journal-key.txt", (journal_key + "\n").encode())
-    bag.write("data/trust/checkpoint.txt", checkpoint.note.encode("utf-8"))
+    bag.write(layout.JOURNAL_KEY, (journal_key + "\n").encode())
+    bag.write(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
     listed: list[dict[str, Any]] = []
     tombstones: list[dict[str, Any]] = []
     nodes: tree.NodeCache = {}  # the proofs share most of their nodes: each read once
@@ -388,7 +325,7 @@ def _payload(
         if progress is not None:
             progress(done, len(pieces))
     return {
-        "format": PACK_FORMAT,
+        "format": layout.FORMAT,
         "request": request.as_json(),
         "pieces": listed,
         "tombstones": tombstones,
@@ -415,28 +352,27 @@ def _filing_entries(db: Database, pieces: list[Evidence]) -> dict[int, bytes]:
 
 def _piece(
     archive: Context,
-    bag: _Bag,
+    bag: BagWriter,
     row: Evidence,
     identities: dict[str, Identity],
     checkpoint: CheckpointRow,
     nodes: tree.NodeCache,
     entries: dict[int, bytes],
 ) -> dict[str, Any]:
-    folder = f"data/pieces/{row.convention_ref or 'archive'}/{row.poste or 'documents'}"
-    base = f"{folder}/{row.id}-{safe_name(row.name)}"
+    base = layout.piece_path(row.convention_ref, row.poste, row.id, row.name)
     bag.copy(base, archive.store.open(row.sha256), row.sha256)
-    bag.write(base + ".p7s", bytes(row.content_sig))
-    bag.write(base + ".record.json", bytes(row.record))
-    bag.write(base + ".record.json.p7s", bytes(row.record_sig))
+    bag.write(base + layout.PIECE_SIGNATURE, bytes(row.content_sig))
+    bag.write(base + layout.RECORD, bytes(row.record))
+    bag.write(base + layout.RECORD_SIGNATURE, bytes(row.record_sig))
     identity = identities.get(row.filed_by)
     if identity is not None:
-        bag.write(base + ".chain.pem", (identity.cert_pem + identity.chain_pem).encode())
+        bag.write(base + layout.CHAIN, (identity.cert_pem + identity.chain_pem).encode())
     if row.filed_seq is not None:
         entry = entries[row.filed_seq]
         with archive.db.read() as session:
             proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size, nodes)
         bag.write(
-            base + ".tlog-proof",
+            base + layout.PROOF,
             note.format_proof(row.filed_seq - 1, proof, checkpoint.note, extra=bytes(entry)).encode(
                 "utf-8"
             ),
@@ -461,7 +397,7 @@ def _piece(
 
 def _documents(
     archive: Context,
-    bag: _Bag,
+    bag: BagWriter,
     request: requests.RequestInfo,
     index: dict[str, Any],
     actor: str,
@@ -478,10 +414,10 @@ def _documents(
             and (request.since is None or line.spent_on >= request.since)
             and (request.until is None or line.spent_on <= request.until)
         ]
-        bag.write(f"data/accounting/{ref}/depenses.csv", st.lines_csv(lines))
+        bag.write(layout.accounting_path(ref, "depenses.csv"), st.lines_csv(lines))
         paid = payments.list_payments(archive.db, ref)
         bag.write(
-            f"data/accounting/{ref}/paiements.csv",
+            layout.accounting_path(ref, "paiements.csv"),
             csvsafe.write(
                 ["id", "kind", "amount", "paid_on"],
                 ([p.id, p.kind, format_amount(p.amount), p.paid_on.isoformat()] for p in paid),
@@ -489,20 +425,20 @@ def _documents(
         )
         shown = show_convention(archive.db, ref)
         bag.write(
-            f"data/accounting/{ref}/budget.csv",
+            layout.accounting_path(ref, "budget.csv"),
             csvsafe.write(
                 ["poste", "amount"], ([p, format_amount(a)] for p, a in shown.budget.items())
             ),
         )
         bag.write(
-            f"data/accounting/{ref}/indicateurs.csv",
+            layout.accounting_path(ref, "indicateurs.csv"),
             csvsafe.write(
                 ["name", "value"],
                 ([i.name, i.value] for i in indicators.list_values(archive.db, ref)),
             ),
         )
         bag.write(
-            f"data/accounting/{ref}/publicite.json",
+            layout.accounting_path(ref, "publicite.json"),
             json.dumps(
                 [r.as_json() for r in publicity.report(archive.db, ref)],
                 ensure_ascii=False,
@@ -511,7 +447,7 @@ def _documents(
         )
         report = check.run(archive.db, archive.store, ref)
         bag.write(
-            f"data/accounting/{ref}/controle.json",
+            layout.accounting_path(ref, "controle.json"),
             json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode(),
         )
         with archive.db.read() as session:
@@ -531,7 +467,7 @@ def _documents(
         )
         index.setdefault("accounting", {})[ref] = report.as_json()
     bag.write(
-        "data/index.json", json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
+        layout.INDEX_JSON, json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
     )
     if not index_pdf:
         return
@@ -567,12 +503,12 @@ def _documents(
         attachments=[
             (
                 "index.json",
-                bag.root.joinpath("data/index.json").read_bytes(),
+                bag.root.joinpath(layout.INDEX_JSON).read_bytes(),
                 "Index du paquet (JSON)",
             )
         ],
     )
-    bag.write("data/index.pdf", document)
+    bag.write(layout.INDEX_PDF, document)
 
 
 _README = """Paquet de contrôle {request} — {reference}
@@ -598,8 +534,8 @@ que le service d'archives communique, ou utilisez votre propre copie de verify.s
 
 Le script vérifie : les manifestes (SHA-256 et SHA-512), la signature CMS de chaque pièce et
 de son enregistrement de dépôt, la signature du point de contrôle du journal
-(data/trust/checkpoint.txt) et la preuve d'inclusion (RFC 9162) de chaque dépôt dans le
-journal (fichiers .tlog-proof). Les outils BagIt usuels valident aussi le paquet
+({checkpoint}) et la preuve d'inclusion (RFC 9162) de chaque dépôt dans le
+journal (fichiers {proof}). Les outils BagIt usuels valident aussi le paquet
 (bagit.py --validate).
 
 Aucune donnée nominative de bénéficiaire ne figure dans ce paquet : les indicateurs de suivi
@@ -607,71 +543,45 @@ Aucune donnée nominative de bénéficiaire ne figure dans ce paquet : les indic
 """
 
 
-_READ_PDF = """Lire d'abord data/index.pdf : la demande, son
+_READ_PDF = """Lire d'abord {pdf} : la demande, son
 périmètre, les totaux par poste, le rapprochement avec l'état certifié exact, les constats du
 contrôle comptable, la liste des pièces avec leur empreinte SHA-256 et les pièces éliminées."""
 _READ_JSON = """Ce paquet a été produit sans index.pdf, à la
-demande de l'autorité : data/index.json donne la demande, son périmètre, les totaux par poste,
+demande de l'autorité : {json} donne la demande, son périmètre, les totaux par poste,
 les constats du contrôle comptable et la liste des pièces avec leur empreinte SHA-256."""
 
 
 def _tag_files(
-    archive: Context, bag: _Bag, request: requests.RequestInfo, index_pdf: bool = True
+    archive: Context, bag: BagWriter, request: requests.RequestInfo, index_pdf: bool = True
 ) -> str:
-    root = bag.root
-    index = json.loads((root / "data/index.json").read_bytes())
-    bagit.write_bagit_txt(root)
-    for algorithm, position in (("sha256", 0), ("sha512", 1)):
-        bagit.write_manifest(
-            root, algorithm, ((path, digests[position]) for path, digests in bag.entries.items())
-        )
-    count = len(bag.entries)
-    info = bagit.bag_info_text(
-        [
+    """Finish the bag: manifests, bag-info.txt, README.txt and verify.sh, tag manifests;
+    return the SHA-256 of ``tagmanifest-sha256.txt``."""
+    index = json.loads((bag.root / layout.INDEX_JSON).read_bytes())
+    readme = _README.format(
+        request=request.id,
+        reference=request.reference,
+        authority=request.authority,
+        origin=archive.origin,
+        date=clock.today().isoformat(),
+        root=index["trust"]["root_fingerprint"],
+        key=index["trust"]["journal_key"],
+        read_first=(_READ_PDF if index_pdf else _READ_JSON).format(
+            pdf=layout.INDEX_PDF, json=layout.INDEX_JSON
+        ),
+        checkpoint=layout.CHECKPOINT,
+        proof=layout.PROOF,
+    )
+    return bag.finish(
+        info=[
             ("Source-Organization", archive.origin),
             ("External-Identifier", request.reference),
             ("External-Description", f"Paquet de contrôle {request.id} ({request.authority})"),
             ("Internal-Sender-Identifier", request.id),
             ("Bagging-Date", clock.today().isoformat()),
-            ("Payload-Oxum", bagit.payload_oxum(bag.size, count)),
-            ("Bag-Size", f"{bag.size} octets"),
-            ("Bag-Software-Agent", "plie-audit"),
-        ]
+        ],
+        after=[("Bag-Software-Agent", "plie-audit")],
+        tags={layout.README: readme.encode("utf-8"), layout.VERIFY_SH: layout.verify_sh()},
     )
-    (root / "bag-info.txt").write_text(info, encoding="utf-8")
-    (root / "README.txt").write_text(
-        _README.format(
-            request=request.id,
-            reference=request.reference,
-            authority=request.authority,
-            origin=archive.origin,
-            date=clock.today().isoformat(),
-            root=index["trust"]["root_fingerprint"],
-            key=index["trust"]["journal_key"],
-            read_first=_READ_PDF if index_pdf else _READ_JSON,
-        ),
-        encoding="utf-8",
-    )
-    shutil.copyfile(VERIFY_SH, root / "verify.sh")
-    tags = [
-        "bagit.txt",
-        "bag-info.txt",
-        "manifest-sha256.txt",
-        "manifest-sha512.txt",
-        "README.txt",
-        "verify.sh",
-    ]
-    for algorithm in ("sha256", "sha512"):
-        bagit.write_manifest(
-            root,
-            algorithm,
-            (
-                (name, hashlib.new(algorithm, (root / name).read_bytes()).hexdigest())
-                for name in tags
-            ),
-            tag=True,
-        )
-    return hashlib.sha256((root / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
 
 
 def _zip(folder: Path, output: Path, top: str) -> None:

@@ -22,15 +22,9 @@ from cryptography import x509
 
 from plie_audit.errors import InvalidProof, SignatureInvalid
 from plie_audit.journal import merkle, note
-from plie_audit.packs import bagit
+from plie_audit.packs import bagit, layout
 from plie_audit.signing import ca, cms
 from plie_audit.store.base import CHUNK_SIZE
-
-COMPANIONS = (".p7s", ".record.json", ".chain.pem", ".tlog-proof")
-PACK_TAG_FILES = ("bagit.txt", "bag-info.txt", "README.txt", "verify.sh")
-"""Tag files every control pack has (packs/build.py), besides its payload manifests."""
-PACK_TAG_MANIFESTS = ("tagmanifest-sha256.txt", "tagmanifest-sha512.txt")
-"""The tag manifests every control pack has; its verify.sh checks both."""
 
 
 @dataclass(frozen=True)
@@ -128,15 +122,14 @@ def _sha256_file(path: Path) -> str:
 
 
 def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str | None) -> None:
-    trust = root / "data" / "trust"
-    if not (trust / "checkpoint.txt").is_file():
+    if not (root / layout.CHECKPOINT).is_file():
         return  # a plain bag: BagIt rules only
     report.plie_audit_pack = True
     found = report.findings
     _check_tag_coverage(root, found)
     expected_roots = {_fingerprint(r) for r in roots}
     anchors: list[x509.Certificate] = []
-    for pem in [trust / "root.pem", *sorted((trust / "anchors").glob("*.pem"))]:
+    for pem in [root / layout.ROOT_PEM, *sorted((root / layout.ANCHORS).glob("*.pem"))]:
         if not pem.is_file():
             found.append(
                 PackFinding(
@@ -158,28 +151,28 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
                 continue
             anchors.append(certificate)
     stored_key = (
-        (trust / "journal-key.txt").read_text(encoding="utf-8").strip()
-        if (trust / "journal-key.txt").is_file()
+        (root / layout.JOURNAL_KEY).read_text(encoding="utf-8").strip()
+        if (root / layout.JOURNAL_KEY).is_file()
         else ""
     )
     if log_key is not None and stored_key != log_key.strip():
         found.append(
             PackFinding(
-                "data/trust/journal-key.txt",
+                layout.JOURNAL_KEY,
                 "journal-key-mismatch",
                 log_key.strip(),
                 stored_key or "absent",
             )
         )
     key = log_key.strip() if log_key else stored_key
-    checkpoint_text = (trust / "checkpoint.txt").read_text(encoding="utf-8")
+    checkpoint_text = (root / layout.CHECKPOINT).read_text(encoding="utf-8")
     checkpoint: note.Checkpoint | None = None
     try:
         checkpoint = note.parse_checkpoint(note.open_note(checkpoint_text, key))
     except InvalidProof as exc:
         found.append(
             PackFinding(
-                "data/trust/checkpoint.txt",
+                layout.CHECKPOINT,
                 "checkpoint-signature-invalid",
                 "a note signed by the journal key",
                 str(exc),
@@ -192,9 +185,9 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
             "journal key (--log-key) must come from outside the pack"
         )
     pieces = signatures = proofs = 0
-    pieces_dir = root / "data" / "pieces"
+    pieces_dir = root / layout.PIECES
     for piece in sorted(pieces_dir.rglob("*")) if pieces_dir.is_dir() else []:
-        if not piece.is_file() or piece.name.endswith(COMPANIONS):
+        if not piece.is_file() or piece.name.endswith(layout.COMPANIONS):
             continue
         pieces += 1
         signatures += _check_piece(root, piece, anchors, found)
@@ -206,9 +199,9 @@ def _check_tag_coverage(root: Path, found: list[PackFinding]) -> None:
     """Every tag manifest of a control pack must list the pack's own tag files. BagIt lets a
     tag file go unlisted, so a verify.sh (which the controller runs) or a README.txt changed
     and struck from the tag manifests would otherwise pass as a valid bag."""
-    required = [*PACK_TAG_FILES, *sorted(p.name for p in root.glob("manifest-*.txt"))]
+    required = [*layout.TAG_FILES, *sorted(p.name for p in root.glob("manifest-*.txt"))]
     tag_manifests = sorted(root.glob("tagmanifest-*.txt"))
-    for name in PACK_TAG_MANIFESTS:
+    for name in layout.TAG_MANIFESTS:
         if not (root / name).is_file():
             found.append(PackFinding(name, "tag-manifest-missing", "present", "absent"))
     for manifest in tag_manifests:
@@ -230,8 +223,8 @@ def _check_piece(
 ) -> int:
     subject = str(piece.relative_to(root))
     digest = _sha256_file(piece)
-    record_path = Path(f"{piece}.record.json")
-    chain_path = Path(f"{piece}.chain.pem")
+    record_path = Path(f"{piece}{layout.RECORD}")
+    chain_path = Path(f"{piece}{layout.CHAIN}")
     checked = 0
     try:
         record = record_path.read_bytes()
@@ -246,8 +239,8 @@ def _check_piece(
     if said != digest:
         found.append(PackFinding(subject, "record-mismatch", f"sha256={digest}", f"sha256={said}"))
     for signature_path, content_digest in (
-        (Path(f"{piece}.p7s"), bytes.fromhex(digest)),
-        (Path(f"{piece}.record.json.p7s"), hashlib.sha256(record).digest()),
+        (Path(f"{piece}{layout.PIECE_SIGNATURE}"), bytes.fromhex(digest)),
+        (Path(f"{piece}{layout.RECORD_SIGNATURE}"), hashlib.sha256(record).digest()),
     ):
         try:
             info = cms.verify_detached(signature_path.read_bytes(), content_digest)
@@ -273,14 +266,14 @@ def _check_proof(
     checkpoint: note.Checkpoint | None,
     found: list[PackFinding],
 ) -> int:
-    proof_path = Path(f"{piece}.tlog-proof")
+    proof_path = Path(f"{piece}{layout.PROOF}")
     subject = str(proof_path.relative_to(root))
     if checkpoint is None:
         return 0
     try:
         bundle = note.parse_proof(proof_path.read_text(encoding="utf-8"))
         if bundle.checkpoint_note != checkpoint_text:
-            raise InvalidProof("its checkpoint is not data/trust/checkpoint.txt")
+            raise InvalidProof(f"its checkpoint is not {layout.CHECKPOINT}")
         if bundle.extra is None:
             raise InvalidProof("no entry bytes on the extra line")
         merkle.verify_inclusion(
@@ -292,7 +285,7 @@ def _check_proof(
         )
         entry = json.loads(bundle.extra)
         digest = _sha256_file(piece)
-        record_hash = hashlib.sha256(Path(f"{piece}.record.json").read_bytes()).hexdigest()
+        record_hash = hashlib.sha256(Path(f"{piece}{layout.RECORD}").read_bytes()).hexdigest()
         if (
             entry.get("sha256") != [digest]
             or (entry.get("detail") or {}).get("record_sha256") != record_hash

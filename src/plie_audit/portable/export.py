@@ -30,8 +30,8 @@ from plie_audit.errors import ArchiveStateError, ConflictError, InputError, Jour
 from plie_audit.journal import tree
 from plie_audit.journal.log import Event, extend, frontier_root
 from plie_audit.journal.merkle import leaf_hash
+from plie_audit.packs.bagit import BagWriter
 from plie_audit.portable import layout, rows
-from plie_audit.portable.bag import BagWriter
 from plie_audit.progress import ProgressCallback
 
 BATCH = 1000  # rows fetched at a time
@@ -98,7 +98,7 @@ def export_archive(
         raise InputError(f"{output.parent}: no such folder")
     partial = output.parent / f".{output.name}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
-    bag = BagWriter(partial)
+    bag = BagWriter(partial, purpose="nothing exported")
     try:
         with _snapshot(archive) as session:
             info = session.execute(select(ArchiveInfo)).scalar_one()
@@ -145,7 +145,7 @@ def export_archive(
             json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode() + b"\n",
         )
         tag_sha256 = bag.finish(
-            [
+            info=[
                 ("Source-Organization", archive.settings.origin),
                 ("External-Identifier", archive.settings.archive_id),
                 ("External-Description", f"Export complet de l'archive {archive_json['origin']}"),

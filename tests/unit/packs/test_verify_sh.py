@@ -26,13 +26,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 
-import plie_audit
 from plie_audit.journal.merkle import MemorySubtrees, inclusion_proof, leaf_hash, tree_root
 from plie_audit.journal.note import Checkpoint, format_proof, sign_note, verifier_key
+from plie_audit.packs import layout
 from plie_audit.signing import ca
 from plie_audit.signing.cms import sign_detached
 
-VERIFY_SH = Path(plie_audit.__file__).parent / "packs" / "verify.sh"
 ORIGIN = "anpe.example/lyon"
 CONVENTION = "PLIE-LYON-2007-01"
 TAG_FILES = (
@@ -256,7 +255,7 @@ def build_pack(
     (bag / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
     (bag / "bag-info.txt").write_text("Source-Organization: anpe.example/lyon\n")
     (bag / "README.txt").write_text("Paquet de contrôle de test.\n")
-    shutil.copyfile(VERIFY_SH, bag / "verify.sh")
+    (bag / "verify.sh").write_bytes(layout.verify_sh())
     _write_manifests(bag)
     return Pack(
         bag,

@@ -63,6 +63,7 @@ from plie_audit.packs.bagit.validate import (
     validate,
 )
 from plie_audit.packs.bagit.write import (
+    BagWriter,
     bag_info_text,
     manifest_line,
     payload_oxum,
@@ -87,6 +88,7 @@ __all__ = [
     "BagFindingKind",
     "BagReport",
     "BagSource",
+    "BagWriter",
     "DirectorySource",
     "ZipSource",
     "bag_info_text",

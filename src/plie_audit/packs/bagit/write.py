@@ -1,11 +1,23 @@
-"""The small BagIt writer control packs are made with (RFC 8493, version 1.0)."""
+"""The one BagIt writer (RFC 8493, version 1.0): control packs (``control/pack.py``) and
+archive exports (``portable/export.py``) are both written with :class:`BagWriter`.
+
+Every payload file goes through the writer and is hashed (SHA-256 and SHA-512) as it is
+written, so its digests are known without reading it back; stored bytes are streamed 1 MiB
+at a time and refused when they are not the recorded ones. ``finish`` then writes
+``bagit.txt``, the payload manifests, ``bag-info.txt``, any further tag files and the tag
+manifests over all of them.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
+from plie_audit.errors import StoreError
 from plie_audit.packs.bagit.common import (
     _HASHLIB_NAMES,
     BAGIT_TXT,
@@ -14,6 +26,7 @@ from plie_audit.packs.bagit.common import (
     _portable_key,
     _windows_problem,
 )
+from plie_audit.store.base import CHUNK_SIZE
 
 # ------------------------------------------------------------------ writing
 
@@ -98,3 +111,113 @@ def payload_oxum(total_bytes: int, count: int) -> str:
     if total_bytes < 0 or count < 0:
         raise ValueError("Payload-Oxum counts are not negative")
     return f"{total_bytes}.{count}"
+
+
+# ------------------------------------------------------------------ the writer
+
+ALGORITHMS = ("sha256", "sha512")
+"""The manifests every bag plie-audit writes carries (RFC 8493 §2.4 recommends SHA-512)."""
+
+BAG_TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "manifest-sha512.txt")
+"""The tag files every bag has, each listed in the tag manifests."""
+
+
+class BagWriter:
+    """A bag being written into the folder ``root`` (made on the first file)."""
+
+    def __init__(self, root: Path, *, purpose: str = "nothing written") -> None:
+        self.root = root
+        self.purpose = purpose  # said when stored bytes are refused: "nothing packed"
+        self.entries: dict[str, tuple[str, str]] = {}  # data path -> (sha256, sha512)
+        self.size = 0
+        self._folders: set[Path] = set()
+
+    def _path(self, relpath: str) -> Path:
+        path = self.root / relpath
+        if path.parent not in self._folders:  # one mkdir per folder
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        return path
+
+    def write(self, relpath: str, data: bytes) -> None:
+        """A payload file from bytes."""
+        with self.stream(relpath) as write:
+            write(data)
+
+    @contextmanager
+    def stream(self, relpath: str) -> Iterator[Callable[[bytes], None]]:
+        """A payload file written piece by piece (``write(chunk)``), hashed on the way."""
+        sha256, sha512 = hashlib.sha256(), hashlib.sha512()
+        size = 0
+        with open(self._path(relpath), "wb") as handle:
+
+            def write(chunk: bytes) -> None:
+                nonlocal size
+                sha256.update(chunk)
+                sha512.update(chunk)
+                handle.write(chunk)
+                size += len(chunk)
+
+            yield write
+        self.entries[relpath] = (sha256.hexdigest(), sha512.hexdigest())
+        self.size += size
+
+    def copy(self, relpath: str, reader: BinaryIO, expected_sha256: str) -> int:
+        """Stream stored bytes in (1 MiB at a time) and close ``reader``; refuse bytes that
+        are not the recorded ones (``StoreError``). Returns the size copied."""
+        before = self.size
+        with reader, self.stream(relpath) as write:
+            while chunk := reader.read(CHUNK_SIZE):
+                write(chunk)
+        if self.entries[relpath][0] != expected_sha256:
+            raise StoreError(
+                f"the stored bytes of {relpath} do not match sha256:{expected_sha256}; "
+                f"run `plie-audit verify` ({self.purpose})"
+            )
+        return self.size - before
+
+    def copy_file(self, relpath: str, source: Path) -> None:
+        """A payload file copied from ``source``."""
+        with open(source, "rb") as reader, self.stream(relpath) as write:
+            while chunk := reader.read(CHUNK_SIZE):
+                write(chunk)
+
+    def finish(
+        self,
+        info: Sequence[tuple[str, str]],
+        *,
+        after: Sequence[tuple[str, str]] = (),
+        tags: Mapping[str, bytes] | None = None,
+    ) -> str:
+        """Write ``bagit.txt``, the payload manifests, ``bag-info.txt`` (``info``, then
+        Payload-Oxum and Bag-Size, then ``after``), the tag files ``tags`` (name -> bytes) and
+        the tag manifests over every tag file; return the SHA-256 of
+        ``tagmanifest-sha256.txt``."""
+        write_bagit_txt(self.root)
+        for position, algorithm in enumerate(ALGORITHMS):
+            write_manifest(
+                self.root,
+                algorithm,
+                ((path, digests[position]) for path, digests in self.entries.items()),
+            )
+        fields = [
+            *info,
+            ("Payload-Oxum", payload_oxum(self.size, len(self.entries))),
+            ("Bag-Size", f"{self.size} octets"),
+            *after,
+        ]
+        (self.root / "bag-info.txt").write_text(bag_info_text(fields), encoding="utf-8")
+        for name, data in (tags or {}).items():
+            (self.root / name).write_bytes(data)
+        listed = [*BAG_TAG_FILES, *(tags or {})]
+        for algorithm in ALGORITHMS:
+            write_manifest(
+                self.root,
+                algorithm,
+                (
+                    (name, hashlib.new(algorithm, (self.root / name).read_bytes()).hexdigest())
+                    for name in listed
+                ),
+                tag=True,
+            )
+        return hashlib.sha256((self.root / "tagmanifest-sha256.txt").read_bytes()).hexdigest()

@@ -15,57 +15,55 @@ import json
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 
 from plie_audit.errors import InvalidProof, SignatureInvalid
+from plie_audit.findings import Finding, Report
 from plie_audit.journal import merkle, note
 from plie_audit.packs import bagit, layout
 from plie_audit.signing import ca, cms
 from plie_audit.store.base import CHUNK_SIZE
 
 
-@dataclass(frozen=True)
-class PackFinding:
-    subject: str
-    kind: str
-    expected: str
-    found: str
+class PackFindingKind(StrEnum):
+    """What ``pack verify`` finds in a control pack beyond BagIt (``--json`` contract)."""
 
-    def as_json(self) -> dict[str, str]:
-        return {
-            "subject": self.subject,
-            "kind": self.kind,
-            "expected": self.expected,
-            "found": self.found,
-        }
+    TRUST_MISSING = "trust-missing"
+    ROOT_UNTRUSTED = "root-untrusted"
+    JOURNAL_KEY_MISMATCH = "journal-key-mismatch"
+    CHECKPOINT_SIGNATURE_INVALID = "checkpoint-signature-invalid"
+    TAG_MANIFEST_MISSING = "tag-manifest-missing"
+    TAG_FILE_UNLISTED = "tag-file-unlisted"
+    COMPANION_MISSING = "companion-missing"
+    RECORD_MISMATCH = "record-mismatch"
+    SIGNATURE_INVALID = "signature-invalid"
+    PROOF_INVALID = "proof-invalid"
 
 
 @dataclass
-class PackReport:
+class PackReport(Report):
+    """``pack verify``: ``{"ok", "bagit_version", "plie_audit_pack", "trust_established",
+    "counts", "findings", "warnings"}``; findings of the bag (``bag-…``) and of the pack."""
+
     version: str | None = None
     plie_audit_pack: bool = False
     trust_established: bool = False
-    findings: list[PackFinding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-    def as_json(self) -> dict[str, Any]:
+    def fields_json(self) -> dict[str, Any]:
         return {
-            "ok": self.ok,
             "bagit_version": self.version,
             "plie_audit_pack": self.plie_audit_pack,
             "trust_established": self.trust_established,
             "counts": self.counts,
-            "findings": [f.as_json() for f in self.findings],
-            "warnings": self.warnings,
         }
+
+    def warnings_json(self) -> list[Any]:
+        return self.warnings
 
     def summary(self) -> str:
         state = "VALID" if self.ok else f"INVALID ({len(self.findings)} finding(s))"
@@ -89,9 +87,7 @@ def verify_pack(
 ) -> PackReport:
     bag = bagit.validate(Path(path))
     report = PackReport(version=bag.version, warnings=list(bag.warnings))
-    report.findings.extend(
-        PackFinding(f.subject, str(f.kind), f.expected, f.found) for f in bag.findings
-    )
+    report.findings.extend(bag.findings)
     report.counts["files"] = bag.files
     if not Path(path).is_dir():
         if not bag.ok:
@@ -132,8 +128,11 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
     for pem in [root / layout.ROOT_PEM, *sorted((root / layout.ANCHORS).glob("*.pem"))]:
         if not pem.is_file():
             found.append(
-                PackFinding(
-                    str(pem.relative_to(root)), "trust-missing", "a root certificate", "absent"
+                Finding(
+                    str(pem.relative_to(root)),
+                    PackFindingKind.TRUST_MISSING,
+                    "a root certificate",
+                    "absent",
                 )
             )
             continue
@@ -141,9 +140,9 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
             fingerprint = ca.fingerprint(certificate)
             if expected_roots and fingerprint not in expected_roots:
                 found.append(
-                    PackFinding(
+                    Finding(
                         str(pem.relative_to(root)),
-                        "root-untrusted",
+                        PackFindingKind.ROOT_UNTRUSTED,
                         "one of the --root fingerprints",
                         f"sha256:{fingerprint}",
                     )
@@ -157,9 +156,9 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
     )
     if log_key is not None and stored_key != log_key.strip():
         found.append(
-            PackFinding(
+            Finding(
                 layout.JOURNAL_KEY,
-                "journal-key-mismatch",
+                PackFindingKind.JOURNAL_KEY_MISMATCH,
                 log_key.strip(),
                 stored_key or "absent",
             )
@@ -171,9 +170,9 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
         checkpoint = note.parse_checkpoint(note.open_note(checkpoint_text, key))
     except InvalidProof as exc:
         found.append(
-            PackFinding(
+            Finding(
                 layout.CHECKPOINT,
-                "checkpoint-signature-invalid",
+                PackFindingKind.CHECKPOINT_SIGNATURE_INVALID,
                 "a note signed by the journal key",
                 str(exc),
             )
@@ -195,7 +194,7 @@ def _check_pack(root: Path, report: PackReport, roots: list[str], log_key: str |
     report.counts.update({"pieces": pieces, "signatures": signatures, "proofs": proofs})
 
 
-def _check_tag_coverage(root: Path, found: list[PackFinding]) -> None:
+def _check_tag_coverage(root: Path, found: list[Finding]) -> None:
     """Every tag manifest of a control pack must list the pack's own tag files. BagIt lets a
     tag file go unlisted, so a verify.sh (which the controller runs) or a README.txt changed
     and struck from the tag manifests would otherwise pass as a valid bag."""
@@ -203,7 +202,7 @@ def _check_tag_coverage(root: Path, found: list[PackFinding]) -> None:
     tag_manifests = sorted(root.glob("tagmanifest-*.txt"))
     for name in layout.TAG_MANIFESTS:
         if not (root / name).is_file():
-            found.append(PackFinding(name, "tag-manifest-missing", "present", "absent"))
+            found.append(Finding(name, PackFindingKind.TAG_MANIFEST_MISSING, "present", "absent"))
     for manifest in tag_manifests:
         lines = manifest.read_text(encoding="utf-8", errors="replace").splitlines()
         listed = {
@@ -214,12 +213,17 @@ def _check_tag_coverage(root: Path, found: list[PackFinding]) -> None:
         for name in required:
             if name not in listed:
                 found.append(
-                    PackFinding(name, "tag-file-unlisted", f"listed in {manifest.name}", "absent")
+                    Finding(
+                        name,
+                        PackFindingKind.TAG_FILE_UNLISTED,
+                        f"listed in {manifest.name}",
+                        "absent",
+                    )
                 )
 
 
 def _check_piece(
-    root: Path, piece: Path, anchors: list[x509.Certificate], found: list[PackFinding]
+    root: Path, piece: Path, anchors: list[x509.Certificate], found: list[Finding]
 ) -> int:
     subject = str(piece.relative_to(root))
     digest = _sha256_file(piece)
@@ -230,14 +234,18 @@ def _check_piece(
         record = record_path.read_bytes()
         chain = ca.certs_from_pem(chain_path.read_bytes())
     except (OSError, ValueError) as exc:
-        found.append(PackFinding(subject, "companion-missing", "record and chain", str(exc)))
+        found.append(
+            Finding(subject, PackFindingKind.COMPANION_MISSING, "record and chain", str(exc))
+        )
         return 0
     try:
         said = json.loads(record)["sha256"]
     except (ValueError, KeyError, TypeError):
         said = None
     if said != digest:
-        found.append(PackFinding(subject, "record-mismatch", f"sha256={digest}", f"sha256={said}"))
+        found.append(
+            Finding(subject, PackFindingKind.RECORD_MISMATCH, f"sha256={digest}", f"sha256={said}")
+        )
     for signature_path, content_digest in (
         (Path(f"{piece}{layout.PIECE_SIGNATURE}"), bytes.fromhex(digest)),
         (Path(f"{piece}{layout.RECORD_SIGNATURE}"), hashlib.sha256(record).digest()),
@@ -249,9 +257,9 @@ def _check_piece(
             checked += 1
         except (OSError, SignatureInvalid) as exc:
             found.append(
-                PackFinding(
+                Finding(
                     str(signature_path.relative_to(root)),
-                    "signature-invalid",
+                    PackFindingKind.SIGNATURE_INVALID,
                     "a valid CMS signature by a trusted identity",
                     str(exc),
                 )
@@ -264,7 +272,7 @@ def _check_proof(
     piece: Path,
     checkpoint_text: str,
     checkpoint: note.Checkpoint | None,
-    found: list[PackFinding],
+    found: list[Finding],
 ) -> int:
     proof_path = Path(f"{piece}{layout.PROOF}")
     subject = str(proof_path.relative_to(root))
@@ -293,9 +301,9 @@ def _check_proof(
             raise InvalidProof("the journal entry names other bytes or another record")
     except (OSError, ValueError, InvalidProof) as exc:
         found.append(
-            PackFinding(
+            Finding(
                 subject,
-                "proof-invalid",
+                PackFindingKind.PROOF_INVALID,
                 "an inclusion proof of this filing in the checkpoint",
                 str(exc),
             )

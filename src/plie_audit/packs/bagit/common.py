@@ -10,12 +10,13 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
 from plie_audit.errors import InputError
+from plie_audit.findings import Finding, Report
 
 BAGIT_VERSION = "1.0"
 """The version the writer declares."""
@@ -105,48 +106,27 @@ class BagFindingKind(StrEnum):
     CHECKSUM_MISMATCH = "bag-checksum-mismatch"
 
 
-@dataclass(frozen=True)
-class BagFinding:
-    """One problem: ``subject`` is a path relative to the bag (``manifest-md5.txt:3`` for a
-    line), or the archive's name for a zip refused as a whole."""
-
-    subject: str
-    kind: BagFindingKind
-    expected: str
-    found: str
-
-    def as_json(self) -> dict[str, str]:
-        return {
-            "subject": self.subject,
-            "kind": self.kind.value,
-            "expected": self.expected,
-            "found": self.found,
-        }
+BagFinding = Finding
+"""One problem of a bag (``findings.Finding`` with a :class:`BagFindingKind`): ``subject`` is a
+path relative to the bag (``manifest-md5.txt:3`` for a line), or the archive's name for a zip
+refused as a whole."""
 
 
-@dataclass(frozen=True)
-class BagReport:
-    """What :func:`validate` found. ``files`` and ``bytes`` count the payload as present."""
+@dataclass
+class BagReport(Report):
+    """What :func:`validate` found: ``{"ok", "version", "files", "bytes", "findings",
+    "warnings"}``. ``files`` and ``bytes`` count the payload as present."""
 
-    version: str | None
-    findings: list[BagFinding]
-    warnings: list[str]
-    files: int
-    bytes: int
+    version: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
 
-    @property
-    def ok(self) -> bool:
-        return not self.findings
+    def fields_json(self) -> dict[str, Any]:
+        return {"version": self.version, "files": self.files, "bytes": self.bytes}
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "version": self.version,
-            "files": self.files,
-            "bytes": self.bytes,
-            "findings": [finding.as_json() for finding in self.findings],
-            "warnings": list(self.warnings),
-        }
+    def warnings_json(self) -> list[Any]:
+        return list(self.warnings)
 
 
 class BagError(InputError):

@@ -56,7 +56,7 @@ def validate(path: Path, *, fast: bool = False) -> BagReport:
     try:
         source = open_bag(path)
     except ArchiveRefused as exc:
-        return BagReport(None, list(exc.problems), [], 0, 0)
+        return BagReport(findings=list(exc.problems))
     with source:
         return _Validator(source).run(fast=fast)
 
@@ -149,7 +149,11 @@ class _Validator:
         if not fast:
             self.check_checksums(manifests)
         return BagReport(
-            declared, self.findings, self.warnings, len(payload), sum(payload.values())
+            findings=self.findings,
+            version=declared,
+            warnings=self.warnings,
+            files=len(payload),
+            bytes=sum(payload.values()),
         )
 
     # -- bagit.txt (RFC 8493 §2.1.1)

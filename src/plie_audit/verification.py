@@ -440,7 +440,7 @@ def verify_archive(
             "signatures": cms_checked,
             "bytes_hashed": hashed_bytes,
             "identities": len(signers),
-            **audit.counts(),
+            **audit.journal_counts(),
         },
     )
 

@@ -104,17 +104,11 @@ def verify(ctx: click.Context, state: State, verifier_key: str | None, as_json: 
       plie-audit journal verify --key "$(cat journal-key.txt)"
     """
     audit = state.archive().journal.verify(verifier_key)
-    ok = not audit.findings
+    ok = audit.ok
     if as_json:
-        echo_json(
-            {
-                "ok": ok,
-                **audit.counts(),
-                "findings": [finding.as_json() for finding in audit.findings],
-            }
-        )
+        echo_json(audit.as_json())
     else:
-        counts = audit.counts()
+        counts = audit.journal_counts()
         click.echo(
             f"journal: {counts['journal_entries']} entries, {counts['journal_nodes']} "
             f"tree nodes, {counts['checkpoints']} checkpoints "

@@ -32,7 +32,7 @@ from plie_audit.db.models import ArchiveInfo, JournalEntry, JournalHead, Journal
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
 from plie_audit.errors import InputError, InvalidProof, JournalError, SignatureInvalid
-from plie_audit.findings import Finding, FindingKind
+from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal import merkle, note, tree
 from plie_audit.journal.log import ENTRY_FORMAT, extend, frontier_root, join_frontier
 from plie_audit.signing import ca, timestamps
@@ -42,10 +42,10 @@ MAX_NODE_FINDINGS = 20
 
 
 @dataclass
-class JournalAudit:
-    """What one pass over the journal found, and what ``verify`` needs from it."""
+class JournalAudit(Report):
+    """What one pass over the journal found, and what ``verify`` needs from it. Its JSON
+    (``journal verify --json``): ``{"ok", <journal_counts()>, "findings"}``."""
 
-    findings: list[Finding] = field(default_factory=list)
     entries: int = 0
     nodes: int = 0
     checkpoints: int = 0
@@ -57,7 +57,10 @@ class JournalAudit:
     identities: dict[str, dict[str, Any]] = field(default_factory=dict)
     conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def counts(self) -> dict[str, int]:
+    def fields_json(self) -> dict[str, Any]:
+        return dict(self.journal_counts())
+
+    def journal_counts(self) -> dict[str, int]:
         return {
             "journal_entries": self.entries,
             "journal_nodes": self.nodes,

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session
 from plie_audit import lazy
 from plie_audit.accounting import budget, keys, payments, statements
 from plie_audit.accounting.expenses import LineInfo, list_lines
-from plie_audit.db.models import Bilan, Convention, Evidence, ExpenseLine, ExpensePiece, Statement
+from plie_audit.conventions import require as require_convention
+from plie_audit.db.models import Bilan, Evidence, ExpenseLine, ExpensePiece, Statement
 from plie_audit.db.session import Database
 from plie_audit.domain import Poste
-from plie_audit.errors import InputError, NotFoundError, StoreError
+from plie_audit.errors import InputError, StoreError
 from plie_audit.findings import Finding, FindingKind, Report, findings_json
 from plie_audit.money import format_amount
 from plie_audit.retention.policies import Duration
@@ -77,9 +78,7 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
     lines = list_lines(db, convention)
     kinds = _piece_kinds(db)
     with db.read() as session:
-        conv = session.get(Convention, convention)
-        if conv is None:
-            raise NotFoundError(f"unknown convention {convention!r}")
+        conv = require_convention(session, convention)
         report.budget = budget.current(session, convention)
         report.totals = statements.totals(lines)
         due = BILAN_DELAY.after(conv.end_date)

@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from plie_audit import clock
 from plie_audit.accounting import budget
-from plie_audit.db.models import Bilan, Convention, Evidence, Payment, Statement
+from plie_audit.conventions import require as require_convention
+from plie_audit.db.models import Bilan, Evidence, Payment, Statement
 from plie_audit.db.session import Database
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal import log as journal
@@ -176,8 +177,7 @@ def latest_certified(session: Session, convention: str) -> Decimal | None:
 
 def check(session: Session, convention: str) -> list[Finding]:
     """Every payment of the convention against the rules, in the order they were paid."""
-    conv = session.get(Convention, convention)
-    assert conv is not None
+    conv = require_convention(session, convention)
     ceiling = sum(budget.current(session, convention).values(), Decimal("0.00"))
     payments = (
         session.execute(

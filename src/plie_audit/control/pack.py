@@ -32,11 +32,11 @@ from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting import statements as st
 from plie_audit.context import Action, Context
 from plie_audit.control import requests
+from plie_audit.conventions import require as require_convention
 from plie_audit.conventions import show as show_convention
 from plie_audit.db.models import (
     ArchiveInfo,
     ControlPack,
-    Convention,
     Evidence,
     Identity,
     JournalEntry,
@@ -451,8 +451,7 @@ def _documents(
             json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode(),
         )
         with archive.db.read() as session:
-            conv = session.get(Convention, ref)
-            assert conv is not None
+            conv = require_convention(session, ref)
             money = st.financial_rows(session, ref, lines)
         conventions.append(
             {

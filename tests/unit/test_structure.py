@@ -234,3 +234,27 @@ def test_only_the_command_line_imports_the_archive() -> None:
         if "archive" in targets and FLOORS[source] < FLOORS["cli"]
     }
     assert users == set()
+
+
+def test_only_the_action_pipeline_opens_write_transactions() -> None:
+    """Every change of the archive goes through ``context.Action`` (authorize, validate, one
+    transaction, locks): ``.write()`` on the database is called there and, before any identity
+    exists, where an archive is made (``init``, ``archive import``)."""
+    allowed = {
+        "plie_audit.context",
+        "plie_audit.services.lifecycle",
+        "plie_audit.portable.restore",
+    }
+    writers = {
+        name
+        for name, _path, tree in _modules()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "write"
+        and isinstance(node.func.value, ast.Name | ast.Attribute)
+        and (node.func.value.id if isinstance(node.func.value, ast.Name) else node.func.value.attr)
+        == "db"
+    }
+    assert writers - allowed == set()
+    assert "plie_audit.context" in writers

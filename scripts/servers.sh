@@ -121,9 +121,20 @@ EOF
   monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$c/monmap" >/dev/null
   ceph-mon --mkfs -i a --monmap "$c/monmap" --keyring "$c/mon.keyring"
   ceph-mon -i a
-  local uuid id
+  # The monitor takes a moment to form its quorum (longer on a machine that has just installed
+  # the packages): ask until it answers, each try bounded, rather than fail the whole run.
+  local uuid id="" try
   uuid=$(uuidgen)
-  id=$(ceph osd new "$uuid")
+  for try in $(seq 1 30); do
+    if id=$(timeout 20 ceph osd new "$uuid" 2>>"$c/log/osd-new.log"); then break; fi
+    id=""
+    log "waiting for the Ceph monitor (try $try)"
+    sleep 2
+  done
+  if [ -z "$id" ]; then
+    log "the Ceph monitor did not answer (logs in $c/log)"
+    exit 3
+  fi
   mkdir -p "$c/osd/ceph-$id"
   ceph-osd -i "$id" --mkfs --osd-uuid "$uuid" >>"$c/log/osd-mkfs.log" 2>&1
   ceph-osd -i "$id" >>"$c/log/osd-start.log" 2>&1

@@ -11,34 +11,45 @@ none.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
-from plie_audit import verification
+from plie_audit import lazy
 from plie_audit.config import Settings
 from plie_audit.context import Actor, Context
 from plie_audit.db.session import Database
 from plie_audit.findings import Report
-from plie_audit.portable.export import ExportResult
-from plie_audit.portable.restore import ImportResult
 from plie_audit.progress import ProgressCallback
 from plie_audit.services import lifecycle
-from plie_audit.services.accounting import (
-    AccountingService,
-    ExpenseService,
-    IndicatorService,
-    PaymentService,
-)
-from plie_audit.services.bilan import BilanService
-from plie_audit.services.control import ControlService
-from plie_audit.services.convention import ConventionService
-from plie_audit.services.evidence import EvidenceService
-from plie_audit.services.identity import IdentityService
-from plie_audit.services.journal import JournalService
-from plie_audit.services.publicity import PublicityService
-from plie_audit.services.retention import RetentionService
-from plie_audit.services.statement import StatementService
 from plie_audit.store import ObjectStore
+
+if TYPE_CHECKING:
+    from plie_audit import verification
+    from plie_audit.portable.export import ExportResult
+    from plie_audit.portable.restore import ImportResult
+    from plie_audit.services import accounting as accounting_service
+    from plie_audit.services import bilan as bilan_service
+    from plie_audit.services import control as control_service
+    from plie_audit.services import convention as convention_service
+    from plie_audit.services import evidence as evidence_service
+    from plie_audit.services import identity as identity_service
+    from plie_audit.services import journal as journal_service
+    from plie_audit.services import publicity as publicity_service
+    from plie_audit.services import retention as retention_service
+    from plie_audit.services import statement as statement_service
+else:  # a command needs one or two services: each is imported when first used (lazy.py)
+    verification = lazy.module("plie_audit.verification")
+    accounting_service = lazy.module("plie_audit.services.accounting")
+    bilan_service = lazy.module("plie_audit.services.bilan")
+    control_service = lazy.module("plie_audit.services.control")
+    convention_service = lazy.module("plie_audit.services.convention")
+    evidence_service = lazy.module("plie_audit.services.evidence")
+    identity_service = lazy.module("plie_audit.services.identity")
+    journal_service = lazy.module("plie_audit.services.journal")
+    publicity_service = lazy.module("plie_audit.services.publicity")
+    retention_service = lazy.module("plie_audit.services.retention")
+    statement_service = lazy.module("plie_audit.services.statement")
 
 __all__ = ["Actor", "Archive"]
 
@@ -48,19 +59,72 @@ class Archive:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.identity = IdentityService(ctx)
-        self.convention = ConventionService(ctx)
-        self.evidence = EvidenceService(ctx)
-        self.expense = ExpenseService(ctx)
-        self.payment = PaymentService(ctx)
-        self.indicator = IndicatorService(ctx)
-        self.statement = StatementService(ctx)
-        self.bilan = BilanService(ctx)
-        self.accounting = AccountingService(ctx)
-        self.journal = JournalService(ctx)
-        self.retention = RetentionService(ctx)
-        self.control = ControlService(ctx)
-        self.publicity = PublicityService(ctx)
+
+    # The services, one per noun of the command line, made on first use.
+    @functools.cached_property
+    def identity(self) -> identity_service.IdentityService:
+        """``plie-audit identity …``"""
+        return identity_service.IdentityService(self.ctx)
+
+    @functools.cached_property
+    def convention(self) -> convention_service.ConventionService:
+        """``plie-audit convention …``"""
+        return convention_service.ConventionService(self.ctx)
+
+    @functools.cached_property
+    def evidence(self) -> evidence_service.EvidenceService:
+        """``plie-audit evidence …``"""
+        return evidence_service.EvidenceService(self.ctx)
+
+    @functools.cached_property
+    def expense(self) -> accounting_service.ExpenseService:
+        """``plie-audit expense …``"""
+        return accounting_service.ExpenseService(self.ctx)
+
+    @functools.cached_property
+    def payment(self) -> accounting_service.PaymentService:
+        """``plie-audit payment …``"""
+        return accounting_service.PaymentService(self.ctx)
+
+    @functools.cached_property
+    def indicator(self) -> accounting_service.IndicatorService:
+        """``plie-audit indicator …``"""
+        return accounting_service.IndicatorService(self.ctx)
+
+    @functools.cached_property
+    def statement(self) -> statement_service.StatementService:
+        """``plie-audit statement …``"""
+        return statement_service.StatementService(self.ctx)
+
+    @functools.cached_property
+    def bilan(self) -> bilan_service.BilanService:
+        """``plie-audit bilan …``"""
+        return bilan_service.BilanService(self.ctx)
+
+    @functools.cached_property
+    def accounting(self) -> accounting_service.AccountingService:
+        """``plie-audit accounting …``"""
+        return accounting_service.AccountingService(self.ctx)
+
+    @functools.cached_property
+    def journal(self) -> journal_service.JournalService:
+        """``plie-audit journal …``"""
+        return journal_service.JournalService(self.ctx)
+
+    @functools.cached_property
+    def retention(self) -> retention_service.RetentionService:
+        """``plie-audit retention …``"""
+        return retention_service.RetentionService(self.ctx)
+
+    @functools.cached_property
+    def control(self) -> control_service.ControlService:
+        """``plie-audit control …``"""
+        return control_service.ControlService(self.ctx)
+
+    @functools.cached_property
+    def publicity(self) -> publicity_service.PublicityService:
+        """``plie-audit publicity …``"""
+        return publicity_service.PublicityService(self.ctx)
 
     @property
     def root(self) -> Path:

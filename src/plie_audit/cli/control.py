@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from plie_audit import lazy
 from plie_audit.cli.options import (
     DATE,
     ENV_PASSPHRASE,
@@ -24,7 +26,11 @@ from plie_audit.cli.options import (
 )
 from plie_audit.clock import isoformat
 from plie_audit.domain import Poste
-from plie_audit.packs.verify import verify_pack
+
+if TYPE_CHECKING:
+    from plie_audit.packs import verify as packs_verify
+else:  # only `pack verify` needs it (lazy.py)
+    packs_verify = lazy.module("plie_audit.packs.verify")
 
 
 @click.group()
@@ -277,7 +283,7 @@ def pack_verify(
     Example:
       plie-audit pack verify pack-CICC-2009-0412.zip --root 6f54b0… --log-key 'anpe…'
     """
-    report = verify_pack(path, roots=list(roots), log_key=log_key)
+    report = packs_verify.verify_pack(path, roots=list(roots), log_key=log_key)
     for warning in report.warnings:
         note(warning if "warning" in warning else f"warning: {warning}")
     if as_json:

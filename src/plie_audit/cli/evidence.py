@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -23,8 +24,10 @@ from plie_audit.cli.options import (
     table,
 )
 from plie_audit.domain import EvidenceKind, Poste
-from plie_audit.evidence.filing import FilingReport
 from plie_audit.money import format_amount
+
+if TYPE_CHECKING:
+    from plie_audit.evidence.filing import FilingReport
 
 KIND_CHOICE = click.Choice([kind.value for kind in EvidenceKind])
 POSTE_CHOICE = click.Choice([poste.value for poste in Poste])

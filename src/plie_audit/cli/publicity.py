@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from plie_audit import lazy
 from plie_audit.cli.options import (
     State,
     echo_json,
@@ -16,7 +18,11 @@ from plie_audit.cli.options import (
     table,
 )
 from plie_audit.domain import Programme
-from plie_audit.services import publicity as publicity_service
+
+if TYPE_CHECKING:
+    from plie_audit.services import publicity as publicity_service
+else:  # the checker's modules are only needed by `publicity check` (lazy.py)
+    publicity_service = lazy.module("plie_audit.services.publicity")
 
 
 @click.group()

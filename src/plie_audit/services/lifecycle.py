@@ -41,10 +41,6 @@ from plie_audit.errors import ArchiveStateError, InputError
 from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-from plie_audit.portable import export as portable_export
-from plie_audit.portable import restore
-from plie_audit.portable.export import ExportResult
-from plie_audit.portable.restore import ImportResult
 from plie_audit.progress import ProgressCallback
 from plie_audit.retention import catalog as retention_catalog
 from plie_audit.signing import ca, identities
@@ -53,8 +49,15 @@ from plie_audit.store import open_store
 
 if TYPE_CHECKING:
     from plie_audit.db import migrate
-else:  # Alembic takes half a second to import: only init and import need it (lazy.py)
+    from plie_audit.portable import export as portable_export
+    from plie_audit.portable import restore
+    from plie_audit.portable.export import ExportResult
+    from plie_audit.portable.restore import ImportResult
+else:  # Alembic takes half a second to import: only init and import need it; export and
+    # import are rare commands (lazy.py)
     migrate = lazy.module("plie_audit.db.migrate")
+    portable_export = lazy.module("plie_audit.portable.export")
+    restore = lazy.module("plie_audit.portable.restore")
 
 
 class InitOptions(TypedDict, total=False):
@@ -255,7 +258,7 @@ def rebuild(
         raise
     ctx = Context(root, settings, db, object_store)
     ctx.sync_locks()
-    return ctx, ImportResult(
+    return ctx, restore.ImportResult(
         path=root,
         source=Path(source),
         archive_id=settings.archive_id,

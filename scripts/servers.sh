@@ -21,6 +21,8 @@ SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 log() { echo "servers: $*" >&2; }
+# A failing step names itself (set -e alone exits silently with the command's status).
+trap 'log "failed (exit $?) at line $LINENO: $BASH_COMMAND; logs in $DIR"' ERR
 
 install_packages() {
   local need=()

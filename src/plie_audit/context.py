@@ -12,9 +12,10 @@ every service: services receive a context, never the :class:`~plie_audit.archive
 2. **validate** the input — the caller's checks, before anything is written: bad input
    changes nothing;
 3. **write** (:meth:`Action.commit`): the rows, the documents the archive produces (filed by
-   ``evidence/filing.py``, itself an action) and the journal entries, in one write
-   transaction, in which the identity is checked again (a revocation that raced the action
-   wins and nothing is recorded);
+   ``evidence/filing.py``, itself an action) and the journal entries — each signed by the
+   acting identity's key, or the root key for the keeper's acts — in one write transaction,
+   in which the identity is checked again (a revocation that raced the action wins and nothing
+   is recorded);
 4. **after the commit**: the storage's own locks (S3 Object Lock) follow what changed.
 """
 
@@ -34,11 +35,12 @@ from plie_audit.config import Settings
 from plie_audit.db.models import ArchiveInfo, Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import ALWAYS_SENSITIVE, SENSITIVE_READERS, Role
-from plie_audit.errors import PermissionRefused, PlieAuditError
+from plie_audit.errors import PermissionRefused, PlieAuditError, SigningError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Entry, Event
 from plie_audit.retention import locks as retention_locks
-from plie_audit.signing import ca, identities
+from plie_audit.signing import ca, entries, identities
+from plie_audit.signing.entries import ARCHIVE_SIGNER, EntrySigner
 from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
 from plie_audit.store import LockState, ObjectStore
 
@@ -118,13 +120,32 @@ class Context:
         if reason is not None:
             self.refuse(actor.name, action, reason, subjects, role)
         signer = identities.unlock(self.keys_dir, identity, actor.passphrase)
-        return Action(self, action, actor.name, signer)
+        if not entries.same_key(signer.key, signer.certificate.public_key()):
+            # A key file replaced by someone else's key (and passphrase) signs nothing in
+            # this identity's name: refused before anything happens.
+            self.refuse(
+                actor.name,
+                action,
+                f"the key of identity {actor.name!r} is not the key of its certificate",
+                subjects,
+                role,
+                error=SigningError,
+            )
+        return Action(self, action, actor.name, signer, EntrySigner(actor.name, signer.key))
 
     def keep(self, passphrase: bytes, action: str) -> Action:
         """Step 1 of an act of the archive's keeper (identities, checkpoints): the archive
-        passphrase unlocks the root key. Such an action has no acting identity."""
-        self.unlock_root(passphrase)
-        return Action(self, action, None, None)
+        passphrase unlocks the root key, which signs the action's journal entries. Such an
+        action has no acting identity."""
+        key, certificate = self.unlock_root(passphrase)
+        if not entries.same_key(key, certificate.public_key()):
+            self.refuse(
+                ARCHIVE_SIGNER,
+                action,
+                "the archive's root key is not the key of its root certificate",
+                error=SigningError,
+            )
+        return Action(self, action, None, None, EntrySigner(ARCHIVE_SIGNER, key))
 
     def refuse(
         self,
@@ -179,11 +200,19 @@ class Action:
     ``signer`` its unlocked key, with which the documents it produces are signed.
     """
 
-    def __init__(self, ctx: Context, name: str, actor: str | None, signer: Signer | None):
+    def __init__(
+        self,
+        ctx: Context,
+        name: str,
+        actor: str | None,
+        signer: Signer | None,
+        entry_signer: EntrySigner | None = None,
+    ) -> None:
         self.ctx = ctx
         self.name = name
         self.actor = actor
         self._signer = signer
+        self._entry_signer = entry_signer
 
     @property
     def by(self) -> str:
@@ -211,6 +240,8 @@ class Action:
         with self.ctx.db.write() as session:
             if self.actor is not None:
                 identities.ensure_active(session, self.actor)
+            if self._entry_signer is not None:
+                journal.sign_as(session, self._entry_signer)
             result = write(session)
         scope = locks(result) if callable(locks) else locks
         if scope is not None:

@@ -46,6 +46,10 @@ class FindingKind(StrEnum):
     EVIDENCE_ROW_MISSING = "evidence-row-missing"
     IDENTITY_ENTRY_MISMATCH = "identity-entry-mismatch"
     CONVENTION_ENTRY_MISMATCH = "convention-entry-mismatch"
+    ENTRY_UNSIGNED = "entry-unsigned"  # an action's journal entry nobody signed
+    ENTRY_SIGNER_MISMATCH = "entry-signer-mismatch"  # signed by someone else than its actor
+    ENTRY_SIGNATURE_MISSING = "entry-signature-missing"
+    ENTRY_SIGNATURE_INVALID = "entry-signature-invalid"
     PUBLICITY_UNCHECKED = "publicity-unchecked"  # a publication without its FSE check (11a)
     # accounting check (seed, articles 4-5)
     STATEMENT_MISMATCH = "statement-mismatch"

@@ -364,7 +364,7 @@ def verify_archive(
     Records bound to an entry that a valid checkpoint seals need no CMS check: the checkpoint
     signature covers them. ``signatures=True`` re-checks every CMS signature anyway.
     """
-    audit = audit_journal(db, origin)
+    audit = audit_journal(db, origin, signatures=signatures)
     findings: list[Finding] = list(audit.findings)
     with db.read() as session:
         total_count = session.execute(select(func.count()).select_from(Evidence)).scalar_one()

@@ -336,7 +336,9 @@ def test_upgrade_from_the_first_migration_rebuilds_the_tree(
     archive_dir: Path, run, filed, backend
 ) -> None:
     """Downgrade to 0001 (the archive core schema), then upgrade: the tree, head and entry
-    links are rebuilt from the entries, and everything verifies (SQLite and PostgreSQL)."""
+    links are rebuilt from the entries, and everything verifies (SQLite and PostgreSQL) but
+    the entries' signatures, which 0008 keeps and a downgrade below it drops: each signed
+    entry is then reported unproven, and nothing else."""
     database = Database(backend.database_url or f"sqlite:///{archive_dir / 'archive.db'}")
     from alembic import command
     from alembic.config import Config
@@ -350,8 +352,11 @@ def test_upgrade_from_the_first_migration_rebuilds_the_tree(
         command.downgrade(config, "0001")
     upgrade(database)
     database.dispose()
-    report = run.json("verify")
-    assert report["ok"] is True, report["findings"]
+    result = run("verify", "--json")
+    assert result.exit_code == 1, result.stderr
+    report = json.loads(result.stdout)
+    assert report["findings"], "a downgrade below 0008 loses the entries' signatures"
+    assert {f["kind"] for f in report["findings"]} == {"entry-signature-missing"}
     entries = report["counts"]["journal_entries"]
     assert report["counts"]["journal_nodes"] == 2 * entries - bin(entries).count("1")
 

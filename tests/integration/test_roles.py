@@ -17,10 +17,12 @@ from pathlib import Path
 
 import click
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from plie_audit.archive import Actor, Archive
 from plie_audit.cli.main import cli as plie_cli
 from plie_audit.domain import EvidenceKind, Poste, Role
+from plie_audit.signing import ca
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -352,6 +354,63 @@ def test_a_revoked_identity_is_refused_for_every_acting_command(
     assert added.startswith('INSERT INTO "journal"')
     assert after.files == before.files
     assert journal()[-1]["detail"]["action"] == command
+
+
+@pytest.fixture
+def swapped(populated: Archive, archive_dir: Path) -> Actor:
+    """An identity holding every role whose key file someone replaced by their own key,
+    encrypted with a passphrase they know (issue 16)."""
+    actor = _identity(populated, "agent.double", list(Role))
+    path = archive_dir / "keys" / "identities" / "agent.double.key.pem"
+    intruder = ec.generate_private_key(ec.SECP256R1())
+    path.chmod(0o600)
+    path.write_bytes(ca.encrypt_private_key(intruder, IDENTITY_PASSPHRASE))
+    return actor
+
+
+@pytest.mark.parametrize("command", sorted(ACTING))
+def test_a_key_file_swapped_for_another_key_is_refused_for_every_acting_command(
+    command, run, inputs, swapped, snapshot, journal
+) -> None:
+    """Nothing is done in an identity's name with a key that is not its certificate's, not
+    even what signs nothing (a hold released, a payslip read): exit 40, only the refusal is
+    journaled."""
+    before = snapshot()
+    result = run.fails(40, *_args(command, inputs), as_=swapped.name)
+    assert "is not the key of its certificate" in result.stderr
+    after = snapshot()
+    (added,) = before.added_rows(after)
+    assert added.startswith('INSERT INTO "journal"')
+    assert after.files == before.files
+    refusal = journal()[-1]
+    assert (refusal["event"], refusal["actor"]) == ("action-refused", swapped.name)
+    assert refusal["detail"]["action"] == command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["identity", "create", "nouvel.agent", "--role", "deposant"],
+        ["identity", "revoke", "marie.dupont", "--reason", "départ"],
+        ["journal", "checkpoint"],
+    ],
+)
+def test_a_root_key_swapped_for_another_key_is_refused(
+    command, run, populated, archive_dir: Path, snapshot, journal
+) -> None:
+    """The archive keeper's acts sign with the root key: another key in its file is refused
+    (exit 40), journaled."""
+    path = archive_dir / "keys" / "root.key.pem"
+    path.chmod(0o600)
+    path.write_bytes(
+        ca.encrypt_private_key(ec.generate_private_key(ec.SECP256R1()), ARCHIVE_PASSPHRASE)
+    )
+    before = snapshot()
+    result = run.fails(40, *command)
+    assert "root key is not the key of its root certificate" in result.stderr
+    (added,) = before.added_rows(snapshot())
+    assert added.startswith('INSERT INTO "journal"')
+    assert journal()[-1]["event"] == "action-refused"
 
 
 # ------------------------------------------------------------------ personal documents

@@ -315,13 +315,22 @@ def test_identity_certificate_replaced(run, pieces, sql) -> None:
         "WHERE name = 'claire.martin') WHERE name = 'marie.dupont'"
     )
     report = _verify(run)
-    assert _kinds(report) == Counter(
+    unsealed = _kinds(report)
+    signed = {
+        f"journal#{seq}" for (seq,) in sql("SELECT seq FROM journal WHERE actor = 'marie.dupont'")
+    }
+    entries = Counter({key: n for key, n in unsealed.items() if key[1].startswith("entry-")})
+    assert unsealed - entries == Counter(
         {
             **{(piece.id, "signer-mismatch"): 2 for piece in pieces.values()},
             # the journal recorded marie.dupont's own certificate when she was created
             ("marie.dupont", "identity-entry-mismatch"): 1,
         }
     )
+    # Her journal entries not sealed by a checkpoint cannot be checked with a certificate the
+    # journal never recorded for her.
+    assert entries and {kind for _subject, kind in entries} == {"entry-signature-invalid"}
+    assert {subject for subject, _kind in entries} <= signed
 
 
 def test_a_role_granted_through_sql_is_found(run, pieces, sql) -> None:
@@ -391,6 +400,8 @@ def test_journal_row_edited(run, pieces, sql, statement: str, differs: str, back
     if "entry" in statement:  # the entry bytes changed: the tree's leaf no longer matches
         expected[("journal#3", "journal-tree-mismatch")] = 1
         expected[SEALED_BY_INIT] = 1
+        # ... and it no longer says who signed it, in a journal whose entries are signed
+        expected[("journal#3", "entry-unsigned")] = 1
     assert _kinds(report) == expected
     assert differs in report["findings"][0]["found"]
 

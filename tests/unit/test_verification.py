@@ -15,7 +15,9 @@ from plie_audit.archive import Actor, Archive
 from plie_audit.context import Action
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.evidence import filing
+from plie_audit.journal import log as journal
 from plie_audit.signing import identities
+from plie_audit.signing.entries import EntrySigner
 from plie_audit.verification import FindingKind
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
@@ -97,13 +99,20 @@ def test_a_signature_made_after_revocation_is_found(
         archive.store.flush()
         behind = Action(archive.ctx, "evidence add", actor.name, stolen)  # not authorised
         with archive.db.write() as session:
+            # ... and signs the journal entry with the stolen key too.
+            journal.sign_as(session, EntrySigner(actor.name, stolen.key))
             filing.insert(session, behind, prepared)
         report = archive.verify()
     archive.close()
     kinds = [(f.subject, f.kind) for f in report.findings]
-    assert kinds == [(prepared.id, FindingKind.SIGNED_AFTER_REVOCATION)] * 2
-    assert report.findings[0].expected == "signed before 2026-03-02T10:00:00Z"
-    assert report.findings[0].found == "2026-03-02T10:01:00Z"
+    # The journal says so too: its entry is signed after the identity-revoked entry.
+    filed_seq = f"journal#{archive.journal.list()[-1].seq}"
+    assert kinds == [
+        (filed_seq, FindingKind.SIGNED_AFTER_REVOCATION),
+        *[(prepared.id, FindingKind.SIGNED_AFTER_REVOCATION)] * 2,
+    ]
+    assert report.findings[1].expected == "signed before 2026-03-02T10:00:00Z"
+    assert report.findings[1].found == "2026-03-02T10:01:00Z"
 
 
 def test_unreadable_record_is_a_finding_not_a_crash(

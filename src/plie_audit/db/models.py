@@ -160,6 +160,9 @@ class JournalEntry(Base):
     event: Mapped[str] = mapped_column(String(64))
     actor: Mapped[str | None] = mapped_column(String(64))
     entry: Mapped[bytes] = mapped_column(LargeBinary)
+    # The signature of ``entry`` by whom it names in ``signed_by`` (0008); None before that,
+    # and for refusals (the refused actor proved nothing).
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class JournalNode(Base):

@@ -34,7 +34,8 @@ from plie_audit.db.session import Database
 from plie_audit.errors import InputError, InvalidProof, JournalError, SignatureInvalid
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal import merkle, note, tree
-from plie_audit.journal.log import ENTRY_FORMAT, extend, frontier_root, join_frontier
+from plie_audit.journal.log import ENTRY_FORMATS, extend, frontier_root, join_frontier
+from plie_audit.journal.signatures import EntrySignatures
 from plie_audit.signing import ca, timestamps
 
 STREAM_ROWS = 5000
@@ -47,6 +48,7 @@ class JournalAudit(Report):
     (``journal verify --json``): ``{"ok", <journal_counts()>, "findings"}``."""
 
     entries: int = 0
+    entry_signatures: int = 0  # entry signatures verified
     nodes: int = 0
     checkpoints: int = 0
     timestamps: int = 0
@@ -63,6 +65,7 @@ class JournalAudit(Report):
     def journal_counts(self) -> dict[str, int]:
         return {
             "journal_entries": self.entries,
+            "entry_signatures": self.entry_signatures,
             "journal_nodes": self.nodes,
             "checkpoints": self.checkpoints,
             "timestamps": self.timestamps,
@@ -83,18 +86,24 @@ def _entry_problems(row: Any) -> tuple[dict[str, Any] | None, list[str]]:
     if not isinstance(entry, dict):
         return None, ["unreadable entry (not an object)"]
     expected = {
-        "format": ENTRY_FORMAT,
         "seq": row.seq,
         "event": row.event,
         "actor": row.actor,
         "at": isoformat(row.at),
     }
-    return entry, [name for name, value in expected.items() if entry.get(name) != value]
+    problems = [name for name, value in expected.items() if entry.get(name) != value]
+    if entry.get("format") not in ENTRY_FORMATS:
+        problems.insert(0, "format")
+    return entry, problems
 
 
-def audit_journal(db: Database, origin: str, verifier_key: str | None = None) -> JournalAudit:
-    """Check the journal, its tree and every checkpoint; ``verifier_key`` overrides the key
-    stored in the archive (an authority passes the one it received out of band)."""
+def audit_journal(
+    db: Database, origin: str, verifier_key: str | None = None, *, signatures: bool = False
+) -> JournalAudit:
+    """Check the journal, its tree, its entries' signatures and every checkpoint;
+    ``verifier_key`` overrides the key stored in the archive (an authority passes the one it
+    received out of band). The signatures of entries a checkpoint seals are verified only
+    with ``signatures`` (the checkpoint's signature covers them)."""
     if verifier_key is not None:
         # A key given out of band that does not parse is the caller's mistake, refused before
         # anything is checked; an empty one must never fall back to the archive's own key.
@@ -110,12 +119,18 @@ def audit_journal(db: Database, origin: str, verifier_key: str | None = None) ->
         info = session.execute(select(ArchiveInfo)).scalar_one()
         key = info.journal_key if verifier_key is None else verifier_key
         anchors = ca.certs_from_pem(info.tsa_anchors_pem.encode()) if info.tsa_anchors_pem else []
-        roots = _recompute(session, audit, sorted({cp.size for cp in checkpoints}))
+        sealed = max((cp.size for cp in checkpoints), default=0)
+        signers = EntrySignatures(session, verify_from=1 if signatures else sealed + 1)
+        roots = _recompute(session, audit, sorted({cp.size for cp in checkpoints}), signers)
+        audit.findings.extend(signers.findings)
+        audit.entry_signatures = signers.verified
         _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)
     return audit
 
 
-def _recompute(session: Session, audit: JournalAudit, sizes: list[int]) -> dict[int, bytes]:
+def _recompute(
+    session: Session, audit: JournalAudit, sizes: list[int], signers: EntrySignatures
+) -> dict[int, bytes]:
     """Stream entries and nodes side by side; return the recomputed root at each size."""
     wanted = iter(sizes)
     next_size = next(wanted, None)
@@ -135,6 +150,7 @@ def _recompute(session: Session, audit: JournalAudit, sizes: list[int]) -> dict[
         JournalEntry.event,
         JournalEntry.actor,
         JournalEntry.entry,
+        JournalEntry.signature,
     ).order_by(JournalEntry.seq)
     for row in _stream(session, entries):
         subject = f"journal#{row.seq}"
@@ -157,6 +173,7 @@ def _recompute(session: Session, audit: JournalAudit, sizes: list[int]) -> dict[
             )
         if entry is not None:
             _collect(audit, entry, row.seq)
+            signers.check(row.seq, entry, bytes(row.entry), row.signature)
         for level, index, value in extend(size, frontier, merkle.leaf_hash(row.entry)):
             stored = next(nodes, None)
             audit.nodes += stored is not None

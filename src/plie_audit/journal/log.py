@@ -1,15 +1,23 @@
 """Append-only journal of every event, kept as an RFC 9162 Merkle tree.
 
-Entry bytes (format ``plie-audit/journal-entry/1``), canonical JSON (``canonical.py``)::
+Entry bytes (format ``plie-audit/journal-entry/2``), canonical JSON (``canonical.py``)::
 
     {"actor":"marie.dupont" | null,
      "at":"2007-04-02T08:30:00Z",
      "detail":{...event-specific, strings/integers only...},
      "event":"evidence-filed",
-     "format":"plie-audit/journal-entry/1",
+     "format":"plie-audit/journal-entry/2",
      "seq":42,
      "sha256":["<64 hex>", ...],          # every piece involved
+     "signed_by":"marie.dupont" | "@archive" | null,
      "subjects":["ev-…", "PLIE-LYON-2007-01", ...]}
+
+``signed_by`` names whose key signed the entry's bytes (``signing/entries.py``): the acting
+identity, ``@archive`` (the root CA key) for the archive keeper's own acts, or null for an
+entry nobody signs (a refused action: the refused actor proved nothing). The signature is kept
+beside the entry (``journal.signature``), outside the Merkle leaf; since the entry says it is
+signed, a signature removed is a finding. Format ``plie-audit/journal-entry/1`` (entries
+written before signatures) has no ``signed_by`` and is still read.
 
 Entry ``seq`` (from 1, no gaps) is leaf ``seq - 1`` of the tree: leaf hash
 SHA-256(0x00 || entry bytes), node hash SHA-256(0x01 || left || right) (RFC 9162 §2.1.1).
@@ -39,9 +47,14 @@ from plie_audit.db.models import JournalEntry, JournalHead, JournalNode
 from plie_audit.db.session import Database
 from plie_audit.errors import JournalError
 from plie_audit.journal.merkle import EMPTY_ROOT, HASH_SIZE, leaf_hash, node_hash
+from plie_audit.signing import entries
+from plie_audit.signing.entries import ARCHIVE_SIGNER, EntrySigner
 
-ENTRY_FORMAT = "plie-audit/journal-entry/1"
+ENTRY_FORMAT = "plie-audit/journal-entry/2"
+LEGACY_ENTRY_FORMAT = "plie-audit/journal-entry/1"  # before signatures: no "signed_by"
+ENTRY_FORMATS = (LEGACY_ENTRY_FORMAT, ENTRY_FORMAT)
 _WRITER = "plie_audit.journal.writer"
+_SIGNER = "plie_audit.journal.signer"
 
 
 class Event(StrEnum):
@@ -93,20 +106,23 @@ class Entry:
     subjects: tuple[str, ...]
     sha256: tuple[str, ...]
     detail: dict[str, Any]
+    signed_by: str | None = None
+    format: str = ENTRY_FORMAT
 
     def encode(self) -> bytes:
-        return canonical.encode(
-            {
-                "format": ENTRY_FORMAT,
-                "seq": self.seq,
-                "at": isoformat(self.at),
-                "event": self.event,
-                "actor": self.actor,
-                "subjects": list(self.subjects),
-                "sha256": list(self.sha256),
-                "detail": self.detail,
-            }
-        )
+        value: dict[str, Any] = {
+            "format": self.format,
+            "seq": self.seq,
+            "at": isoformat(self.at),
+            "event": self.event,
+            "actor": self.actor,
+            "subjects": list(self.subjects),
+            "sha256": list(self.sha256),
+            "detail": self.detail,
+        }
+        if self.format != LEGACY_ENTRY_FORMAT:
+            value["signed_by"] = self.signed_by
+        return canonical.encode(value)
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -178,7 +194,7 @@ class _Writer:
         self.entries: list[dict[str, Any]] = []
         self.nodes: list[dict[str, Any]] = []
 
-    def add(self, entry: Entry) -> None:
+    def add(self, entry: Entry, signer: EntrySigner | None) -> None:
         data = entry.encode()
         position = node_position(self.size)
         for offset, (level, index, value) in enumerate(
@@ -187,22 +203,28 @@ class _Writer:
             self.nodes.append(
                 {"pos": position + offset, "level": level, "idx": index, "hash": value}
             )
-        self.entries.append(
-            {
-                "seq": entry.seq,
-                "at": entry.at,
-                "event": entry.event,
-                "actor": entry.actor,
-                "entry": data,
-            }
-        )
+        row: dict[str, Any] = {
+            "seq": entry.seq,
+            "at": entry.at,
+            "event": entry.event,
+            "actor": entry.actor,
+            "entry": data,
+        }
+        if signer is not None:
+            row["signature"] = entries.sign(signer.key, data)
+        self.entries.append(row)
         self.size += 1
 
     def write(self, session: Session) -> None:
         if not self.entries:
             return
         connection = session.connection()
-        connection.execute(insert(JournalEntry), self.entries)
+        # Rows are inserted in bulk by shape: signed ones carry a signature column, unsigned
+        # ones (refusals; a schema from before 0008) do not.
+        for signed in (False, True):
+            rows = [row for row in self.entries if ("signature" in row) == signed]
+            if rows:
+                connection.execute(insert(JournalEntry), rows)
         connection.execute(insert(JournalNode), self.nodes)
         connection.execute(
             update(JournalHead)
@@ -244,8 +266,12 @@ def append(
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> Entry:
-    """Append one entry inside the caller's write transaction and return it."""
+    """Append one entry inside the caller's write transaction and return it; signed when the
+    transaction signs as ``actor`` (:func:`sign_as`), unsigned otherwise."""
     writer = _writer(session)
+    signer = session.info.get(_SIGNER)
+    if not isinstance(signer, EntrySigner) or signer.name != (actor or ARCHIVE_SIGNER):
+        signer = None
     entry = Entry(
         seq=writer.size + 1,
         at=at or now(),
@@ -254,9 +280,16 @@ def append(
         subjects=tuple(subjects),
         sha256=tuple(sha256),
         detail=detail or {},
+        signed_by=signer.name if signer is not None else None,
     )
-    writer.add(entry)
+    writer.add(entry, signer)
     return entry
+
+
+def sign_as(session: Session, signer: EntrySigner) -> None:
+    """Sign every entry this write transaction appends in ``signer``'s name (the acting
+    identity, or the archive's root key for :data:`ARCHIVE_SIGNER`)."""
+    session.info[_SIGNER] = signer
 
 
 def flush(session: Session) -> None:
@@ -280,6 +313,8 @@ def read(db: Database, *, since: int = 1, limit: int | None = None) -> list[Entr
 def decode_entry(data: bytes) -> Entry:
     value = canonical.decode(data)
     return Entry(
+        signed_by=value.get("signed_by"),
+        format=str(value.get("format", ENTRY_FORMAT)),
         seq=int(value["seq"]),
         at=parse_instant(value["at"]),
         event=str(value["event"]),

@@ -9,6 +9,7 @@ renamed only when complete: an interrupted export never looks finished. Pieces a
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -175,17 +176,23 @@ def export_archive(
 def _journal(session: Session, bag: BagWriter, size: int, root: bytes) -> None:
     """entries.jsonl, each entry's exact bytes as text; the tree is recomputed on the way and
     must give the head's root (else the journal is damaged: nothing is exported)."""
-    statement = select(JournalEntry.seq, JournalEntry.entry).order_by(JournalEntry.seq)
+    statement = select(JournalEntry.seq, JournalEntry.entry, JournalEntry.signature).order_by(
+        JournalEntry.seq
+    )
     count = 0
     frontier: dict[int, bytes] = {}
     with bag.stream(layout.ENTRIES) as write:
-        for seq, data in session.execute(statement, execution_options={"yield_per": BATCH}):
+        for seq, data, signature in session.execute(
+            statement, execution_options={"yield_per": BATCH}
+        ):
             entry = bytes(data)
             if seq != count + 1:
                 raise JournalError(f"journal entry {count + 1} is missing; run `plie-audit verify`")
             extend(count, frontier, leaf_hash(entry))
             count += 1
             line = {"seq": seq, "entry": entry.decode("utf-8")}
+            if signature is not None:
+                line["signature"] = base64.b64encode(bytes(signature)).decode()
             write(json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
     if count != size or frontier_root(count, frontier) != root:
         raise JournalError(

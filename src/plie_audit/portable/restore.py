@@ -11,6 +11,7 @@ the ``archive-imported`` entry. The caller writes ``archive.toml`` last.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -34,6 +35,10 @@ from plie_audit.portable.export import BATCH, dumped_tables
 from plie_audit.progress import ProgressCallback
 from plie_audit.signing.identities import write_key_file
 from plie_audit.store import ObjectStore
+
+IMPORTED_REVISIONS = ("0007", SCHEMA_REVISION)
+"""Exports this plie-audit imports: its own schema, and 0007 (journal entries not yet signed:
+they come back unsigned, as they were)."""
 
 ENCRYPTED_PEM = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
@@ -114,10 +119,10 @@ def check_export(folder: Path) -> ExportSource:
             f"{folder}: export format {manifest.get('format')!r}; this plie-audit imports "
             f"{layout.EXPORT_FORMAT}"
         )
-    if manifest.get("schema_revision") != SCHEMA_REVISION:
+    if manifest.get("schema_revision") not in IMPORTED_REVISIONS:
         raise InputError(
             f"{folder}: exported at schema {manifest.get('schema_revision')!r}; this plie-audit "
-            f"imports exports at schema {SCHEMA_REVISION}"
+            f"imports exports at schema {', '.join(IMPORTED_REVISIONS)}"
         )
     try:
         for table in dumped_tables():
@@ -234,7 +239,8 @@ def _rows(folder: Path, table: Table) -> Iterator[dict[str, Any]]:
         yield values
 
 
-def _entries(folder: Path) -> Iterator[bytes]:
+def _entries(folder: Path) -> Iterator[tuple[bytes, bytes | None]]:
+    """Each entry's exact bytes, with its signature when it has one (exports at 0008 on)."""
     for number, line in _lines(folder, layout.ENTRIES):
         where = f"{layout.ENTRIES} line {number}"
         if not isinstance(line, dict) or line.get("seq") != number:
@@ -248,13 +254,20 @@ def _entries(folder: Path) -> Iterator[bytes]:
             raise InputError(f"{where}: the entry is not canonical JSON ({exc})") from exc
         if not isinstance(decoded, dict) or decoded.get("seq") != number:
             raise InputError(f"{where}: the entry's own seq is not {number}")
-        yield data
+        signature = line.get("signature")
+        if signature is None:
+            yield data, None
+            continue
+        try:
+            yield data, base64.b64decode(str(signature), validate=True)
+        except ValueError as exc:
+            raise InputError(f"{where}: the signature is not base64 ({exc})") from exc
 
 
 def _check_journal(folder: Path, manifest: dict[str, Any]) -> None:
     size = 0
     frontier: dict[int, bytes] = {}
-    for data in _entries(folder):
+    for data, _signature in _entries(folder):
         extend(size, frontier, leaf_hash(data))
         size += 1
     root = frontier_root(size, frontier).hex()
@@ -356,12 +369,15 @@ def _insert_journal(session: Session, folder: Path) -> tuple[int, bytes]:
 
     def write() -> None:
         if entries:
-            session.execute(insert(JournalEntry), entries)
+            for signed in (False, True):  # one bulk insert per row shape
+                rows = [entry for entry in entries if ("signature" in entry) == signed]
+                if rows:
+                    session.execute(insert(JournalEntry), rows)
             session.execute(insert(JournalNode), nodes)
             entries.clear()
             nodes.clear()
 
-    for data in _entries(folder):
+    for data, signature in _entries(folder):
         decoded = journal.decode_entry(data)
         position = node_position(size)
         for offset, (level, index, value) in enumerate(extend(size, frontier, leaf_hash(data))):
@@ -369,6 +385,7 @@ def _insert_journal(session: Session, folder: Path) -> tuple[int, bytes]:
         entries.append(
             {"seq": decoded.seq, "at": decoded.at, "event": decoded.event, "actor": decoded.actor}
             | {"entry": data}
+            | ({"signature": signature} if signature is not None else {})
         )
         size += 1
         if len(entries) >= BATCH:

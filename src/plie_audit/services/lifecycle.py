@@ -44,6 +44,7 @@ from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.retention import catalog as retention_catalog
 from plie_audit.signing import ca, identities
+from plie_audit.signing.entries import ARCHIVE_SIGNER, EntrySigner
 from plie_audit.signing.identities import ROOT_KEY_FILE
 from plie_audit.store import open_store
 
@@ -133,7 +134,9 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
             root / "keys" / ROOT_KEY_FILE, ca.encrypt_private_key(root_key, passphrase)
         )
         journal_key = checkpoints.create_key(root / "keys", passphrase)
+        keeper = EntrySigner(ARCHIVE_SIGNER, root_key)
         with db.write() as session:  # the archive is being made: no action pipeline yet
+            journal.sign_as(session, keeper)
             session.add(
                 ArchiveInfo(
                     id=1,
@@ -161,6 +164,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
         sealed = checkpoints.seal(db, root / "keys", origin, passphrase, tsa_url=tsa_url)
         if isinstance(sealed, checkpoints.Sealed):
             with db.write() as session:
+                journal.sign_as(session, keeper)
                 checkpoints.record(session, sealed)
         # archive.toml is written last: its presence means the archive is complete.
         write_settings(root, settings)

@@ -13,7 +13,14 @@ from plie_audit.db.migrate import upgrade
 from plie_audit.db.models import JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.journal import log as journal
-from plie_audit.journal.log import ENTRY_FORMAT, Entry, Event, encode_entry
+from plie_audit.journal.log import (
+    ENTRY_FORMAT,
+    LEGACY_ENTRY_FORMAT,
+    Entry,
+    Event,
+    decode_entry,
+    encode_entry,
+)
 
 AT = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)
 
@@ -26,6 +33,7 @@ def db(tmp_path: Path) -> Database:
 
 
 def test_entry_bytes_are_canonical_and_exact() -> None:
+    """Entries written before signatures (format /1) keep their exact bytes."""
     entry = Entry(
         seq=42,
         at=AT,
@@ -34,6 +42,7 @@ def test_entry_bytes_are_canonical_and_exact() -> None:
         subjects=("ev-0123456789abcdef", "PLIE-LYON-2007-01"),
         sha256=("ab" * 32,),
         detail={"size": 12345, "name": "billet.pdf", "kind": "titre-transport"},
+        format=LEGACY_ENTRY_FORMAT,
     )
     assert encode_entry(entry) == (
         b'{"actor":"marie.dupont","at":"2007-04-02T08:30:00Z",'
@@ -42,6 +51,26 @@ def test_entry_bytes_are_canonical_and_exact() -> None:
         b'"sha256":["' + b"ab" * 32 + b'"],'
         b'"subjects":["ev-0123456789abcdef","PLIE-LYON-2007-01"]}'
     )
+
+
+def test_signed_entry_bytes_name_their_signer() -> None:
+    """Format /2: ``signed_by`` names whose key signed the entry (null for nobody)."""
+    entry = Entry(
+        seq=43,
+        at=AT,
+        event="payment-recorded",
+        actor="marie.dupont",
+        subjects=("P-00001", "PLIE-LYON-2007-01"),
+        sha256=(),
+        detail={"amount": "10000.00"},
+        signed_by="marie.dupont",
+    )
+    assert encode_entry(entry) == (
+        b'{"actor":"marie.dupont","at":"2007-04-02T08:30:00Z","detail":{"amount":"10000.00"},'
+        b'"event":"payment-recorded","format":"plie-audit/journal-entry/2","seq":43,'
+        b'"sha256":[],"signed_by":"marie.dupont","subjects":["P-00001","PLIE-LYON-2007-01"]}'
+    )
+    assert decode_entry(encode_entry(entry)) == entry
 
 
 def test_append_numbers_entries_from_one_without_gaps(db: Database) -> None:

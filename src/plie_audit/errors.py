@@ -8,7 +8,8 @@ Exit codes (asserted in ``tests/unit/test_errors.py`` and listed in the README):
 
 ====  ==========================================================================
 0     success
-1     the command ran and found problems (``verify``, checks)
+1     the command ran and found problems (``verify``, checks); stored data that does not
+      decode (``DamagedData``: a row-unreadable finding that stopped the command)
 2     usage error (bad option or value; raised by click)
 3     any other error (``PlieAuditError``)
 10    archive state: not initialised, already initialised, bad ``archive.toml``
@@ -31,6 +32,14 @@ class PlieAuditError(Exception):
     """Root of every error plie-audit raises on purpose."""
 
     exit_code = 3
+
+
+class DamagedData(PlieAuditError):
+    """A value read back from the database does not decode (a date that is not one, text in
+    an amount): a ``row-unreadable`` finding, naming table, key and column, that stopped a
+    command needing the row. ``plie-audit verify`` reports every one."""
+
+    exit_code = 1
 
 
 class ArchiveStateError(PlieAuditError):

@@ -40,6 +40,11 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), Decimal: Money(), date: Date()}  # noqa: RUF012
 
 
+ARCHIVE_INFO_ID = 1
+"""The one ``archive_info`` row's key: every read names it, so a row inserted beside it behind
+the archive's back is a finding of ``verify`` (``row-unexpected``), never an ambiguity."""
+
+
 class ArchiveInfo(Base):
     """One row: who this archive is, and its root certificate (the trust anchor)."""
 

@@ -21,7 +21,9 @@ from sqlalchemy import Engine, create_engine, event, inspect, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from plie_audit.errors import ArchiveStateError, InputError, PlieAuditError
+from plie_audit.db import readback
+from plie_audit.db.models import Base
+from plie_audit.errors import ArchiveStateError, DamagedData, InputError, PlieAuditError
 
 BUSY_TIMEOUT_SECONDS = 60
 
@@ -136,6 +138,18 @@ class Database:
             yield
         except PlieAuditError:
             raise
+        except (ValueError, TypeError, AssertionError, ArithmeticError) as exc:
+            # Loading a row whose cell does not decode (behind the archive's back) raises from
+            # SQLAlchemy's type processing: find which cell, and say it, rather than crash.
+            damaged = self._unreadable()
+            if not damaged:
+                raise
+            first = damaged[0]
+            more = f" (and {len(damaged) - 1} more)" if len(damaged) > 1 else ""
+            raise DamagedData(
+                f"row-unreadable {first.subject} column {first.column}: {first.problem}{more}; "
+                "run `plie-audit verify`"
+            ) from exc
         except SQLAlchemyError as exc:
             if "database is locked" in str(exc):
                 raise PlieAuditError(
@@ -143,6 +157,14 @@ class Database:
                     "its write lock); nothing was changed, run the command again"
                 ) from exc
             raise PlieAuditError(f"database error: {exc.__class__.__name__}: {exc}") from exc
+
+    def _unreadable(self) -> list[readback.Unreadable]:
+        """Every cell of every table that does not decode (a full scan: only after a failure)."""
+        try:
+            with self._read() as session, session.begin():
+                return readback.scan(session, list(Base.metadata.sorted_tables))
+        except SQLAlchemyError:
+            return []
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -21,20 +21,32 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from plie_audit import canonical
 from plie_audit.clock import isoformat
-from plie_audit.db.models import ArchiveInfo, JournalEntry, JournalHead, JournalNode
+from plie_audit.db import readback
+from plie_audit.db.models import (
+    ARCHIVE_INFO_ID,
+    ArchiveInfo,
+    Identity,
+    JournalEntry,
+    JournalHead,
+    JournalNode,
+)
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
 from plie_audit.errors import InputError, InvalidProof, JournalError, SignatureInvalid
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal import merkle, note, tree
 from plie_audit.journal.log import ENTRY_FORMATS, extend, frontier_root, join_frontier
+from plie_audit.journal.replay import Projection
 from plie_audit.journal.signatures import EntrySignatures
 from plie_audit.signing import ca, timestamps
 
@@ -55,9 +67,8 @@ class JournalAudit(Report):
     sealed_size: int = 0  # entries covered by the latest valid checkpoint
     filed_entries: int = 0
     status_entries: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
-    # What the journal says identities and conventions are now (checked against their rows).
-    identities: dict[str, dict[str, Any]] = field(default_factory=dict)
-    conventions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What the journal says the governing tables hold (journal/replay.py; compared by verify).
+    projection: Projection = field(default_factory=Projection)
 
     def fields_json(self) -> dict[str, Any]:
         return dict(self.journal_counts())
@@ -78,7 +89,7 @@ def _stream(session: Session, statement: Any) -> Iterator[Any]:
     return iter(session.execute(statement.execution_options(yield_per=STREAM_ROWS)))
 
 
-def _entry_problems(row: Any) -> tuple[dict[str, Any] | None, list[str]]:
+def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
     try:
         entry = canonical.decode(row.entry)
     except ValueError as exc:
@@ -89,7 +100,7 @@ def _entry_problems(row: Any) -> tuple[dict[str, Any] | None, list[str]]:
         "seq": row.seq,
         "event": row.event,
         "actor": row.actor,
-        "at": isoformat(row.at),
+        "at": isoformat(row.at) if row.at is not None else None,
     }
     problems = [name for name, value in expected.items() if entry.get(name) != value]
     if entry.get("format") not in ENTRY_FORMATS:
@@ -113,19 +124,176 @@ def audit_journal(
             raise InputError(f"--key: not a verifier key ({exc})") from None
     audit = JournalAudit()
     with db.read() as session:
-        checkpoints = list(
-            session.execute(select(CheckpointRow).order_by(CheckpointRow.id)).scalars()
-        )
-        info = session.execute(select(ArchiveInfo)).scalar_one()
-        key = info.journal_key if verifier_key is None else verifier_key
-        anchors = ca.certs_from_pem(info.tsa_anchors_pem.encode()) if info.tsa_anchors_pem else []
+        checkpoints = _readable_rows(session, audit, CheckpointRow)
+        infos = [
+            info
+            for info in _readable_rows(session, audit, ArchiveInfo)
+            if info.id == ARCHIVE_INFO_ID
+        ]
+        if not infos:
+            audit.findings.append(
+                Finding(
+                    "archive_info:1",
+                    FindingKind.ROW_MISSING,
+                    "the archive's own row (origin, root, journal key)",
+                    "no row",
+                )
+            )
+        info = infos[0] if infos else None
+        stored_key = info.journal_key if info is not None else None
+        key = stored_key if verifier_key is None else verifier_key
+        anchors = _tsa_anchors(audit, info)
         sealed = max((cp.size for cp in checkpoints), default=0)
-        signers = EntrySignatures(session, verify_from=1 if signatures else sealed + 1)
+        signers = EntrySignatures(
+            _certificates(session),
+            info.root_cert_pem if info is not None else None,
+            verify_from=1 if signatures else sealed + 1,
+        )
         roots = _recompute(session, audit, sorted({cp.size for cp in checkpoints}), signers)
         audit.findings.extend(signers.findings)
         audit.entry_signatures = signers.verified
         _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)
     return audit
+
+
+def _raw(column: Any) -> Any:
+    """A column read as stored: its cells are decoded here (``db/readback.py``)."""
+    return type_coerce(column, NullType()).label(column.key)
+
+
+@dataclass(frozen=True)
+class _Row:
+    seq: int
+    at: datetime | None
+    event: str | None
+    actor: str | None
+    entry: bytes
+    signature: bytes | None
+
+
+@dataclass(frozen=True)
+class _Node:
+    level: int | None
+    idx: int | None
+    hash: bytes | None
+
+
+def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
+    """The stored tree nodes in ``pos`` order, decoded; a cell that does not decode is a
+    ``row-unreadable`` finding (at most :data:`MAX_NODE_FINDINGS`) and reads as None, so the
+    node differs from the one recomputed."""
+    table: Any = JournalNode.__table__
+    statement = select(
+        JournalNode.pos, _raw(JournalNode.level), _raw(JournalNode.idx), _raw(JournalNode.hash)
+    ).order_by(JournalNode.pos)
+    unreadable = 0
+    for row in _stream(session, statement):
+        decoded: dict[str, Any] = {}
+        for name in ("level", "idx", "hash"):
+            try:
+                decoded[name] = readback.decode(table.c[name], getattr(row, name))
+            except readback.CellError as exc:
+                decoded[name] = None
+                unreadable += 1
+                if unreadable <= MAX_NODE_FINDINGS:
+                    audit.findings.append(
+                        Finding(
+                            f"journal_nodes:{row.pos}",
+                            FindingKind.ROW_UNREADABLE,
+                            f"a readable {name}",
+                            str(exc),
+                        )
+                    )
+        yield _Node(decoded["level"], decoded["idx"], decoded["hash"])
+
+
+def _readable(audit: JournalAudit, row: Any) -> _Row:
+    """A journal row with its cells decoded; a cell that does not decode is a
+    ``row-unreadable`` finding (and compares as different from its entry)."""
+    decoded: dict[str, Any] = {}
+    for name in ("at", "event", "actor", "entry", "signature"):
+        try:
+            column: Any = JournalEntry.__table__.c[name]
+            decoded[name] = readback.decode(column, getattr(row, name))
+        except readback.CellError as exc:
+            decoded[name] = None
+            audit.findings.append(
+                Finding(
+                    f"journal:{row.seq}", FindingKind.ROW_UNREADABLE, f"a readable {name}", str(exc)
+                )
+            )
+    return _Row(
+        row.seq,
+        decoded["at"],
+        decoded["event"],
+        decoded["actor"],
+        decoded["entry"] or b"",
+        decoded["signature"],
+    )
+
+
+def _readable_rows(session: Session, audit: JournalAudit, model: Any) -> list[Any]:
+    """Every row of ``model``'s table whose cells decode, as (detached) model objects; the
+    others are ``row-unreadable`` findings."""
+    found = []
+    for _key, values, problems in readback.rows(session, readback.table_of(model)):
+        for problem in problems:
+            audit.findings.append(
+                Finding(
+                    problem.subject,
+                    FindingKind.ROW_UNREADABLE,
+                    f"a readable {problem.column}",
+                    problem.problem,
+                )
+            )
+        if not problems:
+            found.append(
+                model(**{_attribute(model, name): value for name, value in values.items()})
+            )
+    return found
+
+
+def _certificates(session: Session) -> dict[str, tuple[str, str]]:
+    """Each identity's fingerprint and certificate as stored; a row whose cells do not decode
+    is left out (the governing comparison reports it)."""
+    found: dict[str, tuple[str, str]] = {}
+    table = readback.table_of(Identity)
+    for _key, values, problems in readback.rows(
+        session, table, columns=("name", "fingerprint", "cert_pem")
+    ):
+        if not problems and values["name"] not in found:
+            found[values["name"]] = (values["fingerprint"], values["cert_pem"])
+    return found
+
+
+def _attribute(model: Any, column: str) -> str:
+    """The mapped attribute of a column (``on`` for ``date``...)."""
+    for attribute in sa_inspect(model).mapper.column_attrs:
+        if attribute.columns[0].name == column:
+            return str(attribute.key)
+    return column
+
+
+def _head(session: Session, audit: JournalAudit) -> JournalHead | None:
+    heads = _readable_rows(session, audit, JournalHead)
+    return heads[0] if heads else None
+
+
+def _tsa_anchors(audit: JournalAudit, info: ArchiveInfo | None) -> list[Any]:
+    if info is None or not info.tsa_anchors_pem:
+        return []
+    try:
+        return ca.certs_from_pem(info.tsa_anchors_pem.encode())
+    except (ValueError, TypeError) as exc:
+        audit.findings.append(
+            Finding(
+                "archive_info:1",
+                FindingKind.ROW_UNREADABLE,
+                "readable TSA anchor certificates",
+                str(exc),
+            )
+        )
+        return []
 
 
 def _recompute(
@@ -140,19 +308,17 @@ def _recompute(
     node_findings = 0
     last_bad_leaf = -1  # the nodes above a changed leaf differ too: report only the leaf
     previous_seq = 0
-    nodes = _stream(
-        session,
-        select(JournalNode.level, JournalNode.idx, JournalNode.hash).order_by(JournalNode.pos),
-    )
+    nodes = _nodes(session, audit)
     entries = select(
         JournalEntry.seq,
-        JournalEntry.at,
-        JournalEntry.event,
-        JournalEntry.actor,
-        JournalEntry.entry,
-        JournalEntry.signature,
+        _raw(JournalEntry.at),
+        _raw(JournalEntry.event),
+        _raw(JournalEntry.actor),
+        _raw(JournalEntry.entry),
+        _raw(JournalEntry.signature),
     ).order_by(JournalEntry.seq)
-    for row in _stream(session, entries):
+    for stored_row in _stream(session, entries):
+        row = _readable(audit, stored_row)
         subject = f"journal#{row.seq}"
         if row.seq != previous_seq + 1:
             audit.findings.append(
@@ -180,7 +346,8 @@ def _recompute(
             if (
                 stored is not None
                 and (stored.level, stored.idx) == (level, index)
-                and (hmac.compare_digest(bytes(stored.hash), value))
+                and stored.hash is not None
+                and hmac.compare_digest(stored.hash, value)
             ):
                 continue
             if level == 0:
@@ -214,7 +381,7 @@ def _recompute(
                 f"{node_findings} nodes differ (first {MAX_NODE_FINDINGS} listed)",
             )
         )
-    head = session.execute(select(JournalHead)).scalar_one_or_none()
+    head = _head(session, audit)
     head_differs = head is not None and (
         head.size != size or head.frontier != join_frontier(frontier)
     )
@@ -235,7 +402,8 @@ def _node_finding(subject: str, level: int, index: int, value: bytes, stored: An
     found = (
         "missing"
         if stored is None
-        else (f"node ({stored.level}, {stored.idx}) {bytes(stored.hash).hex()}")
+        else f"node ({stored.level}, {stored.idx}) "
+        + (stored.hash.hex() if stored.hash is not None else "unreadable")
     )
     return Finding(where, FindingKind.JOURNAL_TREE_MISMATCH, value.hex(), found)
 
@@ -247,23 +415,7 @@ def _collect(audit: JournalAudit, entry: dict[str, Any], seq: int) -> None:
         audit.filed_entries += 1
     elif event in ("evidence-annulled", "evidence-superseded") and subjects:
         audit.status_entries[str(subjects[0])].append(seq)
-    elif not subjects:
-        return
-    detail = entry.get("detail") or {}
-    name = str(subjects[0])
-    if event in ("identity-created", "identity-imported"):
-        audit.identities[name] = {
-            "roles": detail.get("roles"),
-            "fingerprint": detail.get("fingerprint"),
-            "revoked": False,
-            "seq": seq,
-        }
-    elif event == "identity-revoked" and name in audit.identities:
-        audit.identities[name].update(revoked=True, seq=seq)
-    elif event == "convention-added":
-        audit.conventions[name] = {**detail, "seq": seq}
-    elif event == "convention-amended" and name in audit.conventions:
-        audit.conventions[name].update(budget=detail.get("budget"), seq=seq)
+    audit.projection.apply(seq, entry)
 
 
 def _check_checkpoints(

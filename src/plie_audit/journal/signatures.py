@@ -20,10 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from plie_audit.db.models import ArchiveInfo, Identity
 from plie_audit.errors import SignatureInvalid
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.signing import ca, entries
@@ -38,9 +35,18 @@ MAX_FINDINGS = 50  # a journal signed with the wrong key everywhere is one probl
 class EntrySignatures:
     """Checks the signatures of the entries fed to :meth:`check`, in seq order."""
 
-    def __init__(self, session: Session, *, verify_from: int) -> None:
-        """``verify_from``: entries from this seq on have their signature verified (the
-        others are sealed by a checkpoint); 1 verifies every one."""
+    def __init__(
+        self,
+        certificates: dict[str, tuple[str, str]],
+        root_pem: str | None,
+        *,
+        verify_from: int,
+    ) -> None:
+        """``certificates``: identity name -> (fingerprint, PEM) as the table holds them (read
+        back by the caller: a damaged row is its finding, here it is simply absent);
+        ``root_pem``: the archive's root certificate; ``verify_from``: entries from this seq
+        on have their signature verified (the others are sealed by a checkpoint); 1 verifies
+        every one."""
         self.verify_from = verify_from
         self.findings: list[Finding] = []
         self.verified = 0
@@ -48,14 +54,8 @@ class EntrySignatures:
         self._journaled: dict[str, str] = {}  # identity -> fingerprint its creation recorded
         self._revoked: dict[str, int] = {}  # identity -> seq of its revocation
         self._keys: dict[str, Any] = {}  # identity or @archive -> public key, once trusted
-        self._certificates = {
-            name: (fingerprint, pem)
-            for name, fingerprint, pem in session.execute(
-                select(Identity.name, Identity.fingerprint, Identity.cert_pem)
-            )
-        }
-        root = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one_or_none()
-        self._root_pem = root
+        self._certificates = certificates
+        self._root_pem = root_pem
 
     def _finding(self, seq: int, kind: FindingKind, expected: str, found: str) -> None:
         if len(self.findings) < MAX_FINDINGS:

@@ -1,0 +1,208 @@
+"""Reading rows back as stored, never trusting them to decode (issue 16).
+
+Anything read back from the database may have been damaged or edited behind the archive's
+back: a date that is not one (``2007-02-30``, ``not-a-date``), text in an amount, a value of
+the wrong type. SQLAlchemy would raise while loading such a row, and a check would stop with a
+traceback instead of reporting it. Here every cell is read raw (the driver's value, no type
+processing) and decoded by this module: a cell that does not decode is an
+:class:`Unreadable` problem (table, key, column, why) that the caller turns into a
+``row-unreadable`` finding, and the rest of the row, and of the table, is still read.
+
+Decoded values are the archive's own types: aware UTC ``datetime``, ``date``, ``Decimal``
+euros for money, ``int``, ``bool``, ``str``, ``bytes``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
+
+from plie_audit.db.models import Base
+from plie_audit.db.types import Money, UTCDateTime
+from plie_audit.money import from_cents
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_INSTANT = re.compile(r"(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?")
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A cell that does not decode."""
+
+    table: str
+    key: str
+    column: str
+    problem: str
+
+    @property
+    def subject(self) -> str:
+        return f"{self.table}:{self.key}"
+
+
+class CellError(ValueError):
+    """A raw value that is not one of its column's type."""
+
+
+def _date(value: Any) -> date:
+    if isinstance(value, datetime):
+        raise CellError(f"an instant where a date was expected: {value!r}")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and (match := _DATE.fullmatch(value)):
+        try:
+            return date(*(int(part) for part in match.groups()))
+        except ValueError as exc:
+            raise CellError(f"not a date: {value!r} ({exc})") from None
+    raise CellError(f"not a date: {value!r}")
+
+
+def _instant(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if isinstance(value, str) and (match := _INSTANT.fullmatch(value)):
+        year, month, day, hour, minute, second, fraction = match.groups()
+        try:
+            return datetime(
+                int(year),
+                int(month),
+                int(day),
+                int(hour),
+                int(minute),
+                int(second),
+                int((fraction or "0").ljust(6, "0")),
+                tzinfo=UTC,
+            )
+        except ValueError as exc:
+            raise CellError(f"not an instant: {value!r} ({exc})") from None
+    raise CellError(f"not an instant: {value!r}")
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise CellError(f"not an integer: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"-?\d{1,19}", value):
+        return int(value)
+    raise CellError(f"not an integer: {value!r}")
+
+
+def _money(value: Any) -> Decimal:
+    return from_cents(_integer(value))
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    raise CellError(f"not a boolean: {value!r}")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    raise CellError(f"not text: {type(value).__name__}")
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    raise CellError(f"not bytes: {type(value).__name__}")
+
+
+def decode(column: Column[Any], value: Any) -> Any:
+    """``value`` as stored in ``column``, decoded to the archive's type (None stays None);
+    raises :class:`CellError` when it is not one."""
+    if value is None:
+        return None
+    kind = column.type
+    if isinstance(kind, UTCDateTime):
+        return _instant(value)
+    if isinstance(kind, Money):
+        return _money(value)
+    if isinstance(kind, Date):
+        return _date(value)
+    if isinstance(kind, Boolean):
+        return _boolean(value)
+    if isinstance(kind, Integer | BigInteger):
+        return _integer(value)
+    if isinstance(kind, LargeBinary):
+        return _bytes(value)
+    if isinstance(kind, String | Text):
+        return _text(value)
+    raise CellError(f"column type {kind!r} is not read back")
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table (typed as a :class:`Table`)."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+def key_of(table: Table, raw: dict[str, Any]) -> str:
+    """A row's primary key as text (``a/b`` for a composite one)."""
+    return "/".join(str(raw.get(column.name)) for column in table.primary_key.columns)
+
+
+def rows(
+    session: Session,
+    table: Table,
+    *,
+    columns: Sequence[str] | None = None,
+    where: Any = None,
+    batch: int = 1000,
+    limit: int | None = None,
+) -> Iterator[tuple[str, dict[str, Any], list[Unreadable]]]:
+    """Every row of ``table`` (or those ``where`` selects), in primary key order: its key, its
+    decoded cells (the readable ones) and its unreadable ones."""
+    wanted = [table.c[name] for name in columns] if columns else list(table.columns)
+    keys = list(table.primary_key.columns)
+    for primary in keys:
+        if primary not in wanted:
+            wanted.append(primary)
+    statement = select(*[type_coerce(column, NullType()).label(column.name) for column in wanted])
+    if where is not None:
+        statement = statement.where(where)
+    statement = statement.order_by(*keys).execution_options(yield_per=batch)
+    if limit is not None:
+        statement = statement.limit(limit)
+    for row in session.execute(statement):
+        raw = dict(row._mapping)
+        key = key_of(table, raw)
+        values: dict[str, Any] = {}
+        problems: list[Unreadable] = []
+        for column in wanted:
+            try:
+                values[column.name] = decode(column, raw[column.name])
+            except CellError as exc:
+                problems.append(Unreadable(table.name, key, column.name, str(exc)))
+        yield key, values, problems
+
+
+def scan(session: Session, tables: Sequence[Table]) -> list[Unreadable]:
+    """Every cell of ``tables`` that does not decode."""
+    found: list[Unreadable] = []
+    for table in tables:
+        for _key, _values, problems in rows(session, table):
+            found.extend(problems)
+    return found

@@ -195,5 +195,10 @@ class Archive:
         """Re-hash every piece; check records, journal entries, tree, checkpoints (and every
         CMS signature with ``signatures``)."""
         return verification.verify_archive(
-            self.ctx.db, self.ctx.store, self.ctx.origin, signatures=signatures, progress=progress
+            self.ctx.db,
+            self.ctx.store,
+            self.ctx.origin,
+            signatures=signatures,
+            progress=progress,
+            settings=self.ctx.settings,
         )

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit.config import Settings
-from plie_audit.db.models import ArchiveInfo, Evidence
+from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import ALWAYS_SENSITIVE, SENSITIVE_READERS, Role
 from plie_audit.errors import PermissionRefused, PlieAuditError, SigningError
@@ -77,6 +77,7 @@ class Context:
         self.settings = settings
         self.db = db
         self.store = store
+        self._initialisation: dict[str, Any] | None = None
 
     @property
     def keys_dir(self) -> Path:
@@ -88,8 +89,27 @@ class Context:
 
     @property
     def sensitive_kinds(self) -> frozenset[str]:
-        """Kinds whose bytes only the ``comptable`` and ``controle`` roles may read."""
-        return frozenset(ALWAYS_SENSITIVE) | frozenset(self.settings.sensitive_kinds)
+        """Kinds whose bytes only the ``comptable`` and ``controle`` roles may read: the
+        payslips, those ``archive.toml`` names and those the journal recorded at
+        initialisation. The journal wins (issue 16): a kind removed from the file stays
+        sensitive, and ``verify`` reports the file's difference (``settings-mismatch``)."""
+        journaled = self.initialisation().get("sensitive_kinds")
+        recorded = set(map(str, journaled)) if isinstance(journaled, list) else set()
+        return frozenset({*ALWAYS_SENSITIVE, *self.settings.sensitive_kinds, *recorded})
+
+    def initialisation(self) -> dict[str, Any]:
+        """The detail of the journal's ``archive-initialised`` entry (the settings it proves);
+        empty while the archive is being created or when that entry does not decode (which
+        ``verify`` reports)."""
+        if self._initialisation is None:
+            try:
+                first = journal.read(self.db, limit=1)
+            except (PlieAuditError, ValueError, KeyError, TypeError):
+                return {}
+            if not first or first[0].event != Event.ARCHIVE_INITIALISED:
+                return {}
+            self._initialisation = first[0].detail
+        return self._initialisation
 
     def readers_of(self, kind: str) -> tuple[Role, ...] | None:
         """Who may read a piece's bytes: anyone acting, or for personal documents only
@@ -98,7 +118,9 @@ class Context:
 
     def root_certificate(self) -> x509.Certificate:
         with self.db.read() as session:
-            pem = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one()
+            pem = session.execute(
+                select(ArchiveInfo.root_cert_pem).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+            ).scalar_one()
         return x509.load_pem_x509_certificate(pem.encode())
 
     def unlock_root(self, passphrase: bytes) -> tuple[ca.PrivateKey, x509.Certificate]:

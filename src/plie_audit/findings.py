@@ -23,6 +23,8 @@ class FindingKind(StrEnum):
     OBJECT_LOCK_WEAKER = (
         "object-lock-weaker"  # the store's Object Lock protects less than retention requires
     )
+    # the retention rules did not load (a policy's text damaged): locks could not be checked
+    LOCKS_UNCHECKED = "locks-unchecked"
     RECORD_UNREADABLE = "record-unreadable"
     RECORD_MISMATCH = "record-mismatch"
     ID_MISMATCH = "id-mismatch"
@@ -51,6 +53,12 @@ class FindingKind(StrEnum):
     ENTRY_SIGNATURE_MISSING = "entry-signature-missing"
     ENTRY_SIGNATURE_INVALID = "entry-signature-invalid"
     PUBLICITY_UNCHECKED = "publicity-unchecked"  # a publication without its FSE check (11a)
+    # governing tables against the journal (issue 16): table, key, column, expected, found
+    ROW_MISMATCH = "row-mismatch"
+    ROW_MISSING = "row-missing"
+    ROW_UNEXPECTED = "row-unexpected"
+    ROW_UNREADABLE = "row-unreadable"  # a stored value that does not decode
+    SETTINGS_MISMATCH = "settings-mismatch"  # archive.toml against the journal
     # accounting check (seed, articles 4-5)
     STATEMENT_MISMATCH = "statement-mismatch"
     MISSING_TICKET = "missing-ticket"

@@ -289,7 +289,7 @@ def test_filer_swapped_for_another_identity(run, pieces, sql) -> None:
     assert _kinds(report) == Counter(
         {
             (billet.id, "record-mismatch"): 1,
-            (billet.id, "signer-mismatch"): 2,  # both signatures name marie.dupont's certificate
+            (billet.id, "signer-mismatch"): 1,  # one finding for both signatures (deduplicated)
         }
     )
     mismatch = next(f for f in report["findings"] if f["kind"] == "record-mismatch")
@@ -303,7 +303,7 @@ def test_filer_swapped_for_an_unknown_name(run, pieces, sql) -> None:
     note = pieces["note"]
     sql("UPDATE evidence SET filed_by = 'mallory' WHERE id = ?", (note.id,))
     assert _kinds(_verify(run)) == Counter(
-        {(note.id, "record-mismatch"): 1, (note.id, "signer-unknown"): 2}
+        {(note.id, "record-mismatch"): 1, (note.id, "signer-unknown"): 1}
     )
 
 
@@ -322,9 +322,10 @@ def test_identity_certificate_replaced(run, pieces, sql) -> None:
     entries = Counter({key: n for key, n in unsealed.items() if key[1].startswith("entry-")})
     assert unsealed - entries == Counter(
         {
-            **{(piece.id, "signer-mismatch"): 2 for piece in pieces.values()},
-            # the journal recorded marie.dupont's own certificate when she was created
-            ("marie.dupont", "identity-entry-mismatch"): 1,
+            **{(piece.id, "signer-mismatch"): 1 for piece in pieces.values()},
+            # the journal recorded marie.dupont's own certificate when she was created: both
+            # the certificate and its fingerprint differ from it
+            ("marie.dupont", "identity-entry-mismatch"): 2,
         }
     )
     # Her journal entries not sealed by a checkpoint cannot be checked with a certificate the
@@ -393,6 +394,7 @@ def test_journal_triggers_stop_a_naive_edit(run, pieces, sql) -> None:
     ],
 )
 def test_journal_row_edited(run, pieces, sql, statement: str, differs: str, backend) -> None:
+    ((event, entry),) = sql("SELECT event, entry FROM journal WHERE seq = 3")
     backend.drop_journal_triggers()
     sql(statement)
     report = _verify(run)
@@ -402,6 +404,10 @@ def test_journal_row_edited(run, pieces, sql, statement: str, differs: str, back
         expected[SEALED_BY_INIT] = 1
         # ... and it no longer says who signed it, in a journal whose entries are signed
         expected[("journal#3", "entry-unsigned")] = 1
+        # ... nor which row it proved: the policy it added is now a row no entry records
+        assert event == "policy-added"
+        subject = json.loads(bytes(entry))["subjects"][0]
+        expected[(f"retention_policies:{subject}", "row-unexpected")] = 1
     assert _kinds(report) == expected
     assert differs in report["findings"][0]["found"]
 
@@ -417,12 +423,16 @@ def test_journal_row_deleted(run, pieces, sql, backend) -> None:
         "expected": "seq 3",
         "found": "seq 4",
     }
-    # Every later entry now stands at the wrong leaf of the stored tree.
-    later = {f["subject"] for f in report["findings"][1:]}
+    # Every later entry now stands at the wrong leaf of the stored tree; and the row the
+    # deleted entry proved (a shipped retention policy) is now one no entry records.
+    later = {f["subject"] for f in report["findings"][1:] if f["kind"] != "row-unexpected"}
     assert {f["kind"] for f in report["findings"][1:]} == {
         "journal-tree-mismatch",
         "checkpoint-root-mismatch",
+        "row-unexpected",
     }
+    (unexpected,) = [f for f in report["findings"] if f["kind"] == "row-unexpected"]
+    assert unexpected["subject"].startswith("retention_policies:")
     assert {f"journal#{seq}" for seq in range(4, count + 1)} <= later
     assert count > 4
 
@@ -467,4 +477,9 @@ def test_every_problem_is_reported_in_one_run(run, pieces, sql, archive_dir: Pat
         (note.id, "record-mismatch"),
         ("journal#3", "journal-gap"),
     }
-    assert {kind for _, kind in others} == {"journal-tree-mismatch", "checkpoint-root-mismatch"}
+    # ... and the policy the deleted entry added is a row no entry records.
+    assert {kind for _, kind in others} == {
+        "journal-tree-mismatch",
+        "checkpoint-root-mismatch",
+        "row-unexpected",
+    }

@@ -22,6 +22,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine
+
 SCALE = os.environ.get("PLIE_TEST_BACKEND", "embedded") == "scale"
 
 
@@ -45,6 +47,12 @@ class Embedded:
     def drop_journal_triggers(self) -> None:
         self.sql("DROP TRIGGER journal_no_update")
         self.sql("DROP TRIGGER journal_no_delete")
+
+    def behind(self) -> Any:
+        """A SQLAlchemy connection (a transaction) to the archive's database, foreign keys not
+        enforced: what an operator with database access can do."""
+        engine = create_engine(f"sqlite:///{self.archive_dir / 'archive.db'}")
+        return _Behind(engine, setup=())
 
     def dump(self) -> frozenset[str]:
         with closing(sqlite3.connect(self.archive_dir / "archive.db")) as connection:
@@ -127,6 +135,12 @@ class Scale:
         self.sql("DROP TRIGGER journal_no_update ON journal")
         self.sql("DROP TRIGGER journal_no_truncate ON journal")
 
+    def behind(self) -> Any:
+        """A SQLAlchemy connection (a transaction) to the archive's database, foreign keys and
+        triggers not enforced (``session_replication_role = replica``, as a superuser can)."""
+        engine = create_engine(self.database_url)
+        return _Behind(engine, setup=("SET session_replication_role = replica",))
+
     def dump(self) -> frozenset[str]:
         from sqlalchemy import inspect
 
@@ -176,6 +190,28 @@ class Scale:
         with self._admin.connect() as connection:
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
         self._admin.dispose()
+
+
+class _Behind:
+    """``with backend.behind() as connection:`` a transaction behind the archive's back."""
+
+    def __init__(self, engine: Any, setup: tuple[str, ...]) -> None:
+        self.engine = engine
+        self.setup = setup
+        self._context: Any = None
+
+    def __enter__(self) -> Any:
+        self._context = self.engine.begin()
+        connection = self._context.__enter__()
+        for statement in self.setup:
+            connection.exec_driver_sql(statement)
+        return connection
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            self._context.__exit__(*exc)
+        finally:
+            self.engine.dispose()
 
 
 def _plain(value: Any) -> Any:

@@ -109,7 +109,8 @@ def test_a_signature_made_after_revocation_is_found(
     filed_seq = f"journal#{archive.journal.list()[-1].seq}"
     assert kinds == [
         (filed_seq, FindingKind.SIGNED_AFTER_REVOCATION),
-        *[(prepared.id, FindingKind.SIGNED_AFTER_REVOCATION)] * 2,
+        # the record's and the piece's signatures give the same finding, reported once
+        (prepared.id, FindingKind.SIGNED_AFTER_REVOCATION),
     ]
     assert report.findings[1].expected == "signed before 2026-03-02T10:00:00Z"
     assert report.findings[1].found == "2026-03-02T10:01:00Z"

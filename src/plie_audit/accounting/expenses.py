@@ -302,8 +302,30 @@ def import_lines(
                 next(filed_ids) if piece.path is not None else references[str(piece.evidence_id)]
                 for piece in line.pieces
             ]
-            for evidence_id in dict.fromkeys(pieces):
+            linked = list(dict.fromkeys(pieces))
+            for evidence_id in linked:
                 session.add(ExpensePiece(line_id=line_id, evidence_id=evidence_id))
+            action.journal(
+                session,
+                Event.EXPENSE_LINE_RECORDED,
+                subjects=[line_id, convention],
+                detail={
+                    "date": line.spent_on.isoformat(),
+                    "poste": line.poste.value,
+                    "label": line.label,
+                    "amount": format_amount(line.amount),
+                    "paid_on": line.paid_on.isoformat(),
+                    "payment_ref": line.payment_ref,
+                    "gross_amount": None
+                    if line.gross_amount is None
+                    else format_amount(line.gross_amount),
+                    "key_rate": line.key_rate,
+                    "key_basis": line.key_basis,
+                    "source": line.where,
+                    "pieces": linked,
+                },
+                at=now,
+            )
             report.imported.append(line_id)
         total = sum((line.amount for line in new), Decimal("0.00"))
         action.journal(

@@ -35,6 +35,7 @@ from plie_audit.control import requests
 from plie_audit.conventions import require as require_convention
 from plie_audit.conventions import show as show_convention
 from plie_audit.db.models import (
+    ARCHIVE_INFO_ID,
     ArchiveInfo,
     ControlPack,
     Evidence,
@@ -287,7 +288,9 @@ def _payload(
 ) -> dict[str, Any]:
     db = archive.db
     with db.read() as session:
-        info = session.execute(select(ArchiveInfo)).scalar_one()
+        info = session.execute(
+            select(ArchiveInfo).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+        ).scalar_one()
         identities = {row.name: row for row in session.execute(select(Identity)).scalars()}
     root = ca.certs_from_pem(info.root_cert_pem.encode())[0]
     bag.write(layout.ROOT_PEM, ca.certs_to_pem([root]))

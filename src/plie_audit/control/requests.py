@@ -9,6 +9,7 @@ mission and déclarations de commencement of the conventions are always in scope
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -198,6 +199,11 @@ def open_request(
             "reference": reference,
             "pieces": len(scope),
             "hold": row.id,
+            "poste": poste.value if poste else None,
+            "since": since.isoformat() if since else None,
+            "until": until.isoformat() if until else None,
+            "deadline": deadline.isoformat() if deadline else None,
+            "scope_sha256": hashlib.sha256(row.scope.encode("utf-8")).hexdigest(),
         },
         at=now,
     )

@@ -11,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from plie_audit import canonical
 from plie_audit.clock import isoformat
-from plie_audit.db.models import ArchiveInfo, Evidence, Identity
+from plie_audit.db import readback
+from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence, Identity, JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.errors import SignatureInvalid
 from plie_audit.evidence.record import FilingRecord, decode_record, evidence_id
@@ -46,13 +49,30 @@ def load_signers(db: Database) -> dict[str, TrustedSigner]:
     then judged at its own signing time without rebuilding the path.
     """
     with db.read() as session:
-        root_pem = session.execute(select(ArchiveInfo.root_cert_pem)).scalar_one()
-        rows = session.execute(select(Identity)).scalars().all()
-    root = x509.load_pem_x509_certificate(root_pem.encode())
+        root_pem = session.execute(
+            select(ArchiveInfo.root_cert_pem).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+        ).scalar_one_or_none()
+        rows = [
+            values
+            for _key, values, problems in readback.rows(session, readback.table_of(Identity))
+            if not problems  # verify reports the unreadable ones (identities are governing)
+        ]
+    try:
+        root = x509.load_pem_x509_certificate(str(root_pem).encode())
+    except (ValueError, TypeError):
+        root = None  # a damaged or missing root: no identity's path can be trusted
     signers: dict[str, TrustedSigner] = {}
-    for row in rows:
-        certificate = x509.load_pem_x509_certificate(row.cert_pem.encode())
-        chain = ca.certs_from_pem(row.chain_pem.encode())
+    for values in rows:
+        row = Identity(**values)
+        try:
+            certificate = x509.load_pem_x509_certificate(row.cert_pem.encode())
+            chain = ca.certs_from_pem(row.chain_pem.encode())
+        except (ValueError, TypeError, x509.InvalidVersion) as exc:
+            signers[row.name] = _untrusted(row, f"its certificate cannot be read ({exc})")
+            continue
+        if root is None:
+            signers[row.name] = _untrusted(row, "the archive's root certificate cannot be read")
+            continue
         anchors = [root] + ([chain[-1]] if row.source == "imported" and chain else [])
         intermediates = chain[:-1] if chain else []
         path = [certificate, *intermediates, *anchors[-1:]]
@@ -75,6 +95,18 @@ def load_signers(db: Database) -> dict[str, TrustedSigner]:
             problem=problem,
         )
     return signers
+
+
+def _untrusted(row: Identity, problem: str) -> TrustedSigner:
+    never = datetime.min.replace(tzinfo=UTC)
+    return TrustedSigner(
+        name=row.name,
+        fingerprint=row.fingerprint,
+        valid_from=never,
+        valid_until=never,
+        revoked_at=row.revoked_at,
+        problem=problem,
+    )
 
 
 def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[Finding]:
@@ -181,3 +213,39 @@ def check_record(row: Evidence) -> list[Finding]:
                 )
             )
     return findings
+
+
+def check_filed_entry(session: Session, row: Evidence) -> list[Finding]:
+    """The row's ``evidence-filed`` journal entry names it, its bytes and its record (the
+    record's SHA-256): a row rewritten together with its record no longer matches it."""
+    data = session.execute(
+        select(JournalEntry.entry).where(JournalEntry.seq == row.filed_seq)
+    ).scalar_one_or_none()
+    try:
+        entry = canonical.decode(bytes(data)) if data is not None else None
+    except (TypeError, ValueError):
+        entry = None
+    said = entry if isinstance(entry, dict) else {}
+    detail = said.get("detail") if isinstance(said.get("detail"), dict) else {}
+    wanted = (
+        "evidence-filed",
+        row.id,
+        [row.sha256],
+        hashlib.sha256(row.record).hexdigest(),
+    )
+    found = (
+        said.get("event"),
+        (said.get("subjects") or [None])[0],
+        said.get("sha256"),
+        (detail or {}).get("record_sha256"),
+    )
+    if found != wanted:
+        return [
+            Finding(
+                row.id,
+                FindingKind.RECORD_ENTRY_MISMATCH,
+                f"evidence-filed {row.id} sha256:{row.sha256} (journal#{row.filed_seq})",
+                "a different or missing entry",
+            )
+        ]
+    return []

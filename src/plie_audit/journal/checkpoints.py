@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit import clock
-from plie_audit.db.models import ArchiveInfo, Evidence, JournalEntry
+from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence, JournalEntry
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
 from plie_audit.errors import (
@@ -114,7 +114,9 @@ def verifier_key(origin: str, key: Ed25519PrivateKey) -> str:
 
 def stored_verifier_key(db: Database) -> str | None:
     with db.read() as session:
-        return session.execute(select(ArchiveInfo.journal_key)).scalar_one()
+        return session.execute(
+            select(ArchiveInfo.journal_key).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+        ).scalar_one()
 
 
 def unlock(
@@ -200,7 +202,9 @@ def seal(
 def record(session: Session, sealed: Sealed) -> CheckpointInfo:
     """Record a sealed checkpoint (and what it publishes or pins) in the caller's write
     transaction."""
-    info = session.execute(select(ArchiveInfo)).scalar_one()
+    info = session.execute(
+        select(ArchiveInfo).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+    ).scalar_one()
     if sealed.publish_key is not None:
         info.journal_key = sealed.publish_key
     if sealed.pin_anchors is not None and not info.tsa_anchors_pem:
@@ -223,7 +227,9 @@ def _timestamp(db: Database, url: str, data: bytes) -> tuple[bytes, datetime, st
     first TSA certificate path seen is returned to be pinned as the TSA's anchor."""
     token = timestamps.request_token(url, data)
     with db.read() as session:
-        anchors_pem = session.execute(select(ArchiveInfo.tsa_anchors_pem)).scalar_one()
+        anchors_pem = session.execute(
+            select(ArchiveInfo.tsa_anchors_pem).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+        ).scalar_one()
     pin = None
     if anchors_pem:
         anchors = ca.certs_from_pem(anchors_pem.encode())

@@ -65,6 +65,7 @@ class Event(StrEnum):
     CONVENTION_ADDED = "convention-added"
     CONVENTION_AMENDED = "convention-amended"
     EXPENSES_IMPORTED = "expenses-imported"
+    EXPENSE_LINE_RECORDED = "expense-line-recorded"
     PAYMENT_RECORDED = "payment-recorded"
     INDICATOR_SET = "indicator-set"
     STATEMENT_CERTIFIED = "statement-certified"

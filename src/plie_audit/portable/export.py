@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from plie_audit import __version__, clock
 from plie_audit.context import Action, Context
-from plie_audit.db.models import ArchiveInfo, Base, Evidence, JournalEntry
+from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Base, Evidence, JournalEntry
 from plie_audit.db.session import SCHEMA_REVISION
 from plie_audit.errors import ArchiveStateError, ConflictError, InputError, JournalError
 from plie_audit.journal import tree
@@ -102,7 +102,9 @@ def export_archive(
     bag = BagWriter(partial, purpose="nothing exported")
     try:
         with _snapshot(archive) as session:
-            info = session.execute(select(ArchiveInfo)).scalar_one()
+            info = session.execute(
+                select(ArchiveInfo).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
+            ).scalar_one()
             size, root = tree.head(session)
             _journal(session, bag, size, root)
             counts = {table.name: _table(session, bag, table) for table in dumped_tables()}

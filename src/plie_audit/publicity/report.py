@@ -10,6 +10,7 @@ the filing. A check that cannot run is a recorded ``undetermined`` result with i
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -84,13 +85,14 @@ def record(
 ) -> PublicationResult:
     """Record a publication's check and journal it, in the transaction that files it."""
     now = clock.now()
+    report = json.dumps(inspection.report, ensure_ascii=False)
     if session.get(ResultRow, piece.id) is None:
         session.add(
             ResultRow(
                 evidence_id=piece.id,
                 programme=inspection.programme,
                 verdict=inspection.verdict,
-                report=json.dumps(inspection.report, ensure_ascii=False),
+                report=report,
                 checked_at=now,
             )
         )
@@ -106,6 +108,7 @@ def record(
             "missing": ", ".join(
                 str(m.get("element", "")) for m in inspection.report.get("missing", [])
             ),
+            "report_sha256": hashlib.sha256(report.encode("utf-8")).hexdigest(),
         },
         at=now,
     )

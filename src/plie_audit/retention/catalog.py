@@ -71,6 +71,7 @@ def install_shipped(session: Session, at: datetime) -> None:
                 "enabled": int(policy.enabled),
                 "source": "shipped",
                 "programme": policy.programme.value,
+                "text": text,
             },
             at=at,
         )
@@ -127,6 +128,7 @@ def add(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
             "enabled": int(policy.enabled),
             "source": where,
             "programme": policy.programme.value,
+            "text": text,
         },
         at=now,
     )
@@ -155,7 +157,7 @@ def update(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
         Event.POLICY_CHANGED,
         actor,
         subjects=[new.id],
-        detail={"version": row.version, "enabled": int(row.enabled)},
+        detail={"version": row.version, "enabled": int(row.enabled), "text": text},
         at=now,
     )
     return _info(row)

@@ -25,6 +25,7 @@ Certificate bytes (format ``plie-audit/certificat-elimination/1``), canonical JS
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -99,8 +100,14 @@ def _legal_basis(rules: RetentionRules, retention: Retention) -> str:
     return " ; ".join(by_id[pid].legal_basis for pid in retention.policies if pid in by_id)
 
 
-def propose(session: Session, actor: str, origin: str) -> BordereauInfo:
-    """List the pieces eligible for destruction today in a new bordereau (journaled)."""
+def propose(
+    session: Session,
+    actor: str,
+    origin: str,
+    check: Callable[[Session, list[str]], None] | None = None,
+) -> BordereauInfo:
+    """List the pieces eligible for destruction today in a new bordereau (journaled);
+    ``check(session, ids)`` may refuse (raise) before it is recorded."""
     now, today = clock.now(), clock.today()
     rules = RetentionRules.load(session)
     rows = session.execute(
@@ -132,6 +139,8 @@ def propose(session: Session, actor: str, origin: str) -> BordereauInfo:
             f"nothing is eligible for disposal on {today.isoformat()} "
             "(see `plie-audit retention audit`)"
         )
+    if check is not None:
+        check(session, [str(piece["id"]) for piece in pieces])
     bordereau_id = _next_id(session, today)
     content = canonical.encode(
         {
@@ -338,15 +347,21 @@ def mark(session: Session, actor: str, done: DisposalReport) -> None:
     )
 
 
-def leftovers(db: Database, store: ObjectStore, bordereau_id: str) -> set[str]:
+def leftovers(
+    db: Database,
+    store: ObjectStore,
+    bordereau_id: str,
+    check: Callable[[Session], None],
+) -> set[str]:
     """Destroy the bytes an executed bordereau's disposal left (it was interrupted after its
-    commit): those of its pieces that no filing still needs. Returns what was destroyed."""
+    commit): those of its pieces that no filing still needs. ``check(session)`` raises unless
+    the journal proves every disposal and what decides them. Returns what was destroyed."""
     with db.read() as session:
-        hashes = set(
-            session.execute(
-                select(Evidence.sha256).where(Evidence.disposal_bordereau == bordereau_id)
-            ).scalars()
-        )
+        rows = session.execute(
+            select(Evidence.id, Evidence.sha256).where(Evidence.disposal_bordereau == bordereau_id)
+        ).all()
+        check(session)
+        hashes = {row.sha256 for row in rows}
     present = {sha256 for sha256 in hashes if store.stat(sha256) is not None}
     return destroy_unneeded_bytes(db, store, present) if present else set()
 

@@ -81,7 +81,7 @@ def record(
             Event.RETENTION_EVENT_RECORDED,
             actor,
             subjects=subjects,
-            detail={"date": on.isoformat()},
+            detail={"date": on.isoformat(), "scope": "programme" if programme else "convention"},
             at=now,
         )
         return EventRecord(scope, event.value, on, None, True)
@@ -99,7 +99,11 @@ def record(
         Event.RETENTION_EVENT_CORRECTED,
         actor,
         subjects=subjects,
-        detail={"date": on.isoformat(), "previous": previous.isoformat()},
+        detail={
+            "date": on.isoformat(),
+            "previous": previous.isoformat(),
+            "scope": "programme" if programme else "convention",
+        },
         at=now,
     )
     return EventRecord(scope, event.value, on, previous, True)

@@ -19,7 +19,9 @@ from plie_audit.accounting.payments import PaymentKind
 from plie_audit.context import Action, Actor
 from plie_audit.domain import Role
 from plie_audit.findings import Finding
+from plie_audit.journal.replay import replay
 from plie_audit.services import Service
+from plie_audit.verification import governing
 
 
 class ExpenseService(Service):
@@ -94,6 +96,17 @@ class AccountingService(Service):
     """``archive.accounting``: the check a control authority would make."""
 
     def check(self, convention: str) -> check.AccountingReport:
-        """Every finding a control authority would make on the convention's accounts."""
+        """Every finding a control authority would make on the convention's accounts, and
+        every row of them that differs from what the journal records (issue 16: an amount
+        edited behind the archive's back is a ``row-mismatch``, not a silent pass)."""
         conventions.require(self.ctx.db, convention)
-        return check.run(self.ctx.db, self.ctx.store, convention)
+        report = check.run(self.ctx.db, self.ctx.store, convention)
+        with self.ctx.db.read() as session:
+            proven = governing.compare(
+                session,
+                replay(session),
+                governing.ACCOUNTING_TABLES,
+                convention=convention,
+            )
+        report.findings.extend(proven.findings)
+        return report

@@ -7,6 +7,7 @@ passphrase unlocks the root key (step 1 of the action pipeline, ``context.py``).
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,6 +160,7 @@ class IdentityService(Service):
                     "roles": row.roles,
                     "fingerprint": row.fingerprint,
                     "subject": certificate.subject.rfc4514_string(),
+                    "chain_sha256": hashlib.sha256(row.chain_pem.encode("utf-8")).hexdigest(),
                 },
                 at=now,
             )

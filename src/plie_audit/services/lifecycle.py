@@ -27,7 +27,7 @@ from plie_audit.config import (
     write_settings,
 )
 from plie_audit.context import Actor, Context
-from plie_audit.db.models import ArchiveInfo, Evidence
+from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence
 from plie_audit.db.session import Database, check_database_url, check_schema
 from plie_audit.domain import (
     ALWAYS_SENSITIVE,
@@ -139,7 +139,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
             journal.sign_as(session, keeper)
             session.add(
                 ArchiveInfo(
-                    id=1,
+                    id=ARCHIVE_INFO_ID,
                     archive_id=archive_id,
                     origin=origin,
                     created_at=now,
@@ -157,6 +157,8 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
                     "origin": origin,
                     "root_fingerprint": ca.fingerprint(root_cert),
                     "sensitive_kinds": sorted({*ALWAYS_SENSITIVE, *sensitive}),
+                    "journal_key": checkpoints.verifier_key(origin, journal_key),
+                    "tsa_url": tsa_url,
                 },
                 at=now,
             )

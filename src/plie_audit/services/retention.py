@@ -13,14 +13,14 @@ import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.orm import Session
 
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
 from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
-from plie_audit.errors import RetentionError
+from plie_audit.errors import JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
@@ -31,6 +31,8 @@ from plie_audit.retention import locks as storage_locks
 from plie_audit.retention.engine import Retention
 from plie_audit.retention.policies import Trigger, parse_policy
 from plie_audit.services import Service, documents
+from plie_audit.verification import governing
+from plie_audit.verification.governing import Unproven
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,11 @@ class RetentionService(Service):
         if actor is None:
             raise RetentionError("applying the storage's locks needs an identity (--as)")
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention locks", [store.url])
+        try:
+            with self.ctx.db.read() as session:
+                governing.require_proven(session)
+        except governing.Unproven as unproven:
+            self._refuse(actor, "retention locks", [store.url], unproven)
         report = storage_locks.apply(self.ctx.db, store, progress=progress)
         if report.changed or report.destroyed:
 
@@ -188,7 +195,9 @@ class RetentionService(Service):
         """Report every piece's retention and a full integrity check; run by an archiviste,
         the French report is signed (PAdES), filed and the audit journaled."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention audit") if actor else None
-        integrity = verification.verify_archive(self.ctx.db, self.ctx.store, self.ctx.origin)
+        integrity = verification.verify_archive(
+            self.ctx.db, self.ctx.store, self.ctx.origin, settings=self.ctx.settings
+        )
         report = audits.run(self.ctx.db, as_of or clock.today(), integrity)
         if not pdf and action is None:
             return AuditResult(report, None, None)
@@ -237,9 +246,14 @@ class RetentionService(Service):
     def propose(self, actor: Actor) -> Proposal:
         """Build the bordereau d'élimination of the pieces eligible today (PDF and JSON)."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention propose")
-        bordereau = action.commit(
-            lambda session: disposal.propose(session, actor.name, self.ctx.origin)
-        )
+        try:
+            bordereau = action.commit(
+                lambda session: disposal.propose(
+                    session, actor.name, self.ctx.origin, check=governing.require_proven
+                )
+            )
+        except governing.Unproven as unproven:
+            self._refuse(actor, "retention propose", [], unproven)
         data = bordereau.data
         document = documents.render(
             self.ctx,
@@ -285,9 +299,16 @@ class RetentionService(Service):
         """
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention dispose", [bordereau_id])
         visa = clean_text(visa, "--visa", max_length=200, required=True)
+        # Holds, requests, events, policies, bordereaux and disposals as the journal records
+        # them, before the bordereau is even read (issue 16).
+        try:
+            with self.ctx.db.read() as session:
+                governing.require_proven(session)
+        except governing.Unproven as unproven:
+            self._refuse(actor, "retention dispose", [bordereau_id], unproven)
         known = disposal.get(self.ctx.db, bordereau_id)
         if known.executed_at is not None and known.visa == visa:
-            return self._finish(known, dry_run)
+            return self._finish(actor, known, dry_run)
         _bordereau, ready, skipped = disposal.plan(self.ctx.db, bordereau_id)
         if not ready:
             self.ctx.refuse(  # journaled as a refusal, exit 50
@@ -301,6 +322,11 @@ class RetentionService(Service):
                 error=RetentionError,
                 prefix="refused: ",
             )
+        try:
+            with self.ctx.db.read() as session:
+                governing.require_pieces(session, [str(piece["id"]) for piece in ready])
+        except governing.Unproven as unproven:
+            self._refuse(actor, "retention dispose", [bordereau_id], unproven)
         if dry_run:
             return disposal.DisposalReport(
                 bordereau_id, visa, True, disposed=[dict(p) for p in ready], skipped=skipped
@@ -348,7 +374,17 @@ class RetentionService(Service):
         disposal.destroy_unneeded_bytes(self.ctx.db, store, destroy)
         return report
 
-    def _finish(self, known: disposal.BordereauInfo, dry_run: bool) -> disposal.DisposalReport:
+    def _refuse(
+        self, actor: Actor, action: str, subjects: builtins.list[str], unproven: Unproven
+    ) -> NoReturn:
+        """Journal the refusal of a destruction the journal does not prove, and raise it."""
+        self.ctx.refuse(
+            actor.name, action, str(unproven), subjects, Role.ARCHIVISTE, error=JournalError
+        )
+
+    def _finish(
+        self, actor: Actor, known: disposal.BordereauInfo, dry_run: bool
+    ) -> disposal.DisposalReport:
         """A bordereau already executed under this visa: destroy the bytes its disposal left
         (it was interrupted after its commit); nothing else to do."""
         report = disposal.DisposalReport(
@@ -360,7 +396,12 @@ class RetentionService(Service):
             already_executed=True,
         )
         if not dry_run:
-            destroyed = disposal.leftovers(self.ctx.db, self.ctx.store, known.id)
+            try:
+                destroyed = disposal.leftovers(
+                    self.ctx.db, self.ctx.store, known.id, governing.require_proven
+                )
+            except governing.Unproven as unproven:
+                self._refuse(actor, "retention dispose", [known.id], unproven)
             report.leftovers_destroyed = sorted(destroyed)
         return report
 

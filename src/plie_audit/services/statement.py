@@ -111,6 +111,8 @@ class StatementService(Service):
                     "total": format_amount(total),
                     "lines": len(lines),
                     "lines_sha256": lines_sha256,
+                    "since": since.isoformat() if since else None,
+                    "until": until.isoformat() if until else None,
                 },
                 at=now,
             )

@@ -15,21 +15,25 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, type_coerce
+from sqlalchemy.types import NullType
 
 from plie_audit import canonical
-from plie_audit.db.models import BudgetLine, Convention, Evidence, Identity, JournalEntry
+from plie_audit.config import Settings
+from plie_audit.db import readback
+from plie_audit.db.models import Evidence, JournalEntry
 from plie_audit.db.session import Database
-from plie_audit.errors import StoreError
+from plie_audit.errors import PlieAuditError, StoreError
 from plie_audit.evidence.checks import check_record, check_signatures, load_signers
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal.audit import JournalAudit, audit_journal
-from plie_audit.money import format_amount
+from plie_audit.journal.replay import Projection
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity import report as publicity
 from plie_audit.retention import locks
 from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStat, ObjectStore
+from plie_audit.verification.governing import check_settings, compare
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,10 +70,23 @@ def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, 
     return None, True, stat
 
 
-def _retention_rules(db: Database) -> RetentionRules:
-    """The retention rules, loaded once for every chunk's lock check."""
-    with db.read() as session:
-        return RetentionRules.load(session)
+def _retention_rules(db: Database, findings: list[Finding]) -> RetentionRules | None:
+    """The retention rules, loaded once for every chunk's lock check; rules that do not load
+    (a policy's text damaged behind the archive's back) are a ``locks-unchecked`` finding: the
+    locks are then not checked, and ``verify`` says so instead of passing them."""
+    try:
+        with db.read() as session:
+            return RetentionRules.load(session)
+    except PlieAuditError as exc:
+        findings.append(
+            Finding(
+                "retention_policies",
+                FindingKind.LOCKS_UNCHECKED,
+                "retention rules to check each object's lock against",
+                str(exc),
+            )
+        )
+        return None
 
 
 def _check_locks(
@@ -122,23 +139,36 @@ def _hash(store: ObjectStore, sha256: str) -> str:
         return f"unreadable: {exc}"
 
 
-def _chunks(db: Database) -> Iterator[list[Evidence]]:
-    """Rows in id order, a chunk at a time, so memory stays bounded on large archives."""
+def _chunks(db: Database, findings: list[Finding]) -> Iterator[list[Evidence]]:
+    """Rows in id order, a chunk at a time, so memory stays bounded on large archives; each
+    row read back cell by cell (``db/readback.py``): a row with a cell that does not decode is
+    a ``row-unreadable`` finding and is left out of the other checks."""
+    table = readback.table_of(Evidence)
     last = ""
     while True:
+        rows: list[Evidence] = []
+        seen = 0
         with db.read() as session:
-            rows = list(
-                session.execute(
-                    select(Evidence)
-                    .where(Evidence.id > last)
-                    .order_by(Evidence.id)
-                    .limit(CHUNK_ROWS)
-                ).scalars()
-            )
-        if not rows:
+            for key, values, problems in readback.rows(
+                session, table, where=table.c.id > last, limit=CHUNK_ROWS
+            ):
+                seen += 1
+                last = key
+                if problems:
+                    findings.extend(
+                        Finding(
+                            p.subject,
+                            FindingKind.ROW_UNREADABLE,
+                            f"a readable {p.column}",
+                            p.problem,
+                        )
+                        for p in problems
+                    )
+                    continue
+                rows.append(Evidence(**values))
+        if not seen:
             return
         yield rows
-        last = rows[-1].id
 
 
 def check_links(db: Database) -> list[Finding]:
@@ -148,10 +178,10 @@ def check_links(db: Database) -> list[Finding]:
         links = {
             row.id: (row.supersedes, row.superseded_by, row.status)
             for row in session.execute(
-                select(Evidence).where(
-                    (Evidence.supersedes.is_not(None)) | (Evidence.superseded_by.is_not(None))
-                )
-            ).scalars()
+                select(
+                    Evidence.id, Evidence.supersedes, Evidence.superseded_by, Evidence.status
+                ).where((Evidence.supersedes.is_not(None)) | (Evidence.superseded_by.is_not(None)))
+            )
         }
     for piece, (supersedes, superseded_by, _status) in sorted(links.items()):
         if supersedes is not None:
@@ -327,14 +357,15 @@ def _missing_rows(db: Database) -> list[Finding]:
     with db.read() as session:
         known = set(session.execute(select(Evidence.id)).scalars())
         rows = session.execute(
-            select(JournalEntry.seq, JournalEntry.entry).where(
+            select(JournalEntry.seq, type_coerce(JournalEntry.entry, NullType())).where(
                 JournalEntry.event == "evidence-filed"
             )
         ).all()
         for seq, data in rows:
+            stored: Any = data
             try:
-                entry = canonical.decode(bytes(data))
-            except ValueError:
+                entry = canonical.decode(bytes(stored))
+            except (TypeError, ValueError):
                 continue
             subject = (entry.get("subjects") or [None])[0]
             if subject not in known:
@@ -357,6 +388,7 @@ def verify_archive(
     signatures: bool = False,
     progress: ProgressCallback | None = None,
     workers: int | None = None,
+    settings: Settings | None = None,
 ) -> VerifyReport:
     """Check every piece against its record, every record against its journal entry, the
     journal against every signed checkpoint; collect all findings.
@@ -373,9 +405,9 @@ def verify_archive(
     # Objects are read a few at a time (all cores on a folder, more on S3, where the network
     # waits), each streamed in CHUNK_SIZE pieces: memory stays bounded whatever the sizes.
     threads = workers or store.parallelism
-    rules = _retention_rules(db) if store.locks else None
+    rules = _retention_rules(db, findings) if store.locks else None
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for rows in _chunks(db):
+        for rows in _chunks(db, findings):
             present: set[str] = set()
             stats: dict[str, ObjectStat | None] = {}
             for row, (problem, there, stat) in zip(
@@ -425,21 +457,30 @@ def verify_archive(
                 checked += 1
                 if progress is not None:
                     progress(checked, total_count)
-            if store.locks:
+            if rules is not None:
                 findings.extend(_check_locks(db, rows, stats, rules))
     if audit.filed_entries != total_count:
         findings.extend(_missing_rows(db))
-    findings.extend(check_metadata(db, audit))
+    with db.read() as session:
+        governing = compare(session, audit.projection)
+    findings.extend(governing.findings)
+    findings.extend(_projection_problems(audit.projection))
+    if settings is not None:
+        findings.extend(check_settings(settings, audit.projection))
     findings.extend(check_links(db))
     findings.extend(check_publications(db))
     return VerifyReport(
         checked=checked,
-        findings=findings,
+        # The journal audit and the governing comparison both read archive_info: one damaged
+        # cell is reported once.
+        findings=list(dict.fromkeys(findings)),
         counts={
             "pieces": checked,
             "signatures": cms_checked,
             "bytes_hashed": hashed_bytes,
             "identities": len(signers),
+            "governing_rows": governing.rows,
+            "unproven_cells": governing.unproven,
             **audit.journal_counts(),
         },
     )
@@ -464,69 +505,14 @@ def check_publications(db: Database) -> list[Finding]:
         ]
 
 
-def check_metadata(db: Database, audit: JournalAudit) -> list[Finding]:
-    """Identities (roles, certificate, revocation) and conventions (their fields and budget)
-    against what the journal recorded: a role granted or a budget raised through SQL is a
-    finding, not a silent privilege or ceiling."""
-    with db.read() as session:
-        identities = {
-            row.name: {
-                "roles": row.roles,
-                "fingerprint": row.fingerprint,
-                "revoked": row.revoked_at is not None,
-            }
-            for row in session.execute(select(Identity)).scalars()
-        }
-        budgets: dict[str, dict[str, str]] = {}
-        for line in session.execute(select(BudgetLine)).scalars():
-            budgets.setdefault(line.convention_ref, {})[line.poste] = format_amount(line.amount)
-        conventions = {
-            conv.ref: {
-                "plie": conv.plie,
-                "agence": conv.agence,
-                "region": conv.region,
-                "start": conv.start_date.isoformat(),
-                "end": conv.end_date.isoformat(),
-                "programme": conv.programme,
-                "budget": budgets.get(conv.ref, {}),
-            }
-            for conv in session.execute(select(Convention)).scalars()
-        }
-    return _against_journal(
-        FindingKind.IDENTITY_ENTRY_MISMATCH, "an identity", identities, audit.identities
-    ) + _against_journal(
-        FindingKind.CONVENTION_ENTRY_MISMATCH, "a convention", conventions, audit.conventions
-    )
-
-
-def _against_journal(
-    kind: FindingKind,
-    what: str,
-    rows: dict[str, dict[str, Any]],
-    journaled: dict[str, dict[str, Any]],
-) -> list[Finding]:
-    """Each subject's current fields (``rows``) against its latest journal entry."""
-    findings: list[Finding] = []
-    for subject in sorted(set(rows) | set(journaled)):
-        now, said = rows.get(subject), journaled.get(subject)
-        if now is None or said is None:
-            findings.append(
-                Finding(
-                    subject,
-                    kind,
-                    f"{what} row and its journal entry",
-                    "no row" if now is None else "no journal entry",
-                )
-            )
-            continue
-        for key, value in now.items():
-            if said.get(key) != value:
-                findings.append(
-                    Finding(
-                        subject,
-                        kind,
-                        f"{key}={said.get(key)} (journal#{said['seq']})",
-                        f"{key}={value}",
-                    )
-                )
-    return findings
+def _projection_problems(projection: Projection) -> list[Finding]:
+    """Entries the replay could not take into account (their rows cannot be proven)."""
+    return [
+        Finding(
+            f"journal#{seq}",
+            FindingKind.JOURNAL_ENTRY_MISMATCH,
+            "an entry carrying its action's data",
+            why,
+        )
+        for seq, why in projection.problems
+    ]

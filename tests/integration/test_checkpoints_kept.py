@@ -1,6 +1,7 @@
 """Checkpoints cannot vanish (issue 16): each checkpoint is journaled (``checkpoint-issued``)
 and kept in the store's checkpoint area, and ``verify``/``journal verify`` compare the rows
-with both.
+with both; ``journal verify --checkpoint FILE`` checks the archive against a checkpoint kept
+elsewhere (a control pack's ``data/trust/checkpoint.txt``).
 
 Every test runs on both backends. A "rollback" is a real one: the database saved, then put
 back (SQLite's backup API; on PostgreSQL a copy made with CREATE DATABASE … TEMPLATE).
@@ -266,3 +267,85 @@ def test_a_planted_or_altered_copy_is_found(run, sealed, backend, archive_dir: P
         }
     )
     assert name.startswith(f"{entries:020d}-")
+
+
+# ------------------------------------------------------------ --checkpoint FILE
+
+
+def _pack(run, tmp_path: Path) -> Path:
+    """A control pack built on the archive as it is (its checkpoint signed for it)."""
+    request = run.json(
+        "control", "open", "--authority", "CICC", "--reference", "CICC-2026-16",
+        "--convention", CONV, as_="claire.martin",
+    )  # fmt: skip
+    pack = tmp_path / "pack"
+    run.json("control", "pack", request["id"], "-o", pack, "--no-index-pdf", as_="claire.martin")
+    return pack
+
+
+def test_journal_verify_checks_a_pack_s_checkpoint_and_catches_a_rollback(
+    run, sealed, backend, tmp_path: Path
+) -> None:
+    backend.save_database("before")
+    _file(run, tmp_path, "facture-2007-118.txt")  # the pack needs a new checkpoint: #3
+    pack = _pack(run, tmp_path)
+    kept = pack / "data" / "trust" / "checkpoint.txt"
+    key = run.ok("journal", "key").stdout.strip()
+    report = run.json("journal", "verify", "--key", key, "--checkpoint", kept)
+    assert report["ok"] is True and report["checkpoints_given"] == 1
+    human = run.ok("journal", "verify", "--checkpoint", kept, "--checkpoint", kept)
+    assert "2 checkpoint(s) given" in human.stdout
+    size = int(kept.read_text().split("\n")[1])
+    backend.restore_database("before")  # the archive as it was before the pack
+    result = run("journal", "verify", "--key", key, "--checkpoint", kept, "--json")
+    assert result.exit_code == 1
+    findings = json.loads(result.stdout)["findings"]
+    assert {
+        "subject": str(kept),
+        "kind": "journal-rolled-back",
+        "expected": f"a journal of at least {size} entries",
+        "found": f"{json.loads(result.stdout)['journal_entries']} entries",
+    } in findings
+
+
+def test_a_forked_history_is_found_against_a_kept_checkpoint(
+    run, sealed, archive_dir: Path, tmp_path: Path
+) -> None:
+    """A checkpoint kept elsewhere that the journal does not extend: signed by the journal
+    key at a size the journal has, with another root (the history was rewritten since)."""
+    key = checkpoints.load_key(archive_dir / "keys", PASSPHRASE)
+    other = tmp_path / "checkpoint.txt"
+    other.write_text(
+        note.sign_note(
+            note.Checkpoint("anpe.example/lyon", 3, leaf_hash(b"another history")).body(),
+            "anpe.example/lyon",
+            key,
+        )
+    )
+    assert _findings(run, "journal", "verify", "--checkpoint", str(other)) == Counter(
+        {(str(other), "journal-forked"): 1}
+    )
+
+
+def test_a_forged_checkpoint_file_is_a_finding_and_garbage_is_refused(
+    run, sealed, tmp_path: Path
+) -> None:
+    genuine = run.json("journal", "checkpoints")[-1]["note"]
+    forged = tmp_path / "forged.txt"
+    forged.write_text(
+        note.sign_note(
+            genuine.split("\n\n")[0] + "\n", "anpe.example/lyon", Ed25519PrivateKey.generate()
+        )
+    )
+    assert _findings(run, "journal", "verify", "--checkpoint", str(forged)) == Counter(
+        {(str(forged), "checkpoint-signature-invalid"): 1}
+    )
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_bytes(b"\x89PNG\r\n\x1a\n not a note")
+    result = run.fails(11, "journal", "verify", "--checkpoint", garbage)
+    assert f"--checkpoint {garbage}: not a signed checkpoint note" in result.stderr
+    proof = tmp_path / "proof.txt"  # a signed note whose text is no checkpoint
+    proof.write_text(note.sign_note("hello\n", "anpe.example/lyon", Ed25519PrivateKey.generate()))
+    run.fails(11, "journal", "verify", "--checkpoint", proof)
+    run.fails(11, "journal", "verify", "--checkpoint", tmp_path / "absent.txt")
+    run.fails(11, "journal", "verify", "--checkpoint", tmp_path)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from plie_audit.archive import Archive
@@ -349,3 +350,36 @@ def test_a_forged_checkpoint_file_is_a_finding_and_garbage_is_refused(
     run.fails(11, "journal", "verify", "--checkpoint", proof)
     run.fails(11, "journal", "verify", "--checkpoint", tmp_path / "absent.txt")
     run.fails(11, "journal", "verify", "--checkpoint", tmp_path)
+
+
+# ------------------------------------------------------------ on S3 with Object Lock
+
+
+@pytest.mark.scale
+def test_the_s3_server_refuses_to_delete_or_overwrite_a_kept_checkpoint(
+    run, sealed, backend
+) -> None:
+    """Whoever holds the bucket's keys cannot make a copy vanish: deleting its version is
+    refused (legal hold, COMPLIANCE retention); a delete marker or a version put on top hides
+    nothing from verify, which reads every version."""
+    client = backend._s3
+    name = next(iter(backend.checkpoint_copies()))
+    key = f"{backend.prefix}/checkpoints/{name}"
+    (version,) = client.list_object_versions(Bucket=backend.bucket, Prefix=key)["Versions"]
+    head = client.head_object(Bucket=backend.bucket, Key=key)
+    assert (head["ObjectLockMode"], head["ObjectLockLegalHoldStatus"]) == ("COMPLIANCE", "ON")
+    with pytest.raises(ClientError, match="AccessDenied"):
+        client.delete_object(Bucket=backend.bucket, Key=key, VersionId=version["VersionId"])
+    client.put_object_legal_hold(
+        Bucket=backend.bucket, Key=key, VersionId=version["VersionId"],
+        LegalHold={"Status": "OFF"},
+    )  # fmt: skip
+    with pytest.raises(ClientError, match="AccessDenied"):  # the retention still holds it
+        client.delete_object(Bucket=backend.bucket, Key=key, VersionId=version["VersionId"])
+    client.put_object(Bucket=backend.bucket, Key=key, Body=b"tampered")
+    backend.delete_checkpoint_copy(name)
+    # Only the version put on top is reported: checkpoint #1's own version is still read
+    # (else its row, not the latest, would lack its copy).
+    assert _both(run) == Counter(
+        {("store:size " + name[:20].lstrip("0"), "checkpoint-copy-invalid"): 1}
+    )

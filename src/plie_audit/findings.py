@@ -42,6 +42,13 @@ class FindingKind(StrEnum):
     CHECKPOINT_MISMATCH = "checkpoint-mismatch"
     CHECKPOINT_ROOT_MISMATCH = "checkpoint-root-mismatch"
     CHECKPOINT_INCONSISTENT = "checkpoint-inconsistent"
+    # issue 16: checkpoints cannot vanish
+    CHECKPOINT_MISSING = "checkpoint-missing"  # journaled or kept in the store, but no row
+    CHECKPOINT_ENTRY_MISMATCH = "checkpoint-entry-mismatch"  # row not as its issuance entry
+    CHECKPOINT_COPY_MISSING = "checkpoint-copy-missing"  # a row without its copy in the store
+    CHECKPOINT_COPY_INVALID = "checkpoint-copy-invalid"  # a stored copy not what its name says
+    JOURNAL_ROLLED_BACK = "journal-rolled-back"  # a kept checkpoint covers more than the journal
+    JOURNAL_FORKED = "journal-forked"  # a kept checkpoint's root is not the recomputed one
     TIMESTAMP_INVALID = "timestamp-invalid"
     RECORD_ENTRY_MISMATCH = "record-entry-mismatch"
     STATUS_ENTRY_MISMATCH = "status-entry-mismatch"

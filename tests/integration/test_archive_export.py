@@ -95,6 +95,14 @@ def _root_at(folder: Path, size: int) -> str:
         opened.close()
 
 
+def _checkpoint_copies(folder: Path) -> dict[str, bytes]:
+    opened = Archive.open(folder)
+    try:
+        return dict(opened.store.checkpoints())
+    finally:
+        opened.close()
+
+
 def _bagit_validate(folder: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bagit", "--validate", str(folder)],
@@ -155,6 +163,9 @@ def test_round_trip_with_keys(
     assert restored_run("verify").exit_code == 0
     assert restored_run("verify", "--signatures").exit_code == 0
     assert restored_run("journal", "verify").exit_code == 0
+    # The checkpoints came back as rows, and the new store keeps its own copy of each.
+    assert _checkpoint_copies(target) == _checkpoint_copies(archive_dir)
+    assert len(_checkpoint_copies(target)) == len(run.json("journal", "checkpoints")) == 2
 
     # The journal is the exported one, entry for entry, then the import entry.
     source_entries = _entries(archive_dir)[:size]

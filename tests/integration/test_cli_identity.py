@@ -90,7 +90,7 @@ def test_create_list_and_export(run, archive_dir: Path, initialised, journal) ->
     assert leaf.public_key().curve.name == "secp256r1"
     assert root.subject == root.issuer
     events = [e["event"] for e in journal() if e["event"] != "policy-added"]
-    assert events == ["archive-initialised", "identity-created"]
+    assert events == ["archive-initialised", "checkpoint-issued", "identity-created"]
 
     human = run.ok("identity", "list").stdout
     assert "marie.dupont" in human and "active" in human

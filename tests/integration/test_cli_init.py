@@ -29,10 +29,13 @@ def test_init_creates_the_archive(run, archive_dir: Path, journal, backend) -> N
     key = archive_dir / "keys" / "root.key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()
-    # the archive is initialised, then the shipped retention policies are copied into it
+    # the archive is initialised, then the shipped retention policies are copied into it,
+    # then the first checkpoint is signed over them, journaled and kept in the store
     events = [e["event"] for e in journal()]
     assert events[0] == "archive-initialised"
-    assert set(events[1:]) == {"policy-added"} and len(events) > 1
+    assert set(events[1:-1]) == {"policy-added"} and len(events) > 2
+    assert events[-1] == "checkpoint-issued"
+    assert len(backend.checkpoint_copies()) == 1
 
 
 def test_init_without_origin_uses_a_default(run, archive_dir: Path) -> None:

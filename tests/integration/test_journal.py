@@ -110,11 +110,21 @@ def _kinds(findings: list[dict[str, Any]]) -> Counter[tuple[str, str]]:
 
 def test_init_signs_a_first_checkpoint(run, archive) -> None:
     (first,) = run.json("journal", "checkpoints")
-    entries = len(run.json("journal", "list"))  # archive-initialised and the policies copied
-    assert first["id"] == 1 and first["size"] == entries
+    # archive-initialised and the policies copied, sealed; then the checkpoint's own entry
+    *sealed, issued = run.json("journal", "list")
+    assert first["id"] == 1 and first["size"] == len(sealed)
     key = run.ok("journal", "key").stdout.strip()
     text = note.open_note(first["note"], key)
-    assert text.startswith(f"anpe.example/lyon\n{entries}\n")
+    assert text.startswith(f"anpe.example/lyon\n{len(sealed)}\n")
+    assert issued["event"] == "checkpoint-issued" and issued["actor"] is None
+    assert issued["subjects"] == ["checkpoint#1"]
+    assert issued["detail"] == {
+        "id": 1,
+        "size": len(sealed),
+        "root": base64.b64decode(first["root"]).hex(),
+        "note_sha256": hashlib.sha256(first["note"].encode()).hexdigest(),
+        "timestamp": None,
+    }
 
 
 def test_checkpoint_is_new_only_when_the_journal_grew(run, filed) -> None:
@@ -192,7 +202,9 @@ def test_clean_journal_verifies(run, filed) -> None:
     report = run.json("journal", "verify")
     assert report["ok"] is True
     assert report["checkpoints"] == 2
-    assert report["journal_entries"] == report["sealed_entries"]
+    assert report["checkpoint_copies"] == 2
+    # everything is sealed but the last checkpoint's own checkpoint-issued entry
+    assert report["journal_entries"] == report["sealed_entries"] + 1
     assert report["journal_nodes"] == 2 * report["journal_entries"] - bin(
         report["journal_entries"]
     ).count("1")
@@ -299,7 +311,7 @@ def test_sealed_records_need_no_cms_check_unless_asked(run, filed) -> None:
     after = run.json("verify")
     assert after["ok"] is True
     assert after["counts"]["signatures"] == 0
-    assert after["counts"]["sealed_entries"] == after["counts"]["journal_entries"]
+    assert after["counts"]["sealed_entries"] == after["counts"]["journal_entries"] - 1
     deep = run.json("verify", "--signatures")
     assert deep["counts"]["signatures"] == 2 * len(filed)
 
@@ -337,8 +349,10 @@ def test_upgrade_from_the_first_migration_rebuilds_the_tree(
 ) -> None:
     """Downgrade to 0001 (the archive core schema), then upgrade: the tree, head and entry
     links are rebuilt from the entries, and everything verifies (SQLite and PostgreSQL) but
-    what the downgrade dropped: the entries' signatures (0008) and rows of later tables, each
-    reported, and nothing else."""
+    what the downgrade dropped, each reported and nothing else: the entries' signatures (0008),
+    rows of later tables (the journal still records them), and the checkpoints table and the
+    journal key (below 0002): the journal and the store still say a checkpoint was issued, so
+    verify reports it vanished (issue 16)."""
     database = Database(backend.database_url or f"sqlite:///{archive_dir / 'archive.db'}")
     from alembic import command
     from alembic.config import Config
@@ -355,21 +369,21 @@ def test_upgrade_from_the_first_migration_rebuilds_the_tree(
     result = run("verify", "--json")
     assert result.exit_code == 1, result.stderr
     report = json.loads(result.stdout)
-    # What a downgrade to 0001 drops is reported, and only that: the entries' signatures
-    # (0008), the journal key of archive_info (0002) and the rows of the tables 0003-0006
-    # made (the journal still records them).
     kinds = {f["kind"] for f in report["findings"]}
     assert "entry-signature-missing" in kinds
-    assert kinds <= {"entry-signature-missing", "row-missing", "row-mismatch"}
+    assert "checkpoint-missing" in kinds  # init's checkpoint-issued entry has no row
+    assert kinds <= {
+        "entry-signature-missing",
+        "row-missing",
+        "row-mismatch",
+        "checkpoint-missing",
+        "checkpoint-signature-invalid",  # no journal key left to check its copy in the store
+    }
     assert {
-        f["subject"].split(":")[0]
+        f["subject"].split(":")[0].split("/")[0].split("#")[0]
         for f in report["findings"]
         if f["kind"] != "entry-signature-missing"
-    } <= {
-        "archive_info",
-        "retention_policies",
-        "publicity_results",
-    }
+    } <= {"archive_info", "retention_policies", "publicity_results", "checkpoint", "store"}
     entries = report["counts"]["journal_entries"]
     assert report["counts"]["journal_nodes"] == 2 * entries - bin(entries).count("1")
 

@@ -78,9 +78,43 @@ class Embedded:
         self._path(sha256).unlink()
 
     def object_count(self) -> int:
-        return sum(1 for p in (self.archive_dir / "objects").rglob("*") if p.is_file()) - sum(
-            1 for p in (self.archive_dir / "objects" / ".tmp").rglob("*") if p.is_file()
+        """The pieces' objects (not the checkpoint area, not a temporary file)."""
+        objects = self.archive_dir / "objects"
+        return sum(
+            1
+            for p in objects.rglob("*")
+            if p.is_file() and p.relative_to(objects).parts[0] not in (".tmp", "checkpoints")
         )
+
+    # -- the checkpoint area ----------------------------------------------------------------
+    def _checkpoints(self) -> Path:
+        return self.archive_dir / "objects" / "checkpoints"
+
+    def checkpoint_copies(self) -> dict[str, bytes]:
+        """What the store's checkpoint area lists: name -> bytes."""
+        folder = self._checkpoints()
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())} if folder.is_dir() else {}
+
+    def delete_checkpoint_copy(self, name: str) -> None:
+        (self._checkpoints() / name).unlink()
+
+    # -- the database as a whole ------------------------------------------------------------
+    def save_database(self, name: str) -> None:
+        """A consistent copy of the database as it is now (SQLite's online backup API)."""
+        target = self.archive_dir.parent / f"{name}.db"
+        with (
+            closing(sqlite3.connect(self.archive_dir / "archive.db")) as source,
+            closing(sqlite3.connect(target)) as copy,
+        ):
+            source.backup(copy)
+
+    def restore_database(self, name: str) -> None:
+        """Put the saved copy back in place of the database: a rollback."""
+        with (
+            closing(sqlite3.connect(self.archive_dir.parent / f"{name}.db")) as source,
+            closing(sqlite3.connect(self.archive_dir / "archive.db")) as database,
+        ):
+            source.backup(database)
 
     def close(self) -> None:
         pass
@@ -119,6 +153,7 @@ class Scale:
         self.store_url = f"s3://{self.bucket}/{self.prefix}"
         self._engine = create_engine(self.database_url, isolation_level="AUTOCOMMIT")
         self._s3 = s3_client()
+        self._copies: list[str] = []
 
     def env(self) -> dict[str, str | None]:
         return {"PLIE_AUDIT_DATABASE_URL": self.database_url, "PLIE_AUDIT_STORE": self.store_url}
@@ -182,13 +217,58 @@ class Scale:
         self._s3.delete_object(Bucket=self.bucket, Key=self._key(sha256))
 
     def object_count(self) -> int:
+        """The pieces' objects (not the checkpoint area)."""
         listing = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix + "/")
-        return int(listing.get("KeyCount", 0))
+        area = f"{self.prefix}/checkpoints/"
+        return sum(1 for item in listing.get("Contents", []) if not item["Key"].startswith(area))
+
+    # -- the checkpoint area ----------------------------------------------------------------
+    def checkpoint_copies(self) -> dict[str, bytes]:
+        """What the checkpoint area lists now (the latest version of each key)."""
+        area = f"{self.prefix}/checkpoints/"
+        listing = self._s3.list_objects_v2(Bucket=self.bucket, Prefix=area)
+        return {
+            item["Key"][len(area) :]: bytes(
+                self._s3.get_object(Bucket=self.bucket, Key=item["Key"])["Body"].read()
+            )
+            for item in listing.get("Contents", [])
+        }
+
+    def delete_checkpoint_copy(self, name: str) -> None:
+        """A plain DELETE: a delete marker (the locked version stays, hidden)."""
+        self._s3.delete_object(Bucket=self.bucket, Key=f"{self.prefix}/checkpoints/{name}")
+
+    # -- the database as a whole ------------------------------------------------------------
+    def _disconnect(self, connection: Any, database: str) -> None:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        )
+
+    def save_database(self, name: str) -> None:
+        """A copy of the database as it is now (CREATE DATABASE … TEMPLATE: a file-level
+        copy, what a restored backup gives)."""
+        copy = f"{self.database}_{name}"
+        self._engine.dispose()
+        with self._admin.connect() as connection:
+            self._disconnect(connection, self.database)
+            connection.exec_driver_sql(f'CREATE DATABASE "{copy}" TEMPLATE "{self.database}"')
+        self._copies.append(copy)
+
+    def restore_database(self, name: str) -> None:
+        """Put the saved copy back in place of the database: a rollback."""
+        copy = f"{self.database}_{name}"
+        self._engine.dispose()
+        with self._admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{self.database}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{self.database}" TEMPLATE "{copy}"')
 
     def close(self) -> None:
         self._engine.dispose()
         with self._admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+            for database in [self.database, *self._copies]:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         self._admin.dispose()
 
 

@@ -92,28 +92,52 @@ def prove(state: State, evidence_id: str, output: Path | None) -> None:
     help="Check checkpoints with this verifier key (received out of band) instead "
     "of the one the archive stores.",
 )
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    metavar="FILE",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A checkpoint note kept elsewhere (an authority's copy, a control pack's "
+    "data/trust/checkpoint.txt): it must be signed by the journal key and the journal must "
+    "extend it. Repeatable.",
+)
 @json_option
 @pass_state
 @click.pass_context
-def verify(ctx: click.Context, state: State, verifier_key: str | None, as_json: bool) -> None:
+def verify(
+    ctx: click.Context,
+    state: State,
+    verifier_key: str | None,
+    checkpoint_files: tuple[Path, ...],
+    as_json: bool,
+) -> None:
     """Recompute the tree from the entries; check every checkpoint, its signature, its
     consistency with the next, and its time-stamp. Exit 1 on any finding.
 
+    Every checkpoint journaled or kept in the store must have its row, and each checkpoint
+    given with --checkpoint must be one the journal extends (a rolled-back or forked journal
+    is a finding).
+
     \b
-    Example:
+    Examples:
       plie-audit journal verify --key "$(cat journal-key.txt)"
+      plie-audit journal verify --key "$(cat journal-key.txt)" \\
+          --checkpoint pack/data/trust/checkpoint.txt
     """
-    audit = state.archive().journal.verify(verifier_key)
+    audit = state.archive().journal.verify(verifier_key, checkpoint_files)
     ok = audit.ok
     if as_json:
         echo_json(audit.as_json())
     else:
         counts = audit.journal_counts()
+        given = counts["checkpoints_given"]
         click.echo(
             f"journal: {counts['journal_entries']} entries, {counts['journal_nodes']} "
             f"tree nodes, {counts['checkpoints']} checkpoints "
-            f"({counts['timestamps']} time-stamped), {counts['sealed_entries']} entries "
-            "sealed by a valid checkpoint"
+            f"({counts['timestamps']} time-stamped, {counts['checkpoint_copies']} copies in "
+            f"the store), {counts['sealed_entries']} entries sealed by a valid checkpoint"
+            + (f"; {given} checkpoint(s) given" if given else "")
         )
         for finding in audit.findings:
             click.echo(

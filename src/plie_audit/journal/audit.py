@@ -12,14 +12,22 @@ in constant memory:
   size and root; each is consistent with the next (RFC 9162 §2.1.4 proof from stored nodes);
   each time-stamp token covers its note and chains to the TSA's anchor;
 - the head row agrees with the recomputed tree, and no checkpoint covers more entries than
-  the journal holds (a truncated journal).
+  the journal holds (a truncated journal);
+- checkpoints cannot vanish (issue 16): every ``checkpoint-issued`` entry has its row, equal
+  to what the entry says; every copy kept in the store's checkpoint area has its row (else it
+  must still verify against the recomputed tree: a copy larger than the journal is a rolled
+  back database, one whose root differs a rewritten history) and every row, but the latest
+  (its copy is written after its commit), has its copy; and each checkpoint someone kept
+  elsewhere (``journal verify --checkpoint``) is signed by the journal key and the journal
+  extends it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,13 +50,21 @@ from plie_audit.db.models import (
 )
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
-from plie_audit.errors import InputError, InvalidProof, JournalError, SignatureInvalid
+from plie_audit.errors import (
+    InputError,
+    InvalidProof,
+    JournalError,
+    SignatureInvalid,
+    StoreError,
+)
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal import merkle, note, tree
-from plie_audit.journal.log import ENTRY_FORMATS, extend, frontier_root, join_frontier
+from plie_audit.journal.checkpoints import CheckpointInfo, issued_detail
+from plie_audit.journal.log import ENTRY_FORMATS, Event, extend, frontier_root, join_frontier
 from plie_audit.journal.replay import Projection
 from plie_audit.journal.signatures import EntrySignatures
 from plie_audit.signing import ca, timestamps
+from plie_audit.store import CHECKPOINT_NAME, ObjectStore, checkpoint_name
 
 STREAM_ROWS = 5000
 MAX_NODE_FINDINGS = 20
@@ -69,6 +85,10 @@ class JournalAudit(Report):
     status_entries: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     # What the journal says the governing tables hold (journal/replay.py; compared by verify).
     projection: Projection = field(default_factory=Projection)
+    # The checkpoint-issued entries: (seq, detail), checked against the rows after the pass.
+    issued: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    checkpoint_copies: int = 0  # copies read from the store's checkpoint area
+    checkpoints_given: int = 0  # notes kept elsewhere, given to check the journal against
 
     def fields_json(self) -> dict[str, Any]:
         return dict(self.journal_counts())
@@ -81,7 +101,19 @@ class JournalAudit(Report):
             "checkpoints": self.checkpoints,
             "timestamps": self.timestamps,
             "sealed_entries": self.sealed_size,
+            "checkpoint_copies": self.checkpoint_copies,
+            "checkpoints_given": self.checkpoints_given,
         }
+
+
+@dataclass(frozen=True)
+class KeptNote:
+    """A checkpoint note kept outside the ``checkpoints`` table (a copy in the store, a file
+    someone kept), its form checked but its signature not yet."""
+
+    subject: str
+    text: str
+    body: note.Checkpoint
 
 
 def _stream(session: Session, statement: Any) -> Iterator[Any]:
@@ -109,12 +141,20 @@ def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
 
 
 def audit_journal(
-    db: Database, origin: str, verifier_key: str | None = None, *, signatures: bool = False
+    db: Database,
+    origin: str,
+    verifier_key: str | None = None,
+    *,
+    signatures: bool = False,
+    store: ObjectStore | None = None,
+    given: Sequence[tuple[str, str]] = (),
 ) -> JournalAudit:
     """Check the journal, its tree, its entries' signatures and every checkpoint;
     ``verifier_key`` overrides the key stored in the archive (an authority passes the one it
     received out of band). The signatures of entries a checkpoint seals are verified only
-    with ``signatures`` (the checkpoint's signature covers them)."""
+    with ``signatures`` (the checkpoint's signature covers them). With ``store``, the copies
+    in its checkpoint area are checked too; ``given`` are checkpoint notes kept elsewhere,
+    ``(where from, note text)``, the journal must extend."""
     if verifier_key is not None:
         # A key given out of band that does not parse is the caller's mistake, refused before
         # anything is checked; an empty one must never fall back to the archive's own key.
@@ -122,7 +162,9 @@ def audit_journal(
             note.parse_verifier_key(verifier_key)
         except InvalidProof as exc:
             raise InputError(f"--key: not a verifier key ({exc})") from None
-    audit = JournalAudit()
+    outside = [_given_note(where, text) for where, text in given]
+    audit = JournalAudit(checkpoints_given=len(outside))
+    copies = _read_copies(audit, store) if store is not None else None
     with db.read() as session:
         checkpoints = _readable_rows(session, audit, CheckpointRow)
         infos = [
@@ -149,10 +191,17 @@ def audit_journal(
             info.root_cert_pem if info is not None else None,
             verify_from=1 if signatures else sealed + 1,
         )
-        roots = _recompute(session, audit, sorted({cp.size for cp in checkpoints}), signers)
+        kept = [*(copies or {}).values(), *outside]
+        sizes = {cp.size for cp in checkpoints} | {one.body.size for one in kept}
+        roots = _recompute(session, audit, sorted(sizes), signers)
         audit.findings.extend(signers.findings)
         audit.entry_signatures = signers.verified
-        _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)
+        holding = _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)
+    _check_issued(audit, checkpoints)
+    if copies is not None:
+        _check_copies(audit, copies, checkpoints, holding, roots, origin, key)
+    for one in outside:
+        _check_kept(audit, one, roots, origin, key)
     return audit
 
 
@@ -411,11 +460,19 @@ def _node_finding(subject: str, level: int, index: int, value: bytes, stored: An
 def _collect(audit: JournalAudit, entry: dict[str, Any], seq: int) -> None:
     event = entry.get("event")
     subjects = entry.get("subjects") or []
+    if event == Event.CHECKPOINT_ISSUED:
+        _collect_issued(audit, entry, seq)
+        return
     if event == "evidence-filed":
         audit.filed_entries += 1
     elif event in ("evidence-annulled", "evidence-superseded") and subjects:
         audit.status_entries[str(subjects[0])].append(seq)
     audit.projection.apply(seq, entry)
+
+
+def _collect_issued(audit: JournalAudit, entry: dict[str, Any], seq: int) -> None:
+    detail = entry.get("detail")
+    audit.issued.append((seq, detail if isinstance(detail, dict) else {}))
 
 
 def _check_checkpoints(
@@ -426,7 +483,9 @@ def _check_checkpoints(
     origin: str,
     key: str | None,
     anchors: list[Any],
-) -> None:
+) -> set[int]:
+    """Check every row; return the ids of those whose note and root hold."""
+    holding: set[int] = set()
     previous: CheckpointRow | None = None
     for checkpoint in checkpoints:
         audit.checkpoints += 1
@@ -434,7 +493,9 @@ def _check_checkpoints(
         problem = _checkpoint_problem(checkpoint, roots, origin, key)
         if problem is not None:
             audit.findings.append(problem)
-        elif previous is None or checkpoint.size >= previous.size:
+        else:
+            holding.add(checkpoint.id)
+        if problem is None and (previous is None or checkpoint.size >= previous.size):
             audit.sealed_size = max(audit.sealed_size, checkpoint.size)
         if checkpoint.tsa_token is not None:
             audit.timestamps += 1
@@ -459,6 +520,7 @@ def _check_checkpoints(
         if previous is not None and problem is None:
             _check_consistency(session, audit, previous, checkpoint)
         previous = checkpoint
+    return holding
 
 
 def _checkpoint_problem(
@@ -523,5 +585,191 @@ def _check_consistency(
                 FindingKind.CHECKPOINT_INCONSISTENT,
                 f"consistent with checkpoint#{old.id}",
                 str(exc),
+            )
+        )
+
+
+# ------------------------------------------------------------------ checkpoints cannot vanish
+
+
+def _check_issued(audit: JournalAudit, checkpoints: list[CheckpointRow]) -> None:
+    """Every journaled checkpoint has its row, and the row says what the entry says."""
+    rows = {row.id: row for row in checkpoints}
+    for seq, detail in audit.issued:
+        ident = detail.get("id")
+        subject = f"checkpoint#{ident}"
+        row = rows.get(ident) if isinstance(ident, int) else None
+        if row is None:
+            audit.findings.append(
+                Finding(
+                    subject,
+                    FindingKind.CHECKPOINT_MISSING,
+                    f"the checkpoint of size {detail.get('size')} journaled at journal#{seq}",
+                    "no checkpoints row",
+                )
+            )
+            continue
+        found = issued_detail(CheckpointInfo.from_row(row))
+        differs = [
+            name for name in sorted(set(found) | set(detail)) if found.get(name) != detail.get(name)
+        ]
+        if differs:
+            audit.findings.append(
+                Finding(
+                    subject,
+                    FindingKind.CHECKPOINT_ENTRY_MISMATCH,
+                    ", ".join(f"{name}={detail.get(name)}" for name in differs)
+                    + f" (journal#{seq})",
+                    ", ".join(f"{name}={found.get(name)}" for name in differs),
+                )
+            )
+
+
+def _read_copies(audit: JournalAudit, store: ObjectStore) -> dict[str, KeptNote] | None:
+    """The store's checkpoint copies whose name and form hold, by name; one finding for each
+    other (None when the area cannot be read, which is a finding too)."""
+    copies: dict[str, KeptNote] = {}
+    try:
+        for name, data in store.checkpoints():
+            audit.checkpoint_copies += 1
+            subject = f"store:checkpoints/{name}"
+            kept, problem = _copy(subject, name, data)
+            if kept is None:
+                audit.findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.CHECKPOINT_COPY_INVALID,
+                        "a signed checkpoint note of the size and SHA-256 its name says",
+                        problem,
+                    )
+                )
+            else:
+                copies.setdefault(name, kept)
+    except StoreError as exc:
+        audit.findings.append(
+            Finding(
+                "store:checkpoints",
+                FindingKind.OBJECT_UNREADABLE,
+                "the store's checkpoint area",
+                str(exc),
+            )
+        )
+        return None
+    return copies
+
+
+def _copy(subject: str, name: str, data: bytes) -> tuple[KeptNote | None, str]:
+    match = CHECKPOINT_NAME.fullmatch(name)
+    if match is None:
+        return None, "a name that is not <size>-<sha256>.note"
+    found = hashlib.sha256(data).hexdigest()
+    if not hmac.compare_digest(found, match[2]):
+        return None, f"sha256:{found}"
+    try:
+        text = data.decode("utf-8")
+        body = note.parse_checkpoint(note.note_text(text))
+    except (UnicodeDecodeError, InvalidProof) as exc:
+        return None, f"not a signed checkpoint note ({exc})"
+    if body.size != int(match[1]):
+        return None, f"a checkpoint of size {body.size}"
+    return KeptNote(subject, text, body), ""
+
+
+def _given_note(where: str, text: str) -> KeptNote:
+    try:
+        body = note.parse_checkpoint(note.note_text(text))
+    except InvalidProof as exc:
+        raise InputError(f"--checkpoint {where}: not a signed checkpoint note ({exc})") from None
+    return KeptNote(where, text, body)
+
+
+def _check_copies(
+    audit: JournalAudit,
+    copies: dict[str, KeptNote],
+    checkpoints: list[CheckpointRow],
+    holding: set[int],
+    roots: dict[int, bytes],
+    origin: str,
+    key: str | None,
+) -> None:
+    """Each copy is a row's (whose own checks cover the rest), else it must still hold: a
+    copy without its row is a checkpoint deleted or a database rolled back. Each row that
+    holds has its copy, but the latest (written after its commit: a crash may have lost it;
+    the next ``journal checkpoint`` writes it)."""
+    names = {checkpoint_name(row.size, row.note.encode("utf-8")): row for row in checkpoints}
+    latest = checkpoints[-1].id if checkpoints else None
+    for name, kept in sorted(copies.items()):
+        if name not in names:
+            _check_kept(audit, kept, roots, origin, key, missing_row=True)
+    for name, row in names.items():
+        if name not in copies and row.id in holding and row.id != latest:
+            audit.findings.append(
+                Finding(
+                    f"checkpoint#{row.id}",
+                    FindingKind.CHECKPOINT_COPY_MISSING,
+                    f"its copy store:checkpoints/{name}",
+                    "none",
+                )
+            )
+
+
+def _check_kept(
+    audit: JournalAudit,
+    kept: KeptNote,
+    roots: dict[int, bytes],
+    origin: str,
+    key: str | None,
+    *,
+    missing_row: bool = False,
+) -> None:
+    """A checkpoint kept outside the table: signed by the journal key, of this archive, and
+    extended by the journal (its size reached, its root recomputed). ``missing_row``: a copy
+    from the store that no row has (reported once it is known to be genuine)."""
+    subject, body = kept.subject, kept.body
+    try:
+        if key is None:
+            raise InvalidProof("the archive has no journal verifier key")
+        note.open_note(kept.text, key)
+    except InvalidProof as exc:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.CHECKPOINT_SIGNATURE_INVALID,
+                "a note signed by the journal key",
+                str(exc),
+            )
+        )
+        return
+    if body.origin != origin:
+        audit.findings.append(
+            Finding(subject, FindingKind.CHECKPOINT_MISMATCH, f"origin {origin}", body.origin)
+        )
+        return
+    if missing_row:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.CHECKPOINT_MISSING,
+                f"a checkpoints row for the checkpoint of size {body.size} kept in the store",
+                "none: deleted, or the database was rolled back",
+            )
+        )
+    recomputed = roots.get(body.size)
+    if recomputed is None:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_ROLLED_BACK,
+                f"a journal of at least {body.size} entries",
+                f"{audit.entries} entries",
+            )
+        )
+    elif not hmac.compare_digest(recomputed, body.root):
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_FORKED,
+                f"root {body.root.hex()} at size {body.size} (signed)",
+                f"root {recomputed.hex()} (recomputed)",
             )
         )

@@ -3,7 +3,20 @@
 A checkpoint is a signed note whose text is ``<origin>\\n<size>\\n<base64 root>\\n``, signed
 with the archive's Ed25519 journal key (key name = the archive's origin). When the archive has
 a time-stamping authority, each checkpoint note's bytes are also time-stamped (RFC 3161) and
-the token kept beside it. Every checkpoint issued is kept.
+the token kept beside it. Every checkpoint issued is kept, three times over (issue 16):
+
+- its row (``checkpoints``), recorded by :func:`record`;
+- a ``checkpoint-issued`` journal entry, appended by the caller in the same transaction
+  (:func:`issued_detail`: ``id``, ``size``, ``root`` in hex, ``note_sha256``, ``timestamp``),
+  sealed in turn by the next checkpoint;
+- a copy of the signed note in the object store's checkpoint area (``store/base.py``),
+  written once the row is committed (:func:`keep_copies`). A crash between the two leaves the
+  latest row without its copy: ``journal verify`` tolerates that for the latest row only, and
+  the next ``journal checkpoint`` writes every copy that is missing.
+
+A checkpoint of size n is followed by its own ``checkpoint-issued`` entry, which it cannot
+cover: when nothing but such entries was appended since the latest checkpoint, :func:`seal`
+returns that one instead of signing another.
 
 ``prove`` gives, for one filing, a C2SP ``tlog-proof@v1`` bundle: the inclusion proof of its
 ``evidence-filed`` entry in the latest checkpoint, with the entry's exact bytes on the
@@ -13,6 +26,7 @@ the token kept beside it. Every checkpoint issued is kept.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +34,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plie_audit import clock
@@ -28,6 +42,7 @@ from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence, Journal
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
 from plie_audit.errors import (
+    InputError,
     InvalidProof,
     JournalError,
     NotFoundError,
@@ -35,10 +50,13 @@ from plie_audit.errors import (
     WrongPassphrase,
 )
 from plie_audit.journal import merkle, note, tree
+from plie_audit.journal.log import Event
 from plie_audit.signing import ca, timestamps
 from plie_audit.signing.identities import write_key_file
+from plie_audit.store import ObjectStore, checkpoint_name
 
 JOURNAL_KEY_FILE = "journal.key.pem"
+MAX_NOTE_FILE = 64 * 1024  # a checkpoint note is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,15 @@ class CheckpointInfo:
             row.tsa_time,
             bytes(row.tsa_token) if row.tsa_token is not None else None,
         )
+
+    @property
+    def subject(self) -> str:
+        """How findings and the ``checkpoint-issued`` entry name it: ``checkpoint#<id>``."""
+        return f"checkpoint#{self.id}"
+
+    @property
+    def note_sha256(self) -> str:
+        return hashlib.sha256(self.note.encode("utf-8")).hexdigest()
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -186,17 +213,28 @@ def seal(
     The checkpoint is recorded afterwards (:func:`record`): a checkpoint of size n stays true
     however much the journal has grown meanwhile."""
     key, publish = unlock(db, keys_dir, origin, passphrase)
+    previous = latest(db)
     with db.read() as session:
         size, root = tree.head(session)
-    previous = latest(db)
-    if previous is not None and previous.size == size:
-        return previous
+        if previous is not None and not _appended_since(session, previous.size):
+            return previous
     text = note.Checkpoint(origin=origin, size=size, root=root).body()
     signed = note.sign_note(text, origin, key)
     token, tsa_time, pin = (None, None, None)
     if tsa_url:
         token, tsa_time, pin = _timestamp(db, tsa_url, signed.encode("utf-8"))
     return Sealed(size, root, signed, token, tsa_time, publish, pin)
+
+
+def _appended_since(session: Session, size: int) -> bool:
+    """Whether the journal holds an entry past ``size`` other than a ``checkpoint-issued``
+    one (each checkpoint is followed by its own, which no checkpoint of it can cover)."""
+    found = session.execute(
+        select(func.count())
+        .select_from(JournalEntry)
+        .where(JournalEntry.seq > size, JournalEntry.event != Event.CHECKPOINT_ISSUED.value)
+    ).scalar_one()
+    return bool(found)
 
 
 def record(session: Session, sealed: Sealed) -> CheckpointInfo:
@@ -220,6 +258,69 @@ def record(session: Session, sealed: Sealed) -> CheckpointInfo:
     session.add(row)
     session.flush()
     return CheckpointInfo.from_row(row)
+
+
+def issued_detail(info: CheckpointInfo) -> dict[str, Any]:
+    """The detail of the ``checkpoint-issued`` entry that journals a checkpoint (docs/formats.md);
+    ``journal verify`` compares each row with it."""
+    return {
+        "id": info.id,
+        "size": info.size,
+        "root": info.root.hex(),
+        "note_sha256": info.note_sha256,
+        "timestamp": clock.isoformat(info.tsa_time) if info.tsa_time else None,
+    }
+
+
+def keep_copies(db: Database, store: ObjectStore, origin: str) -> list[str]:
+    """Write into the store's checkpoint area the copy of every checkpoint row that has none
+    (the new one; one a crash left without it); return the names written. A row whose note
+    does not verify with the archive's verifier key is not copied: the copies are kept for
+    ever, and ``journal verify`` reports such a row already."""
+    key = stored_verifier_key(db)
+    kept = store.checkpoint_names()
+    written = []
+    for info in list_all(db):
+        data = info.note.encode("utf-8")
+        if checkpoint_name(info.size, data) in kept or not _genuine(info, key, origin):
+            continue
+        written.append(store.put_checkpoint(info.size, data))
+    return written
+
+
+def _genuine(info: CheckpointInfo, key: str | None, origin: str) -> bool:
+    if key is None:
+        return False
+    try:
+        body = note.parse_checkpoint(note.open_note(info.note, key))
+    except InvalidProof:
+        return False
+    return (body.origin, body.size, body.root) == (origin, info.size, info.root)
+
+
+def read_note_file(path: Path) -> str:
+    """A checkpoint note someone kept (``journal verify --checkpoint FILE``): its text, once
+    its form is checked (a signed note whose text is a checkpoint). Its signature is not
+    checked here: a note signed by another key is a finding of the audit, not an error.
+
+    Raises:
+        InputError: no such file, or not a signed checkpoint note.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_NOTE_FILE + 1)
+    except FileNotFoundError:
+        raise InputError(f"--checkpoint {path}: no such file") from None
+    except OSError as exc:
+        raise InputError(f"--checkpoint {path}: cannot read ({exc.strerror})") from exc
+    try:
+        if len(data) > MAX_NOTE_FILE:
+            raise InvalidProof(f"more than {MAX_NOTE_FILE} bytes")
+        text = data.decode("utf-8")
+        note.parse_checkpoint(note.note_text(text))
+    except (UnicodeDecodeError, InvalidProof) as exc:
+        raise InputError(f"--checkpoint {path}: not a signed checkpoint note ({exc})") from None
+    return text
 
 
 def _timestamp(db: Database, url: str, data: bytes) -> tuple[bytes, datetime, str | None]:

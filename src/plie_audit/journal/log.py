@@ -96,6 +96,7 @@ class Event(StrEnum):
     LOCKS_APPLIED = "locks-applied"
     ARCHIVE_EXPORTED = "archive-exported"
     ARCHIVE_IMPORTED = "archive-imported"
+    CHECKPOINT_ISSUED = "checkpoint-issued"
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ __all__ = [
     "ProofBundle",
     "format_proof",
     "key_id",
+    "note_text",
     "open_note",
     "parse_checkpoint",
     "parse_proof",
@@ -238,6 +239,37 @@ def open_note(note: str, verifier_key: str) -> str:
             verify, or no signature by this key at all.
     """
     name, identifier, public_key = parse_verifier_key(verifier_key)
+    text, signatures = _split_note(note)
+    verified = False
+    for signer, blob in signatures:
+        if signer != name or blob[:_KEY_ID_SIZE] != identifier:
+            continue  # unknown key: ignored, as the spec requires
+        signature = blob[_KEY_ID_SIZE:]
+        if len(signature) != _ED25519_SIGNATURE_SIZE:
+            raise InvalidProof(f"signature by {name}+{identifier.hex()} is not 64 bytes")
+        try:
+            public_key.verify(signature, text.encode("utf-8"))
+        except InvalidSignature as exc:
+            raise InvalidProof(f"signature by {name}+{identifier.hex()} does not verify") from exc
+        verified = True
+    if not verified:
+        raise InvalidProof(f"note has no signature by key {name}+{identifier.hex()}")
+    return text
+
+
+def note_text(note: str) -> str:
+    """The text of a signed note whose form is checked (text, blank line, well-formed
+    signature lines) but whose signatures are *not* verified: to tell a file that is no signed
+    note at all from one signed by another key. Use :func:`open_note` to trust the text.
+
+    Raises:
+        InvalidProof: the note is malformed.
+    """
+    return _split_note(note)[0]
+
+
+def _split_note(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """Split a signed note into its text and its signatures ``(key name, key ID || sig)``."""
     bad = _control_character(note)
     if bad is not None:
         raise InvalidProof(f"malformed note: control character {bad}")
@@ -253,7 +285,7 @@ def open_note(note: str, verifier_key: str) -> str:
     lines = signatures[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise InvalidProof(f"malformed note: more than {MAX_SIGNATURES} signatures")
-    verified = False
+    found = []
     for line in lines:
         # "— <key name> base64(32-bit key ID || signature)"
         if not line.startswith(_EM_DASH_SPACE):
@@ -265,19 +297,8 @@ def open_note(note: str, verifier_key: str) -> str:
         # "Signatures are the base64 encoding of 4+n bytes."
         if len(blob) <= _KEY_ID_SIZE:
             raise InvalidProof(f"malformed note: signature of {signer} is too short")
-        if signer != name or blob[:_KEY_ID_SIZE] != identifier:
-            continue  # unknown key: ignored, as the spec requires
-        signature = blob[_KEY_ID_SIZE:]
-        if len(signature) != _ED25519_SIGNATURE_SIZE:
-            raise InvalidProof(f"signature by {name}+{identifier.hex()} is not 64 bytes")
-        try:
-            public_key.verify(signature, text.encode("utf-8"))
-        except InvalidSignature as exc:
-            raise InvalidProof(f"signature by {name}+{identifier.hex()} does not verify") from exc
-        verified = True
-    if not verified:
-        raise InvalidProof(f"note has no signature by key {name}+{identifier.hex()}")
-    return text
+        found.append((signer, blob))
+    return text, found
 
 
 # --- checkpoints -------------------------------------------------------------------------------

@@ -7,6 +7,10 @@ journal key); reading, proving and verifying need no identity.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy.orm import Session
 
 from plie_audit.context import Context
 from plie_audit.errors import JournalError
@@ -14,20 +18,38 @@ from plie_audit.evidence import access
 from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal_log
 from plie_audit.journal.audit import JournalAudit, audit_journal
-from plie_audit.journal.checkpoints import CheckpointInfo
+from plie_audit.journal.checkpoints import CheckpointInfo, read_note_file
+from plie_audit.journal.log import Event
 from plie_audit.services import Service
 
 
 def seal(ctx: Context, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:
     """Sign (and time-stamp) a checkpoint of the journal as it is now, and record it; the
-    latest one (and False) when nothing was appended since."""
+    latest one (and False) when nothing was appended since.
+
+    The row and its ``checkpoint-issued`` entry commit together; the copy in the store's
+    checkpoint area follows the commit, with any copy a crash left unwritten."""
     action = ctx.keep(archive_passphrase, "journal checkpoint")
     sealed = checkpoints.seal(
         ctx.db, ctx.keys_dir, ctx.origin, archive_passphrase, tsa_url=ctx.settings.tsa_url
     )
     if isinstance(sealed, CheckpointInfo):
+        checkpoints.keep_copies(ctx.db, ctx.store, ctx.origin)
         return sealed, False
-    return action.commit(lambda session: checkpoints.record(session, sealed)), True
+
+    def write(session: Session) -> CheckpointInfo:
+        info = checkpoints.record(session, sealed)
+        action.journal(
+            session,
+            Event.CHECKPOINT_ISSUED,
+            subjects=[info.subject],
+            detail=checkpoints.issued_detail(info),
+        )
+        return info
+
+    info = action.commit(write)
+    checkpoints.keep_copies(ctx.db, ctx.store, ctx.origin)
+    return info, True
 
 
 class JournalService(Service):
@@ -48,9 +70,19 @@ class JournalService(Service):
         """A C2SP tlog-proof@v1 bundle proving the filing of a piece is in the journal."""
         return checkpoints.prove(self.ctx.db, access.resolve(self.ctx.db, evidence_id).id)
 
-    def verify(self, verifier_key: str | None = None) -> JournalAudit:
-        """Recompute the journal's tree and check every checkpoint and time-stamp."""
-        return audit_journal(self.ctx.db, self.ctx.origin, verifier_key)
+    def verify(
+        self, verifier_key: str | None = None, checkpoints: Sequence[Path] = ()
+    ) -> JournalAudit:
+        """Recompute the journal's tree and check every checkpoint and time-stamp.
+
+        The checkpoints kept in the store are checked too; ``checkpoints`` are files holding
+        checkpoint notes kept elsewhere (an authority's copy, a control pack's
+        ``data/trust/checkpoint.txt``) that the journal must extend (InputError, before
+        anything is checked, for a file that is no signed checkpoint note)."""
+        given = [(str(path), read_note_file(Path(path))) for path in checkpoints]
+        return audit_journal(
+            self.ctx.db, self.ctx.origin, verifier_key, store=self.ctx.store, given=given
+        )
 
     def checkpoints(self) -> builtins.list[CheckpointInfo]:
         """Every checkpoint issued, oldest first."""

@@ -167,7 +167,15 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
         if isinstance(sealed, checkpoints.Sealed):
             with db.write() as session:
                 journal.sign_as(session, keeper)
-                checkpoints.record(session, sealed)
+                first = checkpoints.record(session, sealed)
+                journal.append(
+                    session,
+                    Event.CHECKPOINT_ISSUED,
+                    None,
+                    subjects=[first.subject],
+                    detail=checkpoints.issued_detail(first),
+                )
+        checkpoints.keep_copies(db, object_store, origin)
         # archive.toml is written last: its presence means the archive is complete.
         write_settings(root, settings)
     except BaseException:
@@ -258,6 +266,8 @@ def rebuild(
         migrate.upgrade(db, str(exported["schema_revision"]))
         seq = restore.insert_rows(db, checked, objects=objects, with_keys=bool(checked.keys))
         migrate.upgrade(db)
+        # The checkpoints came back as rows: the new store keeps its copies of them too.
+        checkpoints.keep_copies(db, object_store, settings.origin)
         write_settings(root, settings)
     except BaseException:
         remove_partial(root, created_here)

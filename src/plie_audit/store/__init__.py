@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 from plie_audit import lazy
 from plie_audit.errors import ArchiveStateError
-from plie_audit.store.base import LockState, ObjectStat, ObjectStore, PutResult
+from plie_audit.store.base import (
+    CHECKPOINT_NAME,
+    LockState,
+    ObjectStat,
+    ObjectStore,
+    PutResult,
+    checkpoint_name,
+)
 from plie_audit.store.local import LocalStore
 
 if TYPE_CHECKING:
@@ -16,7 +23,16 @@ if TYPE_CHECKING:
 else:  # boto3 takes half a second to import, and the embedded default never needs it
     s3 = lazy.module("plie_audit.store.s3")
 
-__all__ = ["LocalStore", "LockState", "ObjectStat", "ObjectStore", "PutResult", "open_store"]
+__all__ = [
+    "CHECKPOINT_NAME",
+    "LocalStore",
+    "LockState",
+    "ObjectStat",
+    "ObjectStore",
+    "PutResult",
+    "checkpoint_name",
+    "open_store",
+]
 
 
 def open_store(url: str, root: Path) -> ObjectStore:

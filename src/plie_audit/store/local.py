@@ -1,4 +1,5 @@
-"""Local content-addressed store: ``<root>/<first 2 hex>/<64 hex sha256>``, read-only files.
+"""Local content-addressed store: ``<root>/<first 2 hex>/<64 hex sha256>``, read-only files,
+and the checkpoint area ``<root>/checkpoints/`` (``store/base.py``).
 
 Writes are atomic: the bytes go to ``<root>/.tmp/`` while being hashed, then the file is
 renamed to its address. Durability is batched: :meth:`LocalStore.flush` makes every new object
@@ -23,7 +24,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from plie_audit.errors import InputError, StoreError
-from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
+from plie_audit.store.base import (
+    CHECKPOINTS,
+    CHUNK_SIZE,
+    MAX_CHECKPOINT_BYTES,
+    LockState,
+    ObjectStat,
+    PutResult,
+    checkpoint_name,
+)
 
 HEAD_SIZE = 8192
 _HEX = set("0123456789abcdef")
@@ -268,6 +277,70 @@ class LocalStore:
 
     def set_lock(self, sha256: str, retain_until: datetime | None, legal_hold: bool) -> bool:
         return False
+
+    # -- the checkpoint area -----------------------------------------------------------------
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.root / CHECKPOINTS
+
+    def put_checkpoint(self, size: int, note: bytes) -> str:
+        """Written like an object (a temporary file renamed to its name, read-only 0444) but
+        made durable at once, file and folders: it is written after the commit that records
+        the checkpoint, with no later flush."""
+        name = checkpoint_name(size, note)
+        target = self.checkpoints_dir / name
+        try:
+            if target.is_file() and self._holds(target, note):
+                return name
+            self._folder(self._tmp)
+            new_folder = not self.checkpoints_dir.is_dir()
+            self._folder(self.checkpoints_dir)
+            fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="checkpoint-")
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as writer:
+                    writer.write(note)
+                    writer.flush()
+                    os.fsync(writer.fileno())
+                os.chmod(tmp, 0o444)
+                os.replace(tmp, target)  # atomic: the name never holds partial bytes
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_dir(self.checkpoints_dir)
+            if new_folder:
+                _fsync_dir(self.root)
+        except OSError as exc:
+            raise StoreError(f"cannot keep checkpoint {name}: {exc.strerror or exc}") from exc
+        return name
+
+    @staticmethod
+    def _holds(path: Path, data: bytes) -> bool:
+        try:
+            with open(path, "rb") as handle:
+                return hmac.compare_digest(handle.read(len(data) + 1), data)
+        except OSError:
+            return False
+
+    def checkpoint_names(self) -> set[str]:
+        try:
+            return {item.name for item in self.checkpoints_dir.iterdir()}
+        except FileNotFoundError:
+            return set()
+        except OSError as exc:
+            raise StoreError(f"cannot list {self.checkpoints_dir}: {exc.strerror}") from exc
+
+    def checkpoints(self) -> Iterator[tuple[str, bytes]]:
+        for name in sorted(self.checkpoint_names()):
+            path = self.checkpoints_dir / name
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(MAX_CHECKPOINT_BYTES + 1)
+            except IsADirectoryError:
+                data = b""
+            except OSError as exc:
+                raise StoreError(f"cannot read {path}: {exc.strerror}") from exc
+            yield name, data
 
     def iter_objects(self) -> Iterator[str]:
         for folder in sorted(self.root.iterdir()):

@@ -10,7 +10,11 @@ overwrite what the archive must keep:
   (``retention/locks.py``). Retention is only ever extended, never shortened (S3 refuses that
   anyway in COMPLIANCE mode);
 - disposal deletes every version of the key, which the server allows only once the lock has
-  expired (:class:`~plie_audit.errors.StoreLocked` until then).
+  expired (:class:`~plie_audit.errors.StoreLocked` until then);
+- each signed checkpoint of the journal is kept under ``[PREFIX/]checkpoints/<name>``
+  (``store/base.py``) with a legal hold and a COMPLIANCE retention of
+  ``CHECKPOINT_RETENTION_YEARS``: neither the operator nor anyone holding the bucket's keys can
+  delete or overwrite it, so a rolled-back database cannot take its checkpoints with it.
 
 The archive keeps its own SHA-256 of every object; S3 checksums and ETags are not relied on.
 Non-AWS servers (Ceph radosgw, MinIO...) need boto3's ``request_checksum_calculation=
@@ -38,13 +42,30 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from plie_audit.errors import ArchiveStateError, InputError, StoreError, StoreLocked
-from plie_audit.store.base import CHUNK_SIZE, LockState, ObjectStat, PutResult
+from plie_audit.store.base import (
+    CHECKPOINTS,
+    CHUNK_SIZE,
+    MAX_CHECKPOINT_BYTES,
+    LockState,
+    ObjectStat,
+    PutResult,
+    checkpoint_name,
+)
 from plie_audit.store.local import HEAD_SIZE, check_regular_file, check_unchanged
 
 MULTIPART_THRESHOLD = 64 * 1024 * 1024  # larger files go in parts (bounded memory)
 PART_SIZE = 16 * 1024 * 1024
 PARALLEL_READS = 16  # verify reads this many objects at once (network-bound, not CPU-bound)
 RETRIES = 5  # attempts per S3 call (boto3 "standard" mode: throttling, 5xx, broken connections)
+# A checkpoint proves the journal's past for as long as the archive lives: it follows no
+# piece's retention, so it is locked for the archive's horizon, the 30 years its root CA is
+# valid (signing/ca.py HORIZON_YEARS), far beyond the longest retention the shipped policies
+# give (10 years, fr-gestion-de-fait-2007-2013, counted from events years after the filing).
+# COMPLIANCE mode: nobody, the bucket's root account included, can delete or overwrite the
+# version or shorten that date. The legal hold on top keeps it after the date until someone
+# deliberately releases it. A checkpoint note is a few hundred bytes: keeping every one costs
+# nothing.
+CHECKPOINT_RETENTION_YEARS = 30
 _HEX = set("0123456789abcdef")
 T = TypeVar("T")
 
@@ -333,6 +354,71 @@ class S3Store:
                         yield sha
         except Exception as exc:
             raise StoreError(f"cannot list {self.url}: {exc}") from exc
+
+    # -- the checkpoint area ---------------------------------------------------------------
+    def _checkpoints_prefix(self) -> str:
+        return f"{self.prefix}/{CHECKPOINTS}/" if self.prefix else f"{CHECKPOINTS}/"
+
+    def put_checkpoint(self, size: int, note: bytes) -> str:
+        """Put the note under a legal hold and a COMPLIANCE retention (one PUT); a name already
+        listed is not put again (the digest in the name says its bytes; ``checkpoints`` reads
+        every version, so a version put on top by someone else hides nothing)."""
+        name = checkpoint_name(size, note)
+        key = self._checkpoints_prefix() + name
+        if self._head(key) is not None:
+            return name
+        now = datetime.now(UTC)  # the server's clock decides; no need for a frozen one here
+        year = now.year + CHECKPOINT_RETENTION_YEARS
+        until = now.replace(year=year, day=28) if now.month == 2 and now.day == 29 else now
+        until = until.replace(year=year)
+        self._call(
+            f"cannot keep checkpoint {name} in {self.url}",
+            self.client.put_object,
+            Key=key,
+            Body=note,
+            ContentLength=len(note),
+            ContentMD5=base64.b64encode(hashlib.md5(note, usedforsecurity=False).digest()).decode(),
+            ContentType="text/plain; charset=utf-8",
+            ObjectLockMode="COMPLIANCE",
+            ObjectLockRetainUntilDate=until,
+            ObjectLockLegalHoldStatus="ON",
+        )
+        return name
+
+    def checkpoint_names(self) -> set[str]:
+        prefix = self._checkpoints_prefix()
+        paginator = self.client.get_paginator("list_objects_v2")
+        try:
+            return {
+                item["Key"][len(prefix) :]
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+                for item in page.get("Contents", [])
+            }
+        except Exception as exc:
+            raise StoreError(f"cannot list the checkpoints in {self.url}: {exc}") from exc
+
+    def checkpoints(self) -> Iterator[tuple[str, bytes]]:
+        prefix = self._checkpoints_prefix()
+        paginator = self.client.get_paginator("list_object_versions")
+        versions: list[tuple[str, str]] = []
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Versions", []):
+                    versions.append((item["Key"], item["VersionId"]))
+        except Exception as exc:
+            raise StoreError(f"cannot list the checkpoints in {self.url}: {exc}") from exc
+        seen: set[tuple[str, bytes]] = set()
+        for key, version in sorted(versions):
+            try:
+                answer = self.client.get_object(Bucket=self.bucket, Key=key, VersionId=version)
+                with answer["Body"] as body:
+                    data = bytes(body.read(MAX_CHECKPOINT_BYTES + 1))
+            except Exception as exc:
+                raise StoreError(f"cannot read {key} in s3://{self.bucket}: {exc}") from exc
+            found = (key[len(prefix) :], data)
+            if found not in seen:
+                seen.add(found)
+                yield found
 
     # -- versions and locks ----------------------------------------------------------------
     def versions(self, sha256: str) -> list[dict[str, Any]]:

@@ -391,12 +391,13 @@ def verify_archive(
     settings: Settings | None = None,
 ) -> VerifyReport:
     """Check every piece against its record, every record against its journal entry, the
-    journal against every signed checkpoint; collect all findings.
+    journal against every signed checkpoint and the checkpoint copies the store keeps;
+    collect all findings.
 
     Records bound to an entry that a valid checkpoint seals need no CMS check: the checkpoint
     signature covers them. ``signatures=True`` re-checks every CMS signature anyway.
     """
-    audit = audit_journal(db, origin, signatures=signatures)
+    audit = audit_journal(db, origin, signatures=signatures, store=store)
     findings: list[Finding] = list(audit.findings)
     with db.read() as session:
         total_count = session.execute(select(func.count()).select_from(Evidence)).scalar_one()

@@ -18,6 +18,7 @@ from plie_audit.journal.note import (
     ProofBundle,
     format_proof,
     key_id,
+    note_text,
     open_note,
     parse_checkpoint,
     parse_proof,
@@ -327,6 +328,18 @@ def test_same_name_and_id_with_a_bad_signature_rejects_the_note() -> None:
 def test_malformed_notes_are_refused(note: str, message: str) -> None:
     with pytest.raises(InvalidProof, match=message):
         open_note(note, PETER_VKEY)
+    with pytest.raises(InvalidProof, match=message):  # its form alone is wrong
+        note_text(note)
+
+
+def test_note_text_checks_the_form_not_the_signature() -> None:
+    """What ``journal verify --checkpoint`` needs: a note signed by another key is a note
+    (a finding once opened), where a malformed one is not."""
+    assert note_text(GO_TEXT + "\n" + PETER_SIG) == GO_TEXT
+    forged = GO_TEXT + "\n" + PETER_SIG.replace("kuBS9", "kuBS8")
+    assert note_text(forged) == GO_TEXT
+    with pytest.raises(InvalidProof, match="does not verify"):
+        open_note(forged, PETER_VKEY)
 
 
 def test_malformed_verifier_key_is_refused_by_open() -> None:

@@ -164,3 +164,42 @@ def test_open_store_paths(tmp_path: Path) -> None:
     assert s3.key("ab" + "0" * 62) == "lyon/2007/ab/ab" + "0" * 62
     with pytest.raises(ArchiveStateError, match="unsupported store URL"):
         open_store("ftp://bucket/prefix", tmp_path)
+
+
+# ------------------------------------------------------------------ the checkpoint area
+
+NOTE = "anpe.example/lyon\n42\nqL6h\n\n\u2014 anpe.example/lyon AAAA\n".encode()
+
+
+def test_a_checkpoint_is_kept_read_only_beside_the_objects(
+    store: LocalStore, tmp_path: Path
+) -> None:
+    sha = store.put_file(_file(tmp_path, "a", b"facture")).sha256
+    name = store.put_checkpoint(42, NOTE)
+    assert name == f"{42:020d}-{hashlib.sha256(NOTE).hexdigest()}.note"
+    path = store.root / "checkpoints" / name
+    assert path.read_bytes() == NOTE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert store.put_checkpoint(42, NOTE) == name  # kept already: left as it is
+    assert store.checkpoint_names() == {name}
+    assert list(store.checkpoints()) == [(name, NOTE)]
+    assert list(store.iter_objects()) == [sha]  # the area is no object
+    assert not any((store.root / ".tmp").iterdir())  # written through a temporary file
+
+
+def test_a_damaged_copy_is_listed_as_it_is_and_rewritten_by_a_put(store: LocalStore) -> None:
+    name = store.put_checkpoint(7, NOTE)
+    path = store.root / "checkpoints" / name
+    path.chmod(0o644)
+    path.write_bytes(b"tampered")
+    (store.root / "checkpoints" / "planted.txt").write_bytes(b"x" * 100_000)
+    listed = dict(store.checkpoints())
+    assert listed[name] == b"tampered"
+    assert len(listed["planted.txt"]) == 64 * 1024 + 1  # read no further than a note can be
+    store.put_checkpoint(7, NOTE)
+    assert path.read_bytes() == NOTE
+
+
+def test_an_empty_checkpoint_area(store: LocalStore) -> None:
+    assert store.checkpoint_names() == set()
+    assert list(store.checkpoints()) == []

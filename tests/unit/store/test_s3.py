@@ -152,3 +152,24 @@ def test_unreachable_server_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) 
     store = S3Store("s3://plie-unit")
     with pytest.raises(StoreError, match="cannot reach s3://plie-unit"):
         store.create()
+
+
+def test_a_checkpoint_is_kept_locked_and_every_version_is_read(client: Any, store: S3Store) -> None:
+    note = "anpe.example/lyon\n42\nqL6h\n\n\u2014 anpe.example/lyon AAAA\n".encode()
+    name = store.put_checkpoint(42, note)
+    assert name == f"{42:020d}-{hashlib.sha256(note).hexdigest()}.note"
+    key = f"lyon/checkpoints/{name}"
+    head = client.head_object(Bucket="plie-unit", Key=key)
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    years = (head["ObjectLockRetainUntilDate"] - datetime.now(UTC)).days / 365.25
+    assert 29.9 < years < 30.1
+    assert store.put_checkpoint(42, note) == name  # kept already: not put again
+    assert len(client.list_object_versions(Bucket="plie-unit", Prefix=key)["Versions"]) == 1
+    assert store.checkpoint_names() == {name}
+    assert list(store.iter_objects()) == []  # the area is no object
+    # Someone puts other bytes on top and deletes the key: the locked version is still read.
+    client.put_object(Bucket="plie-unit", Key=key, Body=b"tampered")
+    client.delete_object(Bucket="plie-unit", Key=key)
+    assert store.checkpoint_names() == set()
+    assert sorted(store.checkpoints()) == [(name, note), (name, b"tampered")]

@@ -14,6 +14,7 @@ from plie_audit.cli.options import (
     note,
     output_option,
     pass_state,
+    say,
     table,
 )
 from plie_audit.clock import isoformat
@@ -116,7 +117,7 @@ def verify(ctx: click.Context, state: State, verifier_key: str | None, as_json: 
             "sealed by a valid checkpoint"
         )
         for finding in audit.findings:
-            click.echo(
+            say(
                 f"FINDING {finding.kind.value}: {finding.subject}: expected "
                 f"{finding.expected}, found {finding.found}"
             )

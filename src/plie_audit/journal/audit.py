@@ -12,7 +12,9 @@ in constant memory:
   size and root; each is consistent with the next (RFC 9162 §2.1.4 proof from stored nodes);
   each time-stamp token covers its note and chains to the TSA's anchor;
 - the head row agrees with the recomputed tree, and no checkpoint covers more entries than
-  the journal holds (a truncated journal).
+  the journal holds (a truncated journal);
+- time only moves forward: no entry is dated before the one before it, nor after the
+  verifying clock — both within CLOCK_SKEW (a clock set back, or ahead, to date an act).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit import canonical
+from plie_audit import canonical, clock
 from plie_audit.clock import isoformat
 from plie_audit.db.models import ArchiveInfo, JournalEntry, JournalHead, JournalNode
 from plie_audit.db.models import Checkpoint as CheckpointRow
@@ -40,6 +43,10 @@ from plie_audit.signing import ca, timestamps
 
 STREAM_ROWS = 5000
 MAX_NODE_FINDINGS = 20
+# How far apart the clocks of the machines writing one archive may be, and how long an action
+# may take between dating its entries and committing them (a large filing batch): an entry may
+# be this much earlier than the one before it, or than the verifying clock's now, unreported.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -140,6 +147,8 @@ def _recompute(
     node_findings = 0
     last_bad_leaf = -1  # the nodes above a changed leaf differ too: report only the leaf
     previous_seq = 0
+    previous_at: datetime | None = None
+    latest = clock.now() + CLOCK_SKEW
     nodes = _stream(
         session,
         select(JournalNode.level, JournalNode.idx, JournalNode.hash).order_by(JournalNode.pos),
@@ -162,6 +171,7 @@ def _recompute(
             )
         previous_seq = row.seq
         entry, problems = _entry_problems(row)
+        previous_at = _check_time(audit, subject, entry, previous_at, latest)
         if problems:
             audit.findings.append(
                 Finding(
@@ -228,6 +238,44 @@ def _recompute(
             )
         )
     return roots
+
+
+def _check_time(
+    audit: JournalAudit,
+    subject: str,
+    entry: dict[str, Any] | None,
+    previous: datetime | None,
+    latest: datetime,
+) -> datetime | None:
+    """Time only moves forward: the entry (its signed bytes, not its row) is dated neither
+    before the entry before it nor after ``latest`` (the verifying clock's now), each beyond
+    CLOCK_SKEW — else the clock of whoever wrote it was set back or ahead. Return the time
+    the next entry is compared with."""
+    try:
+        at = clock.parse_instant(str(entry["at"])) if entry is not None else None
+    except (KeyError, ValueError):
+        at = None  # an unreadable entry: journal-entry-mismatch says so
+    if at is None:
+        return previous
+    if previous is not None and at < previous - CLOCK_SKEW:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_TIME_BACKWARDS,
+                f"at or after {isoformat(previous)} (the entry before)",
+                isoformat(at),
+            )
+        )
+    if at > latest:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_TIME_FUTURE,
+                f"at or before {isoformat(latest - CLOCK_SKEW)} (now)",
+                isoformat(at),
+            )
+        )
+    return at
 
 
 def _node_finding(subject: str, level: int, index: int, value: bytes, stored: Any) -> Finding:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from collections.abc import Mapping
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from plie_audit import clock
 from plie_audit.errors import InputError
 
 
@@ -63,6 +65,18 @@ class Role(StrEnum):
     CONTROLE = "controle"
 
 
+# The documents the archive produces, and the role that produces each. They are never filed
+# by hand (``evidence add``, ``import``, a ``supersede --kind``, an expense piece), and only
+# that role annuls or supersedes one. A retention audit report is filed as ``autre``: it is
+# recognised by its ``retention-audit`` journal entry (``evidence/corrections.py``).
+PRODUCED_KINDS: Mapping[EvidenceKind, tuple[Role, str]] = {
+    EvidenceKind.ETAT_CERTIFIE: (Role.COMPTABLE, "statement certify"),
+    EvidenceKind.BILAN_INTERMEDIAIRE: (Role.COMPTABLE, "bilan intermediaire"),
+    EvidenceKind.BILAN_FINAL: (Role.COMPTABLE, "bilan final"),
+    EvidenceKind.CERTIFICAT_ELIMINATION: (Role.ARCHIVISTE, "retention dispose"),
+}
+
+
 # Personal documents: reading their bytes (`evidence get`, `evidence export`) needs one of
 # SENSITIVE_READERS, and is journaled like every read. Payslips always are; an archive may
 # mark more kinds at `init --sensitive-kind` (archive.toml, `sensitive_kinds`).
@@ -99,14 +113,45 @@ def parse_choice(enum: type[E], value: str, what: str) -> E:
         raise InputError(f"unknown {what} {value!r} (expected one of: {valid})") from None
 
 
-def parse_date(value: str, what: str = "date") -> date:
-    """Parse an ISO 8601 calendar date (``2007-03-31``), a civil date in Europe/Paris."""
+# Every date the archive is given lies in these bounds: the earliest ESF programme it knows
+# began in 2000 (conventions and their pieces a little before), and a retention date must stay
+# computable (a trigger in 9999 made every retention computation overflow).
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+# A date of something already done (a payment, a trigger event, a certification) may be at
+# most this far after today in Europe/Paris: the act may be recorded from a time zone ahead.
+AHEAD_OF_TODAY = timedelta(days=1)
+
+
+def check_date(day: date, what: str = "date", *, future: bool = True) -> date:
+    """Return ``day`` if it makes sense: within EARLIEST_DATE..LATEST_DATE and, unless
+    ``future``, not more than one day after today (Europe/Paris); raise InputError otherwise."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise InputError(
+            f"{what} {day.isoformat()} is out of range "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+        )
+    if not future:
+        today = clock.today()
+        if day > today + AHEAD_OF_TODAY:
+            raise InputError(
+                f"{what} {day.isoformat()} is in the future "
+                f"(today is {today.isoformat()} in Europe/Paris)"
+            )
+    return day
+
+
+def parse_date(value: str, what: str = "date", *, future: bool = True) -> date:
+    """Parse an ISO 8601 calendar date (``2007-03-31``), a civil date in Europe/Paris, and
+    check it makes sense (:func:`check_date`; ``future=False`` for a date of something
+    already done)."""
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
         raise InputError(f"bad {what} {value!r} (expected YYYY-MM-DD, e.g. 2007-03-31)")
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise InputError(f"bad {what} {value!r}: no such day") from None
+    return check_date(day, what, future=future)
 
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
@@ -138,6 +183,18 @@ def check_convention_ref(ref: str) -> str:
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def check_text(value: str, what: str, *, newlines: bool = False) -> str:
+    """Refuse text a terminal or a reader would not show as stored: control characters (C0,
+    DEL, C1: a newline forges a row, ESC drives the terminal) and bidirectional controls;
+    ``newlines`` lets line feeds through (multi-line text such as a policy's source)."""
+    if any(unicodedata.category(ch) == "Cc" and not (newlines and ch == "\n") for ch in value):
+        raise InputError(f"{what} contains control characters")
+    if any(ch in BIDI_CONTROLS for ch in value):
+        # They reorder what a reader sees on screen and in the PDFs ("Trojan Source").
+        raise InputError(f"{what} contains bidirectional control characters")
+    return value
+
+
 def clean_text(value: str, what: str, *, max_length: int = 500, required: bool = False) -> str:
     """Normalise free text to NFC and refuse control characters; ``required`` refuses blanks."""
     if any("\ud800" <= ch <= "\udfff" for ch in value):
@@ -147,9 +204,4 @@ def clean_text(value: str, what: str, *, max_length: int = 500, required: bool =
         raise InputError(f"{what} must not be empty")
     if len(text) > max_length:
         raise InputError(f"{what} is too long ({len(text)} characters, at most {max_length})")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise InputError(f"{what} contains control characters")
-    if any(ch in BIDI_CONTROLS for ch in text):
-        # They reorder what a reader sees on screen and in the PDFs ("Trojan Source").
-        raise InputError(f"{what} contains bidirectional control characters")
-    return text
+    return check_text(text, what)

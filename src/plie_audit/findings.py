@@ -38,6 +38,8 @@ class FindingKind(StrEnum):
     JOURNAL_GAP = "journal-gap"
     JOURNAL_ENTRY_MISMATCH = "journal-entry-mismatch"
     JOURNAL_TREE_MISMATCH = "journal-tree-mismatch"
+    JOURNAL_TIME_BACKWARDS = "journal-time-backwards"  # an entry dated before the one before it
+    JOURNAL_TIME_FUTURE = "journal-time-future"  # an entry dated after the verifying clock
     CHECKPOINT_SIGNATURE_INVALID = "checkpoint-signature-invalid"
     CHECKPOINT_MISMATCH = "checkpoint-mismatch"
     CHECKPOINT_ROOT_MISMATCH = "checkpoint-root-mismatch"

@@ -135,7 +135,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
             MARIE, CONV, _csv(pieces, "depenses-s1.csv", _lines(pieces, range(1, 7)))
         )
         archive.statement.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 6, 30))
-        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 7, 10))
+        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 7, 5))
     with at("2007-07-20 10:00:00"):
         archive.payment.add(MARIE, CONV, PaymentKind.ACOMPTE, Decimal("9000.00"), date(2007, 7, 20))
     with at("2007-10-05 10:00:00"):
@@ -143,7 +143,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
             MARIE, CONV, _csv(pieces, "depenses-t3.csv", _lines(pieces, range(7, 10)))
         )
         archive.statement.certify(MARIE, CONV, since=date(2007, 1, 1), until=date(2007, 9, 30))
-        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 10, 10))
+        archive.bilan.produce(MARIE, CONV, "intermediaire", issued_on=date(2007, 10, 5))
     with at("2007-10-20 10:00:00"):
         archive.payment.add(
             MARIE, CONV, PaymentKind.ACOMPTE, Decimal("12000.00"), date(2007, 10, 20)

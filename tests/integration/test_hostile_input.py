@@ -285,6 +285,93 @@ def test_a_decomposed_name_is_kept_in_composed_form(run, populated, tmp_path) ->
     assert filed["name"] == "r\u00e9sum\u00e9.txt"
 
 
+HOSTILE_NAMES = {
+    "newline": "billet\n2007-03-12  faux.pdf",  # a forged row of `evidence list`
+    "escape": "\x1b[31mrouge\x1b[0m.pdf",  # a terminal command
+    "bidi": "facture\u202efdp.exe",  # shown as "factureexe.pdf"
+}
+ESCAPED_NAMES = {
+    "newline": "billet\\n2007-03-12  faux.pdf",
+    "escape": "\\x1b[31mrouge\\x1b[0m.pdf",
+    "bidi": "facture\\u202efdp.exe",
+}
+
+
+def _raw_controls(text: str) -> set[str]:
+    """The control and bidirectional characters of ``text`` (line feeds apart)."""
+    return {ch for ch in text if (ch < " " and ch != "\n") or "\x7f" <= ch <= "\x9f"} | (
+        set(text) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+    )
+
+
+@pytest.mark.parametrize("how", ["add", "import", "expense"])
+@pytest.mark.parametrize("name", sorted(HOSTILE_NAMES))
+def test_a_file_name_with_control_or_bidi_characters_is_refused(
+    name, how, run, populated, tmp_path, unchanged
+) -> None:
+    """Refused like a label (exit 11, nothing filed), the name quoted escaped."""
+    folder = tmp_path / "lot"
+    folder.mkdir()
+    hostile = folder / HOSTILE_NAMES[name]
+    hostile.write_bytes(b"%PDF-1.4 billet")
+    (folder / "manifest.csv").write_text(
+        f"{MANIFEST_HEADER}\n" + _csv_row([hostile.name, CONV, "autre", "", "", "", ""]),
+        encoding="utf-8",
+    )
+    (folder / "depenses.csv").write_text(
+        f"{EXPENSE_HEADER}\n"
+        + _csv_row(
+            ["2007-03-12", "deplacement", "Billet", "86.40", "2007-03-12", "NDF-1"]
+            + [f"titre-transport:{hostile.name}", "", "", ""]
+        ),
+        encoding="utf-8",
+    )
+    args = {
+        "add": _add(hostile),
+        "import": ("evidence", "import", folder / "manifest.csv"),
+        "expense": ("expense", "import", folder / "depenses.csv", "--convention", CONV),
+    }[how]
+    with unchanged():
+        result = run.fails(11, *args, as_=MARIE)
+    kind = "bidirectional control" if name == "bidi" else "control"
+    assert f"file name '{ESCAPED_NAMES[name]}' contains {kind} characters" in result.stderr
+    assert _raw_controls(result.stderr) == set()
+
+
+def _csv_row(cells: list[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(cells)
+    return buffer.getvalue()
+
+
+def test_a_name_stored_with_control_characters_is_shown_escaped(run, populated, lot, sql) -> None:
+    """Names stored before they were refused, or behind the archive's back: `evidence list`
+    and `evidence show` print them escaped (no raw ESC, no line feed inside a row); --json
+    says them exactly."""
+    ids = {}
+    for key in sorted(HOSTILE_NAMES):
+        path = lot / f"{key}.pdf"
+        path.write_bytes(f"%PDF-1.4 {key}".encode())
+        (filed,) = run.json(*_add(path), as_=MARIE)["filed"]
+        sql("UPDATE evidence SET name = ? WHERE id = ?", (HOSTILE_NAMES[key], filed["id"]))
+        ids[key] = filed["id"]
+    listed = run.ok("evidence", "list").stdout
+    assert _raw_controls(listed) == set()
+    rows = listed.splitlines()
+    assert len(rows) == 1 + len(HOSTILE_NAMES)  # the header and one line per piece
+    for key, evidence_id in ids.items():
+        (row,) = [line for line in rows if line.startswith(evidence_id)]
+        assert row.endswith(ESCAPED_NAMES[key])
+        shown = run.ok("evidence", "show", evidence_id).stdout
+        assert _raw_controls(shown) == set()
+        assert f"\nname               {ESCAPED_NAMES[key]}\nconvention " in shown
+    as_json = run.ok("evidence", "list", "--json").stdout
+    assert _raw_controls(as_json) == set()  # json escapes every one of them (\u202e too)
+    assert {p["id"]: p["name"] for p in json.loads(as_json)} == {
+        evidence_id: HOSTILE_NAMES[key] for key, evidence_id in ids.items()
+    }
+
+
 def test_a_formula_label_is_kept(run, populated, lot, sql) -> None:
     (filed,) = run.json(*_add(lot / "billet.pdf", label="+33 4 78 00 00 00"), as_=MARIE)["filed"]
     assert filed["label"] == "+33 4 78 00 00 00"
@@ -562,6 +649,21 @@ def test_formulas_are_kept_on_import_and_neutralised_in_every_csv_written(
             id="unknown-field",
         ),
         pytest.param(lambda d: d.joinpath("p.toml").write_text(""), "missing:", id="empty-file"),
+        pytest.param(
+            lambda d: _policy(d, "p.toml", title='"Politique \\u001b[8mcachée"'),
+            "p.toml: title contains control characters",
+            id="escape-in-title",
+        ),
+        pytest.param(
+            lambda d: _policy(d, "p.toml", title='"Politique \u202e3 ans"'),
+            "p.toml: title contains bidirectional control characters",
+            id="bidi-in-title",
+        ),
+        pytest.param(
+            lambda d: _policy(d, "p.toml", floor="9999-12-31"),
+            "p.toml: floor 9999-12-31 is out of range (1990-01-01 to 2100-12-31)",
+            id="floor-9999",
+        ),
     ],
 )
 def test_bad_policy_files_are_refused(run, archiviste, tmp_path, unchanged, make, says) -> None:

@@ -13,6 +13,7 @@ journaled.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -21,12 +22,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from plie_audit.archive import Actor, Archive
 from plie_audit.cli.main import cli as plie_cli
-from plie_audit.domain import EvidenceKind, Poste, Role
+from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.retention.policies import Trigger
 from plie_audit.signing import ca
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
 CONV = "PLIE-LYON-2007-01"
+OTHER_CONV = "PLIE-LYON-2008-01"
 FILER = "marie.dupont"
 
 # Commands that read and report: no identity.
@@ -486,3 +489,173 @@ def test_an_unknown_sensitive_kind_is_refused_before_anything_is_made(run) -> No
     result = run.fails(2, "init", "--sensitive-kind", "fiche-de-paie")
     assert "fiche-de-paie" in result.stderr
     assert not run.archive_dir.exists()
+
+
+# ------------------------------------------------------------------ what roles produce
+
+
+@pytest.fixture
+def produced(populated: Archive, filer: Actor, tmp_path: Path) -> dict[str, str]:
+    """The documents the archive produced, each by its role: an état certifié exact and a
+    bilan intermédiaire (marie.dupont, comptable); a disposal certificate and a signed
+    retention audit report (anne.archiviste). paul.depot holds deposant only."""
+    _identity(populated, "paul.depot", [Role.DEPOSANT])
+    anne = _identity(populated, "anne.archiviste", [Role.ARCHIVISTE])
+    folder = tmp_path / "produced"
+    folder.mkdir()
+    for name in ("billet.pdf", "ticket.pdf"):
+        (folder / name).write_bytes(f"%PDF-1.4\n% {name}\n%%EOF\n".encode())
+    billet = populated.evidence.add(
+        filer, [folder / "billet.pdf"], convention=CONV, kind=EvidenceKind.TITRE_TRANSPORT
+    ).filed[0]
+    (folder / "depenses.csv").write_text(
+        "date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,key_basis\n"
+        f"2007-03-12,deplacement,Billet,86.40,2007-03-15,VIR-1,evidence:{billet.id},,,\n",
+        encoding="utf-8",
+    )
+    populated.expense.import_(filer, CONV, folder / "depenses.csv")
+    etat = populated.statement.certify(filer, CONV).statement.evidence_id
+    bilan = populated.bilan.intermediaire(filer, CONV).evidence_id
+    # Another convention, whose balance was paid in mid-2017: its ticket, kept until
+    # mid-2020, is disposed of, and the archive files the certificate.
+    populated.convention.add(
+        filer,
+        OTHER_CONV,
+        plie="PLIE de Lyon",
+        agence="ALE Lyon Part-Dieu",
+        region="Rhône-Alpes",
+        start=date(2008, 1, 1),
+        end=date(2008, 12, 31),
+        programme=Programme.P2007_2013,
+    )
+    populated.evidence.add(
+        filer, [folder / "ticket.pdf"], convention=OTHER_CONV, kind=EvidenceKind.TITRE_TRANSPORT
+    )
+    populated.convention.event(anne, OTHER_CONV, Trigger.EC_FINAL_BALANCE_PAID, date(2017, 6, 30))
+    bordereau = populated.retention.propose(anne).bordereau.id
+    certificate = populated.retention.dispose(anne, bordereau, "AD69-2026-1").certificate_ids[0]
+    audit = populated.retention.audit(anne, pdf=True).filed
+    assert audit is not None
+    return {
+        "etat": etat,
+        "bilan": bilan,
+        "certificate": certificate,
+        "audit": audit,
+        "file": str(folder / "billet.pdf"),
+    }
+
+
+PRODUCED_BY = {  # the document, the role that produced it
+    "etat": "comptable",
+    "bilan": "comptable",
+    "certificate": "archiviste",
+    "audit": "archiviste",
+}
+
+
+def _correct(verb: str, evidence_id: str, file: str) -> list[str]:
+    if verb == "annul":
+        return ["evidence", "annul", evidence_id, "--reason", "erreur"]
+    return ["evidence", "supersede", evidence_id, file, "--reason", "erreur"]
+
+
+@pytest.mark.parametrize("verb", ["annul", "supersede"])
+@pytest.mark.parametrize("document", sorted(PRODUCED_BY))
+def test_only_the_role_that_produced_a_document_annuls_or_supersedes_it(
+    document, verb, run, produced, snapshot, journal
+) -> None:
+    """A deposant could annul or supersede the comptable's état, or the archivist's disposal
+    certificate: each needs the role that produced it (exit 41, the refusal journaled)."""
+    role = PRODUCED_BY[document]
+    evidence_id = produced[document]
+    lacking = ["paul.depot"] + (["marie.dupont"] if role == "archiviste" else [])
+    for actor in lacking:
+        before = snapshot()
+        result = run.fails(41, *_correct(verb, evidence_id, produced["file"]), as_=actor)
+        assert f"lacks the role '{role}'" in result.stderr
+        after = snapshot()
+        (added,) = before.added_rows(after)
+        assert added.startswith('INSERT INTO "journal"')
+        assert before.removed_rows(after) == set()
+        refusal = journal()[-1]
+        assert (refusal["event"], refusal["actor"]) == ("action-refused", actor)
+        assert refusal["detail"]["action"] == f"evidence {verb}"
+        assert refusal["detail"]["role"] == role
+        assert refusal["subjects"] == [evidence_id]
+    producer = "marie.dupont" if role == "comptable" else "anne.archiviste"
+    run.ok(*_correct(verb, evidence_id, produced["file"]), as_=producer)
+    status = run.json("evidence", "show", evidence_id)["status"]
+    assert status == ("annulled" if verb == "annul" else "superseded")
+
+
+def test_a_replacement_of_a_produced_document_stays_the_producers(run, produced) -> None:
+    """The archivist's audit report superseded by the archivist: its replacement (kind
+    autre) is still the archivist's to annul."""
+    replaced = run.json(
+        *_correct("supersede", produced["audit"], produced["file"]), as_="anne.archiviste"
+    )
+    replacement = replaced["filed"][0]["id"]
+    run.fails(41, *_correct("annul", replacement, ""), as_="paul.depot")
+    run.ok(*_correct("annul", replacement, ""), as_="anne.archiviste")
+
+
+def test_a_piece_filed_as_autre_by_hand_is_the_deposants(run, produced) -> None:
+    """The audit report is recognised by its retention-audit entry, not by its kind."""
+    filed = run.json(
+        "evidence",
+        "add",
+        produced["file"],
+        "--convention",
+        CONV,
+        "--kind",
+        "autre",
+        as_="paul.depot",
+    )
+    run.ok(*_correct("annul", filed["filed"][0]["id"], ""), as_="paul.depot")
+
+
+PRODUCED_KINDS = {
+    "etat-certifie": "statement certify",
+    "bilan-intermediaire": "bilan intermediaire",
+    "bilan-final": "bilan final",
+    "certificat-elimination": "retention dispose",
+}
+
+
+@pytest.mark.parametrize("how", ["add", "import", "supersede", "expense"])
+@pytest.mark.parametrize("kind", sorted(PRODUCED_KINDS))
+def test_a_kind_the_archive_produces_is_never_filed_by_hand(
+    kind, how, run, populated, filer, tmp_path: Path, unchanged
+) -> None:
+    """Not even by the role that produces it (marie.dupont is comptable): exit 11, nothing
+    changed."""
+    folder = tmp_path / "hand"
+    folder.mkdir()
+    piece = folder / "faux.pdf"
+    piece.write_bytes(b"%PDF-1.4\n% fait main\n%%EOF\n")
+    facture = folder / "facture.pdf"
+    facture.write_bytes(b"%PDF-1.4\n% facture\n%%EOF\n")
+    existing = populated.evidence.add(
+        filer, [facture], convention=CONV, kind=EvidenceKind.FACTURE
+    ).filed[0]
+    (folder / "manifest.csv").write_text(
+        f"path,convention,kind,poste,amount,paid_on,label\nfaux.pdf,{CONV},{kind},,,,\n",
+        encoding="utf-8",
+    )
+    (folder / "depenses.csv").write_text(
+        "date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,key_basis\n"
+        f"2007-03-12,deplacement,Billet,86.40,2007-03-15,VIR-1,{kind}:faux.pdf,,,\n",
+        encoding="utf-8",
+    )
+    args = {
+        "add": ["evidence", "add", piece, "--convention", CONV, "--kind", kind],
+        "import": ["evidence", "import", folder / "manifest.csv"],
+        "supersede": ["evidence", "supersede", existing.id, piece, "--reason", "x", "--kind", kind],
+        "expense": ["expense", "import", folder / "depenses.csv", "--convention", CONV],
+    }[how]
+    with unchanged():
+        result = run.fails(11, *args, as_=FILER)
+    assert (
+        f"kind '{kind}' is produced by the archive ('plie-audit {PRODUCED_KINDS[kind]}'), "
+        "never filed by hand"
+    ) in result.stderr

@@ -9,6 +9,7 @@ import codecs
 import csv
 import io
 import unicodedata
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import assume, event, given
 from hypothesis import strategies as st
 
 from plie_audit.accounting import expenses, indicators
-from plie_audit.domain import EvidenceKind, Poste
+from plie_audit.domain import EARLIEST_DATE, LATEST_DATE, EvidenceKind, Poste
 from plie_audit.errors import InputError
 from plie_audit.evidence.manifests import COLUMNS, read_manifest
 
@@ -40,6 +41,9 @@ CLEAN_TEXT = st.text(
     max_size=30,
 ).filter(str.strip)
 VALID_AMOUNTS = st.decimals(min_value=0, max_value=10**9, places=2, allow_nan=False).map(str)
+# Dates the archive accepts (1990 to 2100; an expense line's, at most tomorrow: 2024 is past),
+# and any date at all (year 1 to 9999), some of them refused.
+SENSIBLE_DATES = st.dates(min_value=EARLIEST_DATE, max_value=date(2024, 12, 31))
 DATES = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.sampled_from(["", "2007-02-30", "31/03/2007", "2007-3-1", "２００７-03-31"]),
@@ -76,7 +80,7 @@ VALID_MANIFEST_ROWS = st.fixed_dictionaries(
         "kind": st.sampled_from([k.value for k in EvidenceKind]),
         "poste": st.sampled_from([p.value for p in Poste] + [""]),
         "amount": VALID_AMOUNTS | st.just(""),
-        "paid_on": st.dates().map(lambda d: d.isoformat()) | st.just(""),
+        "paid_on": SENSIBLE_DATES.map(lambda d: d.isoformat()) | st.just(""),
         "label": CLEAN_TEXT | st.just(""),
     }
 )
@@ -121,6 +125,7 @@ def test_a_manifest_parses_to_what_its_rows_say_or_is_refused(
         assert (request.poste.value if request.poste else "") == row["poste"].strip()
         assert request.amount == (Decimal(row["amount"]) if row["amount"].strip() else None)
         assert (request.paid_on.isoformat() if request.paid_on else "") == row["paid_on"].strip()
+        assert request.paid_on is None or EARLIEST_DATE <= request.paid_on <= LATEST_DATE
         assert request.label == _clean(row["label"])
 
 
@@ -140,11 +145,11 @@ def test_any_bytes_as_a_manifest_parse_or_are_refused_cleanly(
 
 VALID_EXPENSE_ROWS = st.fixed_dictionaries(
     {
-        "date": st.dates().map(lambda d: d.isoformat()),
+        "date": SENSIBLE_DATES.map(lambda d: d.isoformat()),
         "poste": st.sampled_from([p.value for p in Poste]),
         "label": CLEAN_TEXT,
         "amount": VALID_AMOUNTS,
-        "paid_on": st.dates().map(lambda d: d.isoformat()),
+        "paid_on": SENSIBLE_DATES.map(lambda d: d.isoformat()),
         "payment_ref": CLEAN_TEXT,
         "pieces": st.sampled_from(
             ["facture:billet.pdf", "titre-transport:scans/ticket.png;facture:bulletin mars é.pdf"]
@@ -203,6 +208,8 @@ def test_expense_lines_parse_to_what_their_rows_say_or_are_refused(
     assert len(lines) == len(rows)
     for line, row in zip(lines, rows, strict=True):
         assert line.spent_on.isoformat() == row["date"].strip()
+        assert EARLIEST_DATE <= min(line.spent_on, line.paid_on)
+        assert max(line.spent_on, line.paid_on) <= LATEST_DATE
         assert line.poste.value == row["poste"]
         assert line.label == _clean(row["label"]) and line.label
         assert line.amount == Decimal(row["amount"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from freezegun import freeze_time
 
 from plie_audit.domain import (
     EvidenceKind,
@@ -12,7 +13,9 @@ from plie_audit.domain import (
     Programme,
     Role,
     check_convention_ref,
+    check_date,
     check_identity_name,
+    check_text,
     clean_text,
     parse_choice,
     parse_date,
@@ -78,6 +81,38 @@ def test_malformed_dates_are_refused(text: str) -> None:
         parse_date(text, "paid_on")
 
 
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("1989-12-31", False),
+        ("1990-01-01", True),
+        ("2100-12-31", True),
+        ("2101-01-01", False),
+        ("9999-06-30", False),
+        ("0001-01-01", False),
+    ],
+)
+def test_dates_lie_between_1990_and_2100(text: str, accepted: bool) -> None:
+    if accepted:
+        assert parse_date(text, "paid_on") == date.fromisoformat(text)
+    else:
+        with pytest.raises(InputError, match=rf"paid_on {text} is out of range \(1990-01-01 to "):
+            parse_date(text, "paid_on")
+
+
+@freeze_time("2026-03-31 22:30:00")  # already 1 April in Europe/Paris (UTC+2)
+def test_a_date_of_an_act_done_is_at_most_tomorrow_in_paris() -> None:
+    assert parse_date("2026-04-02", "payment date", future=False) == date(2026, 4, 2)
+    with pytest.raises(
+        InputError,
+        match=r"payment date 2026-04-03 is in the future \(today is 2026-04-01 in Europe/Paris\)",
+    ):
+        parse_date("2026-04-03", "payment date", future=False)
+    assert parse_date("2030-01-01", "deadline") == date(2030, 1, 1)  # future allowed
+    with pytest.raises(InputError, match="in the future"):
+        check_date(date(2026, 4, 3), "event date", future=False)
+
+
 def test_parse_choice_returns_the_member() -> None:
     assert parse_choice(Poste, "deplacement", "poste") is Poste.DEPLACEMENT
     assert parse_choice(EvidenceKind, "titre-transport", "kind") is EvidenceKind.TITRE_TRANSPORT
@@ -133,3 +168,18 @@ def test_clean_text_required_and_length() -> None:
     assert clean_text("", "label") == ""
     with pytest.raises(InputError, match="too long"):
         clean_text("x" * 11, "label", max_length=10)
+
+
+@pytest.mark.parametrize(
+    "text", ["a\nb.pdf", "\x1b[31mrouge.pdf", "del\x7f", "csi\x9b", "exe\u202efdp.pdf", "\u2066x"]
+)
+def test_check_text_refuses_control_and_bidirectional_characters(text: str) -> None:
+    with pytest.raises(InputError, match=r"file name contains (control|bidirectional)"):
+        check_text(text, "file name")
+
+
+def test_check_text_keeps_line_feeds_when_asked_and_text_as_given() -> None:
+    assert check_text("ligne 1\nligne 2", "source", newlines=True) == "ligne 1\nligne 2"
+    assert check_text("Re\u0301gion ", "name") == "Re\u0301gion "  # not normalised
+    with pytest.raises(InputError, match="control characters"):
+        check_text("a\r\nb", "source", newlines=True)

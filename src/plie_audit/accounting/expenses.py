@@ -159,9 +159,10 @@ def _pieces(text: str, base: Path) -> tuple[PieceRef, ...]:
         if prefix.strip() == "evidence":
             refs.append(PieceRef(None, None, rest.strip()))
             continue
-        kind = parse_choice(EvidenceKind, prefix.strip(), "piece kind")
+        kind = filing.check_filed_by_hand(parse_choice(EvidenceKind, prefix.strip(), "piece kind"))
         path = csvread.inside(base, rest.strip(), "CSV")
         check_regular_file(path)
+        filing.check_name(filing.file_name(path))
         refs.append(PieceRef(kind, path, None))
     return tuple(refs)
 
@@ -178,11 +179,11 @@ def _line(values: dict[str, str], base: Path, where: str) -> LineRequest:
     if problem is not None:
         raise InputError(f"bad clé de répartition: {problem}")
     return LineRequest(
-        spent_on=parse_date(values["date"], "date"),
+        spent_on=parse_date(values["date"], "date", future=False),
         poste=parse_choice(Poste, values["poste"].strip(), "poste"),
         label=clean_text(values["label"], "label", required=True),
         amount=amount,
-        paid_on=parse_date(values["paid_on"], "paid_on"),
+        paid_on=parse_date(values["paid_on"], "paid_on", future=False),
         payment_ref=clean_text(values["payment_ref"], "payment_ref", max_length=200, required=True),
         pieces=_pieces(values["pieces"], base),
         gross_amount=gross,
@@ -195,6 +196,7 @@ def _line(values: dict[str, str], base: Path, where: str) -> LineRequest:
 def read_csv(path: Path) -> list[LineRequest]:
     """Parse and check every row; raise InputError naming the first bad line. A line that
     repeats an earlier one (same date, poste, label, amount, payment…) is refused too."""
+    filing.check_name(filing.file_name(path))  # the CSV is filed too, as the liste-depenses
     seen: dict[tuple[Any, ...], str] = {}
 
     def row(values: dict[str, str], where: str) -> LineRequest:

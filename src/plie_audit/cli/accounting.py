@@ -12,7 +12,7 @@ import click
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.cli.options import (
     AMOUNT,
-    DATE,
+    PAST_DATE,
     State,
     actor,
     echo_json,
@@ -21,6 +21,7 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    say,
     table,
     write_output,
 )
@@ -30,7 +31,7 @@ from plie_audit.money import format_amount, format_euros_fr
 
 def _say_findings(findings: list[Finding], word: str = "FINDING") -> None:
     for finding in findings:
-        click.echo(
+        say(
             f"{word} {finding.kind.value}: {finding.subject}: expected {finding.expected}, "
             f"found {finding.found}"
         )
@@ -68,7 +69,7 @@ def expense_import(
     if as_json:
         echo_json(report.as_json())
         return
-    click.echo(
+    say(
         f"{len(report.imported)} lines imported, {len(report.skipped)} already there, "
         f"{report.pieces_filed} pieces filed; the CSV is filed as {report.list_evidence}"
     )
@@ -117,8 +118,8 @@ def statement() -> None:
 
 @statement.command("certify")
 @click.option("--convention", required=True, help="Convention reference.")
-@click.option("--since", type=DATE, help="First day of the period (expense date).")
-@click.option("--until", type=DATE, help="Last day of the period (expense date).")
+@click.option("--since", type=PAST_DATE, help="First day of the period (expense date).")
+@click.option("--until", type=PAST_DATE, help="Last day of the period (expense date).")
 @output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
@@ -153,13 +154,13 @@ def statement_certify(
         echo_json({**info.as_json(), "existing": certified.existing})
         return
     if certified.existing:
-        click.echo(
+        say(
             f"already certified: état certifié exact {info.id} covers the same {info.lines} "
             f"lines, total {format_euros_fr(info.total)}, filed as {info.evidence_id} "
             "(nothing new filed)"
         )
         return
-    click.echo(
+    say(
         f"état certifié exact {info.id}: {info.lines} lines, total "
         f"{format_euros_fr(info.total)}, filed as {info.evidence_id}"
     )
@@ -224,13 +225,13 @@ def accounting_check(ctx: click.Context, state: State, convention: str, as_json:
     if as_json:
         echo_json(report.as_json())
     else:
-        click.echo(
+        say(
             f"{convention}: réalisé {format_euros_fr(report.total)} pour un budget de "
             f"{format_euros_fr(report.budget_total)}"
         )
         _say_findings(report.findings)
         _say_findings(report.warnings, "WARNING")
-        click.echo("OK: no finding" if report.ok else f"{len(report.findings)} finding(s)")
+        say("OK: no finding" if report.ok else f"{len(report.findings)} finding(s)")
     ctx.exit(0 if report.ok else 1)
 
 
@@ -246,7 +247,7 @@ def payment() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in PaymentKind]))
 @click.option("--amount", required=True, type=AMOUNT, help="Amount paid, e.g. 10000.00.")
-@click.option("--date", "paid_on", required=True, type=DATE, help="Date paid.")
+@click.option("--date", "paid_on", required=True, type=PAST_DATE, help="Date paid.")
 @json_option
 @passphrase_file_option
 @pass_state
@@ -273,7 +274,7 @@ def payment_add(
     if as_json:
         echo_json({**info.as_json(), "findings": [f.as_json() for f in findings]})
         return
-    click.echo(
+    say(
         f"payment {info.id}: {info.kind} of {format_euros_fr(info.amount)} on "
         f"{info.paid_on.isoformat()}"
     )
@@ -330,7 +331,7 @@ def _bilan(
     if as_json:
         echo_json(produced.as_json())
         return
-    click.echo(
+    say(
         f"bilan {produced.id} issued on {produced.issued_on.isoformat()}, filed as "
         f"{produced.evidence_id}"
     )
@@ -338,7 +339,7 @@ def _bilan(
 
 @bilan.command("intermediaire")
 @click.option("--convention", required=True, help="Convention reference.")
-@click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
+@click.option("--issued-on", type=PAST_DATE, help="Date of the bilan (default: today).")
 @output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
@@ -363,7 +364,7 @@ def bilan_intermediaire(
 
 @bilan.command("final")
 @click.option("--convention", required=True, help="Convention reference.")
-@click.option("--issued-on", type=DATE, help="Date of the bilan (default: today).")
+@click.option("--issued-on", type=PAST_DATE, help="Date of the bilan (default: today).")
 @output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
@@ -414,7 +415,7 @@ def indicator_set(
         beneficiaires 142
     """
     info = state.archive().indicator.set(actor(state, passphrase_file), convention, name, value)
-    click.echo(f"{info.label}: {info.value}")
+    say(f"{info.label}: {info.value}")
 
 
 @indicator.command("import")
@@ -433,7 +434,7 @@ def indicator_import(
         indicateurs-2007.csv
     """
     infos = state.archive().indicator.import_(actor(state, passphrase_file), convention, csv_file)
-    click.echo(f"{len(infos)} indicators set")
+    say(f"{len(infos)} indicators set")
 
 
 @indicator.command("list")

@@ -22,6 +22,7 @@ from plie_audit.cli.options import (
     pass_state,
     passphrase_file_option,
     read_input_file,
+    say,
 )
 from plie_audit.signing import ca
 
@@ -108,9 +109,9 @@ def init(
         sensitive_kinds=sensitive_kinds,
     )
     root = archive.ctx.root_certificate()
-    click.echo(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")
-    click.echo(f"root certificate sha256:{ca.fingerprint(root)}")
-    click.echo(f"journal key {archive.journal.key()}")
+    say(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")
+    say(f"root certificate sha256:{ca.fingerprint(root)}")
+    say(f"journal key {archive.journal.key()}")
     note(
         "hand the root certificate to control authorities out of band: "
         "plie-audit identity export --root"
@@ -149,18 +150,18 @@ def verify(ctx: click.Context, state: State, signatures: bool, as_json: bool) ->
         echo_json(report.as_json())
     else:
         counts = report.counts
-        click.echo(
+        say(
             f"checked {report.checked} pieces ({counts['signatures']} signatures, "
             f"{counts['bytes_hashed']} bytes hashed), {counts['journal_entries']} journal "
             f"entries, {counts['checkpoints']} checkpoints ({counts['sealed_entries']} entries "
             "sealed)"
         )
         for finding in report.findings:
-            click.echo(
+            say(
                 f"FINDING {finding.kind.value}: {finding.subject}: expected {finding.expected}, "
                 f"found {finding.found}"
             )
-        click.echo(
+        say(
             "OK: every piece, record, journal entry and checkpoint holds"
             if report.ok
             else f"{len(report.findings)} finding(s)"
@@ -214,12 +215,12 @@ def export_cmd(
     if as_json:
         echo_json(result.as_json())
         return
-    click.echo(
+    say(
         f"exported {result.pieces} pieces ({result.objects} objects, {result.bytes} bytes) and "
         f"{result.journal_size} journal entries to {result.path}"
     )
-    click.echo(f"journal size {result.journal_size} root {result.journal_root}")
-    click.echo(f"tagmanifest sha256:{result.tagmanifest_sha256}")
+    say(f"journal size {result.journal_size} root {result.journal_root}")
+    say(f"tagmanifest sha256:{result.tagmanifest_sha256}")
     if with_keys:
         note("the export holds the private keys, still encrypted: keep it as safe as the archive")
 
@@ -259,11 +260,11 @@ def import_cmd(
     if as_json:
         echo_json(result.as_json())
         return
-    click.echo(
+    say(
         f"imported {result.pieces} pieces ({result.objects} objects) and "
         f"{result.journal_size} journal entries into {result.path} (origin {result.origin})"
     )
-    click.echo(f"journal size {result.journal_size} root {result.journal_root}")
+    say(f"journal size {result.journal_size} root {result.journal_root}")
     if not result.with_keys:
         note(
             "the export held no private key: the rebuilt archive can be read and verified, "

@@ -22,7 +22,9 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    say,
     table,
+    visible,
 )
 from plie_audit.clock import isoformat
 from plie_audit.domain import Poste
@@ -87,7 +89,7 @@ def open_(
     if as_json:
         echo_json(info.as_json())
         return
-    click.echo(
+    say(
         f"control request {info.id} opened ({info.reference}): {len(info.scope)} pieces "
         "in scope, held until it is closed"
     )
@@ -155,9 +157,9 @@ def show(state: State, request_id: str, as_json: bool) -> None:
         "pieces",
     ):
         value = data[key]
-        click.echo(f"{key:<12} {', '.join(value) if isinstance(value, list) else value}")
+        say(f"{key:<12} {visible(', '.join(value) if isinstance(value, list) else value)}")
     for pack in info.packs:
-        click.echo(
+        say(
             f"pack         {pack['id']} built {pack['built_at']}, tagmanifest "
             f"sha256:{pack['tagmanifest_sha256']}, served to {pack['served_to'] or '-'}"
         )
@@ -175,7 +177,7 @@ def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
       plie-audit --as claire.martin control close CR-0001
     """
     info = state.archive().control.close(actor(state, passphrase_file), request_id)
-    click.echo(f"control request {info.id} closed")
+    say(f"control request {info.id} closed")
 
 
 @control.command("pack")
@@ -230,14 +232,14 @@ def pack(
     if as_json:
         echo_json(result.as_json())
         return
-    click.echo(
+    say(
         ("already built: " if result.existing else "")
         + f"pack {result.pack_id}: {result.pieces} pieces, {result.tombstones} disposed "
         f"(tombstones), {result.bytes} bytes, "
         + ("at" if result.existing else "written to")
         + f" {result.path}"
     )
-    click.echo(f"tagmanifest-sha256.txt sha256:{result.tagmanifest_sha256}")
+    say(f"tagmanifest-sha256.txt sha256:{result.tagmanifest_sha256}")
 
 
 @control.command("served")
@@ -253,7 +255,7 @@ def served(state: State, request_id: str, recipient: str, passphrase_file: Path 
       plie-audit --as claire.martin control served CR-0001 --recipient "CICC, M. Bernard"
     """
     done = state.archive().control.served(actor(state, passphrase_file), request_id, recipient)
-    click.echo(f"pack {done['pack']} served to {done['recipient']} at {done['served_at']}")
+    say(f"pack {done['pack']} served to {done['recipient']} at {done['served_at']}")
 
 
 @click.group("pack")
@@ -290,9 +292,9 @@ def pack_verify(
         echo_json(report.as_json())
     else:
         for finding in report.findings:
-            click.echo(
+            say(
                 f"FINDING {finding.kind}: {finding.subject}: expected {finding.expected}, "
                 f"found {finding.found}"
             )
-        click.echo(report.summary())
+        say(report.summary())
     ctx.exit(0 if report.ok else 1)

@@ -10,13 +10,16 @@ import click
 
 from plie_audit.cli.options import (
     DATE,
+    PAST_DATE,
     State,
     actor,
     echo_json,
     json_option,
     pass_state,
     passphrase_file_option,
+    say,
     table,
+    visible,
 )
 from plie_audit.cli.retention import event_said
 from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
@@ -101,7 +104,7 @@ def add(
         programme=Programme(programme),
         budget=lines,
     )
-    click.echo(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
+    say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
 
 
 @convention.command("list")
@@ -150,24 +153,24 @@ def show(state: State, ref: str, as_json: bool) -> None:
     if as_json:
         echo_json(info.as_json())
         return
-    click.echo(f"Convention {info.ref}")
-    click.echo(f"  PLIE        {info.plie}")
-    click.echo(f"  Agence      {info.agence}")
-    click.echo(f"  Région      {info.region}")
-    click.echo(f"  Période     du {info.start.isoformat()} au {info.end.isoformat()}")
-    click.echo(f"  Programme   FSE {info.programme}")
-    click.echo(f"  Pièces      {info.evidence_count}")
-    click.echo("  Budget prévisionnel")
+    say(f"Convention {info.ref}")
+    say(f"  PLIE        {visible(info.plie)}")
+    say(f"  Agence      {visible(info.agence)}")
+    say(f"  Région      {visible(info.region)}")
+    say(f"  Période     du {info.start.isoformat()} au {info.end.isoformat()}")
+    say(f"  Programme   FSE {info.programme}")
+    say(f"  Pièces      {info.evidence_count}")
+    say("  Budget prévisionnel")
     for poste, amount in info.budget.items():
         label = POSTE_LABELS.get(Poste(poste), poste)
-        click.echo(f"    {label:<50} {format_euros_fr(amount):>16}")
-    click.echo(f"    {'Total':<50} {format_euros_fr(info.budget_total):>16}")
+        say(f"    {label:<50} {format_euros_fr(amount):>16}")
+    say(f"    {'Total':<50} {format_euros_fr(info.budget_total):>16}")
 
 
 @convention.command("event")
 @click.argument("ref")
 @click.argument("event", type=click.Choice([t.value for t in Trigger]))
-@click.argument("on", metavar="DATE", type=DATE)
+@click.argument("on", metavar="DATE", type=PAST_DATE)
 @passphrase_file_option
 @pass_state
 def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | None) -> None:
@@ -225,7 +228,7 @@ def amend(
     if as_json:
         echo_json(info.as_json())
         return
-    click.echo(
+    say(
         f"avenant n° {info.number} of {info.convention} filed as {info.evidence_id}; "
         f"budget total {format_amount(info.total)}"
     )

@@ -21,7 +21,9 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    say,
     table,
+    visible,
 )
 from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.money import format_amount
@@ -52,10 +54,10 @@ def _report(report: FilingReport, as_json: bool) -> None:
         )
         return
     for info in report.filed:
-        click.echo(f"filed {info.id}  {info.kind:<18} sha256:{info.sha256}  {info.name}")
+        say(f"filed {info.id}  {info.kind:<18} sha256:{info.sha256}  {visible(info.name)}")
     for skipped in report.skipped:
-        where = f"{skipped.where}: " if skipped.where else ""
-        note(f"skipped {where}{skipped.path} (already filed as {skipped.existing_id})")
+        where = f"{visible(skipped.where)}: " if skipped.where else ""
+        note(f"skipped {where}{visible(skipped.path)} (already filed as {skipped.existing_id})")
     for result in report.publicity:
         missing = ", ".join(m.get("element", "") for m in result.report.get("missing", []))
         note(
@@ -244,11 +246,11 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
         ("record signature", detail.signatures["record"]),
         ("signer", detail.signatures["signer"]),
     ]
-    for name, value in rows:
-        click.echo(f"{name:<18} {value}")
+    for name, value in rows:  # one line each: a value's own line feeds are shown escaped
+        say(f"{name:<18} {visible(value)}")
     for finding in detail.findings:
         if finding.kind.value == "record-mismatch":
-            click.echo(
+            say(
                 f"{'FINDING':<18} {finding.kind.value}: signed {finding.expected}, "
                 f"stored {finding.found}"
             )
@@ -267,7 +269,7 @@ def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | No
       plie-audit --as marie.dupont evidence get ev-3f9a1c0d -o billet.pdf
     """
     info = state.archive().evidence.get(actor(state, passphrase_file), evidence_id, output)
-    click.echo(f"wrote {output} ({info.size} bytes, sha256:{info.sha256})")
+    say(f"wrote {output} ({info.size} bytes, sha256:{info.sha256})")
 
 
 @evidence.command("export")
@@ -286,7 +288,7 @@ def export(state: State, evidence_id: str, output: Path, passphrase_file: Path |
     """
     paths = state.archive().evidence.export(actor(state, passphrase_file), evidence_id, output)
     for path in paths:
-        click.echo(f"wrote {path}")
+        say(f"wrote {path}")
 
 
 @evidence.command("annul")
@@ -302,7 +304,7 @@ def annul(state: State, evidence_id: str, reason: str, passphrase_file: Path | N
       plie-audit --as marie.dupont evidence annul ev-3f9a1c0d --reason "déposé deux fois"
     """
     info = state.archive().evidence.annul(actor(state, passphrase_file), evidence_id, reason)
-    click.echo(f"{info.id} annulled ({reason})")
+    say(f"{info.id} annulled ({visible(reason)})")
 
 
 @evidence.command("supersede")

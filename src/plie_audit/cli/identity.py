@@ -12,10 +12,12 @@ from plie_audit.cli.options import (
     echo_json,
     identity_passphrase,
     json_option,
+    note,
     output_option,
     pass_state,
     passphrase_file_option,
     read_input_file,
+    say,
     table,
 )
 from plie_audit.domain import Role
@@ -60,7 +62,7 @@ def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Pat
         identity_passphrase=new_pass,
         archive_passphrase=root_pass,
     )
-    click.echo(
+    say(
         f"identity {info.name} created, roles {', '.join(info.roles)}, "
         f"certificate sha256:{info.fingerprint}"
     )
@@ -120,7 +122,7 @@ def import_(
         archive_passphrase=root_pass,
         anchors=anchors,
     )
-    click.echo(
+    say(
         f"identity {info.name} imported ({info.subject}, issued by {info.issuer}), "
         f"roles {', '.join(info.roles)}"
     )
@@ -176,7 +178,7 @@ def export(state: State, name: str | None, root: bool, output: Path | None) -> N
         click.echo(pem.decode(), nl=False)
     else:
         output.write_bytes(pem)
-        click.echo(f"wrote {output}", err=True)
+        note(f"wrote {output}")
 
 
 @identity.command("revoke")
@@ -192,4 +194,4 @@ def revoke(state: State, name: str, reason: str) -> None:
     """
     archive = state.archive()
     info = archive.identity.revoke(name, reason, archive_passphrase=archive_passphrase())
-    click.echo(f"identity {info.name} revoked at {info.revoked_at}")
+    say(f"identity {info.name} revoked at {info.revoked_at}")

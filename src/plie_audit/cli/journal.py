@@ -14,6 +14,7 @@ from plie_audit.cli.options import (
     note,
     output_option,
     pass_state,
+    say,
     table,
 )
 from plie_audit.clock import isoformat
@@ -140,7 +141,7 @@ def verify(
             + (f"; {given} checkpoint(s) given" if given else "")
         )
         for finding in audit.findings:
-            click.echo(
+            say(
                 f"FINDING {finding.kind.value}: {finding.subject}: expected "
                 f"{finding.expected}, found {finding.found}"
             )

@@ -26,7 +26,7 @@ from plie_audit.cli import (
     publicity,
     retention,
 )
-from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State
+from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State, visible
 from plie_audit.errors import PlieAuditError
 
 
@@ -37,9 +37,10 @@ def _verbose(args: Sequence[str] | None) -> bool:
 def _fail(message: str, code: int, verbose: bool) -> None:
     if verbose:
         traceback.print_exc()
-    # Errors are one line (cli-contract, Exit codes); some click messages span several.
-    message = " ".join(part.strip() for part in message.splitlines() if part.strip())
-    click.echo(f"error: {message}", err=True)
+    # Errors are one line (cli-contract, Exit codes); some click messages span several. What
+    # they quote of the user's input is shown escaped (ESC, U+202E...: options.visible).
+    message = " ".join(part.strip() for part in message.split("\n") if part.strip())
+    click.echo(f"error: {visible(message)}", err=True)
     sys.exit(code)
 
 

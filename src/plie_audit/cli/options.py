@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import click
 
 from plie_audit import textin
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import parse_date
+from plie_audit.domain import BIDI_CONTROLS, check_date, parse_date
 from plie_audit.errors import InputError
 from plie_audit.money import parse_amount
 
@@ -65,19 +66,26 @@ class AmountType(click.ParamType):  # type: ignore[type-arg]
 
 
 class DateType(click.ParamType):  # type: ignore[type-arg]
+    """A date (``domain.parse_date``: YYYY-MM-DD, 1990-01-01 to 2100-12-31); with
+    ``future=False``, the date of something done: at most one day after today."""
+
     name = "DATE"
 
+    def __init__(self, *, future: bool = True) -> None:
+        self.future = future
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> date:
-        if isinstance(value, date):
-            return value
         try:
-            return parse_date(str(value))
+            if isinstance(value, date):
+                return check_date(value, future=self.future)
+            return parse_date(str(value), future=self.future)
         except InputError as exc:
             self.fail(str(exc), param, ctx)
 
 
 AMOUNT = AmountType()
 DATE = DateType()
+PAST_DATE = DateType(future=False)  # a payment, a trigger event, a certification, a bilan
 
 
 def json_option(function: F) -> F:
@@ -202,23 +210,65 @@ def write_output(path: Path, data: bytes) -> None:
         raise
 
 
+# What a terminal would act on, or reorder, instead of showing: control characters (C0, DEL,
+# C1: a newline forges a row, ESC starts a command), bidirectional controls (U+202E shows
+# "fdp.exe" as "exe.pdf"), line and paragraph separators. Input refuses them
+# (``domain.check_text``); what was stored before, or behind the archive's back, is shown
+# escaped.
+_BIDI = "".join(sorted(BIDI_CONTROLS))
+_UNSHOWN_RE = re.compile(rf"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_UNSHOWN_BUT_NEWLINE_RE = re.compile(rf"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_JSON_UNSHOWN_RE = re.compile(rf"[\x7f-\x9f\u2028\u2029{_BIDI}]")  # json.dumps escapes C0
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    """The escape Python's ``repr`` writes: ``\\n``, ``\\x1b``, ``\\u202e``."""
+    char = match.group()
+    code = ord(char)
+    short = _SHORT_ESCAPES.get(char)
+    return short or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def visible(text: object, *, lines: bool = False) -> str:
+    """``text`` as a terminal should show it: every control, bidirectional or separator
+    character written as an escape (ESC as ``\\x1b``, U+202E as ``\\u202e``); with
+    ``lines``, line feeds are kept (a message of several lines). Every human (non-JSON)
+    output goes through it: :func:`say`, :func:`note`, :func:`table`, the error line."""
+    pattern = _UNSHOWN_BUT_NEWLINE_RE if lines else _UNSHOWN_RE
+    return pattern.sub(_escape, str(text))
+
+
+def say(message: object, *, nl: bool = True) -> None:
+    """Print human text on stdout, its values made :func:`visible` (line feeds kept: give
+    values that may hold one through ``visible`` first)."""
+    click.echo(visible(message, lines=True), nl=nl)
+
+
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+    """Print ``value`` as JSON on stdout. Control characters are escaped by ``json.dumps``;
+    DEL, C1, bidirectional controls and separators, which it leaves raw, are written as
+    ``\\uXXXX`` too: the JSON says the same value and a terminal shows it as it is."""
+    text = json.dumps(value, ensure_ascii=False, indent=2)
+    click.echo(_JSON_UNSHOWN_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
-def note(message: str) -> None:
+def note(message: object) -> None:
     """Human-facing remarks go to stderr, so stdout stays clean for results."""
-    click.echo(message, err=True)
+    click.echo(visible(message, lines=True), err=True)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """Print an aligned text table on stdout."""
+    """Print an aligned text table on stdout; every cell :func:`visible` (one row, one line)."""
+    shown = [[visible(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
-    for row in rows:
+    for row in shown:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
     line = "  ".join(h.upper().ljust(w) for h, w in zip(headers, widths, strict=True))
     click.echo(line.rstrip())
-    for row in rows:
+    for row in shown:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 

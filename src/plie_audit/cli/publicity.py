@@ -15,6 +15,7 @@ from plie_audit.cli.options import (
     note,
     output_option,
     pass_state,
+    say,
     table,
 )
 from plie_audit.domain import Programme
@@ -55,17 +56,15 @@ def check(ctx: click.Context, files: tuple[Path, ...], programme: str, as_json: 
     else:
         for result in results:
             data = result.as_json()
-            click.echo(f"{data['verdict'].upper():<13} {data['file']}")
+            say(f"{data['verdict'].upper():<13} {data['file']}")
             for item in data["found"]:
-                click.echo(f"  found    {item['element']}: « {item['text']} » ({item['where']})")
+                say(f"  found    {item['element']}: « {item['text']} » ({item['where']})")
             for item in data["missing"]:
-                click.echo(
-                    f"  missing  {item['element']}: {item.get('note') or item.get('label', '')}"
-                )
+                say(f"  missing  {item['element']}: {item.get('note') or item.get('label', '')}")
             for warning in data["warnings"]:
-                click.echo(f"  warning  {warning}")
+                say(f"  warning  {warning}")
             for visual in data["to_check_visually"]:
-                click.echo(f"  to check visually: {visual}")
+                say(f"  to check visually: {visual}")
     ctx.exit(0 if all(result.verdict == "pass" for result in results) else 1)
 
 

@@ -10,6 +10,7 @@ import click
 
 from plie_audit.cli.options import (
     DATE,
+    PAST_DATE,
     Progress,
     State,
     actor,
@@ -19,6 +20,7 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    say,
     table,
 )
 from plie_audit.clock import isoformat
@@ -90,7 +92,7 @@ def policy_show(state: State, policy_id: str, as_json: bool) -> None:
     if as_json:
         echo_json({**info.as_json(), "text": info.text})
         return
-    click.echo(info.text, nl=False)
+    say(info.text, nl=False)
     note(f"enabled: {'yes' if info.enabled else 'no'}, version {info.version}")
 
 
@@ -106,7 +108,7 @@ def policy_add(state: State, file: Path, passphrase_file: Path | None) -> None:
       plie-audit --as anne.archiviste retention policy add esf-2007-2013-local.toml
     """
     info = state.archive().retention.policy.add(actor(state, passphrase_file), file)
-    click.echo(f"policy {info.policy.id} added ({'enabled' if info.enabled else 'disabled'})")
+    say(f"policy {info.policy.id} added ({'enabled' if info.enabled else 'disabled'})")
 
 
 @policy.command("update")
@@ -121,7 +123,7 @@ def policy_update(state: State, file: Path, passphrase_file: Path | None) -> Non
       plie-audit --as anne.archiviste retention policy update esf-2007-2013-seed.toml
     """
     info = state.archive().retention.policy.update(actor(state, passphrase_file), file)
-    click.echo(f"policy {info.policy.id} changed (version {info.version})")
+    say(f"policy {info.policy.id} changed (version {info.version})")
 
 
 @policy.command("enable")
@@ -136,7 +138,7 @@ def policy_enable(state: State, policy_id: str, passphrase_file: Path | None) ->
       plie-audit --as anne.archiviste retention policy enable esf-2007-2013-op-closure
     """
     state.archive().retention.policy.enable(actor(state, passphrase_file), policy_id)
-    click.echo(f"policy {policy_id} enabled")
+    say(f"policy {policy_id} enabled")
 
 
 @policy.command("disable")
@@ -151,7 +153,7 @@ def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -
       plie-audit --as anne.archiviste retention policy disable esf-2014-2020-b
     """
     state.archive().retention.policy.disable(actor(state, passphrase_file), policy_id)
-    click.echo(f"policy {policy_id} disabled")
+    say(f"policy {policy_id} disabled")
 
 
 # ------------------------------------------------------------------ events
@@ -165,7 +167,7 @@ def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -
     help="The programme the Commission paid (events are per programme).",
 )
 @click.argument("event", type=TRIGGER_CHOICE)
-@click.argument("on", metavar="DATE", type=DATE)
+@click.argument("on", metavar="DATE", type=PAST_DATE)
 @passphrase_file_option
 @pass_state
 def event(state: State, programme: str, event: str, on: date, passphrase_file: Path | None) -> None:
@@ -184,14 +186,14 @@ def event(state: State, programme: str, event: str, on: date, passphrase_file: P
 
 def event_said(record: EventRecord) -> None:
     if not record.changed:
-        click.echo(f"{record.event} for {record.scope} is already {record.on.isoformat()}")
+        say(f"{record.event} for {record.scope} is already {record.on.isoformat()}")
     elif record.previous:
-        click.echo(
+        say(
             f"{record.event} for {record.scope} corrected: {record.previous.isoformat()} "
             f"→ {record.on.isoformat()}"
         )
     else:
-        click.echo(f"{record.event} for {record.scope}: {record.on.isoformat()}")
+        say(f"{record.event} for {record.scope}: {record.on.isoformat()}")
 
 
 @retention.command("events")
@@ -233,7 +235,7 @@ def hold_add(state: State, convention: str, reason: str, passphrase_file: Path |
         --reason "contentieux en cours devant le tribunal administratif"
     """
     info = state.archive().retention.hold.add(actor(state, passphrase_file), convention, reason)
-    click.echo(f"hold {info.id} on {info.convention}")
+    say(f"hold {info.id} on {info.convention}")
 
 
 @hold.command("release")
@@ -249,7 +251,7 @@ def hold_release(state: State, hold_id: str, reason: str, passphrase_file: Path 
       plie-audit --as anne.archiviste retention hold release H-0001 --reason "jugement rendu"
     """
     info = state.archive().retention.hold.release(actor(state, passphrase_file), hold_id, reason)
-    click.echo(f"hold {info.id} released")
+    say(f"hold {info.id} released")
 
 
 @hold.command("list")
@@ -320,15 +322,15 @@ def audit(
         echo_json(report.as_json())
     else:
         summary = ", ".join(f"{count} {status}" for status, count in report.summary.items())
-        click.echo(f"retention audit as of {report.as_of.isoformat()}: {summary}")
+        say(f"retention audit as of {report.as_of.isoformat()}: {summary}")
         for piece in report.upcoming:
             assert piece.retain_until is not None
-            click.echo(
+            say(
                 f"  eligible from the day after {piece.retain_until.isoformat()}: "
                 f"{piece.evidence_id} ({piece.convention})"
             )
         integrity = report.integrity
-        click.echo(
+        say(
             f"integrity: {'OK' if integrity.ok else 'FAILED'} ({integrity.checked} "
             f"pieces, {len(integrity.findings)} findings)"
         )
@@ -360,7 +362,7 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
     if as_json:
         echo_json(proposal.bordereau.as_json())
     else:
-        click.echo(
+        say(
             f"bordereau {proposal.bordereau.id}: {len(data['pieces'])} pieces eligible "
             f"for disposal; wrote {output} and {json_path}"
         )
@@ -426,27 +428,27 @@ def dispose(
     if report.already_executed:
         when = isoformat(report.disposed_at) if report.disposed_at else "?"
         left = len(report.leftovers_destroyed)
-        click.echo(
+        say(
             f"bordereau {bordereau_id} was already executed on {when} under visa {visa}: "
             "nothing new to dispose of"
             + (f"; destroyed {left} object(s) its interrupted run had left" if left else "")
         )
         if report.certificate_ids:
-            click.echo(f"certificate filed as {', '.join(report.certificate_ids)}")
+            say(f"certificate filed as {', '.join(report.certificate_ids)}")
         return
     verb = "would dispose of" if dry_run else "disposed of"
-    click.echo(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
+    say(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
     for piece in report.disposed:
         kept = (
             ""
             if dry_run or piece.get("bytes_destroyed")
             else " (bytes kept: still needed, or the store's lock has not expired yet)"
         )
-        click.echo(f"  {piece['id']}  sha256:{piece['sha256']}{kept}")
+        say(f"  {piece['id']}  sha256:{piece['sha256']}{kept}")
     for skipped in report.skipped:
-        click.echo(f"  skipped {skipped['id']}: {skipped['reason']}")
+        say(f"  skipped {skipped['id']}: {skipped['reason']}")
     if report.certificate_ids:
-        click.echo(f"certificate filed as {', '.join(report.certificate_ids)}")
+        say(f"certificate filed as {', '.join(report.certificate_ids)}")
 
 
 @retention.command("locks")
@@ -487,21 +489,21 @@ def locks_cmd(
     if as_json:
         echo_json(report.as_json())
     elif not report.enforced:
-        click.echo(f"the store {report.store} enforces no locks (a local folder): nothing to do")
+        say(f"the store {report.store} enforces no locks (a local folder): nothing to do")
     else:
-        click.echo(f"checked the locks of {report.checked} object(s) in {report.store}")
+        say(f"checked the locks of {report.checked} object(s) in {report.store}")
         for item in report.differing:
             want = "legal hold" if item["legal_hold"] else "no legal hold"
             until = item["retain_until"] or "no retention date"
-            click.echo(f"  DIFFERS sha256:{item['sha256']}: needs {want}, {until}")
+            say(f"  DIFFERS sha256:{item['sha256']}: needs {want}, {until}")
         for sha in report.changed:
-            click.echo(f"  set sha256:{sha}")
+            say(f"  set sha256:{sha}")
         for sha in report.destroyed:
-            click.echo(f"  destroyed sha256:{sha} (every filing disposed of)")
+            say(f"  destroyed sha256:{sha} (every filing disposed of)")
         for item in report.waiting:
-            click.echo(f"  waiting sha256:{item['sha256']}: {item['reason']}")
+            say(f"  waiting sha256:{item['sha256']}: {item['reason']}")
         for item in report.errors:
-            click.echo(f"  ERROR sha256:{item['sha256']}: {item['error']}")
+            say(f"  ERROR sha256:{item['sha256']}: {item['error']}")
         if not (report.differing or report.errors):
-            click.echo("OK")
+            say("OK")
     ctx.exit(1 if report.differing or report.errors else 0)

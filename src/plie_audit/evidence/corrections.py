@@ -12,13 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit import clock
 from plie_audit.context import Action, LockScope
-from plie_audit.db.models import Evidence
+from plie_audit.db.models import Evidence, JournalEntry
 from plie_audit.db.session import Database
-from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
+from plie_audit.domain import PRODUCED_KINDS, EvidenceKind, EvidenceStatus, Poste, Role
 from plie_audit.errors import ConflictError, InputError
 from plie_audit.evidence.filing import (
     FilingReport,
@@ -33,6 +34,42 @@ from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 
 OVERRIDABLE = ("kind", "poste", "amount", "paid_on", "label")
+MAX_CHAIN = 1000  # replacements of replacements followed to the original
+
+
+def producer_role(db: Database, evidence_id: str) -> Role | None:
+    """The role that produced the piece, when the archive produced it — or produced the piece
+    it replaces, through any number of ``supersede``: only that role may annul or supersede
+    it (a deposant does not withdraw the comptable's état certifié). A produced kind says it
+    (``domain.PRODUCED_KINDS``); a retention audit report, filed as ``autre``, is the piece
+    its ``retention-audit`` journal entry names. None: a piece filed by hand."""
+    with db.read() as session:
+        chain: list[Evidence] = []
+        row = session.get(Evidence, evidence_id)
+        while row is not None and len(chain) < MAX_CHAIN:
+            chain.append(row)
+            row = session.get(Evidence, row.supersedes) if row.supersedes else None
+        audits = _retention_audit_reports(session) if chain else set()
+    for piece in chain:
+        kind = EvidenceKind(piece.kind)
+        if kind in PRODUCED_KINDS:
+            return PRODUCED_KINDS[kind][0]
+        if piece.id in audits:
+            return Role.ARCHIVISTE
+    return None
+
+
+def _retention_audit_reports(session: Session) -> set[str]:
+    """The ids of the reports ``retention audit`` filed (the subject of each entry)."""
+    found: set[str] = set()
+    query = select(JournalEntry.entry).where(JournalEntry.event == Event.RETENTION_AUDIT.value)
+    for data in session.execute(query).scalars():
+        try:
+            subjects = journal.decode_entry(bytes(data)).subjects
+        except (ValueError, KeyError, TypeError):
+            continue  # a damaged entry: `journal verify` reports it
+        found.update(subjects[:1])
+    return found
 
 
 def _active(session: Session, evidence_id: str) -> Evidence:

@@ -40,7 +40,7 @@ from plie_audit import clock, conventions
 from plie_audit.context import Action, LockScope
 from plie_audit.db.models import Convention, Evidence
 from plie_audit.db.session import Database
-from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
+from plie_audit.domain import PRODUCED_KINDS, EvidenceKind, EvidenceStatus, Poste, check_text
 from plie_audit.errors import InputError, PlieAuditError
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import FilingRecord, evidence_id
@@ -75,7 +75,12 @@ class PieceRequest:
 
     @property
     def name(self) -> str:
-        return unicodedata.normalize("NFC", self.path.name)
+        return file_name(self.path)
+
+
+def file_name(path: Path) -> str:
+    """The name a file is filed under: its last component, in composed form (NFC)."""
+    return unicodedata.normalize("NFC", path.name)
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,32 @@ def _prefix(request: PieceRequest) -> str:
     return f"{request.where}: " if request.where else ""
 
 
+def check_name(name: str) -> str:
+    """A piece's name as filed (the file's name) is text like any other: valid UTF-8, at most
+    MAX_NAME_LENGTH characters, no control or bidirectional characters (a newline forges a row
+    of ``evidence list``, ESC drives the terminal, U+202E shows ``fdp.exe`` as ``exe.pdf``)."""
+    if any("\ud800" <= ch <= "\udfff" for ch in name):
+        raise InputError(
+            f"file name is not valid UTF-8 ({name.encode('utf-8', 'replace')!r}); rename the file"
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InputError(f"file name longer than {MAX_NAME_LENGTH} characters")
+    check_text(name, f"file name {name!r}")
+    return name
+
+
+def check_filed_by_hand(kind: EvidenceKind) -> EvidenceKind:
+    """Refuse a kind only the archive produces (``domain.PRODUCED_KINDS``): an état certifié,
+    a bilan or a disposal certificate filed by hand would pass for the archive's own."""
+    if kind in PRODUCED_KINDS:
+        _role, command = PRODUCED_KINDS[kind]
+        raise InputError(
+            f"kind {kind.value!r} is produced by the archive ('plie-audit {command}'), "
+            "never filed by hand"
+        )
+    return kind
+
+
 def validate(db: Database, requests: Sequence[PieceRequest], source: str | None = None) -> None:
     """Check every request before anything is stored; one bad request refuses them all."""
     if not requests:
@@ -129,18 +160,24 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
                 )
             ).scalars()
         }
+        # A replacement may keep the kind of the piece it supersedes (an état corrected by
+        # the comptable); it may not take on a kind the archive produces.
+        replaced = {
+            row.id: row.kind
+            for row in session.execute(
+                select(Evidence.id, Evidence.kind).where(
+                    Evidence.id.in_({r.supersedes for r in requests if r.supersedes})
+                )
+            )
+        }
     for request in requests:
         try:
             check_regular_file(request.path)
             if request.convention is not None and request.convention not in known:
                 raise InputError(conventions.unknown(request.convention))
-            if any("\ud800" <= ch <= "\udfff" for ch in request.name):
-                raise InputError(
-                    f"file name is not valid UTF-8 ({request.name.encode('utf-8', 'replace')!r}); "
-                    "rename the file"
-                )
-            if len(request.name) > MAX_NAME_LENGTH:
-                raise InputError(f"file name longer than {MAX_NAME_LENGTH} characters")
+            check_name(request.name)
+            if replaced.get(request.supersedes or "") != request.kind.value:
+                check_filed_by_hand(request.kind)
         except InputError as exc:
             problems.append(_prefix(request) + str(exc))
     if problems:

@@ -20,6 +20,8 @@ in constant memory:
   (its copy is written after its commit), has its copy; and each checkpoint someone kept
   elsewhere (``journal verify --checkpoint``) is signed by the journal key and the journal
   extends it.
+- time only moves forward: no entry is dated before the one before it, nor after the
+  verifying clock — both within CLOCK_SKEW (a clock set back, or ahead, to date an act).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import hmac
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
@@ -37,7 +39,7 @@ from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from plie_audit import canonical
+from plie_audit import canonical, clock
 from plie_audit.clock import isoformat
 from plie_audit.db import readback
 from plie_audit.db.models import (
@@ -68,6 +70,10 @@ from plie_audit.store import CHECKPOINT_NAME, ObjectStore, checkpoint_name
 
 STREAM_ROWS = 5000
 MAX_NODE_FINDINGS = 20
+# How far apart the clocks of the machines writing one archive may be, and how long an action
+# may take between dating its entries and committing them (a large filing batch): an entry may
+# be this much earlier than the one before it, or than the verifying clock's now, unreported.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -357,6 +363,8 @@ def _recompute(
     node_findings = 0
     last_bad_leaf = -1  # the nodes above a changed leaf differ too: report only the leaf
     previous_seq = 0
+    previous_at: datetime | None = None
+    latest = clock.now() + CLOCK_SKEW
     nodes = _nodes(session, audit)
     entries = select(
         JournalEntry.seq,
@@ -377,6 +385,7 @@ def _recompute(
             )
         previous_seq = row.seq
         entry, problems = _entry_problems(row)
+        previous_at = _check_time(audit, subject, entry, previous_at, latest)
         if problems:
             audit.findings.append(
                 Finding(
@@ -444,6 +453,44 @@ def _recompute(
             )
         )
     return roots
+
+
+def _check_time(
+    audit: JournalAudit,
+    subject: str,
+    entry: dict[str, Any] | None,
+    previous: datetime | None,
+    latest: datetime,
+) -> datetime | None:
+    """Time only moves forward: the entry (its signed bytes, not its row) is dated neither
+    before the entry before it nor after ``latest`` (the verifying clock's now), each beyond
+    CLOCK_SKEW — else the clock of whoever wrote it was set back or ahead. Return the time
+    the next entry is compared with."""
+    try:
+        at = clock.parse_instant(str(entry["at"])) if entry is not None else None
+    except (KeyError, ValueError):
+        at = None  # an unreadable entry: journal-entry-mismatch says so
+    if at is None:
+        return previous
+    if previous is not None and at < previous - CLOCK_SKEW:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_TIME_BACKWARDS,
+                f"at or after {isoformat(previous)} (the entry before)",
+                isoformat(at),
+            )
+        )
+    if at > latest:
+        audit.findings.append(
+            Finding(
+                subject,
+                FindingKind.JOURNAL_TIME_FUTURE,
+                f"at or before {isoformat(latest - CLOCK_SKEW)} (now)",
+                isoformat(at),
+            )
+        )
+    return at
 
 
 def _node_finding(subject: str, level: int, index: int, value: bytes, stored: Any) -> Finding:

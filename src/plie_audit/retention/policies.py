@@ -18,7 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from plie_audit.domain import Programme
+from plie_audit.domain import Programme, check_date, check_text
 from plie_audit.errors import InputError
 
 REPOSITORY_POLICIES = Path(__file__).resolve().parents[3] / "retention_policies"
@@ -169,7 +169,8 @@ def _text(data: dict[str, Any], name: str, where: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value.strip():
         raise InputError(f"{where}: {name} must be a non-empty string")
-    return value.strip()
+    # Multi-line strings (a source quoted at length) keep their line feeds, nothing else.
+    return check_text(value.strip(), f"{where}: {name}", newlines=True)
 
 
 def _flag(data: dict[str, Any], name: str, where: str) -> bool:
@@ -180,7 +181,9 @@ def _flag(data: dict[str, Any], name: str, where: str) -> bool:
 
 
 def parse_policy(text: str, where: str) -> RetentionPolicy:
-    """Parse and validate one policy's TOML text; ``where`` names it in errors."""
+    """Parse and validate one policy's TOML text; ``where`` names it in errors (and in the
+    journal: it is the file's name)."""
+    check_text(where, f"policy file name {where!r}")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -203,6 +206,8 @@ def parse_policy(text: str, where: str) -> RetentionPolicy:
     floor = data.get("floor")
     if floor is not None and (not isinstance(floor, date) or hasattr(floor, "hour")):
         raise InputError(f"{where}: floor must be a TOML date (2016-12-31)")
+    if floor is not None:
+        check_date(floor, f"{where}: floor")
     basis = data["legal_basis"]
     if not isinstance(basis, dict) or set(basis) != {"text", "article"}:
         raise InputError(f"{where}: [legal_basis] needs exactly text and article")

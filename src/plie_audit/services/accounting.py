@@ -17,7 +17,7 @@ from plie_audit import conventions
 from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.context import Action, Actor
-from plie_audit.domain import Role
+from plie_audit.domain import Role, check_date
 from plie_audit.findings import Finding
 from plie_audit.journal.replay import replay
 from plie_audit.services import Service
@@ -50,6 +50,7 @@ class PaymentService(Service):
         """Record a payment as it happened, and say which rules of article 4 it breaks."""
         action = self.ctx.act(actor, Role.COMPTABLE, "payment add", [convention])
         conventions.require(self.ctx.db, convention)
+        check_date(paid_on, "payment date", future=False)
         paid = action.commit(
             lambda session: payments.record(session, actor.name, convention, kind, amount, paid_on)
         )

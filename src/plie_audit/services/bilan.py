@@ -13,7 +13,7 @@ from plie_audit import clock, conventions
 from plie_audit.accounting import bilans, expenses, indicators, statements
 from plie_audit.accounting.bilans import Produced
 from plie_audit.context import Actor
-from plie_audit.domain import Role
+from plie_audit.domain import Role, check_date
 from plie_audit.evidence import filing
 from plie_audit.services import Service, documents
 
@@ -36,7 +36,7 @@ class BilanService(Service):
         bilans.check_kind(kind)
         action = self.ctx.act(actor, Role.COMPTABLE, f"bilan {kind}", [convention])
         conv = conventions.require(self.ctx.db, convention)
-        issued = issued_on or clock.today()
+        issued = check_date(issued_on or clock.today(), "bilan date", future=False)
         late = bilans.lateness(kind, conv, issued)
         lines = expenses.list_lines(self.ctx.db, convention)
         values = indicators.list_values(self.ctx.db, convention)

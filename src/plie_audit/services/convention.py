@@ -16,7 +16,7 @@ from plie_audit import conventions
 from plie_audit.accounting import budget
 from plie_audit.context import Actor, LockScope
 from plie_audit.conventions import ConventionInfo
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, Poste, Programme, Role, check_date
 from plie_audit.errors import InputError
 from plie_audit.evidence import filing
 from plie_audit.retention import events
@@ -65,6 +65,7 @@ class ConventionService(Service):
         """Record a retention trigger event's date for one convention."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "convention event", [ref, event.value])
         conventions.require(self.ctx.db, ref)
+        check_date(on, "event date", future=False)
         return action.commit(
             lambda session: events.record(session, actor.name, event, on, convention=ref),
             locks=LockScope(convention=ref),

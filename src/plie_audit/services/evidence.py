@@ -1,8 +1,11 @@
 """``archive.evidence``: the pieces (*justificatifs*) — ``plie-audit evidence …``.
 
-Filing, annulling and superseding need the role ``deposant``; reading a piece's bytes needs
-an identity, and for personal documents (payslips, kinds marked sensitive) ``comptable`` or
-``controle``. Listing and showing need none.
+Filing, annulling and superseding need the role ``deposant``, except for the documents the
+archive produced: annulling or superseding one needs the role that produced it (``comptable``
+for états certifiés and bilans, ``archiviste`` for retention audit reports and disposal
+certificates; ``corrections.producer_role``), and their kinds are never filed by hand
+(``filing.validate``). Reading a piece's bytes needs an identity, and for personal documents
+(payslips, kinds marked sensitive) ``comptable`` or ``controle``. Listing and showing need none.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ class EvidenceService(Service):
     def annul(self, actor: Actor, evidence_id: str, reason: str) -> EvidenceInfo:
         """Mark a piece annulled: it stays stored and listed, with the reason."""
         info = access.resolve(self.ctx.db, evidence_id)
-        action = self.ctx.act(actor, Role.DEPOSANT, "evidence annul", [info.id])
+        action = self.ctx.act(actor, self._corrector(info.id), "evidence annul", [info.id])
         reason = clean_text(reason, "the reason", required=True)
         return action.commit(
             lambda session: corrections.annul(session, actor.name, info.id, reason)
@@ -104,8 +107,13 @@ class EvidenceService(Service):
     ) -> filing.FilingReport:
         """File ``path`` as the replacement of a piece and link both; the old one stays."""
         info = access.resolve(self.ctx.db, evidence_id)
-        action = self.ctx.act(actor, Role.DEPOSANT, "evidence supersede", [info.id])
+        action = self.ctx.act(actor, self._corrector(info.id), "evidence supersede", [info.id])
         reason = clean_text(reason, "the reason", required=True)
         request = corrections.replacement_request(self.ctx.db, info.id, Path(path), overrides or {})
         filing.validate(self.ctx.db, [request])
         return corrections.supersede(action, info.id, request, reason)
+
+    def _corrector(self, evidence_id: str) -> Role:
+        """The role that annuls or supersedes a piece: the one that produced it, if the
+        archive did; else ``deposant``."""
+        return corrections.producer_role(self.ctx.db, evidence_id) or Role.DEPOSANT

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
-from plie_audit.domain import EvidenceKind, Programme, Role, clean_text
+from plie_audit.domain import EvidenceKind, Programme, Role, check_date, clean_text
 from plie_audit.errors import JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
@@ -135,6 +135,7 @@ class RetentionService(Service):
         action = self.ctx.act(
             actor, Role.ARCHIVISTE, "retention event", [programme.value, event.value]
         )
+        check_date(on, "event date", future=False)
         return action.commit(
             lambda session: trigger_events.record(
                 session, actor.name, event, on, programme=programme

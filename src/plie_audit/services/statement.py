@@ -20,7 +20,7 @@ from plie_audit import clock, conventions
 from plie_audit.accounting import expenses, statements
 from plie_audit.context import Actor
 from plie_audit.db.models import Evidence, Statement
-from plie_audit.domain import EvidenceKind, EvidenceStatus, Role
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Role, check_date
 from plie_audit.errors import ConflictError, InputError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
@@ -42,6 +42,9 @@ class StatementService(Service):
         """Certify the état certifié exact: French PDF/A-3b, lines embedded, signed PAdES."""
         action = self.ctx.act(actor, Role.COMPTABLE, "statement certify", [convention])
         conv = conventions.require(self.ctx.db, convention)
+        for day, option in ((since, "--since"), (until, "--until")):
+            if day is not None:
+                check_date(day, option, future=False)
         if since and until and until < since:
             raise InputError(f"--until {until} is before --since {since}")
         lines = statements.in_period(expenses.list_lines(self.ctx.db, convention), since, until)

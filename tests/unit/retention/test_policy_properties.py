@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from plie_audit.domain import Programme
+from plie_audit.domain import BIDI_CONTROLS, Programme
 from plie_audit.errors import InputError
 from plie_audit.retention.policies import (
     FIELDS,
@@ -67,11 +67,18 @@ VALUES = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=6,
 )
+# What a policy's text fields accept: any text but control and bidirectional characters
+# (line feeds apart: a source quoted at length).
+POLICY_TEXT = st.text(
+    st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"], exclude_characters=BIDI_CONTROLS)
+    | st.just("\n"),
+    max_size=30,
+).filter(str.strip)
 DURATIONS = st.tuples(st.integers(0, 999), st.integers(0, 999), st.integers(0, 9999)).filter(any)
 VALID = st.fixed_dictionaries(
     {
         "id": st.from_regex(r"[a-z0-9][a-z0-9.-]{0,63}", fullmatch=True),
-        "title": TEXT.filter(str.strip),
+        "title": POLICY_TEXT,
         "programme": st.sampled_from([p.value for p in Programme]),
         "trigger": st.sampled_from([t.value for t in Trigger]),
         "duration": DURATIONS.map(
@@ -81,10 +88,8 @@ VALID = st.fixed_dictionaries(
         "final_action": st.sampled_from([a.value for a in FinalAction]),
         "enabled": st.booleans(),
         "confirmed": st.booleans(),
-        "source": TEXT.filter(str.strip),
-        "legal_basis": st.fixed_dictionaries(
-            {"text": TEXT.filter(str.strip), "article": TEXT.filter(str.strip)}
-        ),
+        "source": POLICY_TEXT,
+        "legal_basis": st.fixed_dictionaries({"text": POLICY_TEXT, "article": POLICY_TEXT}),
     },
     optional={"floor": st.dates(date(1990, 1, 1), date(2100, 12, 31))},
 )

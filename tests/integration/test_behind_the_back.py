@@ -10,7 +10,9 @@ every one of these tests fails on that release.
 - ``sensitive_kinds`` removed from archive.toml: the journal wins, a deposant still cannot
   read the piece, and ``verify`` names the file's difference;
 - a garbage certificate, a text node hash, the ``archive_info`` row deleted: ``verify`` and
-  ``journal verify`` report findings (exit 1), never ``internal error`` (exit 3).
+  ``journal verify`` report findings (exit 1), never ``internal error`` (exit 3);
+- a retention event moved to 9999 through SQL: every command that computes retention stops
+  with one line naming the cell (exit 1), ``verify`` reports it.
 """
 
 from __future__ import annotations
@@ -328,3 +330,30 @@ def test_damage_is_a_finding_of_verify_and_journal_verify(
         found = json.loads(result.stdout)["findings"]
         if command[0] == "verify" or kind != "identity-entry-mismatch":
             assert any(f["kind"] == kind and f["subject"] == subject for f in found), found
+
+
+def test_a_retention_event_moved_to_9999_through_sql_is_unreadable_never_a_crash(
+    eligible, backend, run
+) -> None:
+    """On 0.8.0 a trigger dated 9999-06-30 made `retention audit`, `propose` and `evidence
+    show` crash (`year 10002 is out of range`, exit 3). The date cannot have been accepted
+    (1990-2100), so it reads back as damaged: one line, exit 1, and `verify` names the cell."""
+    archive, ids = eligible
+    backend.sql("UPDATE retention_events SET date = '9999-06-30'")
+    commands = [
+        ("retention", "audit"),
+        ("retention", "propose", "-o", str(archive.ctx.root.parent / "bordereau.pdf")),
+        ("evidence", "show", ids[0]),
+    ]
+    for command in commands:
+        result = run(*command, as_=ANNE.name)
+        assert result.exit_code == 1, (command, result.exit_code, result.stderr)
+        assert "row-unreadable retention_events:" in result.stderr, result.stderr
+        assert "column date" in result.stderr and "internal error" not in result.stderr
+    result = run("verify", "--json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["findings"]
+    assert any(
+        f["kind"] == "row-unreadable" and f["subject"].startswith("retention_events:")
+        for f in found
+    ), found

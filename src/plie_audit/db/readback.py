@@ -39,6 +39,7 @@ from sqlalchemy.types import NullType
 
 from plie_audit.db.models import Base
 from plie_audit.db.types import Money, UTCDateTime
+from plie_audit.domain import EARLIEST_DATE, LATEST_DATE
 from plie_audit.money import from_cents
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -64,16 +65,26 @@ class CellError(ValueError):
 
 
 def _date(value: Any) -> date:
+    """A calendar date the archive could have accepted: every date it is given lies in
+    EARLIEST_DATE..LATEST_DATE (``domain.check_date``), so one outside was written behind its
+    back — and would overflow the retention arithmetic (a trigger in 9999 + 3 years)."""
     if isinstance(value, datetime):
         raise CellError(f"an instant where a date was expected: {value!r}")
     if isinstance(value, date):
-        return value
-    if isinstance(value, str) and (match := _DATE.fullmatch(value)):
+        day = value
+    elif isinstance(value, str) and (match := _DATE.fullmatch(value)):
         try:
-            return date(*(int(part) for part in match.groups()))
+            day = date(*(int(part) for part in match.groups()))
         except ValueError as exc:
             raise CellError(f"not a date: {value!r} ({exc})") from None
-    raise CellError(f"not a date: {value!r}")
+    else:
+        raise CellError(f"not a date: {value!r}")
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise CellError(
+            f"date {day.isoformat()} out of range "
+            f"({EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()})"
+        )
+    return day
 
 
 def _instant(value: Any) -> datetime:

@@ -310,6 +310,41 @@ def test_a_value_that_does_not_decode_is_a_finding_never_a_crash(
         backend.sql(f'UPDATE "{name}" SET "{column.name}" = ? WHERE {where}', (original, *ids))
 
 
+DATE_COLUMNS = [
+    (table.name, column.name)
+    for table in Base.metadata.sorted_tables
+    for column in table.columns
+    if isinstance(column.type, Date) and not column.primary_key
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "column"), DATE_COLUMNS)
+def test_a_date_the_archive_never_accepts_reads_back_as_damaged(
+    governed: Archive, backend: Any, run: Any, name: str, column: str
+) -> None:
+    """Both backends: a well-typed date outside 1990-2100 (a trigger moved to 9999, which
+    overflowed the retention arithmetic on 0.8.0) cannot have been accepted, so it is a
+    ``row-unreadable`` finding naming table, row and column, exit 1."""
+    table = _table(name)
+    row = _first_row(backend, table)
+    key = "/".join(str(row[c.name]) for c in table.primary_key.columns)
+    with backend.behind() as connection:
+        connection.execute(
+            update(table).where(_where(table, row)).values(**{column: date(9999, 6, 30)})
+        )
+    result = run("verify", "--json")
+    assert result.exit_code == 1, (name, column, result.stderr)
+    findings = json.loads(result.stdout)["findings"]
+    assert any(
+        f["kind"] == "row-unreadable"
+        and f["subject"] == f"{name}:{key}"
+        and f["expected"] == f"a readable {column}"
+        and "out of range" in f["found"]
+        for f in findings
+    ), (name, column, findings[:5])
+
+
 DAMAGE = [
     ("evidence", "filed_at", "not-a-date"),
     ("payments", "amount", "text in an amount"),

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
+from plie_audit.domain import EARLIEST_DATE, LATEST_DATE
 from plie_audit.retention.holds import held_by_requests
 from plie_audit.retention.policies import FinalAction, RetentionPolicy, parse_policy
 
@@ -84,6 +85,11 @@ class RetentionRules:
         programme_events: dict[tuple[str, str], date] = {}
         convention_events: dict[tuple[str, str], date] = {}
         for event in session.execute(select(RetentionEvent)).scalars():
+            if not EARLIEST_DATE <= event.on <= LATEST_DATE:
+                # Never accepted (domain.check_date): written behind the archive's back, and it
+                # would overflow the arithmetic below. A ValueError inside ``db.read()`` becomes
+                # the one-line ``row-unreadable`` error naming the cell (db/session.py).
+                raise ValueError(f"retention event dated {event.on.isoformat()}")
             if event.convention_ref is not None:
                 convention_events[(event.convention_ref, event.event)] = event.on
             elif event.programme is not None:

@@ -31,6 +31,7 @@ from plie_audit.evidence.checks import check_filed_entry, check_record
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal.replay import (
     GOVERNING_TABLES,
+    NATURAL_KEYS,
     Digest,
     Expected,
     Key,
@@ -75,24 +76,9 @@ def natural_key(table: str, values: dict[str, Any]) -> Key | None:
     return tuple(from_row)
 
 
+# Each table's key columns (retention events: ``natural_key`` builds theirs from the scope).
 _KEY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "archive_info": ("id",),
-    "identities": ("name",),
-    "conventions": ("ref",),
-    "budget_lines": ("convention_ref", "poste"),
-    "amendments": ("convention_ref", "number"),
-    "expense_lines": ("id",),
-    "expense_pieces": ("line_id", "evidence_id"),
-    "payments": ("id",),
-    "indicators": ("convention_ref", "name"),
-    "statements": ("id",),
-    "bilans": ("id",),
-    "holds": ("id",),
-    "control_requests": ("id",),
-    "control_packs": ("id",),
-    "retention_policies": ("id",),
-    "bordereaux": ("id",),
-    "publicity_results": ("evidence_id",),
+    name: columns for name, columns in NATURAL_KEYS.items() if name != "retention_events"
 }
 
 

@@ -166,6 +166,19 @@ set +e
 "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
 echo "(code de sortie $? : les pièces gelées ne s'éliminent pas)"
 set -e
+echo "-- le gel levé en base, derrière le dos de l'archive (sur une copie) : le journal fait foi"
+cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-unheld"
+python - "$DEMO/archive-unheld/archive.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("UPDATE holds SET released_at = '2026-01-01 00:00:00.000000', released_by = 'anne.archiviste'")
+db.commit()
+PY
+set +e
+PLIE_AUDIT_ARCHIVE="$DEMO/archive-unheld" "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+echo "(code de sortie $? : la base ne dit pas ce que dit le journal signé ; rien n'est détruit)"
+plie-audit --archive "$DEMO/archive-unheld" verify | grep -E "row-|finding"
+set -e
 run "${ARCH[@]}" retention hold release H-0001 --reason "contrôle clos sans suite"
 run "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
 set +e

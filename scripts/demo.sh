@@ -176,8 +176,11 @@ db.commit()
 PY
 set +e
 PLIE_AUDIT_ARCHIVE="$DEMO/archive-unheld" "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
-echo "(code de sortie $? : la base ne dit pas ce que dit le journal signé ; rien n'est détruit)"
-plie-audit --archive "$DEMO/archive-unheld" verify | grep -E "row-|finding"
+code=$?
+echo "(code de sortie $code : la base ne dit pas ce que dit le journal signé ; rien n'est détruit)"
+[ "$code" -eq 30 ] || { echo "démo : l'élimination aurait dû être refusée (30), code $code" >&2; exit 1; }
+plie-audit --archive "$DEMO/archive-unheld" verify | grep -E "row-mismatch: holds:|finding"
+[ "${PIPESTATUS[0]}" -eq 1 ] || { echo "démo : verify aurait dû signaler le gel levé en base" >&2; exit 1; }
 set -e
 run "${ARCH[@]}" retention hold release H-0001 --reason "contrôle clos sans suite"
 run "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes

@@ -26,6 +26,7 @@ from plie_audit.archive import Archive
 from plie_audit.db.migrate import upgrade
 from plie_audit.db.session import Database
 from plie_audit.domain import EvidenceKind
+from plie_audit.errors import InputError
 from plie_audit.journal import note
 
 CONV = "PLIE-LYON-2007-01"
@@ -64,6 +65,14 @@ def check_tlog_proof(text: str, verifier_key: str) -> tuple[int, bytes]:
     assert lines[2].startswith("index ")
     index = int(lines[2][len("index ") :])
     proof = [base64.b64decode(line) for line in lines[3:]]
+    size, root = open_checkpoint_by_hand(checkpoint, verifier_key)
+    leaf = hashlib.sha256(b"\x00" + entry).digest()
+    assert rfc9162_root_from_inclusion(leaf, index, size, proof) == root
+    return index, entry
+
+
+def open_checkpoint_by_hand(checkpoint: str, verifier_key: str) -> tuple[int, bytes]:
+    """Check a checkpoint note's Ed25519 signature by the journal key; its (size, root)."""
     # signed note: text, blank line, "— name base64(keyid || sig)" lines
     body, _, signatures = checkpoint.rpartition("\n\n")
     body += "\n"
@@ -81,10 +90,49 @@ def check_tlog_proof(text: str, verifier_key: str) -> tuple[int, bytes]:
     else:
         raise AssertionError("no signature by the journal key")
     _origin, size_text, root_b64 = body.split("\n")[:3]
-    size, root = int(size_text), base64.b64decode(root_b64)
-    leaf = hashlib.sha256(b"\x00" + entry).digest()
-    assert rfc9162_root_from_inclusion(leaf, index, size, proof) == root
-    return index, entry
+    return int(size_text), base64.b64decode(root_b64)
+
+
+def rfc9162_consistent(
+    size1: int, size2: int, proof: list[bytes], root1: bytes, root2: bytes
+) -> bool:
+    """RFC 9162 §2.1.4.2, step by step (not plie-audit's code)."""
+
+    def node(left: bytes, right: bytes) -> bytes:
+        return hashlib.sha256(b"\x01" + left + right).digest()
+
+    if size1 == size2:
+        return not proof and root1 == root2
+    path = [root1, *proof] if size1 & (size1 - 1) == 0 else list(proof)
+    if not path:
+        return False
+    fn, sn = size1 - 1, size2 - 1
+    while fn & 1:
+        fn, sn = fn >> 1, sn >> 1
+    fr = sr = path[0]
+    for c in path[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node(c, fr), node(c, sr)
+            if not fn & 1:
+                while fn & 1 == 0 and fn != 0:
+                    fn, sn = fn >> 1, sn >> 1
+        else:
+            sr = node(sr, c)
+        fn, sn = fn >> 1, sn >> 1
+    return sn == 0 and fr == root1 and sr == root2
+
+
+def read_consistency_by_hand(text: str) -> tuple[int, int, list[bytes], str | None]:
+    """Parse a plie-audit/tlog-consistency@v1 text by hand: (old, new, proof, checkpoint)."""
+    head, blank, checkpoint = text.partition("\n\n")
+    lines = (head if blank else head.removesuffix("\n")).split("\n")
+    assert lines[0] == "plie-audit/tlog-consistency@v1"
+    assert lines[1].startswith("old ") and lines[2].startswith("new ")
+    proof = [base64.b64decode(line, validate=True) for line in lines[3:]]
+    assert all(len(value) == 32 for value in proof)
+    return int(lines[1][4:]), int(lines[2][4:]), proof, checkpoint if blank else None
 
 
 # ------------------------------------------------------------ fixtures
@@ -192,6 +240,130 @@ def test_a_changed_byte_breaks_the_independent_check(run, filed) -> None:
     lines[1] = "extra " + base64.b64encode(bytes(entry)).decode()
     with pytest.raises(AssertionError):
         check_tlog_proof("\n".join(lines), key)
+
+
+# ------------------------------------------------------------ consistency proofs
+
+
+def _root(checkpoint: dict[str, Any]) -> bytes:
+    return base64.b64decode(checkpoint["root"])
+
+
+def test_consistency_proof_checks_out_with_an_independent_verifier(run, filed) -> None:
+    run.ok("journal", "checkpoint")
+    first, latest = run.json("journal", "checkpoints")
+    key = run.ok("journal", "key").stdout.strip()
+    text = run.ok("journal", "prove", "--consistency", str(first["size"])).stdout
+    old, new, proof, checkpoint = read_consistency_by_hand(text)
+    assert (old, new) == (first["size"], latest["size"]) and proof
+    # The signed checkpoint of the newer size comes with it, verbatim.
+    assert checkpoint == latest["note"]
+    size, root = open_checkpoint_by_hand(checkpoint, key)
+    assert (size, root) == (new, _root(latest))
+    assert rfc9162_consistent(old, new, proof, _root(first), root)
+    for number in range(len(proof)):
+        flipped = list(proof)
+        flipped[number] = bytes([flipped[number][0] ^ 1]) + flipped[number][1:]
+        assert not rfc9162_consistent(old, new, flipped, _root(first), root)
+    # Nor does it prove the newer tree extends another older one.
+    assert not rfc9162_consistent(old, new, proof, hashlib.sha256(b"other").digest(), root)
+
+
+def test_consistency_proof_as_json_and_between_any_two_sizes(run, filed) -> None:
+    run.ok("journal", "checkpoint")
+    first, latest = run.json("journal", "checkpoints")
+    size = len(run.json("journal", "list"))
+    assert size > latest["size"]  # its own checkpoint-issued entry, not yet sealed
+    report = run.json("journal", "prove", "--consistency", str(first["size"]))
+    assert report == {
+        "from_size": first["size"],
+        "to_size": latest["size"],
+        "from_root": _root(first).hex(),
+        "to_root": _root(latest).hex(),
+        "proof": report["proof"],
+        "checkpoint": latest["note"],
+    }
+    text = run.ok("journal", "prove", "--consistency", str(first["size"])).stdout
+    assert [bytes.fromhex(h) for h in report["proof"]] == read_consistency_by_hand(text)[2]
+    # Up to the whole journal: no checkpoint of that size, so none is printed.
+    report = run.json("journal", "prove", "--consistency", "2", str(size))
+    text = run.ok("journal", "prove", "--consistency", "2", str(size)).stdout
+    assert read_consistency_by_hand(text) == (
+        2,
+        size,
+        [bytes.fromhex(h) for h in report["proof"]],
+        None,
+    )
+    assert report["checkpoint"] is None
+    two = run.json("journal", "prove", "--consistency", "1", "2")
+    assert rfc9162_consistent(
+        2,
+        size,
+        [bytes.fromhex(h) for h in report["proof"]],
+        bytes.fromhex(two["to_root"]),
+        bytes.fromhex(report["to_root"]),
+    )
+    # Equal sizes: an empty proof, equal roots.
+    same = run.json("journal", "prove", "--consistency", str(latest["size"]))
+    assert same["proof"] == [] and same["from_root"] == same["to_root"] == _root(latest).hex()
+
+
+def test_consistency_proof_through_the_library(populated: Archive, filed) -> None:
+    proof = populated.journal.prove_consistency(1)
+    (latest,) = populated.journal.checkpoints()[-1:]
+    assert (proof.from_size, proof.to_size, proof.to_root) == (1, latest.size, latest.root)
+    assert proof.checkpoint_note == latest.note
+    assert proof.text().startswith(f"plie-audit/tlog-consistency@v1\nold 1\nnew {latest.size}\n")
+    with pytest.raises(InputError, match="at least 1"):
+        populated.journal.prove_consistency(0)
+    with pytest.raises(InputError, match="larger than the newer size"):
+        populated.journal.prove_consistency(3, 2)
+    with pytest.raises(InputError, match="fewer than"):
+        populated.journal.prove_consistency(1, 10_000)
+
+
+def test_consistency_proof_to_a_file(run, filed, tmp_path: Path) -> None:
+    out = tmp_path / "depuis-1.tlog-consistency"
+    result = run.ok("journal", "prove", "--consistency", "1", "-o", out)
+    assert result.stdout == "" and f"wrote {out}" in result.stderr
+    assert read_consistency_by_hand(out.read_text())[0] == 1
+    # With --json, the file gets the text and stdout the JSON.
+    out2 = tmp_path / "again.tlog-consistency"
+    report = json.loads(
+        run.ok("journal", "prove", "--consistency", "1", "-o", out2, "--json").stdout
+    )
+    assert out2.read_text() == out.read_text()
+    assert report["from_size"] == 1
+    # An existing file is refused by the shared -o option (exit 2), and left alone.
+    result = run.fails(2, "journal", "prove", "--consistency", "1", "-o", out2)
+    assert "already exists" in result.stderr
+    assert out2.read_text() == out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (("--consistency", "0"), 2, "0 is not in the range"),
+        (("--consistency", "-1"), 2, "not in the range"),
+        (("--consistency", "abc"), 2, "is not a valid integer"),
+        (("--consistency", "2", "0"), 2, "not a journal size"),
+        (("--consistency", "2", "007"), 2, "not a journal size"),
+        (("--consistency", "3", "2"), 11, "the older size 3 is larger than the newer size 2"),
+        (("--consistency", "1", "100000"), 11, "fewer than 100000"),
+        (("--consistency", "100000"), 11, "larger than the newer size"),
+        (("--consistency", "1", "ev-0000"), 2, "exclude each other"),
+        (("ev-0000", "--consistency", "1"), 2, "exclude each other"),
+        (("--consistency",), 2, "requires an argument"),
+        ((), 2, "give an EVIDENCE_ID, or --consistency FROM_SIZE"),
+        (("ev-0000", "--json"), 2, "--json is for --consistency"),
+    ],
+)
+def test_bad_consistency_input_is_one_line_and_changes_nothing(
+    run, filed, unchanged, args: tuple[str, ...], code: int, message: str
+) -> None:
+    with unchanged():
+        result = run.fails(code, "journal", "prove", *args)
+    assert message in result.stderr
 
 
 # ------------------------------------------------------------ journal verify

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -63,23 +64,82 @@ def key(state: State) -> None:
     click.echo(state.archive().journal.key())
 
 
+_DECIMAL_SIZE = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def _to_size(value: str) -> int:
+    if not _DECIMAL_SIZE.fullmatch(value):
+        raise click.BadParameter(
+            f"{value!r} is not a journal size (a whole number of entries, at least 1)",
+            param_hint="TO_SIZE",
+        )
+    return int(value)
+
+
 @journal.command("prove")
-@click.argument("evidence_id", metavar="EVIDENCE_ID")
+@click.argument("target", metavar="EVIDENCE_ID | --consistency FROM_SIZE [TO_SIZE]", required=False)
+@click.option(
+    "--consistency",
+    "from_size",
+    metavar="FROM_SIZE",
+    type=click.IntRange(min=1),
+    help="Print the RFC 9162 consistency proof from the journal's first FROM_SIZE entries to "
+    "its first TO_SIZE (the argument; default: the latest checkpoint's size) instead of an "
+    "inclusion proof.",
+)
 @output_option("Write the proof to this file instead of stdout.", new=True)
+@json_option
 @pass_state
-def prove(state: State, evidence_id: str, output: Path | None) -> None:
-    """Print a C2SP tlog-proof@v1 bundle: the filing of a piece is in a signed checkpoint.
+@click.pass_context
+def prove(
+    ctx: click.Context,
+    state: State,
+    target: str | None,
+    from_size: int | None,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Print a C2SP tlog-proof@v1 bundle: the filing of a piece is in a signed checkpoint;
+    or, with --consistency, a consistency proof between two sizes of the journal.
 
     The entry's exact bytes are on the `extra` line (base64), so a verifier recomputes the
     leaf hash itself; the checkpoint must be checked with the journal key.
 
+    With --consistency FROM_SIZE [TO_SIZE], prints plie-audit's tlog-consistency@v1 text
+    (modelled on C2SP tlog-proof; docs/formats.md): the sizes, the proof hashes, and the
+    signed checkpoint of TO_SIZE entries when there is one. --json prints the sizes, both
+    roots and the proof in hex (with -o, the file still gets the text). An EVIDENCE_ID
+    cannot be given with --consistency.
+
     \b
-    Example:
+    Examples:
       plie-audit journal prove ev-3f9a1c0d -o billet.tlog-proof
+      plie-audit journal prove --consistency 120 -o depuis-120.tlog-consistency
+      plie-audit journal prove --consistency 120 300 --json
     """
-    bundle = state.archive().journal.prove(evidence_id)
+    if from_size is None:
+        if target is None:
+            raise click.UsageError("give an EVIDENCE_ID, or --consistency FROM_SIZE", ctx=ctx)
+        if as_json:
+            raise click.UsageError(
+                "--json is for --consistency: an inclusion proof is the tlog-proof text",
+                ctx=ctx,
+            )
+        bundle = state.archive().journal.prove(target)
+    else:
+        if target is not None and not re.fullmatch(r"[0-9]+", target):
+            raise click.UsageError(
+                f"--consistency and EVIDENCE_ID exclude each other ({target!r} is no TO_SIZE)",
+                ctx=ctx,
+            )
+        to_size = None if target is None else _to_size(target)
+        proof = state.archive().journal.prove_consistency(from_size, to_size)
+        bundle = proof.text()
+        if as_json:
+            echo_json(proof.as_json())
     if output is None:
-        click.echo(bundle, nl=False)
+        if not as_json:
+            click.echo(bundle, nl=False)
         return
     output.write_text(bundle, encoding="utf-8")
     note(f"wrote {output}")

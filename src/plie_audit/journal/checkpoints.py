@@ -20,7 +20,9 @@ returns that one instead of signing another.
 
 ``prove`` gives, for one filing, a C2SP ``tlog-proof@v1`` bundle: the inclusion proof of its
 ``evidence-filed`` entry in the latest checkpoint, with the entry's exact bytes on the
-``extra`` line so a verifier recomputes the leaf itself.
+``extra`` line so a verifier recomputes the leaf itself; ``prove_consistency`` the RFC 9162
+§2.1.4 consistency proof between two sizes of the journal, with the signed checkpoint of the
+newer size when there is one (``plie-audit/tlog-consistency@v1``, ``journal/note.py``).
 """
 
 from __future__ import annotations
@@ -383,3 +385,97 @@ def prove(db: Database, evidence_id: str) -> str:
                 "verify`"
             ) from exc
         return note.format_proof(index, proof, checkpoint.note, extra=bytes(entry))
+
+
+@dataclass(frozen=True)
+class ConsistencyProof:
+    """An RFC 9162 §2.1.4 consistency proof between two sizes of the journal, checked.
+
+    ``checkpoint_note`` is the signed note of the latest checkpoint of exactly ``to_size``
+    entries, or None when no checkpoint has that size."""
+
+    from_size: int
+    to_size: int
+    from_root: bytes
+    to_root: bytes
+    proof: tuple[bytes, ...]
+    checkpoint_note: str | None
+
+    def text(self) -> str:
+        """The ``plie-audit/tlog-consistency@v1`` text (docs/formats.md)."""
+        return note.format_consistency(
+            self.from_size, self.to_size, self.proof, self.checkpoint_note
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from_size": self.from_size,
+            "to_size": self.to_size,
+            "from_root": self.from_root.hex(),
+            "to_root": self.to_root.hex(),
+            "proof": [value.hex() for value in self.proof],
+            "checkpoint": self.checkpoint_note,
+        }
+
+
+def prove_consistency(db: Database, from_size: int, to_size: int | None = None) -> ConsistencyProof:
+    """The consistency proof from the journal's first ``from_size`` entries to its first
+    ``to_size`` (default: the latest checkpoint's size), checked before use.
+
+    Raises:
+        InputError: unless 1 <= from_size <= to_size <= the journal's size.
+        JournalError: no checkpoint yet (``to_size`` omitted), or a stored tree that gives a
+            proof or root that does not check out.
+    """
+    if isinstance(from_size, bool) or from_size < 1:
+        raise InputError(
+            f"the older size of a consistency proof must be at least 1, got {from_size}"
+        )
+    with db.read() as session:
+        if to_size is None:
+            latest = session.execute(
+                select(CheckpointRow).order_by(CheckpointRow.id.desc()).limit(1)
+            ).scalar_one_or_none()
+            if latest is None:
+                raise JournalError(
+                    "the journal has no checkpoint yet: run `plie-audit journal checkpoint` "
+                    "or give the newer size"
+                )
+            to_size = latest.size
+        if isinstance(to_size, bool) or to_size < 1:
+            raise InputError(
+                f"the newer size of a consistency proof must be at least 1, got {to_size}"
+            )
+        if from_size > to_size:
+            raise InputError(f"the older size {from_size} is larger than the newer size {to_size}")
+        size, _root = tree.head(session)
+        if to_size > size:
+            raise InputError(f"the journal has {size} entries, fewer than {to_size}")
+        checkpoint = session.execute(
+            select(CheckpointRow)
+            .where(CheckpointRow.size == to_size)
+            .order_by(CheckpointRow.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        from_root = tree.root_at(session, from_size)
+        to_root = tree.root_at(session, to_size)
+        proof = tree.consistency_proof(session, from_size, to_size)
+        try:
+            if checkpoint is not None and bytes(checkpoint.root) != to_root:
+                raise InvalidProof(
+                    f"checkpoint #{checkpoint.id} signs another root for {to_size} entries"
+                )
+            merkle.verify_consistency(from_size, to_size, proof, from_root, to_root)
+        except InvalidProof as exc:
+            raise JournalError(
+                f"the stored journal tree gives a bad proof ({exc}): run `plie-audit journal "
+                "verify`"
+            ) from exc
+        return ConsistencyProof(
+            from_size=from_size,
+            to_size=to_size,
+            from_root=from_root,
+            to_root=to_root,
+            proof=tuple(proof),
+            checkpoint_note=None if checkpoint is None else checkpoint.note,
+        )

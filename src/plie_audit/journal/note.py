@@ -29,6 +29,15 @@ Formats, spelled out (``||`` is concatenation, base64 is RFC 4648 §4 standard w
       "\\n"
       <signed checkpoint note, verbatim>
 
+* consistency proof (plie-audit's own format, ``plie-audit/tlog-consistency@v1``, modelled on
+  c2sp.org/tlog-proof: C2SP defines no consistency-proof text)::
+
+      "plie-audit/tlog-consistency@v1\n"
+      "old " <size of the older tree, decimal, no leading zero, at least 1> "\n"
+      "new " <size of the newer tree, decimal, no leading zero, at least old> "\n"
+      [base64(proof hash) "\n"]...          (RFC 9162 §2.1.4.1 order)
+      ["\n" <signed checkpoint note of size new, verbatim>]
+
 Producing functions raise ``ValueError`` on impossible input (a caller bug); parsing and
 verifying functions raise :class:`~plie_audit.errors.InvalidProof` for anything malformed or
 not verifying. Every base64 field must be canonical (it re-encodes to the same text).
@@ -51,16 +60,20 @@ from plie_audit.errors import InvalidProof
 from plie_audit.journal.merkle import HASH_SIZE
 
 __all__ = [
+    "CONSISTENCY_HEADER",
     "ED25519_SIGNATURE_TYPE",
     "MAX_SIGNATURES",
     "PROOF_HEADER",
     "Checkpoint",
+    "ConsistencyBundle",
     "ProofBundle",
+    "format_consistency",
     "format_proof",
     "key_id",
     "note_text",
     "open_note",
     "parse_checkpoint",
+    "parse_consistency",
     "parse_proof",
     "parse_verifier_key",
     "sign_note",
@@ -75,10 +88,14 @@ ED25519_SIGNATURE_TYPE = b"\x01"
 MAX_SIGNATURES = 100
 # c2sp.org/tlog-proof, "Format": "The first line MUST be the string `c2sp.org/tlog-proof@v1`."
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
+# plie-audit's own consistency proof text: a name outside the c2sp.org namespace, C2SP's "@v1".
+CONSISTENCY_HEADER = "plie-audit/tlog-consistency@v1"
 # A tree of at most 2**64 - 1 leaves (the size every tlog implementation stores) has an
 # inclusion path of at most 64 hashes.
 _MAX_PROOF_HASHES = 64
 _MAX_UINT64 = 2**64 - 1
+# RFC 9162 §2.1.4.1: at most one hash per level of the newer tree, plus the older tree's root.
+_MAX_CONSISTENCY_HASHES = 65
 
 _EM_DASH_SPACE = "\u2014 "
 _KEY_ID_SIZE = 4
@@ -466,4 +483,94 @@ def parse_proof(text: str) -> ProofBundle:
         raise InvalidProof("malformed tlog proof: the checkpoint must end with a newline")
     return ProofBundle(
         index=index, proof=tuple(proof), checkpoint_note=checkpoint_note, extra=extra
+    )
+
+
+@dataclass(frozen=True)
+class ConsistencyBundle:
+    """An offline-verifiable consistency proof, ``plie-audit/tlog-consistency@v1``.
+
+    ``checkpoint_note``, when present, is the signed checkpoint of size ``new_size``, verbatim
+    and unverified: open it with :func:`open_note`, parse it with :func:`parse_checkpoint`,
+    then check ``proof`` with :func:`~plie_audit.journal.merkle.verify_consistency` from the
+    root of a checkpoint of size ``old_size`` the verifier already trusts.
+    """
+
+    old_size: int
+    new_size: int
+    proof: tuple[bytes, ...]
+    checkpoint_note: str | None = None
+
+
+def format_consistency(
+    old_size: int, new_size: int, proof: Sequence[bytes], checkpoint_note: str | None = None
+) -> str:
+    """Write a ``plie-audit/tlog-consistency@v1`` text (layout in the module docstring)."""
+    if isinstance(old_size, bool) or isinstance(new_size, bool):
+        raise ValueError("tree sizes must be integers")
+    if not 1 <= old_size <= new_size <= _MAX_UINT64:
+        raise ValueError(f"tree sizes must satisfy 1 <= old <= new < 2**64: {old_size}, {new_size}")
+    if len(proof) > _MAX_CONSISTENCY_HASHES:
+        raise ValueError(f"a consistency proof has at most {_MAX_CONSISTENCY_HASHES} hashes")
+    if any(len(value) != HASH_SIZE for value in proof):
+        raise ValueError(f"every proof hash must be {HASH_SIZE} bytes")
+    if checkpoint_note is not None and not checkpoint_note.endswith("\n"):
+        raise ValueError("the signed checkpoint note must end with a newline")
+    lines = [CONSISTENCY_HEADER, f"old {old_size}", f"new {new_size}"]
+    lines.extend(_b64encode(value) for value in proof)
+    text = "".join(f"{line}\n" for line in lines)
+    return text if checkpoint_note is None else text + "\n" + checkpoint_note
+
+
+def parse_consistency(text: str) -> ConsistencyBundle:
+    """Parse a ``plie-audit/tlog-consistency@v1`` text, strictly; the checkpoint (if any) is
+    returned unverified.
+
+    Raises:
+        InvalidProof: any deviation from the layout.
+    """
+    # Every line before the checkpoint is non-empty, so the first blank line ends the header.
+    split = text.find("\n\n")
+    checkpoint_note: str | None
+    if split < 0:
+        if not text.endswith("\n"):
+            raise InvalidProof("malformed consistency proof: it must end with a newline")
+        head, checkpoint_note = text[:-1].split("\n"), None
+    else:
+        head, checkpoint_note = text[:split].split("\n"), text[split + 2 :]
+        if not checkpoint_note.endswith("\n"):
+            raise InvalidProof(
+                "malformed consistency proof: the checkpoint must end with a newline"
+            )
+    if head[0] != CONSISTENCY_HEADER:
+        raise InvalidProof(
+            f"malformed consistency proof: the first line must be {CONSISTENCY_HEADER!r}"
+        )
+    if len(head) < 3 or not head[1].startswith("old ") or not head[2].startswith("new "):
+        raise InvalidProof("malformed consistency proof: missing 'old' or 'new' line")
+    old_size = _decimal(head[1].removeprefix("old "), "consistency proof old size")
+    new_size = _decimal(head[2].removeprefix("new "), "consistency proof new size")
+    if not 1 <= old_size <= new_size:
+        raise InvalidProof(
+            f"malformed consistency proof: sizes must satisfy 1 <= old <= new, got "
+            f"{old_size} and {new_size}"
+        )
+    hash_lines = head[3:]
+    if len(hash_lines) > _MAX_CONSISTENCY_HASHES:
+        raise InvalidProof(
+            f"malformed consistency proof: more than {_MAX_CONSISTENCY_HASHES} proof hashes"
+        )
+    proof: list[bytes] = []
+    for number, line in enumerate(hash_lines):
+        value = _b64decode(line, f"consistency proof hash {number}")
+        if len(value) != HASH_SIZE:
+            raise InvalidProof(
+                f"consistency proof hash {number} has {len(value)} bytes, expected 32"
+            )
+        proof.append(value)
+    return ConsistencyBundle(
+        old_size=old_size,
+        new_size=new_size,
+        proof=tuple(proof),
+        checkpoint_note=checkpoint_note,
     )

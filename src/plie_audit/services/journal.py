@@ -18,7 +18,7 @@ from plie_audit.evidence import access
 from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal_log
 from plie_audit.journal.audit import JournalAudit, audit_journal
-from plie_audit.journal.checkpoints import CheckpointInfo, read_note_file
+from plie_audit.journal.checkpoints import CheckpointInfo, ConsistencyProof, read_note_file
 from plie_audit.journal.log import Event
 from plie_audit.services import Service
 
@@ -69,6 +69,14 @@ class JournalService(Service):
     def prove(self, evidence_id: str) -> str:
         """A C2SP tlog-proof@v1 bundle proving the filing of a piece is in the journal."""
         return checkpoints.prove(self.ctx.db, access.resolve(self.ctx.db, evidence_id).id)
+
+    def prove_consistency(self, from_size: int, to_size: int | None = None) -> ConsistencyProof:
+        """The RFC 9162 §2.1.4 consistency proof from the journal's first ``from_size``
+        entries to its first ``to_size`` (default: the latest checkpoint's size), with the
+        signed checkpoint of exactly ``to_size`` entries when there is one; ``.text()`` is the
+        ``plie-audit/tlog-consistency@v1`` text, ``.as_json()`` the ``--json`` object.
+        InputError unless 1 <= from_size <= to_size <= the journal's size."""
+        return checkpoints.prove_consistency(self.ctx.db, from_size, to_size)
 
     def verify(
         self, verifier_key: str | None = None, checkpoints: Sequence[Path] = ()

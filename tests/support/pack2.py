@@ -57,7 +57,10 @@ class Pack:
     roots: tuple[str, ...]  # archive root, outside CA root (lowercase hex)
     log_key: str
     pieces: tuple[str, ...]  # bag-relative paths
-    checkpoints: dict[str, Path] = field(default_factory=dict)  # for --previous
+    checkpoints: dict[str, Path] = field(default_factory=dict)
+    """Signed checkpoints for --previous, by size ("3", ...; the largest is the pack's), and
+    "unproven" (no consistency proof in the pack), "fork-same-size", "fork-earlier" (another
+    tree), "later" (larger than the pack's)."""
 
 
 def pem(*certs: x509.Certificate) -> bytes:
@@ -273,9 +276,11 @@ def build_pack(
     tag_sha256 = write_manifests(bag)
     prove_whole(bag, tree, notes, journal_key, builder_key, builder, root, tag_sha256, pieces)
     checkpoints: dict[str, Path] = {}
+    special = {-1: "unproven", -2: "fork-same-size", -3: "fork-earlier", -4: "later"}
     for size, text in notes.items():
-        checkpoints[str(size)] = bag.parent / f"checkpoint-{size}.txt"
-        checkpoints[str(size)].write_text(text)
+        name = special.get(size, str(size))
+        checkpoints[name] = bag.parent / f"checkpoint-{name}.txt"
+        checkpoints[name].write_text(text)
     return Pack(
         bag,
         (ca.fingerprint(root), ca.fingerprint(outside_root)),
@@ -334,3 +339,14 @@ def prove_whole(
         (bag / layout.consistency_name(old)).write_text(
             format_consistency(old, size, consistency_proof(old, size, tree), note)
         )
+    # For --previous: a checkpoint with no consistency proof in the pack, later ones
+    # (rollback), and ones of another tree (fork).
+    def signed(size: int, root_hash: bytes) -> str:
+        return sign_note(Checkpoint(ORIGIN, size, root_hash).body(), ORIGIN, journal_key)
+
+    notes[-1] = signed(size - 2, tree_root(size - 2, tree))  # "unproven"
+    notes[-2] = signed(size, hashlib.sha256(b"another tree").digest())  # "fork-same-size"
+    first = min(earlier)
+    notes[-3] = signed(first, hashlib.sha256(b"another tree").digest())  # "fork-earlier"
+    tree.append(leaf_hash(b"later"))
+    notes[-4] = signed(tree.size, tree_root(tree.size, tree))  # "later"

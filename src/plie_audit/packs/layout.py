@@ -4,6 +4,12 @@ A control pack (*pack de contrôle*, article 8) is a BagIt 1.0 bag (RFC 8493)::
 
     bagit.txt  bag-info.txt  manifest-sha256.txt  manifest-sha512.txt
     tagmanifest-sha256.txt  tagmanifest-sha512.txt  README.txt  verify.sh
+    pack-signature.p7s                 the builder's CMS signature of tagmanifest-sha256.txt
+    pack-signature.chain.pem           the builder's certificate and chain
+    pack-checkpoint.txt                the first checkpoint covering the pack-built entry
+    pack-built.tlog-proof              the pack-built entry and its inclusion proof
+    consistency-<old>.tlog-consistency from an earlier checkpoint to pack-checkpoint.txt
+    data/scope.txt                     the scope, journaled by its SHA-256 (pack-scope@v1)
     data/index.pdf                     French PDF/A-3b a controller reads first
     data/index.json                    machine-readable index (docs/formats.md)
     data/trust/root.pem                the archive's root certificate
@@ -31,7 +37,8 @@ import unicodedata
 from functools import cache
 from pathlib import Path
 
-FORMAT = "plie-audit/control-pack/1"
+FORMAT = "plie-audit/control-pack/2"
+"""Format 2 (issue 17): the pack is signed and journaled as a whole (docs/formats.md)."""
 
 # ------------------------------------------------------------------ payload
 INDEX_PDF = "data/index.pdf"
@@ -43,6 +50,8 @@ JOURNAL_KEY = f"{TRUST}/journal-key.txt"
 CHECKPOINT = f"{TRUST}/checkpoint.txt"
 PIECES = "data/pieces"
 ACCOUNTING = "data/accounting"
+SCOPE = "data/scope.txt"
+SCOPE_FORMAT = "plie-audit/pack-scope@v1"
 ARCHIVE_LEVEL = "archive"  # the convention folder of archive-level documents
 NO_POSTE = "documents"  # the poste folder of pieces without one
 
@@ -63,6 +72,23 @@ TAG_FILES = ("bagit.txt", "bag-info.txt", README, VERIFY_SH)
 tag manifest (``pack verify`` says ``tag-file-unlisted`` otherwise)."""
 TAG_MANIFESTS = tuple(f"tagmanifest-{algorithm}.txt" for algorithm in ALGORITHMS)
 """The tag manifests every control pack has; its verify.sh checks both."""
+
+# ------------------------------------------------------------------ the proof of the whole
+# Written after the tag manifests (which they prove), so listed in none of them.
+PACK_SIGNATURE = "pack-signature.p7s"
+PACK_SIGNATURE_CHAIN = "pack-signature.chain.pem"
+PACK_CHECKPOINT = "pack-checkpoint.txt"
+PACK_PROOF = "pack-built.tlog-proof"
+PACK_FILES = (PACK_SIGNATURE, PACK_SIGNATURE_CHAIN, PACK_CHECKPOINT, PACK_PROOF)
+CONSISTENCY_PREFIX = "consistency-"
+CONSISTENCY_SUFFIX = ".tlog-consistency"
+
+
+def consistency_name(old_size: int) -> str:
+    """``consistency-<old>.tlog-consistency``: the proof from a journal of ``old_size``
+    entries to the pack's checkpoint."""
+    return f"{CONSISTENCY_PREFIX}{old_size}{CONSISTENCY_SUFFIX}"
+
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 

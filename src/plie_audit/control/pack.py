@@ -276,8 +276,11 @@ def _pack_entry(db: Database, pack_id: str) -> tuple[int, bytes]:
             )
         ).all()
     for seq, data in found:
-        subjects = canonical.decode(bytes(data)).get("subjects") or []
-        if len(subjects) > 1 and subjects[1] == pack_id:
+        try:
+            subjects = canonical.decode(bytes(data)).get("subjects") or []
+        except (ValueError, AttributeError):  # a damaged entry: `verify` names it
+            continue
+        if isinstance(subjects, list) and subjects[1:2] == [pack_id]:
             return seq, bytes(data)
     raise JournalError(f"pack {pack_id} has no pack-built entry in the journal")
 

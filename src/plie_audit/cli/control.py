@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,10 +11,10 @@ import click
 from plie_audit import lazy
 from plie_audit.cli.options import (
     DATE,
-    ENV_PASSPHRASE,
     Progress,
     State,
     actor,
+    archive_passphrase,
     echo_json,
     json_option,
     note,
@@ -191,6 +190,14 @@ def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
     help="Leave out data/index.pdf (index.json stays): for very large scopes or automated "
     "controls that read JSON.",
 )
+@click.option(
+    "--since-checkpoint",
+    "since_checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    metavar="FILE",
+    help="A signed checkpoint the authority holds (an earlier pack's pack-checkpoint.txt): "
+    "the pack also carries the consistency proof from it.",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -200,32 +207,41 @@ def pack(
     output: Path,
     as_zip: bool,
     no_index_pdf: bool,
+    since_checkpoint: Path | None,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Build the self-verifying BagIt pack of a request (role controle).
+    """Build the self-verifying BagIt pack of a request (role controle), signed as a whole.
 
-    When no checkpoint covers every filing in scope, one is signed if $PLIE_AUDIT_PASSPHRASE
-    is set (else the command says to run `plie-audit journal checkpoint`). The pack is built
-    hidden beside the target and takes its name only when complete and recorded; run again
-    after an interruption, the command finishes or rebuilds it, and on a pack of this request
-    already at the target it reports that pack (any other existing target is refused).
+    The builder signs the pack's tag manifest (pack-signature.p7s); the pack-built journal
+    entry records it and the pack's scope, and a checkpoint sealed right after proves that
+    entry (pack-checkpoint.txt, pack-built.tlog-proof): the archive passphrase
+    ($PLIE_AUDIT_PASSPHRASE, else a prompt) is needed for it. The pack also carries the
+    consistency proof from the checkpoint of the last pack served to the same authority, and
+    from --since-checkpoint. The pack is built hidden beside the target and takes its name
+    only when complete, recorded and proven; run again after an interruption, the command
+    finishes or rebuilds it, and on a pack of this request already at the target it reports
+    that pack (any other existing target is refused).
 
     \b
     Example:
       plie-audit --as claire.martin control pack CR-0001 -o pack-CICC-2009-0412 --zip
+      plie-audit --as claire.martin control pack CR-0002 -o pack-2 \\
+          --since-checkpoint pack-CICC-2009-0412/pack-checkpoint.txt
     """
-    passphrase = os.environ.get(ENV_PASSPHRASE)
+    who = actor(state, passphrase_file)
+    passphrase = archive_passphrase()
     progress = Progress("packing")
     try:
         result = state.archive().control.pack(
-            actor(state, passphrase_file),
+            who,
             request_id,
             output,
             as_zip=as_zip,
             progress=progress,
-            archive_passphrase=passphrase.encode() if passphrase is not None else None,
+            archive_passphrase=passphrase,
             index_pdf=not no_index_pdf,
+            since_checkpoint=since_checkpoint,
         )
     finally:
         progress.close()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit import clock, csvsafe, lazy
+from plie_audit import canonical, clock, csvsafe, lazy
 from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting import statements as st
 from plie_audit.context import Action, Context
@@ -38,21 +38,22 @@ from plie_audit.db.models import (
     ARCHIVE_INFO_ID,
     ArchiveInfo,
     ControlPack,
+    ControlRequest,
     Evidence,
     Identity,
     JournalEntry,
 )
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
-from plie_audit.errors import ConflictError, InputError, JournalError
-from plie_audit.journal import note, tree
+from plie_audit.errors import ConflictError, InputError, InvalidProof, JournalError
+from plie_audit.journal import checkpoints, note, tree
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
 from plie_audit.packs import layout
 from plie_audit.packs.bagit import BagWriter
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity import report as publicity
-from plie_audit.signing import ca
+from plie_audit.signing import ca, cms
 from plie_audit.store.local import fsync_folder, sync_filesystem
 
 if TYPE_CHECKING:
@@ -116,26 +117,32 @@ def build(
     request_id: str,
     output: Path,
     *,
+    seal: Seal,
     as_zip: bool = False,
     progress: ProgressCallback | None = None,
-    seal: Seal | None = None,
     index_pdf: bool = True,
+    since_checkpoint: str | None = None,
 ) -> PackResult:
-    """Build the pack of a request at ``output`` (a folder, or a zip with ``as_zip``) and
-    record it, journaled ``pack-built`` with its tag manifest's SHA-256."""
+    """Build the pack of a request at ``output`` (a folder, or a zip with ``as_zip``), sign
+    it as a whole, record it (``pack-built``, with its tag manifest's and scope's SHA-256)
+    and prove that entry in a checkpoint sealed for it (``seal``) — format 2, docs/formats.md.
+
+    ``since_checkpoint``: a signed checkpoint note the authority holds; the pack then also
+    carries the consistency proof from it (``control pack --since-checkpoint``)."""
     archive = action.ctx
-    actor = action.by
     request = requests.get(archive.db, request_id)
     if not request.open:
         raise ConflictError(f"control request {request_id} is closed")
     if not output.parent.is_dir():
         raise InputError(f"{output.parent}: no such folder")
+    since_size = _since_size(archive, since_checkpoint) if since_checkpoint is not None else None
+    finishing = _Finishing(archive, request, seal, since_size)
     if output.exists():
         existing = _recorded_pack(archive, request_id, output)
         if existing is None:
             raise ConflictError(f"{output} already exists; plie-audit does not overwrite files")
         return existing  # built already (a re-run after an interruption): nothing to do
-    finished = _resume(archive, request_id, output, as_zip)
+    finished = _resume(archive, request_id, output, as_zip, finishing)
     if finished is not None:
         return finished
     with archive.db.read() as session:
@@ -150,18 +157,27 @@ def build(
     bag = BagWriter(folder, purpose="nothing packed")
     try:
         index = _payload(archive, bag, request, pieces, checkpoint, progress)
-        _documents(archive, bag, request, index, actor, index_pdf)
+        _documents(archive, bag, request, index, action.by, index_pdf)
+        scope_sha256 = _scope(archive, bag, request, index, action.by)
         tag_sha256 = _tag_files(archive, bag, request, index_pdf)
+        signature_sha256 = _sign(archive, action, folder)
+        detail = {
+            "format": layout.FORMAT,
+            "pieces": len(index["pieces"]),
+            "tombstones": len(index["tombstones"]),
+            "tagmanifest_sha256": tag_sha256,
+            "scope_sha256": scope_sha256,
+            "signature_sha256": signature_sha256,
+        }
+        # The pack is recorded before it is proven and takes its name: a pack at the output
+        # path is always complete, recorded and proven; one interrupted after the record is
+        # finished and renamed into place by the next run (_resume).
+        pack_id = action.commit(lambda session: _record(session, action, request_id, detail))
+        finishing.finish(folder, pack_id)
         if as_zip:
             _zip(folder, partial, output.stem)
             shutil.rmtree(folder)
-        # The pack is durable and recorded before it takes its name: a pack at the output
-        # path is always complete and recorded; one interrupted after the record is renamed
-        # into place by the next run (_resume).
         sync_filesystem(output.parent)
-        pack_id = action.commit(
-            lambda session: _record(session, action, request_id, tag_sha256, len(index["pieces"]))
-        )
         os.replace(partial, output)
         fsync_folder(output.parent)
     except BaseException:
@@ -180,6 +196,146 @@ def build(
     )
 
 
+def _since_size(archive: Context, text: str) -> int:
+    """The size of a checkpoint an authority holds (``--since-checkpoint``), once it is shown
+    to be one of this archive's journal: signed by its journal key, and the archive's journal
+    of that size has the root it signs. Anything else is refused before any work."""
+    key = checkpoints.stored_verifier_key(archive.db)
+    if key is None:
+        raise JournalError(
+            "this archive has no journal key yet: run `plie-audit journal checkpoint`"
+        )
+    try:
+        held = note.parse_checkpoint(note.open_note(text, key))
+    except InvalidProof as exc:
+        raise InputError(
+            f"--since-checkpoint: not a checkpoint signed by this archive's journal key ({exc})"
+        ) from None
+    with archive.db.read() as session:
+        size, _root = tree.head(session)
+        if held.size > size:
+            raise InputError(
+                f"--since-checkpoint: it has {held.size} entries, the journal only {size}: "
+                "this archive was rolled back, or the checkpoint is not its own"
+            )
+        if tree.root_at(session, held.size) != held.root:
+            raise InputError(
+                f"--since-checkpoint: the journal's first {held.size} entries have another "
+                "root than the checkpoint signs: the journal was rewritten (a fork)"
+            )
+    return held.size
+
+
+class _Finishing:
+    """What is written after the pack is recorded, in the pack's top folder (tag files the
+    tag manifests cannot list, since they prove them): the pack's checkpoint, the
+    ``pack-built`` entry with its inclusion proof, and consistency proofs from the
+    checkpoints the authority holds. Idempotent: a run resuming an interrupted build calls it
+    again on the recorded folder."""
+
+    def __init__(
+        self, archive: Context, request: requests.RequestInfo, seal: Seal, since: int | None
+    ) -> None:
+        self.archive = archive
+        self.request = request
+        self.seal = seal
+        self.since = since
+
+    def finish(self, folder: Path, pack_id: str) -> None:
+        db = self.archive.db
+        seq, entry = _pack_entry(db, pack_id)
+        checkpoint = _covering(db, seq)
+        if checkpoint is None:
+            self.seal()
+            checkpoint = _covering(db, seq)
+        if checkpoint is None:  # the seal just made covers every entry: never happens
+            raise JournalError(f"no checkpoint covers the pack-built entry #{seq}")
+        size, text = checkpoint
+        with db.read() as session:
+            proof = tree.inclusion_proof(session, seq - 1, size)
+        files = {
+            layout.PACK_CHECKPOINT: text,
+            layout.PACK_PROOF: note.format_proof(seq - 1, proof, text, extra=entry),
+        }
+        olds = {self.since, _last_served_size(db, self.request, pack_id)}
+        for old in sorted(o for o in olds if o is not None and o < size):
+            consistency = checkpoints.prove_consistency(db, old, size)
+            files[layout.consistency_name(old)] = note.format_consistency(
+                old, size, consistency.proof, text
+            )
+        for name, content in files.items():
+            (folder / name).write_bytes(content.encode("utf-8"))
+
+
+def _pack_entry(db: Database, pack_id: str) -> tuple[int, bytes]:
+    """The ``pack-built`` entry of a pack: its sequence number and exact bytes."""
+    with db.read() as session:
+        found = session.execute(
+            select(JournalEntry.seq, JournalEntry.entry).where(
+                JournalEntry.event == Event.PACK_BUILT.value
+            )
+        ).all()
+    for seq, data in found:
+        try:
+            subjects = canonical.decode(bytes(data)).get("subjects") or []
+        except (ValueError, AttributeError):  # a damaged entry: `verify` names it
+            continue
+        if isinstance(subjects, list) and subjects[1:2] == [pack_id]:
+            return seq, bytes(data)
+    raise JournalError(f"pack {pack_id} has no pack-built entry in the journal")
+
+
+def _covering(db: Database, seq: int) -> tuple[int, str] | None:
+    """The first checkpoint that covers entry ``seq`` (the pack's checkpoint): size, note."""
+    with db.read() as session:
+        row = session.execute(
+            select(CheckpointRow.size, CheckpointRow.note)
+            .where(CheckpointRow.size >= seq)
+            .order_by(CheckpointRow.size, CheckpointRow.id)
+            .limit(1)
+        ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def _last_served_size(db: Database, request: requests.RequestInfo, pack_id: str) -> int | None:
+    """The size of the checkpoint of the last pack served to this request's authority (a
+    format-2 pack's ``pack-checkpoint.txt``), or None when none was served yet."""
+    with db.read() as session:
+        row = session.execute(
+            select(ControlPack.id)
+            .join(ControlRequest, ControlRequest.id == ControlPack.request_id)
+            .where(
+                ControlRequest.authority == request.authority,
+                ControlPack.served_at.is_not(None),
+                ControlPack.id != pack_id,
+            )
+            .order_by(ControlPack.served_at.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+    if row is None:
+        return None
+    seq, _entry = _pack_entry(db, row)
+    covering = _covering(db, seq)
+    return None if covering is None else covering[0]
+
+
+def _sign(archive: Context, action: Action, folder: Path) -> str:
+    """``pack-signature.p7s``: the builder's detached CMS over ``tagmanifest-sha256.txt``,
+    with ``pack-signature.chain.pem``; returns the signature's SHA-256."""
+    signer = action.signer
+    if signer is None:  # control pack is an identity's act (Context.act), never the keeper's
+        raise JournalError("a control pack is signed by the identity that builds it")
+    tags = (folder / layout.TAG_MANIFESTS[0]).read_bytes()
+    signature = cms.sign_detached(
+        hashlib.sha256(tags).digest(), signer.key, signer.certificate, signer.chain, clock.now()
+    )
+    (folder / layout.PACK_SIGNATURE).write_bytes(signature)
+    (folder / layout.PACK_SIGNATURE_CHAIN).write_bytes(
+        ca.certs_to_pem([signer.certificate, *signer.chain])
+    )
+    return hashlib.sha256(signature).hexdigest()
+
+
 def _partial_prefix(output: Path) -> Path:
     """Where a pack is built before it takes its name: ``.<name>.partial-<pid>`` (hidden),
     with ``.zip`` for a zip and ``.bag`` for the folder a zip is made from."""
@@ -196,23 +352,22 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _resume(archive: Context, request_id: str, output: Path, as_zip: bool) -> PackResult | None:
+def _resume(
+    archive: Context, request_id: str, output: Path, as_zip: bool, finishing: _Finishing
+) -> PackResult | None:
     """Clean up after a build that was interrupted: a partial pack already recorded (killed
-    between the record and the rename) is renamed into place and reported; any other partial
-    of a process that is gone is removed. Partials of a live process are left alone."""
+    after the record, before the rename) is finished (its proof files written again, zipped)
+    and renamed into place, and reported; any other partial of a process that is gone is
+    removed. Partials of a live process are left alone."""
     prefix = _partial_prefix(output).name
     found: PackResult | None = None
     for leftover in sorted(output.parent.glob(glob.escape(prefix) + "*")):
         pid_text = leftover.name[len(prefix) :].split(".")[0]
         if not pid_text.isdigit() or (int(pid_text) != os.getpid() and _pid_alive(int(pid_text))):
             continue
-        complete = leftover.suffix != ".bag" and (leftover.is_file() or leftover.is_dir())
-        if found is None and complete and _tag_manifest(leftover, output.stem) is not None:
-            recorded = _recorded_pack(archive, request_id, leftover, name=output)
-            if recorded is not None and leftover.is_file() == as_zip:
-                os.replace(leftover, output)
-                fsync_folder(output.parent)
-                found = recorded
+        if found is None:
+            found = _adopt(archive, request_id, leftover, output, as_zip, finishing)
+            if found is not None:
                 continue
         if leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
@@ -221,14 +376,56 @@ def _resume(archive: Context, request_id: str, output: Path, as_zip: bool) -> Pa
     return found
 
 
+def _adopt(
+    archive: Context,
+    request_id: str,
+    leftover: Path,
+    output: Path,
+    as_zip: bool,
+    finishing: _Finishing,
+) -> PackResult | None:
+    """Finish and rename a recorded partial pack; None when ``leftover`` is not one."""
+    zip_folder = leftover.suffix == ".bag" and leftover.is_dir()
+    if as_zip and leftover.is_file():
+        recorded = _recorded_pack(archive, request_id, leftover, name=output)
+        if recorded is None or _zip_member(leftover, output.stem, layout.PACK_PROOF) is None:
+            return None  # a zip made before its proof (cannot be) or cut short: rebuilt
+        os.replace(leftover, output)
+    elif leftover.is_dir() and zip_folder == as_zip:
+        recorded = _recorded_pack(archive, request_id, leftover, name=output)
+        if recorded is None:
+            return None
+        finishing.finish(leftover, recorded.pack_id)
+        if as_zip:
+            made = leftover.with_name(leftover.name.removesuffix(".bag"))
+            _zip(leftover, made, output.stem)
+            shutil.rmtree(leftover)
+            sync_filesystem(output.parent)
+            os.replace(made, output)
+        else:
+            sync_filesystem(output.parent)
+            os.replace(leftover, output)
+    else:
+        return None
+    fsync_folder(output.parent)
+    return recorded
+
+
+def _zip_member(path: Path, top: str, name: str) -> bytes | None:
+    try:
+        with zipfile.ZipFile(path) as bag:
+            return bag.read(f"{top}/{name}")
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
 def _tag_manifest(path: Path, top: str) -> bytes | None:
     """The bytes of a pack's ``tagmanifest-sha256.txt`` (folder or zip), if it has one."""
+    if not path.is_dir():
+        return _zip_member(path, top, layout.TAG_MANIFESTS[0])
     try:
-        if path.is_dir():
-            return (path / layout.TAG_MANIFESTS[0]).read_bytes()
-        with zipfile.ZipFile(path) as bag:
-            return bag.read(f"{top}/{layout.TAG_MANIFESTS[0]}")
-    except (OSError, KeyError, zipfile.BadZipFile):
+        return (path / layout.TAG_MANIFESTS[0]).read_bytes()
+    except OSError:
         return None
 
 
@@ -513,6 +710,47 @@ def _documents(
     bag.write(layout.INDEX_PDF, document)
 
 
+def _scope(
+    archive: Context,
+    bag: BagWriter,
+    request: requests.RequestInfo,
+    index: dict[str, Any],
+    builder: str | None,
+) -> str:
+    """``data/scope.txt`` (``plie-audit/pack-scope@v1``, docs/formats.md), written last of the
+    payload: every piece, tombstone and other payload file of the pack with its SHA-256, and
+    the certificate of every identity that signed in it. Returns its SHA-256 (journaled)."""
+    pieces = sorted(index["pieces"], key=lambda piece: piece["path"])
+    names = {piece["filed_by"] for piece in pieces} | ({builder} if builder else set())
+    with archive.db.read() as session:
+        certificates = {
+            row.name: row.cert_pem
+            for row in session.execute(select(Identity).where(Identity.name.in_(names))).scalars()
+        }
+    lines = [layout.SCOPE_FORMAT, f"request {request.id}"]
+    for name in sorted(certificates):
+        certificate = ca.certs_from_pem(certificates[name].encode())[0]
+        lines.append(f"identity {name} {ca.fingerprint(certificate)}")
+    lines.extend(f"convention {ref}" for ref in request.conventions)
+    held: set[str] = set()
+    for piece in pieces:
+        fields = [piece["convention"], piece["poste"], piece["amount"]]
+        shown = " ".join("-" if value is None else value for value in fields)
+        lines.append(
+            f"piece {piece['id']} {piece['sha256']} {shown} {piece['filed_by']} {piece['path']}"
+        )
+        held.update(piece["path"] + suffix for suffix in ("", *layout.COMPANIONS))
+    for tombstone in sorted(index["tombstones"], key=lambda t: t["id"]):
+        lines.append(
+            f"tombstone {tombstone['id']} {tombstone['sha256']} {tombstone['disposed_at']}"
+        )
+    for path in sorted(set(bag.entries) - held):
+        lines.append(f"file {bag.entries[path][0]} {path}")
+    data = "".join(f"{line}\n" for line in lines).encode("ascii")
+    bag.write(layout.SCOPE, data)
+    return hashlib.sha256(data).hexdigest()
+
+
 _README = """Paquet de contrôle {request} — {reference}
 ==========================================================================
 
@@ -520,25 +758,36 @@ Autorité de contrôle : {authority}
 Archive : {origin}
 Produit le {date} en réponse à la demande {request} (article 8 de la convention ANPE-PLIE).
 
-Ce dossier est un « bag » BagIt (RFC 8493). {read_first}
+Ce dossier est un « bag » BagIt (RFC 8493), format {format}. {read_first}
 
-Vérification hors ligne (POSIX sh, coreutils et OpenSSL 3.0 ou plus récent) :
+Vérification hors ligne (POSIX sh, awk, sed, grep, od et OpenSSL 3.0 ou plus récent) :
 
     sh verify.sh --root EMPREINTE_SHA256_DE_LA_RACINE --log-key 'CLE_DU_JOURNAL'
 
 L'empreinte de la racine et la clé du journal s'obtiennent HORS de ce paquet, auprès du
 service d'archives (plie-audit identity export --root ; plie-audit journal key). Ce paquet
 indique : racine {root}, clé du journal {key}.
-Sans ces deux arguments, le script vérifie la cohérence interne du paquet mais la confiance
-n'est pas établie : un paquet forgé avec une autre autorité serait lui aussi cohérent.
-Le script lui-même voyage dans le paquet : comparez son empreinte (sha256sum verify.sh) à celle
-que le service d'archives communique, ou utilisez votre propre copie de verify.sh.
+Sans ces deux arguments, le script vérifie le paquet contre ses propres ancres et s'arrête
+avec le code 4 : « intact, mais confiance non établie » — un paquet forgé avec une autre
+autorité serait lui aussi cohérent. (--no-trust demande explicitement ce contrôle interne
+seul, code 0.) Le script lui-même voyage dans le paquet : comparez son empreinte
+(sha256sum verify.sh) à celle que le service d'archives communique, ou utilisez votre propre
+copie de verify.sh.
 
-Le script vérifie : les manifestes (SHA-256 et SHA-512), la signature CMS de chaque pièce et
-de son enregistrement de dépôt, la signature du point de contrôle du journal
-({checkpoint}) et la preuve d'inclusion (RFC 9162) de chaque dépôt dans le
-journal (fichiers {proof}). Les outils BagIt usuels valident aussi le paquet
-(bagit.py --validate).
+Le paquet est prouvé comme un tout : {signature} est la signature CMS, par
+la personne qui l'a produit, de tagmanifest-sha256.txt (qui couvre les manifestes, donc chaque
+octet de data/) ; l'entrée « pack-built » du journal enregistre l'empreinte de ce fichier et
+celle du périmètre ({scope}), et {proof_file} la prouve dans le point de
+contrôle signé {pack_checkpoint}. Gardez ce fichier : au prochain paquet, donnez-le
+avec --previous pour vérifier que le journal n'a été ni réécrit ni ramené en arrière
+(preuve de cohérence RFC 9162 jointe au paquet, fichiers {consistency}*).
+
+Le script vérifie aussi : les manifestes (SHA-256 et SHA-512), que chaque pièce du périmètre est
+présente et conforme à son enregistrement de dépôt signé (dossier, nom, convention, poste,
+montant, déposant), qu'aucun fichier n'est en trop, la signature CMS de chaque pièce et de son
+enregistrement par la personne qui l'a déposée, et la preuve d'inclusion (RFC 9162) de chaque
+dépôt dans le journal (fichiers {piece_proof}, point de contrôle {checkpoint}).
+Les outils BagIt usuels valident aussi le paquet (bagit.py --validate).
 
 Aucune donnée nominative de bénéficiaire ne figure dans ce paquet : les indicateurs de suivi
 (article 5-2) sont des chiffres agrégés.
@@ -571,7 +820,13 @@ def _tag_files(
             pdf=layout.INDEX_PDF, json=layout.INDEX_JSON
         ),
         checkpoint=layout.CHECKPOINT,
-        proof=layout.PROOF,
+        piece_proof=layout.PROOF,
+        format=layout.FORMAT,
+        signature=layout.PACK_SIGNATURE,
+        scope=layout.SCOPE,
+        proof_file=layout.PACK_PROOF,
+        pack_checkpoint=layout.PACK_CHECKPOINT,
+        consistency=layout.CONSISTENCY_PREFIX,
     )
     return bag.finish(
         info=[
@@ -593,7 +848,7 @@ def _zip(folder: Path, output: Path, top: str) -> None:
                 archive_zip.write(path, f"{top}/{path.relative_to(folder).as_posix()}")
 
 
-def _record(session: Session, action: Action, request_id: str, tag_sha256: str, pieces: int) -> str:
+def _record(session: Session, action: Action, request_id: str, detail: dict[str, Any]) -> str:
     """Record the pack and journal it (``pack-built``), in the action's transaction."""
     now = clock.now()
     count = len(
@@ -604,8 +859,8 @@ def _record(session: Session, action: Action, request_id: str, tag_sha256: str, 
         ControlPack(
             id=pack_id,
             request_id=request_id,
-            tagmanifest_sha256=tag_sha256,
-            pieces=pieces,
+            tagmanifest_sha256=detail["tagmanifest_sha256"],
+            pieces=detail["pieces"],
             built_at=now,
             built_by=action.by,
         )
@@ -614,8 +869,8 @@ def _record(session: Session, action: Action, request_id: str, tag_sha256: str, 
         session,
         Event.PACK_BUILT,
         subjects=[request_id, pack_id],
-        sha256=[tag_sha256],
-        detail={"pieces": pieces, "tagmanifest_sha256": tag_sha256},
+        sha256=[detail["tagmanifest_sha256"]],
+        detail=detail,
         at=now,
     )
     return pack_id

@@ -300,7 +300,7 @@ def _genuine(info: CheckpointInfo, key: str | None, origin: str) -> bool:
     return (body.origin, body.size, body.root) == (origin, info.size, info.root)
 
 
-def read_note_file(path: Path) -> str:
+def read_note_file(path: Path, option: str = "--checkpoint") -> str:
     """A checkpoint note someone kept (``journal verify --checkpoint FILE``): its text, once
     its form is checked (a signed note whose text is a checkpoint). Its signature is not
     checked here: a note signed by another key is a finding of the audit, not an error.
@@ -312,16 +312,16 @@ def read_note_file(path: Path) -> str:
         with open(path, "rb") as handle:
             data = handle.read(MAX_NOTE_FILE + 1)
     except FileNotFoundError:
-        raise InputError(f"--checkpoint {path}: no such file") from None
+        raise InputError(f"{option} {path}: no such file") from None
     except OSError as exc:
-        raise InputError(f"--checkpoint {path}: cannot read ({exc.strerror})") from exc
+        raise InputError(f"{option} {path}: cannot read ({exc.strerror})") from exc
     try:
         if len(data) > MAX_NOTE_FILE:
             raise InvalidProof(f"more than {MAX_NOTE_FILE} bytes")
         text = data.decode("utf-8")
         note.parse_checkpoint(note.note_text(text))
     except (UnicodeDecodeError, InvalidProof) as exc:
-        raise InputError(f"--checkpoint {path}: not a signed checkpoint note ({exc})") from None
+        raise InputError(f"{option} {path}: not a signed checkpoint note ({exc})") from None
     return text
 
 

@@ -15,6 +15,7 @@ from plie_audit.control import pack as packs
 from plie_audit.control import requests
 from plie_audit.control.pack import PackResult
 from plie_audit.domain import Poste, Role, clean_text
+from plie_audit.journal.checkpoints import read_note_file
 from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service
 from plie_audit.services.journal import seal
@@ -76,26 +77,34 @@ class ControlService(Service):
         request_id: str,
         output: Path,
         *,
+        archive_passphrase: bytes,
         as_zip: bool = False,
         progress: ProgressCallback | None = None,
-        archive_passphrase: bytes | None = None,
         index_pdf: bool = True,
+        since_checkpoint: Path | None = None,
     ) -> PackResult:
-        """Build the self-verifying BagIt pack of a request (journaled with its
-        tagmanifest's SHA-256); a checkpoint is signed first when none covers the request's
-        filings and the archive passphrase is given."""
+        """Build the self-verifying BagIt pack of a request, signed by ``actor`` as a whole
+        and journaled (``pack-built``); the archive passphrase seals the checkpoint that
+        proves that entry (and one covering the request's filings, when none does yet).
+        ``since_checkpoint``: a checkpoint note file the authority holds; the pack carries the
+        consistency proof from it."""
         action = self.ctx.act(actor, Role.CONTROLE, "control pack", [request_id])
         requests.get(self.ctx.db, request_id)
+        since = (
+            read_note_file(Path(since_checkpoint), "--since-checkpoint")
+            if since_checkpoint is not None
+            else None
+        )
+        self.ctx.unlock_root(archive_passphrase)  # a wrong passphrase stops before any work
         return packs.build(
             action,
             request_id,
             Path(output),
             as_zip=as_zip,
             progress=progress,
-            seal=(lambda: seal(self.ctx, archive_passphrase))
-            if archive_passphrase is not None
-            else None,
+            seal=lambda: seal(self.ctx, archive_passphrase),
             index_pdf=index_pdf,
+            since_checkpoint=since,
         )
 
     def served(self, actor: Actor, request_id: str, recipient: str) -> dict[str, Any]:

@@ -143,8 +143,6 @@ PLACEHOLDERS = {
     "@ARCHIVE_LEVEL@": ARCHIVE_LEVEL,
     "@NO_POSTE@": NO_POSTE,
     "@TAG_FILES@": " ".join(TAG_FILES),
-    "@README@": README,
-    "@VERIFY_SH@": VERIFY_SH,
 }
 """What ``verify.sh.in`` names by placeholder, and the name each stands for."""
 

@@ -95,7 +95,14 @@ def _outside_ca(
         )
 
     root_key = ec.generate_private_key(ec.SECP256R1())
-    root = ca_cert("Racine extérieure", root_key, "Racine extérieure", root_key, None, now + timedelta(days=800))
+    root = ca_cert(
+        "Racine extérieure",
+        root_key,
+        "Racine extérieure",
+        root_key,
+        None,
+        now + timedelta(days=800),
+    )
     inter_key = ec.generate_private_key(ec.SECP256R1())
     inter = ca_cert("Intermédiaire", inter_key, "Racine extérieure", root_key, 0, inter_end)
     issued = now - timedelta(days=30) if expired else now
@@ -106,15 +113,22 @@ def _outside_ca(
 def write_manifests(bag: Path) -> str:
     """(Re)write the payload and tag manifests from the files on disk; the SHA-256 of
     ``tagmanifest-sha256.txt``."""
-    payload = sorted(p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file())
+    payload = sorted(
+        p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()
+    )
     for algorithm in ("sha256", "sha512"):
         (bag / f"manifest-{algorithm}.txt").write_text(
-            "".join(f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n" for p in payload)
+            "".join(
+                f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n"
+                for p in payload
+            )
         )
     tags = (*layout.TAG_FILES[:2], *PAYLOAD_MANIFESTS, *layout.TAG_FILES[2:])
     for algorithm in ("sha256", "sha512"):
         (bag / f"tagmanifest-{algorithm}.txt").write_text(
-            "".join(f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n" for p in tags)
+            "".join(
+                f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n" for p in tags
+            )
         )
     return hashlib.sha256((bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
 
@@ -146,7 +160,9 @@ def build_pack(
         )
         return notes[tree.size]
 
-    def entry(event: str, actor: str, sha256: list[str], subjects: list[str], detail: dict) -> bytes:  # type: ignore[type-arg]
+    def entry(
+        event: str, actor: str, sha256: list[str], subjects: list[str], detail: dict
+    ) -> bytes:  # type: ignore[type-arg]
         return canonical.encode(
             {
                 "actor": actor,
@@ -303,7 +319,9 @@ def prove_whole(
 ) -> None:
     """The four ``pack-*`` files and consistency proofs from every earlier checkpoint."""
     tags = (bag / "tagmanifest-sha256.txt").read_bytes()
-    signature = sign_detached(hashlib.sha256(tags).digest(), builder_key, builder, [root], datetime.now(UTC))
+    signature = sign_detached(
+        hashlib.sha256(tags).digest(), builder_key, builder, [root], datetime.now(UTC)
+    )
     (bag / layout.PACK_SIGNATURE).write_bytes(signature)
     (bag / layout.PACK_SIGNATURE_CHAIN).write_bytes(pem(builder, root))
     built = canonical.encode(
@@ -339,6 +357,7 @@ def prove_whole(
         (bag / layout.consistency_name(old)).write_text(
             format_consistency(old, size, consistency_proof(old, size, tree), note)
         )
+
     # For --previous: a checkpoint with no consistency proof in the pack, later ones
     # (rollback), and ones of another tree (fork).
     def signed(size: int, root_hash: bytes) -> str:

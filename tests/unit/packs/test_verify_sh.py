@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from tests.support.pack2 import ORIGIN, Pack, build_pack, write_manifests
 
 from plie_audit.journal.note import verifier_key
 from plie_audit.packs import layout
-from tests.support.pack2 import ORIGIN, Pack, build_pack, write_manifests
 
 SHELLS = [("dash",), ("bash", "--posix")] + ([("busybox", "sh")] if shutil.which("busybox") else [])
 
@@ -36,7 +36,15 @@ def run(
     script: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``env -i PATH=/usr/bin:/bin dash verify.sh ARGS BAG``."""
-    command = ["env", "-i", f"PATH={path}", *shell, str(script or Path(bag) / "verify.sh"), *args, str(bag)]
+    command = [
+        "env",
+        "-i",
+        f"PATH={path}",
+        *shell,
+        str(script or Path(bag) / "verify.sh"),
+        *args,
+        str(bag),
+    ]
     return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
@@ -58,9 +66,10 @@ def kinds(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Pack:
-    return build_pack(tmp_path_factory.mktemp("pack") / "bag", names=[
-        "piece-0.pdf", "Billet été n°1 — Lyon.pdf", "Reçu œuvre ½.pdf", "facture.pdf"
-    ])
+    return build_pack(
+        tmp_path_factory.mktemp("pack") / "bag",
+        names=["piece-0.pdf", "Billet été n°1 — Lyon.pdf", "Reçu œuvre ½.pdf", "facture.pdf"],
+    )
 
 
 @pytest.fixture
@@ -71,7 +80,9 @@ def pack(built: Pack, tmp_path: Path) -> Pack:
 
 
 SUMMARY_OK = "RÉSULTAT: paquet vérifié, confiance établie (verified, trust established)"
-SUMMARY_4 = "RÉSULTAT: paquet intact, mais confiance non établie (intact, but trust not established)"
+SUMMARY_4 = (
+    "RÉSULTAT: paquet intact, mais confiance non établie (intact, but trust not established)"
+)
 
 
 # --------------------------------------------------------------------------- the genuine pack
@@ -123,13 +134,27 @@ def test_no_trust_turns_4_into_0_and_says_so(built: Pack) -> None:
 def test_fingerprints_in_the_usual_spellings(built: Pack) -> None:
     archive_root, outside_root = built.roots
     colons = ":".join(archive_root[i : i + 2] for i in range(0, 64, 2)).upper()
-    result = run(built.bag, "--root", colons, "--root", f"sha256:{outside_root.upper()}",
-                 "--log-key", built.log_key)
+    result = run(
+        built.bag,
+        "--root",
+        colons,
+        "--root",
+        f"sha256:{outside_root.upper()}",
+        "--log-key",
+        built.log_key,
+    )
     assert result.returncode == 0, result.stdout
 
 
 def test_bag_defaults_to_the_scripts_folder(built: Pack, tmp_path: Path) -> None:
-    command = ["env", "-i", "PATH=/usr/bin:/bin", "dash", str(built.bag / "verify.sh"), *trusted(built)]
+    command = [
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        "dash",
+        str(built.bag / "verify.sh"),
+        *trusted(built),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stdout
 
@@ -174,14 +199,19 @@ def test_a_zip_without_unzip_cannot_run(built: Pack, tmp_path: Path) -> None:
     packed = _zip(built.bag, tmp_path / "pack.zip")
     result = run(packed, script=built.bag / "verify.sh", path=_bin_without(tmp_path, "unzip"))
     assert result.returncode == 3
-    assert "unzip est nécessaire pour vérifier un .zip (cannot run: unzip is needed" in result.stderr
+    assert (
+        "unzip est nécessaire pour vérifier un .zip (cannot run: unzip is needed" in result.stderr
+    )
 
 
 @pytest.mark.parametrize(
     ("version", "said"),
     [
         ("LibreSSL 3.8.2", "LibreSSL ne convient pas, OpenSSL 3.0 ou plus récent est requis"),
-        ("OpenSSL 1.1.1w  11 Sep 2023", "OpenSSL 3.0 ou plus récent est requis (trouvé : OpenSSL 1.1.1w"),
+        (
+            "OpenSSL 1.1.1w  11 Sep 2023",
+            "OpenSSL 3.0 ou plus récent est requis (trouvé : OpenSSL 1.1.1w",
+        ),
     ],
 )
 def test_an_older_openssl_or_libressl_stops_with_exit_3(
@@ -203,8 +233,13 @@ def test_no_openssl_at_all_exits_3(built: Pack, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [["--root", "abc"], ["--frobnicate"], ["--log-key"], ["--previous", "/nonexistent"],
-     ["--log-key", "pas+une+clé"]],
+    [
+        ["--root", "abc"],
+        ["--frobnicate"],
+        ["--log-key"],
+        ["--previous", "/nonexistent"],
+        ["--log-key", "pas+une+clé"],
+    ],
 )
 def test_usage_errors_exit_2(built: Pack, args: list[str]) -> None:
     result = run(built.bag, *args)
@@ -301,7 +336,9 @@ def test_symbolic_link_in_the_payload(pack: Pack) -> None:
 def test_manifest_lines_malformed_unsafe_and_twice(pack: Pack) -> None:
     manifest = pack.bag / "manifest-sha256.txt"
     lines = manifest.read_text().splitlines(keepends=True)
-    manifest.write_text("".join([*lines, lines[0], "zz  data/x\n", f"{'0' * 64}  data/../../etc/passwd\n"]))
+    manifest.write_text(
+        "".join([*lines, lines[0], "zz  data/x\n", f"{'0' * 64}  data/../../etc/passwd\n"])
+    )
     n = len(lines)
     found = kinds(run(pack.bag, *trusted(pack)))
     assert ("bag-duplicate-entry", lines[0].split()[1]) in found
@@ -325,7 +362,9 @@ def test_declaration_and_manifests_missing(pack: Pack) -> None:
 def test_verify_sh_struck_from_the_tag_manifests(pack: Pack) -> None:
     for name in ("tagmanifest-sha256.txt", "tagmanifest-sha512.txt"):
         path = pack.bag / name
-        path.write_text("".join(l for l in path.read_text().splitlines(True) if "verify.sh" not in l))
+        path.write_text(
+            "".join(line for line in path.read_text().splitlines(True) if "verify.sh" not in line)
+        )
     result = run(pack.bag, *trusted(pack))
     assert ("tag-file-unlisted", "verify.sh") in kinds(result)
     assert ("pack-entry-invalid", layout.PACK_PROOF) in kinds(result)  # tag manifest changed
@@ -416,7 +455,7 @@ def test_piece_and_companion_missing(pack: Pack) -> None:
 def test_signer_other_than_the_filed_by_identity(pack: Pack) -> None:
     scope = pack.bag / layout.SCOPE
     lines = scope.read_text().splitlines()
-    ident = {l.split()[1]: l.split()[2] for l in lines if l.startswith("identity ")}
+    ident = {x.split()[1]: x.split()[2] for x in lines if x.startswith("identity ")}
     text = scope.read_text().replace(ident["marie.dupont"], ident["claire.roux"], 1)
     scope.write_text(text)
     found = kinds(run(pack.bag, *trusted(pack)))
@@ -503,7 +542,7 @@ def test_every_problem_reported_in_one_run(pack: Pack) -> None:
         f"RÉSULTAT: ÉCHEC: {len(lines)} problème(s) ({len(lines)} problem(s))"
     )
     for line in lines:
-        kind, subject, rest = line.removeprefix("ÉCHEC: ").split(": ", 2)
+        _kind, _subject, rest = line.removeprefix("ÉCHEC: ").split(": ", 2)
         assert rest.endswith(")") and " (" in rest, line
 
 
@@ -515,7 +554,14 @@ def _awk_safe_names(names: list[str], awk: str = "awk") -> list[str]:
     lib = script[script.index("AWKLIB='\n") + 9 :]
     lib = lib[: lib.index("\n'\n")]
     done = subprocess.run(
-        ["env", "-i", "PATH=/usr/bin:/bin", "LC_ALL=C", *awk.split(), lib + '\n{ print safe_name($0) }'],
+        [
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            "LC_ALL=C",
+            *awk.split(),
+            lib + "\n{ print safe_name($0) }",
+        ],
         input="".join(f"{name}\n" for name in names).encode(),
         capture_output=True,
         check=True,
@@ -526,7 +572,9 @@ def _awk_safe_names(names: list[str], awk: str = "awk") -> list[str]:
 @pytest.mark.parametrize("awk", ["awk", "busybox awk"] if shutil.which("busybox") else ["awk"])
 def test_safe_name_table_matches_unicodedata(awk: str) -> None:
     """Every code point U+0080..U+017F, alone and between letters, as layout.safe_name."""
-    names = [chr(cp) for cp in range(0x80, 0x180)] + [f"a{chr(cp)}b.pdf" for cp in range(0x80, 0x180)]
+    names = [chr(cp) for cp in range(0x80, 0x180)] + [
+        f"a{chr(cp)}b.pdf" for cp in range(0x80, 0x180)
+    ]
     assert _awk_safe_names(names, awk) == [layout.safe_name(n) for n in names]
     for cp in range(0xA0, 0x180):
         assert unicodedata.normalize("NFKD", chr(cp))  # (the table's source)

@@ -14,6 +14,7 @@ import subprocess
 import unicodedata
 import zipfile
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -597,3 +598,17 @@ def test_temporary_folder_is_removed(built: Pack) -> None:
     before = set(Path("/tmp").glob("verify-sh.*"))
     run(built.bag, *trusted(built))
     assert set(Path("/tmp").glob("verify-sh.*")) == before
+
+
+def test_certificate_expired_since_signing_is_checked_at_its_signing_time(tmp_path: Path) -> None:
+    pack = build_pack(tmp_path / "bag", outside_expired=True, outside_signed=timedelta(days=10))
+    result = run(pack.bag, *trusted(pack))
+    assert result.returncode == 0, result.stdout
+    assert result.stdout.count("certificat expiré depuis, valide à la date de signature") == 2
+
+
+def test_certificate_already_expired_when_signing_is_refused(tmp_path: Path) -> None:
+    pack = build_pack(tmp_path / "bag", outside_expired=True)  # signed now, expired yesterday
+    result = run(pack.bag, *trusted(pack))
+    assert result.returncode == 1
+    assert ("signature-invalid", f"{pack.pieces[-1]}.p7s") in kinds(result)

@@ -1,281 +1,52 @@
-"""``verify.sh``, the auditor's offline check of a control pack (*pack de contrôle*), run for
-real with ``dash`` (and ``bash --posix``) in an empty environment against a small pack built
-here with the signing and journal libraries only (not with ``packs.build``).
-
-The pack follows the layout the script's header spells out: BagIt tag files, trust files under
-``data/trust``, pieces under ``data/pieces`` with their ``.p7s``, ``.record.json``,
-``.record.json.p7s``, ``.chain.pem`` and ``.tlog-proof`` companions. Each tamper test breaks one
-thing and asserts the exit status and the ``ÉCHEC:`` line naming the problem.
+"""``verify.sh``, the auditor's offline check of a control pack of format 2, run for real with
+``dash`` (and ``bash --posix``, ``busybox sh``) in an empty environment against a small pack
+made by hand (tests/support/pack2.py): every finding kind at least once, the exit statuses,
+the options, a zip, the OpenSSL version stop, and the safe-name table against unicodedata.
+The packs the archive itself builds are checked in tests/integration/test_control_pack.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
+import random
 import shutil
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+import unicodedata
+import zipfile
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.x509.oid import NameOID
+from tests.support.pack2 import ORIGIN, Pack, build_pack, write_manifests
 
-from plie_audit.journal.merkle import MemorySubtrees, inclusion_proof, leaf_hash, tree_root
-from plie_audit.journal.note import Checkpoint, format_proof, sign_note, verifier_key
+from plie_audit.journal.note import verifier_key
 from plie_audit.packs import layout
-from plie_audit.signing import ca
-from plie_audit.signing.cms import sign_detached
 
-ORIGIN = "anpe.example/lyon"
-CONVENTION = "PLIE-LYON-2007-01"
-TAG_FILES = (
-    "bagit.txt",
-    "bag-info.txt",
-    "manifest-sha256.txt",
-    "manifest-sha512.txt",
-    "README.txt",
-    "verify.sh",
-)
-COMPANIONS = (".p7s", ".record.json", ".record.json.p7s", ".chain.pem", ".tlog-proof")
-# dash is Debian's /bin/sh (the auditor's likely shell); bash --posix is the other common sh.
-SHELLS = (("dash",), ("bash", "--posix"))
+SHELLS = [("dash",), ("bash", "--posix")] + ([("busybox", "sh")] if shutil.which("busybox") else [])
 
 pytestmark = pytest.mark.openssl
 
 
-# --------------------------------------------------------------------------- building a pack
-
-
-@dataclass(frozen=True)
-class Pack:
-    bag: Path
-    roots: tuple[str, ...]  # archive root, outside CA root (lowercase hex)
-    log_key: str
-    pieces: tuple[str, ...]  # bag-relative paths
-
-
-def _pem(*certs: x509.Certificate) -> bytes:
-    return b"".join(c.public_bytes(serialization.Encoding.PEM) for c in certs)
-
-
-def _outside_ca(
-    now: datetime, expired: bool
-) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, x509.Certificate, x509.Certificate]:
-    """An outside CA (root -> intermediate -> filer), as for an identity imported from
-    PKCS#12: (filer key, filer certificate, intermediate, root). ``expired``: the intermediate
-    and the filer's certificate ended yesterday; the filer's was issued 30 days ago."""
-    start = now - timedelta(days=1000 if expired else 1)
-    inter_end = now - timedelta(days=1) if expired else now + timedelta(days=800)
-
-    def name(cn: str) -> x509.Name:
-        return x509.Name(
-            [
-                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "CA extérieure"),
-                x509.NameAttribute(NameOID.COMMON_NAME, cn),
-            ]
-        )
-
-    def ca_cert(
-        subject: str,
-        key: ec.EllipticCurvePrivateKey,
-        issuer: str,
-        issuer_key: ec.EllipticCurvePrivateKey,
-        path_length: int | None,
-        end: datetime,
-    ) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(name(subject))
-            .issuer_name(name(issuer))
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
-            .sign(issuer_key, hashes.SHA256())
-        )
-
-    root_key = ec.generate_private_key(ec.SECP256R1())
-    root = ca_cert(
-        "Racine extérieure",
-        root_key,
-        "Racine extérieure",
-        root_key,
-        None,
-        now + timedelta(days=800),
-    )
-    inter_key = ec.generate_private_key(ec.SECP256R1())
-    inter = ca_cert(
-        "Intermédiaire extérieure", inter_key, "Racine extérieure", root_key, 0, inter_end
-    )
-    issued = now - timedelta(days=30) if expired else now
-    key, cert = ca.issue_identity(inter_key, inter, "Paul Martin", "CA extérieure", issued)
-    return key, cert, inter, root
-
-
-def _write_manifests(bag: Path) -> None:
-    """(Re)write the payload and tag manifests from what is on disk (RFC 8493 §2.1.3, §2.2.1)."""
-    payload = sorted(
-        p.relative_to(bag).as_posix() for p in (bag / "data").rglob("*") if p.is_file()
-    )
-    for algorithm in ("sha256", "sha512"):
-        (bag / f"manifest-{algorithm}.txt").write_text(
-            "".join(
-                f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n"
-                for p in payload
-            )
-        )
-    for algorithm in ("sha256", "sha512"):
-        (bag / f"tagmanifest-{algorithm}.txt").write_text(
-            "".join(
-                f"{hashlib.new(algorithm, (bag / p).read_bytes()).hexdigest()}  {p}\n"
-                for p in TAG_FILES
-            )
-        )
-
-
-def build_pack(
-    bag: Path,
-    pieces: int = 4,
-    filler: int = 3,
-    *,
-    outside_expired: bool = False,
-    outside_signed: timedelta = timedelta(0),
-) -> Pack:
-    """A real pack of ``pieces`` pieces (the last one signed through an outside CA), with
-    ``filler`` unrelated journal entries before each filing so proofs have every shape.
-
-    ``outside_expired``: the outside filer's certificate has expired since; it signed
-    ``outside_signed`` ago.
-    """
-    now = datetime.now(UTC)  # openssl checks certificate validity at the current time
-    root_key, root = ca.create_root("Racine de l'archive", "PLIE de Lyon", now)
-    filer_key, filer = ca.issue_identity(root_key, root, "Marie Dupont", "PLIE de Lyon", now)
-    outside_key, outside, outside_inter, outside_root = _outside_ca(now, outside_expired)
-    journal_key = Ed25519PrivateKey.generate()
-
-    tree = MemorySubtrees()
-    filed: list[tuple[str, bytes, int]] = []  # (path, entry, leaf index)
-    for number in range(pieces):
-        for extra in range(filler):
-            tree.append(
-                leaf_hash(
-                    json.dumps(
-                        {"event": "identity-created", "n": number * 10 + extra},
-                        separators=(",", ":"),
-                    ).encode()
-                )
-            )
-        outside_filer = number == pieces - 1
-        poste = "deplacement" if number % 2 == 0 else "cout-salarial"
-        path = f"data/pieces/{CONVENTION}/{poste}/ev-{number:016x}-piece-{number}.pdf"
-        content = f"%PDF-1.4 pièce {number}\n".encode() + bytes(range(256)) * (number % 4 + 1)
-        digest = hashlib.sha256(content).digest()
-        record = json.dumps(
-            {
-                "amount": f"{100 + number}.50",
-                "convention": CONVENTION,
-                "filed_at": "2007-04-02T08:30:00Z",
-                "filed_by": "paul.martin" if outside_filer else "marie.dupont",
-                "format": "plie-audit/filing-record/1",
-                "kind": "titre-transport",
-                "label": 'Billet "sha256":"0000" Lyon-Paris',
-                "name": f"piece-{number}.pdf",
-                "paid_on": "2007-03-12",
-                "poste": poste,
-                "sha256": digest.hex(),
-                "size": len(content),
-                "supersedes": None,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
-        key, cert, chain = (
-            (outside_key, outside, [outside_inter, outside_root])
-            if outside_filer
-            else (filer_key, filer, [root])
-        )
-        signed_at = now - outside_signed if outside_filer else now
-        target = bag / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        Path(f"{target}.p7s").write_bytes(sign_detached(digest, key, cert, chain, signed_at))
-        Path(f"{target}.record.json").write_bytes(record)
-        Path(f"{target}.record.json.p7s").write_bytes(
-            sign_detached(hashlib.sha256(record).digest(), key, cert, chain, signed_at)
-        )
-        Path(f"{target}.chain.pem").write_bytes(_pem(cert, *chain))
-        entry = json.dumps(
-            {
-                "at": "2007-04-02T08:30:00Z",
-                "event": "evidence-filed",
-                "detail": {
-                    "kind": "titre-transport",
-                    "record_sha256": hashlib.sha256(record).hexdigest(),
-                },
-                "sha256": [digest.hex()],
-                "subjects": [f"ev-{number:016x}", CONVENTION],
-            },
-            separators=(",", ":"),
-        ).encode()
-        filed.append((path, entry, tree.append(leaf_hash(entry))))
-    tree.append(leaf_hash(b'{"event":"checkpoint"}'))
-
-    size = tree.size
-    checkpoint = sign_note(
-        Checkpoint(ORIGIN, size, tree_root(size, tree)).body(), ORIGIN, journal_key
-    )
-    for path, entry, index in filed:
-        (bag / f"{path}.tlog-proof").write_text(
-            format_proof(index, inclusion_proof(index, size, tree), checkpoint, extra=entry)
-        )
-
-    trust = bag / "data" / "trust"
-    (trust / "anchors").mkdir(parents=True)
-    (trust / "root.pem").write_bytes(_pem(root))
-    (trust / "anchors" / f"{ca.fingerprint(outside_root)}.pem").write_bytes(_pem(outside_root))
-    log_key = verifier_key(ORIGIN, journal_key.public_key())
-    (trust / "journal-key.txt").write_text(log_key + "\n")
-    (trust / "checkpoint.txt").write_text(checkpoint)
-    (bag / "data" / "index.json").write_text(json.dumps({"pieces": [p for p, _, _ in filed]}))
-    accounting = bag / "data" / "accounting" / CONVENTION
-    accounting.mkdir(parents=True)
-    (accounting / "depenses.csv").write_text("poste,amount\ndeplacement,100.50\n")
-
-    (bag / "bagit.txt").write_text("BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n")
-    (bag / "bag-info.txt").write_text("Source-Organization: anpe.example/lyon\n")
-    (bag / "README.txt").write_text("Paquet de contrôle de test.\n")
-    (bag / "verify.sh").write_bytes(layout.verify_sh())
-    _write_manifests(bag)
-    return Pack(
-        bag,
-        (ca.fingerprint(root), ca.fingerprint(outside_root)),
-        log_key,
-        tuple(p for p, _, _ in filed),
-    )
-
-
-# --------------------------------------------------------------------------- running the script
-
-
 def run(
-    bag: Path, *args: str, shell: tuple[str, ...] = ("dash",), script: Path | None = None
+    bag: Path | str,
+    *args: str,
+    shell: tuple[str, ...] = ("dash",),
+    path: str = "/usr/bin:/bin",
+    script: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``env -i PATH=/usr/bin:/bin <shell> verify.sh ARGS`` from the bag folder."""
-    command = ["env", "-i", "PATH=/usr/bin:/bin", *shell, str(script or "verify.sh"), *args]
-    return subprocess.run(
-        command, cwd=bag, capture_output=True, text=True, timeout=300, check=False
-    )
+    """``env -i PATH=/usr/bin:/bin dash verify.sh ARGS BAG``."""
+    command = [
+        "env",
+        "-i",
+        f"PATH={path}",
+        *shell,
+        str(script or Path(bag) / "verify.sh"),
+        *args,
+        str(bag),
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
 
 
 def trusted(pack: Pack, *extra: str) -> list[str]:
@@ -289,445 +60,555 @@ def failures(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.startswith("ÉCHEC: ")]
 
 
+def kinds(result: subprocess.CompletedProcess[str]) -> set[tuple[str, str]]:
+    """(kind, subject) of every finding line ``ÉCHEC: <kind>: <subject>: ...``."""
+    return {tuple(line.split(": ")[1:3]) for line in failures(result)}  # type: ignore[misc]
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Pack:
-    return build_pack(tmp_path_factory.mktemp("pack") / "bag")
+    return build_pack(
+        tmp_path_factory.mktemp("pack") / "bag",
+        names=["piece-0.pdf", "Billet été n°1 — Lyon.pdf", "Reçu œuvre ½.pdf", "facture.pdf"],
+    )
 
 
 @pytest.fixture
 def pack(built: Pack, tmp_path: Path) -> Pack:
     """A private copy of the module's pack, free to tamper with."""
-    bag = tmp_path / "bag"
-    shutil.copytree(built.bag, bag)
-    return Pack(bag, built.roots, built.log_key, built.pieces)
+    shutil.copytree(built.bag, tmp_path / "bag")
+    return replace(built, bag=tmp_path / "bag")
+
+
+SUMMARY_OK = "RÉSULTAT: paquet vérifié, confiance établie (verified, trust established)"
+SUMMARY_4 = (
+    "RÉSULTAT: paquet intact, mais confiance non établie (intact, but trust not established)"
+)
 
 
 # --------------------------------------------------------------------------- the genuine pack
 
 
-@pytest.mark.parametrize("shell", SHELLS, ids=lambda s: " ".join(s))
-def test_genuine_pack_verifies_with_trust_established(built: Pack, shell: tuple[str, ...]) -> None:
-    result = run(built.bag, *trusted(built, str(built.bag)), shell=shell)
+@pytest.mark.parametrize("shell", SHELLS, ids=" ".join)
+def test_genuine_pack_with_trust_exits_0(built: Pack, shell: tuple[str, ...]) -> None:
+    result = run(built.bag, *trusted(built), shell=shell)
     assert result.returncode == 0, result.stdout + result.stderr
     assert failures(result) == []
-    assert "  pièces vérifiées : 4" in result.stdout
-    assert "  signatures CMS valides : 8 / 8" in result.stdout
-    assert "  preuves d'inclusion valides : 4 / 4" in result.stdout
-    assert "  point de contrôle du journal : valide (taille 17)" in result.stdout
-    assert (
-        "  confiance : établie (racines --root et clé --log-key fournies et vérifiées)"
-        in result.stdout
-    )
-    assert result.stdout.rstrip().endswith("RÉSULTAT : paquet vérifié")
-    assert "NON établie" not in result.stdout
+    assert "  pièces (pieces): 4, éliminées (disposed of): 1, fichiers (files): 6" in result.stdout
+    assert "  preuves vérifiées (proofs verified): 5" in result.stdout  # 4 pieces + pack-built
+    assert "  signatures vérifiées (signatures verified): 9" in result.stdout  # 8 + pack
+    assert result.stdout.rstrip().endswith(SUMMARY_OK)
+    # "Billet été n°1 — Lyon.pdf": the em dash is outside what verify.sh can map.
+    assert result.stdout.count("ATTENTION: ") == 1
+    assert "verify.sh ne sait pas recalculer ce nom" in result.stdout
 
 
-def test_fingerprints_are_accepted_in_the_usual_spellings(pack: Pack) -> None:
-    archive_root, outside_root = pack.roots
+def test_busybox_awk_too(built: Pack, tmp_path: Path) -> None:
+    if not shutil.which("busybox"):
+        pytest.skip("busybox is not installed")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "awk").symlink_to(shutil.which("busybox"))  # type: ignore[arg-type]
+    result = run(built.bag, *trusted(built), path=f"{tmp_path}/bin:/usr/bin:/bin")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_without_trust_exits_4_and_says_so(built: Pack) -> None:
+    result = run(built.bag)
+    assert result.returncode == 4, result.stdout
+    assert failures(result) == []
+    assert "ATTENTION: confiance non établie" in result.stdout
+    assert result.stdout.rstrip().endswith(SUMMARY_4)
+
+
+def test_root_without_log_key_is_not_trust(built: Pack) -> None:
+    result = run(built.bag, "--root", built.roots[0], "--root", built.roots[1])
+    assert result.returncode == 4, result.stdout
+
+
+def test_no_trust_turns_4_into_0_and_says_so(built: Pack) -> None:
+    result = run(built.bag, "--no-trust")
+    assert result.returncode == 0, result.stdout
+    assert "NOTE: --no-trust" in result.stdout
+    assert result.stdout.rstrip().endswith(SUMMARY_4)
+
+
+def test_fingerprints_in_the_usual_spellings(built: Pack) -> None:
+    archive_root, outside_root = built.roots
     colons = ":".join(archive_root[i : i + 2] for i in range(0, 64, 2)).upper()
     result = run(
-        pack.bag,
+        built.bag,
         "--root",
         colons,
         "--root",
         f"sha256:{outside_root.upper()}",
         "--log-key",
-        pack.log_key,
+        built.log_key,
     )
     assert result.returncode == 0, result.stdout
 
 
-def test_bag_folder_defaults_to_the_scripts_own_folder(pack: Pack, tmp_path: Path) -> None:
-    elsewhere = tmp_path / "elsewhere"
-    elsewhere.mkdir()
-    result = run(elsewhere, *trusted(pack), script=pack.bag / "verify.sh")
-    assert result.returncode == 0, result.stdout
-    assert f"Vérification du paquet de contrôle : {pack.bag}" in result.stdout
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=lambda s: " ".join(s))
-def test_without_root_or_log_key_trust_is_not_established_but_consistency_passes(
-    built: Pack, shell: tuple[str, ...]
-) -> None:
-    result = run(built.bag, shell=shell)
-    assert result.returncode == 0, result.stdout
-    assert failures(result) == []
-    assert "confiance NON établie : empreintes de racine non fournies" in result.stdout
-    assert "confiance NON établie : clé du journal non fournie" in result.stdout
-    assert "RÉSULTAT : paquet cohérent, mais confiance NON établie" in result.stdout
-
-
-def test_root_without_log_key_still_says_trust_is_not_established(built: Pack) -> None:
-    result = run(built.bag, "--root", built.roots[0], "--root", built.roots[1])
-    assert result.returncode == 0, result.stdout
-    assert "  confiance : NON établie (clé du journal non fournie)" in result.stdout
-
-
-# --------------------------------------------------------------------------- trust
-
-
-def test_another_root_is_refused(pack: Pack) -> None:
-    other = hashlib.sha256(b"another root").hexdigest()
-    result = run(pack.bag, "--root", other, "--log-key", pack.log_key)
-    assert result.returncode == 1
-    lines = failures(result)
-    assert (
-        f"ÉCHEC: racine de l'archive non reconnue : data/trust/root.pem a l'empreinte "
-        f"sha256:{pack.roots[0]}, absente des --root"
-    ) in lines
-    assert (
-        f"ÉCHEC: ancre utilisée mais non approuvée : data/trust/anchors/{pack.roots[1]}.pem "
-        f"a l'empreinte sha256:{pack.roots[1]}, absente des --root"
-    ) in lines
-
-
-def test_outside_anchor_must_be_named_too(pack: Pack) -> None:
-    result = run(pack.bag, "--root", pack.roots[0], "--log-key", pack.log_key)
-    assert result.returncode == 1
-    assert failures(result) == [
-        f"ÉCHEC: ancre utilisée mais non approuvée : data/trust/anchors/{pack.roots[1]}.pem "
-        f"a l'empreinte sha256:{pack.roots[1]}, absente des --root"
+def test_bag_defaults_to_the_scripts_folder(built: Pack, tmp_path: Path) -> None:
+    command = [
+        "env",
+        "-i",
+        "PATH=/usr/bin:/bin",
+        "dash",
+        str(built.bag / "verify.sh"),
+        *trusted(built),
     ]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stdout
 
 
-def test_another_log_key_is_refused(pack: Pack) -> None:
-    other = verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key())
-    result = run(pack.bag, *trusted(pack)[:-2], "--log-key", other)
+def _zip(bag: Path, target: Path) -> Path:
+    with zipfile.ZipFile(target, "w") as archive:
+        for path in sorted(bag.rglob("*")):
+            if path.is_file():
+                archive.write(path, f"{bag.name}/{path.relative_to(bag).as_posix()}")
+    return target
+
+
+def test_a_zip_is_checked_like_the_folder(built: Pack, tmp_path: Path) -> None:
+    packed = _zip(built.bag, tmp_path / "pack.zip")
+    result = run(packed, *trusted(built), script=built.bag / "verify.sh")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith(SUMMARY_OK)
+    assert run(packed, script=built.bag / "verify.sh").returncode == 4
+    assert not list(Path("/tmp").glob("verify-sh.*")), "the temporary folder is removed"
+
+
+def test_a_damaged_zip_is_a_finding(built: Pack, tmp_path: Path) -> None:
+    packed = tmp_path / "pack.zip"
+    packed.write_bytes(_zip(built.bag, tmp_path / "good.zip").read_bytes()[:5000])
+    result = run(packed, *trusted(built), script=built.bag / "verify.sh")
     assert result.returncode == 1
-    lines = failures(result)
+    assert any(line.startswith("ÉCHEC: bag-unreadable: ") for line in failures(result))
+
+
+def _bin_without(tmp_path: Path, missing: str) -> str:
+    """A PATH folder with every command of /usr/bin and /bin but ``missing``."""
+    folder = tmp_path / f"no-{missing}"
+    folder.mkdir()
+    for source in (Path("/bin"), Path("/usr/bin")):
+        for tool in source.iterdir():
+            if tool.name != missing and not (folder / tool.name).exists():
+                (folder / tool.name).symlink_to(tool)
+    return str(folder)
+
+
+def test_a_zip_without_unzip_cannot_run(built: Pack, tmp_path: Path) -> None:
+    packed = _zip(built.bag, tmp_path / "pack.zip")
+    result = run(packed, script=built.bag / "verify.sh", path=_bin_without(tmp_path, "unzip"))
+    assert result.returncode == 3
     assert (
-        "ÉCHEC: data/trust/journal-key.txt ne correspond pas à la clé fournie par --log-key"
-        in lines
+        "unzip est nécessaire pour vérifier un .zip (cannot run: unzip is needed" in result.stderr
     )
-    key_id = other.split("+")[1]
-    assert (
-        f"ÉCHEC: data/trust/checkpoint.txt : aucune signature de la clé du journal "
-        f"{ORIGIN}+{key_id}"
-    ) in lines
-    assert "  point de contrôle du journal : INVALIDE (taille 17)" in result.stdout
 
 
-def test_a_second_certificate_hidden_in_the_root_file_is_not_trusted(pack: Pack) -> None:
-    """Only the fingerprinted certificate of an anchor file becomes a trust anchor."""
-    now = datetime.now(UTC)
-    rogue_key, rogue = ca.create_root("Racine pirate", "Ailleurs", now)
-    key, cert = ca.issue_identity(rogue_key, rogue, "Marie Dupont", "PLIE de Lyon", now)
+@pytest.mark.parametrize(
+    ("version", "said"),
+    [
+        ("LibreSSL 3.8.2", "LibreSSL ne convient pas, OpenSSL 3.0 ou plus récent est requis"),
+        (
+            "OpenSSL 1.1.1w  11 Sep 2023",
+            "OpenSSL 3.0 ou plus récent est requis (trouvé : OpenSSL 1.1.1w",
+        ),
+    ],
+)
+def test_an_older_openssl_or_libressl_stops_with_exit_3(
+    built: Pack, tmp_path: Path, version: str, said: str
+) -> None:
+    (tmp_path / "openssl").write_text(f"#!/bin/sh\necho '{version}'\n")
+    (tmp_path / "openssl").chmod(0o755)
+    result = run(built.bag, *trusted(built), path=f"{tmp_path}:/usr/bin:/bin")
+    assert result.returncode == 3
+    assert result.stdout == ""
+    assert said in result.stderr
+
+
+def test_no_openssl_at_all_exits_3(built: Pack, tmp_path: Path) -> None:
+    result = run(built.bag, path=_bin_without(tmp_path, "openssl"))
+    assert result.returncode == 3
+    assert "OpenSSL introuvable (cannot run: openssl not found)" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--root", "abc"],
+        ["--frobnicate"],
+        ["--log-key"],
+        ["--previous", "/nonexistent"],
+        ["--log-key", "pas+une+clé"],
+    ],
+)
+def test_usage_errors_exit_2(built: Pack, args: list[str]) -> None:
+    result = run(built.bag, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("verify.sh : ")
+    assert "Usage : sh verify.sh" in result.stderr
+
+
+def test_missing_pack_exits_3(built: Pack, tmp_path: Path) -> None:
+    result = run(tmp_path / "absent", script=built.bag / "verify.sh")
+    assert result.returncode == 3
+    assert "paquet introuvable (cannot run: pack not found)" in result.stderr
+
+
+def test_help_exits_0(built: Pack) -> None:
+    result = run(built.bag, "--help")
+    assert result.returncode == 0
+    assert "4 intact, mais confiance non établie" in result.stdout
+
+
+# --------------------------------------------------------------------------- --previous
+
+
+def test_previous_checkpoints_the_pack_proves_consistent(built: Pack) -> None:
+    for name in built.checkpoints:
+        if name.isdigit():
+            result = run(built.bag, *trusted(built, "--previous", str(built.checkpoints[name])))
+            assert result.returncode == 0, (name, result.stdout)
+    # Of the three earlier checkpoints, two are older than the pack's: one proof more.
+    result = run(built.bag, *trusted(built, "--previous", str(built.checkpoints["3"])))
+    assert "  preuves vérifiées (proofs verified): 6" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("later", "rollback"),
+        ("fork-same-size", "fork"),
+        ("fork-earlier", "fork"),
+        ("unproven", "consistency-missing"),
+    ],
+)
+def test_previous_rollback_fork_and_missing_proof(built: Pack, name: str, kind: str) -> None:
+    result = run(built.bag, *trusted(built, "--previous", str(built.checkpoints[name])))
+    assert result.returncode == 1, result.stdout
+    assert [line.split(": ")[1] for line in failures(result)] == [kind], result.stdout
+
+
+def test_previous_not_signed_by_the_journal_key(built: Pack, tmp_path: Path) -> None:
+    forged = tmp_path / "checkpoint.txt"
+    forged.write_text(built.checkpoints["3"].read_text().replace("\n3\n", "\n4\n", 1))
+    result = run(built.bag, *trusted(built, "--previous", str(forged)))
+    assert result.returncode == 1
+    assert ("checkpoint-signature-invalid", "checkpoint.txt") in kinds(result)
+
+
+def test_previous_of_size_0_is_usage(built: Pack, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.txt"
+    empty.write_text(f"{ORIGIN}\n0\n{'A' * 43}=\n\n— {ORIGIN} x\n")
+    result = run(built.bag, *trusted(built, "--previous", str(empty)))
+    assert result.returncode == 2
+
+
+# --------------------------------------------------------------------------- each finding kind
+
+
+def test_flipped_byte_in_a_piece(pack: Pack) -> None:
     piece = pack.bag / pack.pieces[0]
-    Path(f"{piece}.p7s").write_bytes(
-        sign_detached(hashlib.sha256(piece.read_bytes()).digest(), key, cert, [rogue], now)
-    )
-    Path(f"{piece}.chain.pem").write_bytes(_pem(cert, rogue))
-    root_pem = pack.bag / "data/trust/root.pem"
-    root_pem.write_bytes(root_pem.read_bytes() + _pem(rogue))
-    _write_manifests(pack.bag)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert (
-        f"ÉCHEC: {pack.pieces[0]}.chain.pem : la chaîne ne se termine pas par une ancre du "
-        f"paquet (dernier certificat sha256:{ca.fingerprint(rogue)}) ; signatures non vérifiées"
-    ) in failures(result)
-
-
-def test_replaced_chain_is_read_again_not_taken_from_the_manifest(pack: Pack) -> None:
-    """Chains are cached by their manifest digest; a chain that no longer matches its
-    manifest line must not reuse the anchor found for its genuine twin."""
-    chain = Path(f"{pack.bag / pack.pieces[0]}.chain.pem")
-    chain.write_text("pas un certificat\n")
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    lines = failures(result)
-    assert (
-        f"ÉCHEC: manifest-sha256.txt : empreinte différente : {pack.pieces[0]}.chain.pem" in lines
-    )
-    assert (
-        f"ÉCHEC: {pack.pieces[0]}.chain.pem : aucun certificat dans la chaîne ; signatures "
-        "non vérifiées"
-    ) in lines
-    assert "  signatures CMS valides : 6 / 8" in result.stdout
-
-
-# --------------------------------------------------------------------------- structure
-
-
-def test_flipped_byte_in_a_piece_fails_manifests_and_signature(pack: Pack) -> None:
-    piece = pack.bag / pack.pieces[1]
     data = bytearray(piece.read_bytes())
-    data[20] ^= 0x01
+    data[20] ^= 1
     piece.write_bytes(bytes(data))
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    lines = failures(result)
-    assert f"ÉCHEC: manifest-sha256.txt : empreinte différente : {pack.pieces[1]}" in lines
-    assert f"ÉCHEC: manifest-sha512.txt : empreinte différente : {pack.pieces[1]}" in lines
-    assert (
-        f"ÉCHEC: signature CMS invalide : {pack.pieces[1]}.p7s : contenu différent du "
-        "contenu signé (openssl : verification failure)"
-    ) in lines
-    assert "  signatures CMS valides : 7 / 8" in result.stdout
+    found = kinds(run(pack.bag, *trusted(pack)))
+    for kind in ("bag-checksum-mismatch", "piece-mismatch", "record-mismatch"):
+        assert (kind, pack.pieces[0]) in found, found
+    assert ("signature-invalid", f"{pack.pieces[0]}.p7s") in found
+    assert ("proof-invalid", f"{pack.pieces[0]}.tlog-proof") in found
 
 
-def test_edited_manifest_line_is_reported(pack: Pack) -> None:
+def test_extra_payload_file_and_extra_top_level_file(pack: Pack) -> None:
+    (pack.bag / "data" / "intrus.txt").write_text("glissé après coup\n")
+    (pack.bag / "notes.txt").write_text("à la racine\n")
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("bag-unlisted-file", "data/intrus.txt") in found
+    assert ("file-unaccounted", "data/intrus.txt") in found
+    assert ("bag-oxum-mismatch", "bag-info.txt") in found
+    assert ("file-unaccounted", "notes.txt") in found
+
+
+def test_symbolic_link_in_the_payload(pack: Pack) -> None:
+    (pack.bag / "data" / "lien").symlink_to("/etc/passwd")
+    assert ("bag-not-a-regular-file", "data/lien") in kinds(run(pack.bag, *trusted(pack)))
+
+
+def test_manifest_lines_malformed_unsafe_and_twice(pack: Pack) -> None:
     manifest = pack.bag / "manifest-sha256.txt"
     lines = manifest.read_text().splitlines(keepends=True)
-    index = next(i for i, line in enumerate(lines) if line.endswith("data/index.json\n"))
-    lines[index] = "0" * 64 + lines[index][64:]
-    manifest.write_text("".join(lines))
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert failures(result) == [
-        "ÉCHEC: manifest-sha256.txt : empreinte différente : data/index.json",
-        "ÉCHEC: tagmanifest-sha256.txt : empreinte différente : manifest-sha256.txt",
-        "ÉCHEC: tagmanifest-sha512.txt : empreinte différente : manifest-sha256.txt",
-    ]
-
-
-def test_extra_payload_file_is_reported(pack: Pack) -> None:
-    (pack.bag / "data" / "pieces" / CONVENTION / "ajout.txt").write_text("glissé après coup\n")
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    lines = failures(result)
-    assert (
-        f"ÉCHEC: fichier absent de manifest-sha256.txt : data/pieces/{CONVENTION}/ajout.txt"
-        in lines
+    manifest.write_text(
+        "".join([*lines, lines[0], "zz  data/x\n", f"{'0' * 64}  data/../../etc/passwd\n"])
     )
-    assert (
-        f"ÉCHEC: fichier absent de manifest-sha512.txt : data/pieces/{CONVENTION}/ajout.txt"
-        in lines
-    )
+    n = len(lines)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("bag-duplicate-entry", lines[0].split()[1]) in found
+    assert ("bag-manifest-invalid", f"manifest-sha256.txt:{n + 2}") in found
+    assert ("bag-unsafe-path", f"manifest-sha256.txt:{n + 3}") in found
+    assert ("bag-checksum-mismatch", "manifest-sha256.txt") in found  # tag manifests
 
 
-def test_dangerous_manifest_path_is_refused_not_read(pack: Pack) -> None:
-    with (pack.bag / "manifest-sha256.txt").open("a") as manifest:
-        manifest.write(f"{'0' * 64}  data/../../../etc/passwd\n")
+def test_declaration_and_manifests_missing(pack: Pack) -> None:
+    (pack.bag / "bagit.txt").write_text("BagIt-Version: 0.97\n")
+    (pack.bag / "manifest-sha512.txt").unlink()
+    (pack.bag / "tagmanifest-sha512.txt").unlink()
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("bag-declaration-invalid", "bagit.txt") in found
+    assert ("bag-manifest-missing", "manifest-sha512.txt") in found
+    assert ("tag-manifest-missing", "tagmanifest-sha512.txt") in found
+    (pack.bag / "bagit.txt").unlink()
+    assert ("bag-declaration-missing", "bagit.txt") in kinds(run(pack.bag, *trusted(pack)))
+
+
+def test_verify_sh_struck_from_the_tag_manifests(pack: Pack) -> None:
+    for name in ("tagmanifest-sha256.txt", "tagmanifest-sha512.txt"):
+        path = pack.bag / name
+        path.write_text(
+            "".join(line for line in path.read_text().splitlines(True) if "verify.sh" not in line)
+        )
+    result = run(pack.bag, *trusted(pack))
+    assert ("tag-file-unlisted", "verify.sh") in kinds(result)
+    assert ("pack-entry-invalid", layout.PACK_PROOF) in kinds(result)  # tag manifest changed
+    assert ("pack-signature-invalid", layout.PACK_SIGNATURE) in kinds(result)
+
+
+def test_format_1_pack_is_not_proven_as_a_whole(pack: Pack) -> None:
+    for name in (*layout.PACK_FILES,):
+        (pack.bag / name).unlink()
     result = run(pack.bag, *trusted(pack))
     assert result.returncode == 1
+    assert {k for k in kinds(result) if k[0] == "pack-file-missing"} == {
+        ("pack-file-missing", name) for name in layout.PACK_FILES
+    }
+
+
+def test_another_root_and_another_log_key(pack: Pack) -> None:
+    other = hashlib.sha256(b"another root").hexdigest()
+    key = verifier_key(ORIGIN, Ed25519PrivateKey.generate().public_key())
+    found = kinds(run(pack.bag, "--root", other, "--log-key", key))
+    assert ("root-untrusted", layout.ROOT_PEM) in found
+    assert ("journal-key-mismatch", layout.JOURNAL_KEY) in found
+    assert ("checkpoint-signature-invalid", layout.CHECKPOINT) in found
+    assert ("checkpoint-signature-invalid", layout.PACK_CHECKPOINT) in found
+    assert ("signature-invalid", f"{pack.pieces[0]}.p7s") in found
+
+
+def test_outside_anchor_must_be_a_root_too(pack: Pack) -> None:
+    result = run(pack.bag, "--root", pack.roots[0], "--log-key", pack.log_key)
+    anchor = layout.anchor_path(pack.roots[1])
+    assert ("root-untrusted", anchor) in kinds(result)
+    assert sum(line.startswith("ÉCHEC: root-untrusted: ") for line in failures(result)) == 1
+
+
+def test_trust_file_missing(pack: Pack) -> None:
+    (pack.bag / layout.ROOT_PEM).unlink()
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("trust-missing", layout.ROOT_PEM) in found
+    assert ("file-missing", layout.ROOT_PEM) in found
+
+
+def test_piece_checkpoint_larger_than_the_packs(pack: Pack) -> None:
+    shutil.copy(pack.checkpoints["later"], pack.bag / layout.CHECKPOINT)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("checkpoint-invalid", layout.CHECKPOINT) in found
+    assert ("proof-invalid", f"{pack.pieces[0]}.tlog-proof") in found
+
+
+def test_scope_edited(pack: Pack) -> None:
+    scope = pack.bag / layout.SCOPE
+    lines = scope.read_text().splitlines(keepends=True)
+    pieces = [i for i, line in enumerate(lines) if line.startswith("piece ")]
+    lines[pieces[0]], lines[pieces[1]] = lines[pieces[1]], lines[pieces[0]]  # out of order
+    scope.write_text("".join(lines))
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("scope-invalid", f"{layout.SCOPE}:{pieces[1] + 1}") in found
+    assert ("pack-entry-invalid", layout.PACK_PROOF) in found  # scope_sha256
+
+
+def test_scope_file_line_and_tombstone(pack: Pack) -> None:
+    scope = pack.bag / layout.SCOPE
+    text = scope.read_text()
+    index_line = next(line for line in text.splitlines() if line.endswith(" data/index.json"))
+    text = text.replace(index_line, f"file {'0' * 64} data/index.json")
+    piece_id = f"ev-{'ab' * 8}"  # the tombstone's
+    scope.write_text(text)
+    disposed = pack.bag / layout.PIECES / "archive" / "documents" / f"{piece_id}-eliminee.pdf"
+    disposed.parent.mkdir(parents=True)
+    disposed.write_bytes(b"%PDF disposed of")
+    (pack.bag / layout.INDEX_PDF).write_bytes(b"%PDF")  # listed nowhere
+    (pack.bag / "data/accounting").joinpath("PLIE-LYON-2007-01/depenses.csv").unlink()
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("file-mismatch", "data/index.json") in found
+    assert ("scope-invalid", piece_id) in found
+    assert ("file-unaccounted", layout.INDEX_PDF) in found
+    assert ("file-missing", "data/accounting/PLIE-LYON-2007-01/depenses.csv") in found
+
+
+def test_piece_and_companion_missing(pack: Pack) -> None:
+    (pack.bag / pack.pieces[1]).unlink()
+    Path(f"{pack.bag / pack.pieces[2]}{layout.CHAIN}").unlink()
+    write_manifests(pack.bag)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("piece-missing", pack.pieces[1]) in found
+    assert ("companion-missing", f"{pack.pieces[2]}{layout.CHAIN}") in found
+
+
+def test_signer_other_than_the_filed_by_identity(pack: Pack) -> None:
+    scope = pack.bag / layout.SCOPE
+    lines = scope.read_text().splitlines()
+    ident = {x.split()[1]: x.split()[2] for x in lines if x.startswith("identity ")}
+    text = scope.read_text().replace(ident["marie.dupont"], ident["claire.roux"], 1)
+    scope.write_text(text)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("signer-mismatch", f"{pack.pieces[0]}.p7s") in found
+    assert ("signer-mismatch", f"{pack.pieces[0]}.record.json.p7s") in found
+    assert not any(k == "signer-mismatch" and "paul" in s for k, s in found)
+
+
+def test_pack_signature_by_someone_else(pack: Pack) -> None:
+    """The builder's signature replaced by a filer's over the same bytes: valid CMS, wrong
+    signer; and the pack-built entry names another signature file."""
+    piece = pack.bag / pack.pieces[0]
+    shutil.copy(f"{piece}.p7s", pack.bag / layout.PACK_SIGNATURE)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("pack-signature-invalid", layout.PACK_SIGNATURE) in found
+    assert ("pack-entry-invalid", layout.PACK_PROOF) in found
+
+
+def test_record_naming_other_bytes(pack: Pack) -> None:
+    record = Path(f"{pack.bag / pack.pieces[2]}.record.json")
+    genuine = hashlib.sha256((pack.bag / pack.pieces[2]).read_bytes()).hexdigest()
+    record.write_bytes(record.read_bytes().replace(genuine.encode(), b"0" * 64))
+    write_manifests(pack.bag)
+    found = kinds(run(pack.bag, *trusted(pack)))
+    assert ("record-mismatch", pack.pieces[2]) in found
+    assert ("piece-mismatch", pack.pieces[2]) in found
+    assert ("signature-invalid", f"{pack.pieces[2]}.record.json.p7s") in found
+
+
+def test_piece_renamed(pack: Pack) -> None:
+    """A path that is not <id>-<safe name of the record's name>: piece-mismatch."""
+    old = pack.bag / pack.pieces[3]
+    new = old.with_name(old.name.replace("facture", "facture-bis"))
+    for suffix in ("", *layout.COMPANIONS):
+        Path(f"{old}{suffix}").rename(f"{new}{suffix}")
+    scope = pack.bag / layout.SCOPE
+    scope.write_text(scope.read_text().replace(old.name, new.name))
+    result = run(pack.bag, *trusted(pack))
+    subject = new.relative_to(pack.bag).as_posix()
     assert any(
-        line.startswith("ÉCHEC: manifest-sha256.txt, ligne ")
-        and line.endswith(" : chemin refusé : data/../../../etc/passwd")
+        line.startswith(f"ÉCHEC: piece-mismatch: {subject}: ") and " path" in line
         for line in failures(result)
     ), result.stdout
 
 
-def test_missing_companion_and_orphan_companion_are_reported(pack: Pack) -> None:
-    piece = pack.bag / pack.pieces[0]
-    Path(f"{piece}.tlog-proof").unlink()
-    piece.rename(piece.with_name("renommee.pdf"))
-    for suffix in COMPANIONS[:-1]:
-        Path(f"{piece}{suffix}").rename(piece.with_name(f"renommee.pdf{suffix}"))
-    Path(f"{piece.with_name('renommee.pdf')}.record.json").rename(
-        piece.with_name("seule.pdf.record.json")
-    )
-    _write_manifests(pack.bag)
+def test_altered_proof_hash(pack: Pack) -> None:
+    proof = Path(f"{pack.bag / pack.pieces[1]}.tlog-proof")
+    lines = proof.read_text().split("\n")
+    lines[3] = ("B" if lines[3][0] == "A" else "A") + lines[3][1:]
+    proof.write_text("\n".join(lines))
     result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    folder = Path(pack.pieces[0]).parent.as_posix()
-    lines = failures(result)
-    assert f"ÉCHEC: fichier compagnon absent : {folder}/renommee.pdf.tlog-proof" in lines
-    assert f"ÉCHEC: fichier compagnon absent : {folder}/renommee.pdf.record.json" in lines
-    assert f"ÉCHEC: fichier compagnon sans pièce : {folder}/seule.pdf.record.json" in lines
-
-
-# --------------------------------------------------------------------------- signatures, records
-
-
-def test_swapped_signatures_between_two_pieces_are_caught_by_the_cms_check(pack: Pack) -> None:
-    first, second = (pack.bag / p for p in pack.pieces[:2])
-    a, b = Path(f"{first}.p7s"), Path(f"{second}.p7s")
-    a_bytes = a.read_bytes()
-    a.write_bytes(b.read_bytes())
-    b.write_bytes(a_bytes)
-    _write_manifests(pack.bag)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert sorted(failures(result)) == sorted(
-        f"ÉCHEC: signature CMS invalide : {piece}.p7s : contenu différent du contenu signé "
-        "(openssl : verification failure)"
-        for piece in pack.pieces[:2]
-    )
-
-
-def test_record_naming_another_sha256_is_reported(pack: Pack) -> None:
-    record = Path(f"{pack.bag / pack.pieces[2]}.record.json")
-    genuine = hashlib.sha256((pack.bag / pack.pieces[2]).read_bytes()).hexdigest()
-    forged = hashlib.sha256(b"another piece").hexdigest()
-    record.write_bytes(record.read_bytes().replace(genuine.encode(), forged.encode()))
-    _write_manifests(pack.bag)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    lines = failures(result)
     assert (
-        f"ÉCHEC: l'enregistrement de dépôt {pack.pieces[2]}.record.json indique "
-        f"sha256:{forged}, la pièce a sha256:{genuine}"
-    ) in lines
-    assert any(
-        line.startswith(f"ÉCHEC: signature CMS invalide : {pack.pieces[2]}.record.json.p7s")
-        for line in lines
-    )
+        f"ÉCHEC: proof-invalid: {pack.pieces[1]}.tlog-proof: la preuve ne mène pas à la racine "
+        "(the proof does not lead to the root)"
+    ) in failures(result)
+
+
+def test_dropped_proof_hash(pack: Pack) -> None:
+    proof = Path(f"{pack.bag / pack.pieces[0]}.tlog-proof")
+    lines = proof.read_text().split("\n")
+    lines.pop(3)
+    proof.write_text("\n".join(lines))
+    result = run(pack.bag, *trusted(pack))
     assert (
-        f"ÉCHEC: {pack.pieces[2]}.tlog-proof : l'entrée du journal ne nomme pas "
-        f"l'enregistrement de dépôt (sha256:{hashlib.sha256(record.read_bytes()).hexdigest()})"
-    ) in lines
+        f"ÉCHEC: proof-invalid: {pack.pieces[0]}.tlog-proof: preuve trop courte (proof too short)"
+    ) in failures(result)
 
 
-def test_certificate_expired_since_signing_is_checked_at_the_signing_time(tmp_path: Path) -> None:
+def test_pack_built_proof_with_another_checkpoint(pack: Pack) -> None:
+    proof = pack.bag / layout.PACK_PROOF
+    text = proof.read_text()
+    head = text[: text.index("\n\n") + 2]
+    proof.write_text(head + (pack.bag / layout.CHECKPOINT).read_text())
+    assert ("pack-entry-invalid", layout.PACK_PROOF) in kinds(run(pack.bag, *trusted(pack)))
+
+
+def test_every_problem_reported_in_one_run(pack: Pack) -> None:
+    (pack.bag / pack.pieces[0]).write_bytes(b"autre")
+    (pack.bag / "data" / "intrus.txt").write_text("ajouté\n")
+    result = run(pack.bag, *trusted(pack))
+    lines = failures(result)
+    assert len(lines) >= 6
+    assert result.stdout.rstrip().endswith(
+        f"RÉSULTAT: ÉCHEC: {len(lines)} problème(s) ({len(lines)} problem(s))"
+    )
+    for line in lines:
+        _kind, _subject, rest = line.removeprefix("ÉCHEC: ").split(": ", 2)
+        assert rest.endswith(")") and " (" in rest, line
+
+
+# --------------------------------------------------------------------------- safe names
+
+
+def _awk_safe_names(names: list[str], awk: str = "awk") -> list[str]:
+    script = layout.verify_sh().decode("utf-8")
+    lib = script[script.index("AWKLIB='\n") + 9 :]
+    lib = lib[: lib.index("\n'\n")]
+    done = subprocess.run(
+        [
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            "LC_ALL=C",
+            *awk.split(),
+            lib + "\n{ print safe_name($0) }",
+        ],
+        input="".join(f"{name}\n" for name in names).encode(),
+        capture_output=True,
+        check=True,
+    )
+    return done.stdout.decode("utf-8").split("\n")[:-1]
+
+
+@pytest.mark.parametrize("awk", ["awk", "busybox awk"] if shutil.which("busybox") else ["awk"])
+def test_safe_name_table_matches_unicodedata(awk: str) -> None:
+    """Every code point U+0080..U+017F, alone and between letters, as layout.safe_name."""
+    names = [chr(cp) for cp in range(0x80, 0x180)] + [
+        f"a{chr(cp)}b.pdf" for cp in range(0x80, 0x180)
+    ]
+    assert _awk_safe_names(names, awk) == [layout.safe_name(n) for n in names]
+    for cp in range(0xA0, 0x180):
+        assert unicodedata.normalize("NFKD", chr(cp))  # (the table's source)
+
+
+def test_safe_name_on_ascii_and_french_names() -> None:
+    rng = random.Random(17)
+    alphabet = "aZ09._- /\\:*?\"<>|éèêëàâçôœæÉÇ'’" + "".join(chr(c) for c in range(1, 32))
+    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 140))) for _ in range(400)]
+    names = [n.replace("\n", "") for n in names if "’" not in n]
+    names += ["..", "._.", "", "Ticket TCL n°1 — été.pdf".replace("—", "-"), "a" * 150 + ".pdf"]
+    assert _awk_safe_names(names) == [layout.safe_name(n) for n in names]
+
+
+def test_a_name_with_another_script_cannot_be_checked() -> None:
+    assert _awk_safe_names(["Ticket — été.pdf", "日本.pdf", "Ω"]) == ["", "", ""]
+
+
+def test_temporary_folder_is_removed(built: Pack) -> None:
+    before = set(Path("/tmp").glob("verify-sh.*"))
+    run(built.bag, *trusted(built))
+    assert set(Path("/tmp").glob("verify-sh.*")) == before
+
+
+def test_certificate_expired_since_signing_is_checked_at_its_signing_time(tmp_path: Path) -> None:
     pack = build_pack(tmp_path / "bag", outside_expired=True, outside_signed=timedelta(days=10))
     result = run(pack.bag, *trusted(pack))
     assert result.returncode == 0, result.stdout
-    outside_piece = pack.pieces[-1]
-    assert any(
-        line.startswith(
-            f"  note : {outside_piece}.p7s : certificat expiré depuis, valide à "
-            "la date de signature ("
-        )
-        for line in result.stdout.splitlines()
-    )
-    assert (
-        "    dont 2 par un certificat expiré depuis, valide à la date de signature" in result.stdout
-    )
+    assert result.stdout.count("certificat expiré depuis, valide à la date de signature") == 2
 
 
 def test_certificate_already_expired_when_signing_is_refused(tmp_path: Path) -> None:
     pack = build_pack(tmp_path / "bag", outside_expired=True)  # signed now, expired yesterday
     result = run(pack.bag, *trusted(pack))
     assert result.returncode == 1
-    outside_piece = pack.pieces[-1]
-    assert (
-        f"ÉCHEC: signature CMS invalide : {outside_piece}.p7s : certificat refusé (openssl : "
-        "certificate verify error (Verify error: certificate has expired))"
-    ) in failures(result)
-
-
-# --------------------------------------------------------------------------- journal
-
-
-def _edit_proof(pack: Pack, piece: str, edit: Callable[[list[str]], object]) -> Path:
-    proof = Path(f"{pack.bag / piece}.tlog-proof")
-    lines = proof.read_text().split("\n")
-    edit(lines)
-    proof.write_text("\n".join(lines))
-    _write_manifests(pack.bag)
-    return proof
-
-
-def test_altered_proof_hash_line_is_reported(pack: Pack) -> None:
-    def alter(lines: list[str]) -> None:
-        # Line 4 is the leaf's sibling; replace it by another valid base64 hash.
-        assert lines[3].endswith("=") and len(lines[3]) == 44
-        lines[3] = ("B" if lines[3][0] == "A" else "A") + lines[3][1:]
-
-    _edit_proof(pack, pack.pieces[1], alter)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert failures(result) == [
-        f"ÉCHEC: {pack.pieces[1]}.tlog-proof : la preuve d'inclusion ne mène pas à la racine "
-        "du point de contrôle"
-    ]
-    assert "  preuves d'inclusion valides : 3 / 4" in result.stdout
-
-
-def test_dropped_proof_hash_line_is_reported(pack: Pack) -> None:
-    _edit_proof(pack, pack.pieces[0], lambda lines: lines.pop(3))
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert failures(result) == [
-        f"ÉCHEC: {pack.pieces[0]}.tlog-proof : preuve d'inclusion trop courte pour un arbre "
-        "de taille 17"
-    ]
-
-
-def test_proof_for_another_index_is_reported(pack: Pack) -> None:
-    def shift(lines: list[str]) -> None:
-        index = int(lines[2].removeprefix("index "))
-        lines[2] = f"index {index + 1}"
-
-    _edit_proof(pack, pack.pieces[2], shift)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    assert len(failures(result)) == 1
-    assert failures(result)[0].startswith(f"ÉCHEC: {pack.pieces[2]}.tlog-proof : ")
-
-
-def test_edited_checkpoint_size_is_reported(pack: Pack) -> None:
-    checkpoint = pack.bag / "data/trust/checkpoint.txt"
-    lines = checkpoint.read_text().split("\n")
-    lines[1] = "18"
-    checkpoint.write_text("\n".join(lines))
-    _write_manifests(pack.bag)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    lines = failures(result)
-    key_id = pack.log_key.split("+")[1]
-    assert (
-        f"ÉCHEC: data/trust/checkpoint.txt : la signature de la clé du journal "
-        f"{ORIGIN}+{key_id} ne vérifie pas"
-    ) in lines
-    for piece in pack.pieces:
-        assert (
-            f"ÉCHEC: {piece}.tlog-proof : le point de contrôle de la preuve diffère de "
-            "data/trust/checkpoint.txt"
-        ) in lines
-    assert "  point de contrôle du journal : INVALIDE (taille 18)" in result.stdout
-
-
-def test_journal_entry_must_name_the_piece(pack: Pack) -> None:
-    """A proof moved to another piece (with its entry) names the wrong sha256."""
-    first, second = (Path(f"{pack.bag / p}.tlog-proof") for p in pack.pieces[:2])
-    first.write_bytes(second.read_bytes())
-    _write_manifests(pack.bag)
-    result = run(pack.bag, *trusted(pack))
-    assert result.returncode == 1
-    sha = hashlib.sha256((pack.bag / pack.pieces[0]).read_bytes()).hexdigest()
-    assert (
-        f"ÉCHEC: {pack.pieces[0]}.tlog-proof : l'entrée du journal ne nomme pas la pièce "
-        f"(sha256:{sha})"
-    ) in failures(result)
-
-
-# --------------------------------------------------------------------------- all at once
-
-
-@pytest.mark.parametrize("shell", SHELLS, ids=lambda s: " ".join(s))
-def test_every_problem_is_reported_in_one_run(pack: Pack, shell: tuple[str, ...]) -> None:
-    """bagit-python style: the run goes on after a problem and reports each one."""
-    piece, other = (pack.bag / p for p in pack.pieces[:2])
-    piece.write_bytes(piece.read_bytes() + b"!")
-    (pack.bag / "data" / "intrus.txt").write_text("ajouté\n")
-    proof = Path(f"{other}.tlog-proof")
-    proof.write_text(proof.read_text().replace("index ", "index 1", 1))
-    result = run(pack.bag, *trusted(pack), shell=shell)
-    assert result.returncode == 1
-    lines = failures(result)
-    for expected in (
-        "ÉCHEC: fichier absent de manifest-sha256.txt : data/intrus.txt",
-        f"ÉCHEC: manifest-sha256.txt : empreinte différente : {pack.pieces[0]}",
-        f"ÉCHEC: manifest-sha512.txt : empreinte différente : {pack.pieces[1]}.tlog-proof",
-        f"ÉCHEC: signature CMS invalide : {pack.pieces[0]}.p7s : contenu différent du contenu "
-        "signé (openssl : verification failure)",
-    ):
-        assert expected in lines, result.stdout
-    assert any(line.startswith(f"ÉCHEC: {pack.pieces[1]}.tlog-proof : ") for line in lines)
-    assert result.stdout.rstrip().endswith(f"RÉSULTAT : ÉCHEC ({len(lines)} problème(s))")
-
-
-# --------------------------------------------------------------------------- usage
-
-
-@pytest.mark.parametrize("args", [["--root", "abc"], ["--frobnicate"], ["--log-key"], ["a", "b"]])
-def test_usage_errors_exit_2(built: Pack, args: list[str]) -> None:
-    result = run(built.bag, *args)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith("verify.sh : ")
-    assert "Usage : sh verify.sh" in result.stderr
-
-
-def test_missing_bag_folder_exits_3(built: Pack, tmp_path: Path) -> None:
-    result = run(built.bag, str(tmp_path / "absent"))
-    assert result.returncode == 3
-    assert "vérification impossible : dossier introuvable" in result.stderr
-
-
-def test_help_exits_0(built: Pack) -> None:
-    result = run(built.bag, "--help")
-    assert result.returncode == 0
-    assert "Codes de sortie : 0 tout est vérifié ; 1 problèmes trouvés" in result.stdout
+    assert ("signature-invalid", f"{pack.pieces[-1]}.p7s") in kinds(result)

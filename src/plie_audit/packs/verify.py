@@ -96,6 +96,9 @@ _CONSISTENCY = re.compile(
     re.escape(layout.CONSISTENCY_PREFIX) + r"[1-9][0-9]*" + re.escape(layout.CONSISTENCY_SUFFIX)
 )
 _HELD_ID = re.compile(r"(ev-[0-9a-f]{16})-")
+_REFUSED = (bagit.BagFindingKind.UNSAFE_ARCHIVE, bagit.BagFindingKind.UNREADABLE)
+"""A zip with such a finding is not extracted: refused as unsafe, or members that do not
+read back (the zip's other findings leave it safe to extract: every member was checked)."""
 _EVIDENCE_FILED = "evidence-filed"
 _PACK_BUILT = "pack-built"
 
@@ -254,10 +257,21 @@ def verify_pack(
     report.counts["files"] = bag.files
     wanted = {_root_value(r) for r in roots or []}
     if not Path(path).is_dir():
-        if not bag.ok:
-            return report  # an unsafe or broken zip is not extracted
+        if any(f.kind in _REFUSED for f in bag.findings):
+            return report  # an unsafe or unreadable zip is not extracted
         with tempfile.TemporaryDirectory(prefix="plie-pack-") as folder:
-            root = _extract(Path(path), Path(folder))
+            try:
+                root = _extract(Path(path), Path(folder))
+            except (OSError, ValueError, zipfile.BadZipFile) as exc:
+                report.findings.append(
+                    Finding(
+                        Path(path).name,
+                        bagit.BagFindingKind.UNREADABLE,
+                        "a zip whose members extract",
+                        str(exc),
+                    )
+                )
+                return report
             _Checker(root, report, wanted, log_key, previous).run()
         return report
     _Checker(Path(path), report, wanted, log_key, previous).run()

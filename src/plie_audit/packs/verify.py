@@ -294,7 +294,12 @@ def _is_pack(root: Path) -> bool:
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
-    value = json.loads(data)
+    """A JSON object read from the pack; ValueError for anything else (nested too deep
+    included)."""
+    try:
+        value = json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ValueError("not a JSON object")
     return value
@@ -676,7 +681,16 @@ class _Checker:
                     piece.path, PackFindingKind.PIECE_MISSING, f"sha256:{piece.sha256}", "absent"
                 )
                 continue
-            digest = self.sha256(piece.path)
+            try:
+                digest = self.sha256(piece.path)
+            except OSError as exc:
+                self.add(
+                    piece.path,
+                    PackFindingKind.PIECE_MISMATCH,
+                    f"sha256:{piece.sha256}",
+                    f"unreadable ({exc.strerror or exc})",
+                )
+                continue
             if digest != piece.sha256:
                 self.add(
                     piece.path,
@@ -707,13 +721,16 @@ class _Checker:
                     listed.path, PackFindingKind.FILE_MISSING, f"sha256:{listed.sha256}", "absent"
                 )
                 continue
-            digest = self.sha256(listed.path)
+            try:
+                digest = self.sha256(listed.path)
+            except OSError as exc:
+                digest = f"unreadable ({exc.strerror or exc})"
             if digest != listed.sha256:
                 self.add(
                     listed.path,
                     PackFindingKind.FILE_MISMATCH,
                     f"sha256:{listed.sha256} (the scope's)",
-                    f"sha256:{digest}",
+                    digest if digest.startswith("unreadable") else f"sha256:{digest}",
                 )
         accounted = scope.accounted() | {layout.SCOPE}
         for path in everything:
@@ -747,7 +764,16 @@ class _Checker:
                     "present (a companion of the piece)",
                     "absent",
                 )
-        digest = self.sha256(path)
+        try:
+            digest = self.sha256(path)
+        except OSError as exc:  # (a piece of the scope is hashed already)
+            self.add(
+                path,
+                PackFindingKind.RECORD_MISMATCH,
+                "a readable piece",
+                f"unreadable ({exc.strerror or exc})",
+            )
+            return
         record: bytes | None = None
         if self.regular(path + layout.RECORD):
             try:

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.support.pack2 import ORIGIN, Pack, build_pack, write_manifests
 
 from plie_audit.evidence.record import evidence_id
-from plie_audit.journal.note import Checkpoint, sign_note, verifier_key
+from plie_audit.journal.note import Checkpoint, format_proof, sign_note, verifier_key
 from plie_audit.packs import layout
 from plie_audit.packs.verify import (
     TRUST_NOT_ESTABLISHED,
@@ -542,6 +542,26 @@ def test_garbage_scope_lines_are_each_named(pack: Pack) -> None:
         scope.write_text("\n".join(lines) + "\n")
         report = check(pack, pack)
         assert ("scope-invalid", f"{layout.SCOPE}:{number}") in found(report), line
+
+
+def test_json_nested_too_deep_is_a_finding(pack: Pack) -> None:
+    """A filing record, the pack-built entry and index.json nested a million levels deep:
+    findings (or no format read), not a RecursionError."""
+    deep = b"[" * 1_000_000 + b"]" * 1_000_000
+    piece = pack.pieces[0]
+    Path(f"{pack.bag / piece}{layout.RECORD}").write_bytes(deep)
+    proof = pack.bag / layout.PACK_PROOF
+    text = proof.read_text()
+    checkpoint = text[text.index("\n\n") + 2 :]
+    proof.write_text(format_proof(0, [], checkpoint, extra=deep))
+    (pack.bag / layout.INDEX_JSON).write_bytes(deep)
+    report = check(pack, pack)
+    assert {
+        ("record-mismatch", piece),
+        ("pack-entry-invalid", layout.PACK_PROOF),
+        ("file-mismatch", layout.INDEX_JSON),
+    } <= found(report)
+    assert report.format is None
 
 
 def test_a_symbolic_link_for_a_pack_file_is_not_followed(pack: Pack, tmp_path: Path) -> None:

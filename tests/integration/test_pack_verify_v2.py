@@ -331,6 +331,21 @@ def test_a_plain_bag_keeps_exit_0_or_1(tmp_path: Path) -> None:
     assert pack_verify(bag).exit_code == 1
 
 
+def test_a_plain_bag_checked_with_trust_is_held_to_be_a_pack(
+    packs: dict[str, Any], tmp_path: Path
+) -> None:
+    """--root and --log-key mean a control pack is checked: a bag without the proof of the
+    whole (a pack stripped of it) cannot pass as verified."""
+    bag = _plain_bag(tmp_path)
+    code, report = as_json(bag, *packs["trust"])
+    assert code == 1
+    assert report["plie_audit_pack"] is True
+    assert {("pack-file-missing", name) for name in layout.PACK_FILES} | {
+        ("scope-invalid", layout.SCOPE),
+        ("trust-missing", layout.ROOT_PEM),
+    } <= kinds(report)
+
+
 # --------------------------------------------------------------------------- tampered packs
 
 

@@ -403,8 +403,11 @@ class _Checker:
     # ------------------------------------------------------------------ the checks
 
     def run(self) -> None:
-        if not _is_pack(self.root):
+        asked = bool(self.roots) or self.log_key is not None or self.previous is not None
+        if not (asked or _is_pack(self.root)):
             return  # a plain bag: BagIt rules only
+        # Trust values given: the auditor checks a control pack; a bag stripped of all that
+        # makes one (a forgery) is held to be one, and fails.
         self.report.plie_audit_pack = True
         self.report.format = _declared_format(self.root)
         self.structure()

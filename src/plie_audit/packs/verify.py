@@ -414,10 +414,8 @@ class _Checker:
         self.trust()
         self.checkpoints()
         scope = self.scope()
-        entry = self.pack_entry()
-        if entry is not None:  # proven: the format it states
-            self.report.format = entry["detail"]["format"]
-        self.pack_signature(entry, scope)
+        entry, described = self.pack_entry()
+        self.pack_signature(entry, described, scope)
         lines: dict[str, ScopePiece] = {}
         if scope is not None:
             pieces = self.scope_contents(scope, lines)
@@ -569,11 +567,14 @@ class _Checker:
             self.add(layout.SCOPE, PackFindingKind.SCOPE_INVALID, expected, str(exc))
         return None
 
-    def pack_entry(self) -> dict[str, Any] | None:
+    def pack_entry(self) -> tuple[dict[str, Any] | None, bool]:
         """Step 4: the ``pack-built`` entry, proven in the pack checkpoint, describes this
-        pack. Returns the entry when it does."""
+        pack. Returns the entry if it could be read (its checkpoint being the pack's), and
+        whether it describes this pack (event, format and the three SHA-256)."""
         if not self.regular(layout.PACK_PROOF):
-            return None  # pack-file-missing
+            return None, False  # pack-file-missing
+        entry: dict[str, Any] | None = None
+        described = False
         try:
             bundle = note.parse_proof(self.text(layout.PACK_PROOF))
             if self.pack_note is None or bundle.checkpoint_note != self.pack_note:
@@ -597,6 +598,7 @@ class _Checker:
                 raise InvalidProof(
                     "the pack-built entry does not describe this pack: " + ", ".join(wrong)
                 )
+            described = True
             if self.pack_checkpoint is not None:
                 merkle.verify_inclusion(
                     merkle.leaf_hash(bundle.extra),
@@ -612,8 +614,9 @@ class _Checker:
                 f"the pack-built entry of this pack, proven in {layout.PACK_CHECKPOINT}",
                 str(exc),
             )
-            return None
-        return entry
+        else:
+            self.report.format = layout.FORMAT  # proven: the format it states
+        return entry, described
 
     def chain_anchor(self, chain: list[x509.Certificate]) -> None:
         """``root-untrusted`` for an anchor of the pack a chain ends with that ``--root``
@@ -642,8 +645,12 @@ class _Checker:
         ca.verify_chain(info.certificate, intermediates, self.anchors, info.signing_time)
         return info
 
-    def pack_signature(self, entry: dict[str, Any] | None, scope: Scope | None) -> None:
-        """Step 5: the builder's signature of ``tagmanifest-sha256.txt``."""
+    def pack_signature(
+        self, entry: dict[str, Any] | None, described: bool, scope: Scope | None
+    ) -> None:
+        """Step 5: the builder's signature of ``tagmanifest-sha256.txt``, by the identity the
+        scope names for the entry's actor (even when the entry describes another pack: the
+        signer is checked against it all the same, as verify.sh does)."""
         if not (self.regular(layout.PACK_SIGNATURE) and self.regular(layout.PACK_SIGNATURE_CHAIN)):
             return  # pack-file-missing
         try:
@@ -656,12 +663,12 @@ class _Checker:
             if entry is not None and scope is not None:
                 actor = entry.get("actor")
                 expected = scope.fingerprint(actor) if isinstance(actor, str) else None
-                if expected is None:
+                if expected is None and described:
                     raise SignatureInvalid(
                         f"the scope has no identity line for the builder {actor}"
                     )
                 signer = ca.fingerprint(info.certificate)
-                if signer != expected:
+                if expected is not None and signer != expected:
                     raise SignatureInvalid(
                         f"signed by sha256:{signer}, not by the builder {actor} (sha256:{expected})"
                     )

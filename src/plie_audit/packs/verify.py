@@ -221,7 +221,11 @@ class PackReport(Report):
         if self.previous is not None:
             parts.append(
                 f"--previous {self.previous.size}: "
-                + ("the journal grew from it" if self.previous_checked else "not shown")
+                + (
+                    "the journal grew from it"
+                    if self.previous_checked
+                    else "not shown to grow from it"
+                )
             )
         if not self.ok:
             return "; ".join(parts)

@@ -12,6 +12,8 @@ Exit codes (asserted in ``tests/unit/test_errors.py`` and listed in the README):
       decode (``DamagedData``: a row-unreadable finding that stopped the command)
 2     usage error (bad option or value; raised by click)
 3     any other error (``PlieAuditError``)
+4     ``pack verify``: a control pack intact, but trust not established (no ``--root`` or
+      ``--log-key``); 0 with ``--no-trust``
 10    archive state: not initialised, already initialised, bad ``archive.toml``
 11    invalid input: missing or unreadable file, bad CSV row, bad value
 12    not found: unknown convention, identity or evidence id

@@ -286,22 +286,60 @@ def pack_group() -> None:
     "roots",
     multiple=True,
     metavar="SHA256",
-    help="Expected root-certificate fingerprint (repeat; got out of band).",
+    help="Fingerprint of a trusted root certificate: the archive's and each outside CA's whose "
+    "identities signed (repeat; got out of band).",
 )
-@click.option("--log-key", metavar="KEY", help="Expected journal verifier key (out of band).")
+@click.option("--log-key", metavar="KEY", help="The journal's verifier key (got out of band).")
+@click.option(
+    "--no-trust",
+    is_flag=True,
+    help="Exit 0, not 4, for a pack intact when trust is not established (said so).",
+)
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path),
+    metavar="CHECKPOINT_FILE",
+    help="A signed checkpoint held from before (an earlier pack's pack-checkpoint.txt): the "
+    "journal must have grown from it (no rollback, no fork).",
+)
 @json_option
 @click.pass_context
 def pack_verify(
-    ctx: click.Context, path: Path, roots: tuple[str, ...], log_key: str | None, as_json: bool
+    ctx: click.Context,
+    path: Path,
+    roots: tuple[str, ...],
+    log_key: str | None,
+    no_trust: bool,
+    previous: Path | None,
+    as_json: bool,
 ) -> None:
-    """Validate any BagIt bag (folder or zip), and a control pack's signatures and proofs.
-    Exit 0 valid, 1 invalid; warnings on stderr.
+    """Validate any BagIt bag (folder or zip), and prove a control pack: its scope, pieces,
+    signatures and journal proofs (docs/formats.md, "Verifying").
+
+    Exit 0 verified and trust established (--root and --log-key given), or a plain bag
+    valid; 1 findings; 2 usage; 4 intact, but trust not established (0 with --no-trust).
+    Warnings on stderr.
 
     \b
     Example:
-      plie-audit pack verify pack-CICC-2009-0412.zip --root 6f54b0… --log-key 'anpe…'
+      plie-audit pack verify pack-CICC-2009-0412.zip --root 6f54b0… --log-key 'anpe…' \\
+        --previous pack-checkpoint-CICC-2009-0107.txt
     """
-    report = packs_verify.verify_pack(path, roots=list(roots), log_key=log_key)
+    try:
+        wanted = [packs_verify.normalize_root(root) for root in roots]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--root'") from None
+    try:
+        key = packs_verify.check_log_key(log_key) if log_key is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--log-key'") from None
+    try:
+        held = packs_verify.read_previous(previous) if previous is not None else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="'--previous'") from None
+    report = packs_verify.verify_pack(
+        path, roots=wanted, log_key=key, previous=held, no_trust=no_trust
+    )
     for warning in report.warnings:
         note(warning if "warning" in warning else f"warning: {warning}")
     if as_json:
@@ -313,4 +351,4 @@ def pack_verify(
                 f"found {finding.found}"
             )
         say(report.summary())
-    ctx.exit(0 if report.ok else 1)
+    ctx.exit(report.exit_status())

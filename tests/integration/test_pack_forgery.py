@@ -18,11 +18,14 @@ then makes random additions, removals, renames and edits. The rollback of the ar
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import string
 import subprocess
 import sys
+import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,10 +37,12 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
+from plie_audit import canonical
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor
 from plie_audit.cli.main import cli as plie_cli
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.evidence.record import evidence_id
 from plie_audit.signing import identities
 from plie_audit.signing.identities import Signer
 from support import forger
@@ -374,6 +379,65 @@ def scope_removed(bag: Path, world: World) -> dict[str, str]:
     return {}
 
 
+def os_metadata_file(bag: Path, world: World) -> dict[str, str]:
+    """A file BagIt tools treat as operating-system litter (a warning, not an error)."""
+    path = world.piece().rsplit("/", 1)[0] + "/.DS_Store"
+    (bag / path).write_bytes(b"\x00\x00\x00\x01Bud1")
+    return {"file": path}
+
+
+def extra_top_level_file(bag: Path, world: World) -> dict[str, str]:
+    """A tag file the forger adds (and lists in the tag manifests)."""
+    (bag / "LISEZMOI.txt").write_text("Paquet complet et vérifié.\n", encoding="utf-8")
+    return {"file": "LISEZMOI.txt"}
+
+
+def extra_top_level_folder(bag: Path, world: World) -> dict[str, str]:
+    """A folder beside data/: no manifest lists it, nothing else changes."""
+    (bag / "pieces-complementaires").mkdir()
+    (bag / "pieces-complementaires" / "facture.pdf").write_bytes(b"%PDF-1.4\n%%EOF\n")
+    return {"file": "pieces-complementaires"}
+
+
+def two_pieces_swapped(bag: Path, world: World) -> dict[str, str]:
+    """Two pieces, each with its companions, put at each other's path."""
+    first, second = world.piece(), world.piece(CONV2, PAUL.name)
+    forger.move_piece(bag, first, "swap")
+    forger.move_piece(bag, second, first)
+    forger.move_piece(bag, "swap", second)
+    return {"first": first, "second": second}
+
+
+def _refile(bag: Path, world: World, signer: str) -> dict[str, str]:
+    """The piece replaced by other bytes, with a new filing record (still saying filed_by
+    marie.dupont) named and placed as the builder would, both signed with ``signer``'s real
+    key; the old inclusion proof kept (no forger can make a new one)."""
+    piece = world.piece()
+    proof = (bag / f"{piece}.tlog-proof").read_bytes()
+    record = json.loads((bag / f"{piece}.record.json").read_bytes())
+    content = b"%PDF-1.4\n% billet SNCF Lyon-Paris, 1re classe\n%%EOF\n"
+    record.update(sha256=hashlib.sha256(content).hexdigest(), size=len(content))
+    record_bytes = canonical.encode(record)
+    folder, name = piece.rsplit("/", 1)
+    target = f"{folder}/{evidence_id(record_bytes)}{name[19:]}"
+    forger.remove_piece(bag, piece)
+    (bag / target).write_bytes(content)
+    (bag / f"{target}.record.json").write_bytes(record_bytes)
+    forger.resign_piece(bag, target, world.signers[signer])
+    (bag / f"{target}.tlog-proof").write_bytes(proof)
+    return {"piece": piece, "target": target}
+
+
+def refiled_by_another_identity(bag: Path, world: World) -> dict[str, str]:
+    return _refile(bag, world, PAUL.name)
+
+
+def refiled_with_the_filer_s_key(bag: Path, world: World) -> dict[str, str]:
+    """marie.dupont's own key stolen: the signatures and the signer are right; only the
+    journal (the piece's inclusion proof, the scope in the pack-built entry) says no."""
+    return _refile(bag, world, MARIE.name)
+
+
 @dataclass(frozen=True)
 class Forgery:
     forge: Forge
@@ -420,6 +484,28 @@ FORGERIES: dict[str, Forgery] = {
     ),
     "resigned-by-another-identity": Forgery(
         resigned_by_another_identity, [("signer-mismatch", "{piece}"), *WHOLE], None
+    ),
+    "os-metadata-file": Forgery(os_metadata_file, [("file-unaccounted", "{file}"), *WHOLE], WHOLE),
+    "extra-top-level-file": Forgery(
+        extra_top_level_file, [("file-unaccounted", "{file}"), *WHOLE], None
+    ),
+    "extra-top-level-folder": Forgery(
+        extra_top_level_folder, [("file-unaccounted", "{file}")], None
+    ),
+    "two-pieces-swapped": Forgery(
+        two_pieces_swapped,
+        [("piece-mismatch", "{first}"), ("piece-mismatch", "{second}"), *WHOLE],
+        [("piece-mismatch", "{first}"), ("piece-mismatch", "{second}"), *WHOLE],
+    ),
+    "refiled-by-another-identity": Forgery(
+        refiled_by_another_identity,
+        [("piece-missing", "{piece}"), ("file-unaccounted", "{target}"), *WHOLE],
+        [("signer-mismatch", "{target}"), ("proof-invalid", "{target}"), *WHOLE],
+    ),
+    "refiled-with-the-filer-s-key": Forgery(
+        refiled_with_the_filer_s_key,
+        [("piece-missing", "{piece}"), ("file-unaccounted", "{target}"), *WHOLE],
+        [("proof-invalid", "{target}"), *WHOLE],
     ),
     "verify-sh-replaced": Forgery(verify_sh_replaced, WHOLE, None),
     "pack-files-removed": Forgery(
@@ -506,6 +592,33 @@ def test_a_pack_stripped_to_a_plain_bag_is_not_accepted_with_trust(
         assert_refused(outcome, [("pack-file-missing", name) for name in (*PACK_FILES, PROOF)])
         if container == "zip":
             target.unlink()
+
+
+@pytest.mark.parametrize("verifier", VERIFIERS)
+@pytest.mark.parametrize("order", ["genuine-first", "forged-first"])
+def test_a_zip_holding_a_file_twice_is_refused(
+    world: World, tmp_path: Path, verifier: str, order: str
+) -> None:
+    """A zip with two entries for paiements.csv, the genuine and a forged one: unzip, Python
+    and a controller's own tool may each keep another one, so the zip is refused whatever
+    the order (no verifier may check one copy while the controller reads the other)."""
+    path = f"pack/data/accounting/{CONV}/paiements.csv"
+    forged = (
+        world.pack / path.removeprefix("pack/")
+    ).read_bytes() + b"pa-x,solde,99999.00,2007-12-31\n"
+    target = tmp_path / "pack.zip"
+    with zipfile.ZipFile(target, "w") as archive, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Duplicate name": the point of this zip
+        if order == "forged-first":
+            archive.writestr(path, forged)
+        for file in sorted(world.pack.rglob("*")):
+            if file.is_file():
+                archive.write(file, f"pack/{file.relative_to(world.pack).as_posix()}")
+        if order == "genuine-first":
+            archive.writestr(path, forged)
+    outcome = VERIFIERS[verifier](target, world.trust, world.script)
+    assert outcome.code == 1, outcome.output
+    assert outcome.findings, outcome.output
 
 
 # ------------------------------------------------------------------ the proof of the whole

@@ -107,8 +107,43 @@ run env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-CICC-2009-0412/verify.sh" --root 
   --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-CICC-2009-0412"
 run bagit.py --validate --quiet "$DEMO/paquet-CICC-2009-0412" && echo "bagit.py : paquet valide"
 run plie-audit pack verify "$DEMO/paquet-CICC-2009-0412" --root "$ROOTFP" --log-key "$(cat "$DEMO/journal-key.txt")"
+P1="$DEMO/paquet-CICC-2009-0412"
+echo "-- le paquet est prouvé comme un tout : la signature du contrôleur sur tagmanifest-sha256.txt,"
+echo "   l'entrée pack-built du journal et sa preuve dans pack-checkpoint.txt :"
+run openssl cms -verify -binary -inform DER -in "$P1/pack-signature.p7s" \
+  -content "$P1/tagmanifest-sha256.txt" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
+echo "-- sans les empreintes reçues à part, la confiance n'est pas établie : code 4, jamais 0"
+set +e
+out=$(env -i PATH=/usr/bin:/bin sh "$P1/verify.sh" "$P1" 2>&1); code=$?
+set -e
+printf '%s\n' "$out" | tail -n 1
+echo "(code de sortie $code)"
+[ "$code" = 4 ] || { echo "DEMO ÉCHOUÉE : verify.sh sans ancres aurait dû sortir avec 4"; exit 1; }
+echo "-- un faussaire retire une pièce et recalcule tous les manifestes BagIt (bagit.py) :"
+cp -a "$P1" "$DEMO/paquet-falsifie"
+GONE=$(find "$DEMO/paquet-falsifie/data/pieces" -type f -name '*.p7s' ! -name '*.record.json.p7s' | sort | sed -n 1p)
+rm -f "${GONE%.p7s}" "${GONE%.p7s}".*
+python -c 'import bagit, sys; bagit.Bag(sys.argv[1]).save(manifests=True)' "$DEMO/paquet-falsifie"
+run bagit.py --validate --quiet "$DEMO/paquet-falsifie" && echo "bagit.py : valide (il ne sait rien du périmètre)"
+set +e
+out=$(env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-falsifie/verify.sh" --root "$ROOTFP" \
+  --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-falsifie" 2>&1); code=$?
+set -e
+printf '%s\n' "$out" | grep -E 'ÉCHEC' | head -n 5
+echo "(code de sortie $code)"
+[ "$code" = 1 ] || { echo "DEMO ÉCHOUÉE : le paquet falsifié aurait dû être refusé (1)"; exit 1; }
 run "${CTL[@]}" control served CR-0001 --recipient "CICC, mission de contrôle"
 run "${CTL[@]}" control close CR-0001
+echo "-- une seconde demande de la CICC : le nouveau paquet porte la preuve de cohérence depuis le"
+echo "   point de contrôle du paquet servi ; l'autorité la vérifie avec --previous (ni retour en"
+echo "   arrière ni réécriture du journal entre les deux paquets)"
+run "${CTL[@]}" control open --authority "CICC" --reference "CICC-2010-0077" --convention "$CONV"
+run "${CTL[@]}" control pack CR-0002 -o "$DEMO/paquet-CICC-2010-0077" --no-index-pdf
+run env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-CICC-2010-0077/verify.sh" --root "$ROOTFP" \
+  --log-key "$(cat "$DEMO/journal-key.txt")" --previous "$P1/pack-checkpoint.txt" "$DEMO/paquet-CICC-2010-0077"
+run plie-audit pack verify "$DEMO/paquet-CICC-2010-0077" --root "$ROOTFP" \
+  --log-key "$(cat "$DEMO/journal-key.txt")" --previous "$P1/pack-checkpoint.txt"
+run "${CTL[@]}" control close CR-0002
 
 step "8. Une erreur se corrige, elle ne s'efface pas"
 SUP=$(plie-audit evidence list --kind facture --json | python -c 'import json,sys; print(json.load(sys.stdin)[0]["id"])')

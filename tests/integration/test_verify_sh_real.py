@@ -28,14 +28,16 @@ INTACT = "RÉSULTAT: paquet intact, mais confiance non établie (intact, but tru
 
 
 def verify_sh(
-    pack: Path, *args: str, script: Path | None = None
+    pack: Path, *args: str, script: Path | None = None, tmpdir: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """``env -i PATH=/usr/bin:/bin sh verify.sh ARGS PACK``, with the pack's own script."""
+    """``env -i PATH=/usr/bin:/bin sh verify.sh ARGS PACK``, with the pack's own script
+    (and ``TMPDIR`` when given)."""
     return subprocess.run(
         [
             "env",
             "-i",
             "PATH=/usr/bin:/bin",
+            *([f"TMPDIR={tmpdir}"] if tmpdir is not None else []),
             "sh",
             str(script or pack / "verify.sh"),
             *args,
@@ -166,9 +168,13 @@ def test_real_pack_tampered_fails(packs: dict[str, Any], tmp_path: Path) -> None
     } <= set(findings(done))
 
 
-def test_real_zip_extracted_and_removed(packs: dict[str, Any]) -> None:
+def test_real_zip_extracted_and_removed(packs: dict[str, Any], tmp_path: Path) -> None:
     with zipfile.ZipFile(packs["zip"]) as archive:
         assert any(name.endswith(layout.PACK_PROOF) for name in archive.namelist())
-    before = set(Path("/tmp").glob("verify-sh.*"))
-    verify_sh(packs["zip"], *packs["trust"], script=packs["second"] / "verify.sh")
-    assert set(Path("/tmp").glob("verify-sh.*")) == before
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    done = verify_sh(
+        packs["zip"], *packs["trust"], script=packs["second"] / "verify.sh", tmpdir=scratch
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(scratch.iterdir()) == []

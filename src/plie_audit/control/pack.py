@@ -51,6 +51,14 @@ from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
 from plie_audit.packs import layout
 from plie_audit.packs.bagit import BagWriter
+from plie_audit.packs.scope import (
+    Scope,
+    ScopeFile,
+    ScopeIdentity,
+    ScopePiece,
+    ScopeTombstone,
+    format_scope,
+)
 from plie_audit.progress import ProgressCallback
 from plie_audit.publicity import report as publicity
 from plie_audit.signing import ca, cms
@@ -727,26 +735,34 @@ def _scope(
             row.name: row.cert_pem
             for row in session.execute(select(Identity).where(Identity.name.in_(names))).scalars()
         }
-    lines = [layout.SCOPE_FORMAT, f"request {request.id}"]
-    for name in sorted(certificates):
-        certificate = ca.certs_from_pem(certificates[name].encode())[0]
-        lines.append(f"identity {name} {ca.fingerprint(certificate)}")
-    lines.extend(f"convention {ref}" for ref in request.conventions)
-    held: set[str] = set()
-    for piece in pieces:
-        fields = [piece["convention"], piece["poste"], piece["amount"]]
-        shown = " ".join("-" if value is None else value for value in fields)
-        lines.append(
-            f"piece {piece['id']} {piece['sha256']} {shown} {piece['filed_by']} {piece['path']}"
+    fingerprints = {
+        name: ca.fingerprint(ca.certs_from_pem(pem.encode())[0])
+        for name, pem in certificates.items()
+    }
+    listed = tuple(
+        ScopePiece(
+            id=piece["id"],
+            sha256=piece["sha256"],
+            convention=piece["convention"],
+            poste=piece["poste"],
+            amount=piece["amount"],
+            filed_by=piece["filed_by"],
+            path=piece["path"],
         )
-        held.update(piece["path"] + suffix for suffix in ("", *layout.COMPANIONS))
-    for tombstone in sorted(index["tombstones"], key=lambda t: t["id"]):
-        lines.append(
-            f"tombstone {tombstone['id']} {tombstone['sha256']} {tombstone['disposed_at']}"
-        )
-    for path in sorted(set(bag.entries) - held):
-        lines.append(f"file {bag.entries[path][0]} {path}")
-    data = "".join(f"{line}\n" for line in lines).encode("ascii")
+        for piece in pieces
+    )
+    held = {path for piece in listed for path in (piece.path, *piece.companions)}
+    scope = Scope(
+        request=request.id,
+        identities=tuple(ScopeIdentity(n, f) for n, f in fingerprints.items()),
+        conventions=tuple(request.conventions),
+        pieces=listed,
+        tombstones=tuple(
+            ScopeTombstone(t["id"], t["sha256"], t["disposed_at"]) for t in index["tombstones"]
+        ),
+        files=tuple(ScopeFile(bag.entries[p][0], p) for p in sorted(set(bag.entries) - held)),
+    )
+    data = format_scope(scope).encode("ascii")
     bag.write(layout.SCOPE, data)
     return hashlib.sha256(data).hexdigest()
 

@@ -282,6 +282,76 @@ def test_an_avance_before_the_declaration(copy: Archive) -> None:
     )
 
 
+def _avance_convention(copy: Archive, tmp_path: Path, total: str) -> str:
+    """A convention (April 2008 - March 2009) signed on 2008-03-20 with one poste, its déclaration de commencement
+    filed (so that only the 20 % rule speaks), no line, no payment yet."""
+    declaration = tmp_path / "declaration-venissieux.pdf"
+    declaration.write_text("%PDF-1.4\n% déclaration de commencement, Vénissieux\n")
+    ref = "PLIE-VENISSIEUX-2008"
+    with at("2008-03-20 10:00:00"):
+        info = copy.convention.add(
+            MARIE,
+            ref,
+            plie="PLIE de Vénissieux",
+            agence="ALE Vénissieux",
+            region="Rhône-Alpes",
+            start=date(2008, 4, 1),
+            end=date(2009, 3, 31),
+            signed_on=date(2008, 3, 20),
+            programme=Programme.P2007_2013,
+            budget={Poste.COUT_SALARIAL: Decimal(total)},
+        )
+        assert info.signed_on == date(2008, 3, 20)
+        copy.evidence.add(
+            MARIE,
+            [declaration],
+            convention=ref,
+            kind=EvidenceKind.DECLARATION_COMMENCEMENT,
+            paid_on=date(2008, 3, 20),
+        )
+    return ref
+
+
+def test_avances_are_limited_to_20_percent_together(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: two avances of 1 000 and 1 500 on a budget of 10 000 — each under 20 %, together
+    # 25 %: the second is the finding, and the avenant of September (budget 20 000) does not clear it.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 4, 5)
+        )
+        assert found == []
+    with at("2008-06-02 10:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1500.00"), date(2008, 6, 2)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "avance-above-20-percent", "2500.00")
+    ]
+    assert "2000.00 (20 % of the budget as signed, 10000.00)" in found[0].expected
+    avenant = tmp_path / "avenant-venissieux.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1, Vénissieux\n")
+    with at("2008-09-15 10:00:00"):
+        copy.convention.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("20000.00")}, avenant)
+    report = copy.accounting.check(ref)
+    assert [(f.subject, f.kind.value) for f in report.findings] == [
+        (second.id, "avance-above-20-percent")
+    ]
+    assert copy.verify().ok  # the signed budget is replayed from the journal
+
+
+def test_avances_at_20_percent_together_are_no_finding(copy: Archive, tmp_path: Path) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 10:00:00"):
+        copy.payment.add(MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 4, 5))
+    with at("2008-06-02 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 6, 2)
+        )
+    assert found == []
+    assert copy.accounting.check(ref).ok
+
+
 def test_a_solde_seven_months_late(copy: Archive) -> None:
     report = copy.accounting.check(CONV)
     solde = next(p for p in copy.payment.list(CONV) if p.kind == "solde")

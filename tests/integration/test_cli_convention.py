@@ -46,6 +46,7 @@ def test_add_list_show(run, filer, controller, journal) -> None:
         "start": "2007-01-01",
         "end": "2007-12-31",
         "programme": "2007-2013",
+        "signed_on": None,
         "budget": {"cout-salarial": "42000.00", "informatique": "0.07", "deplacement": "1500.50"},
         "budget_total": "43500.57",
         "evidence_count": 0,
@@ -68,6 +69,26 @@ def test_add_list_show(run, filer, controller, journal) -> None:
     assert f"43{NNBSP}500,57{NBSP}€" in shown
     assert "Frais de déplacement" in shown
     assert "PLIE-LYON-2007-02" in run.ok("convention", "list").stdout
+
+
+def test_signed_on_is_kept_with_the_budget_as_signed(run, filer, journal) -> None:
+    # Article 4: the budget as signed is the base of the avances (issue 18).
+    run.ok(*ADD, "--signed-on", "2006-12-15", "--budget", "cout-salarial=10000", as_="marie.dupont")
+    assert run.json("convention", "show", "PLIE-LYON-2007-02")["signed_on"] == "2006-12-15"
+    detail = journal()[-1]["detail"]
+    assert (detail["signed_on"], detail["budget"]) == ("2006-12-15", {"cout-salarial": "10000.00"})
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "says"),
+    [("2008-01-01", "signed (2008-01-01) after it ends"), ("2099-01-01", "in the future")],
+)
+def test_a_signature_after_the_end_or_in_the_future_is_refused(
+    run, filer, unchanged, signed_on: str, says: str
+) -> None:
+    with unchanged():
+        result = run.fails(11, *ADD, "--signed-on", signed_on, as_="marie.dupont")
+    assert says in result.stderr
 
 
 def test_evidence_count_follows_filings(run, populated, samples) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock
-from plie_audit.db.models import Amendment, BudgetLine
+from plie_audit.db.models import Amendment, BudgetLine, Convention
 from plie_audit.domain import Poste
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -25,6 +25,16 @@ def current(session: Session, ref: str) -> dict[str, Decimal]:
     lines = session.execute(select(BudgetLine).where(BudgetLine.convention_ref == ref)).scalars()
     budget = {line.poste: line.amount for line in lines}
     return {poste: budget[poste] for poste in POSTE_ORDER if poste in budget}
+
+
+def at_signature(session: Session, ref: str) -> dict[str, Decimal]:
+    """The budget prévisionnel as signed, poste by poste: "cette enveloppe sert de base au
+    calcul des avances" (seed, article 4). No avenant changes it."""
+    row = session.get(Convention, ref)
+    if row is None or row.signed_budget is None:  # a damaged row: the budget in force
+        return current(session, ref)
+    signed = canonical.decode(row.signed_budget.encode("utf-8"))
+    return {poste: Decimal(signed[poste]) for poste in POSTE_ORDER if poste in signed}
 
 
 def amendments(session: Session, ref: str) -> int:

@@ -1,8 +1,11 @@
 """Payments (article 4 and its footnotes): what the PLIE paid is recorded as it happened —
 history is never refused — and every breach of the convention's rules is a finding:
 
-- the avance is at most 20 % of the budget, and comes after a filed
-  *déclaration de commencement d'exécution* (footnote 1);
+- the avances together are at most 20 % of the budget as signed ("cette enveloppe sert de
+  base au calcul des avances"; footnote 1: "dans la limite de 20%"): each avance is judged with
+  every avance before it, against the budget of ``convention add`` — an avenant raising the
+  budget later does not clear an earlier excess — and comes after a filed *déclaration de
+  commencement d'exécution* (footnote 1);
 - each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
   cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
   solde (footnote 2);
@@ -179,6 +182,9 @@ def check(session: Session, convention: str) -> list[Finding]:
     """Every payment of the convention against the rules, in the order they were paid."""
     conv = require_convention(session, convention)
     ceiling = sum(budget.current(session, convention).values(), Decimal("0.00"))
+    # Article 4: "cette enveloppe sert de base au calcul des avances" — the budget as signed.
+    signed = sum(budget.at_signature(session, convention).values(), Decimal("0.00"))
+    avance_limit = (signed * AVANCE_MAX).quantize(Decimal("0.01"))
     payments = (
         session.execute(
             select(Payment)
@@ -192,18 +198,21 @@ def check(session: Session, convention: str) -> list[Finding]:
     interim = _interim_bilan_dates(session, convention)
     findings: list[Finding] = []
     paid_before = Decimal("0.00")
+    avances = Decimal("0.00")
     for payment in payments:
         subject = payment.id
         amount, day = payment.amount, payment.paid_on
         if payment.kind == PaymentKind.AVANCE:
-            limit = (ceiling * AVANCE_MAX).quantize(Decimal("0.01"))
-            if amount > limit:
+            # Footnote 1, "dans la limite de 20%": all avances together, on the signed budget.
+            avances += amount
+            if avances > avance_limit:
                 findings.append(
                     Finding(
                         subject,
                         FindingKind.AVANCE_ABOVE_20_PERCENT,
-                        f"at most {format_amount(limit)} (20 % of {format_amount(ceiling)})",
-                        format_amount(amount),
+                        f"avances together at most {format_amount(avance_limit)} "
+                        f"(20 % of the budget as signed, {format_amount(signed)})",
+                        format_amount(avances),
                     )
                 )
             if declared is None or declared > day:

@@ -56,6 +56,12 @@ def convention() -> None:
 @click.option("--start", required=True, type=DATE, help="First day (YYYY-MM-DD).")
 @click.option("--end", required=True, type=DATE, help="Last day (YYYY-MM-DD).")
 @click.option(
+    "--signed-on",
+    type=DATE,
+    default=None,
+    help="The day the convention was signed (YYYY-MM-DD); its budget is the avances' base.",
+)
+@click.option(
     "--programme",
     required=True,
     type=click.Choice([p.value for p in Programme]),
@@ -78,11 +84,13 @@ def add(
     region: str,
     start: date,
     end: date,
+    signed_on: date | None,
     programme: str,
     budget: tuple[str, ...],
     passphrase_file: Path | None,
 ) -> None:
-    """Add a convention with its budget prévisionnel (role comptable).
+    """Add a convention with its budget prévisionnel (role comptable). The budget as signed
+    stays the base of the avances (article 4: at most 20 % of it, all avances together).
 
     \b
     Example:
@@ -103,6 +111,7 @@ def add(
         end=end,
         programme=Programme(programme),
         budget=lines,
+        signed_on=signed_on,
     )
     say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
 

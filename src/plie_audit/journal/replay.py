@@ -191,6 +191,8 @@ def _convention(p: Projection, e: _Entry) -> None:
         programme=e.text("programme"),
         created_at=e.at,
         created_by=e.actor,
+        signed_on=e.text("signed_on"),
+        signed_budget=Digest(digest(canonical.encode(e.detail.get("budget") or {}))),
     )
     _budget(p, ref, e.detail.get("budget") or {})
 

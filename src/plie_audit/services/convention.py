@@ -37,6 +37,7 @@ class ConventionService(Service):
         end: date,
         programme: Programme,
         budget: Mapping[Poste, Decimal] | None = None,
+        signed_on: date | None = None,
     ) -> ConventionInfo:
         """Add a convention (*convention de coopération locale*) with its budget prévisionnel."""
         action = self.ctx.act(actor, Role.COMPTABLE, "convention add", [ref])
@@ -49,6 +50,7 @@ class ConventionService(Service):
             end=end,
             programme=programme,
             budget=budget or {},
+            signed_on=signed_on,
         )
         action.commit(lambda session: conventions.add(session, actor.name, new))
         return conventions.show(self.ctx.db, new.ref)

@@ -27,6 +27,7 @@ from freezegun import freeze_time
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.errors import InputError
 
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
@@ -329,10 +330,7 @@ def test_avances_are_limited_to_20_percent_together(copy: Archive, tmp_path: Pat
         (second.id, "avance-above-20-percent", "2500.00")
     ]
     assert "2000.00 (20 % of the budget as signed, 10000.00)" in found[0].expected
-    avenant = tmp_path / "avenant-venissieux.pdf"
-    avenant.write_text("%PDF-1.4\n% avenant n° 1, Vénissieux\n")
-    with at("2008-09-15 10:00:00"):
-        copy.convention.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("20000.00")}, avenant)
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
     report = copy.accounting.check(ref)
     assert [(f.subject, f.kind.value) for f in report.findings] == [
         (second.id, "avance-above-20-percent")
@@ -350,6 +348,98 @@ def test_avances_at_20_percent_together_are_no_finding(copy: Archive, tmp_path: 
         )
     assert found == []
     assert copy.accounting.check(ref).ok
+
+
+def _avenant(copy: Archive, tmp_path: Path, ref: str, total: str, effective: date) -> None:
+    """The avenant n° 1 to ``total``, recorded on 2008-09-15, in force from ``effective``."""
+    avenant = tmp_path / "avenant-venissieux.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1, Vénissieux\n")
+    with at("2008-09-15 10:00:00"):
+        info = copy.convention.amend(
+            MARIE, ref, {Poste.COUT_SALARIAL: Decimal(total)}, avenant, effective_on=effective
+        )
+    assert info.effective_on == effective
+
+
+def _payment_rules(report: Any, ids: dict[str, str]) -> list[tuple[str, str]]:
+    """The 10 % and 80 % findings, by payment name (the acomptes here rest on no bilan)."""
+    names = {value: name for name, value in ids.items()}
+    kinds = {"acompte-below-10-percent", "payments-above-80-percent"}
+    return [(names[f.subject], f.kind.value) for f in report.findings if f.kind.value in kinds]
+
+
+def test_an_avenant_is_never_retroactive(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: budget 10 000; avance 2 000 and acompte 6 500 paid in July (85 %: above the
+    # 80 %); an avenant recorded on 15 September, in force from 1 September, raises the budget
+    # to 20 000. The July acompte stays judged on 10 000 (its finding stays); an acompte of
+    # 1 500 paid on 20 September is judged on 20 000 (below its 10 %, 2 000).
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    ids = {}
+    for name, kind, amount, day in [
+        ("avance", PaymentKind.AVANCE, "2000.00", date(2008, 4, 5)),
+        ("july", PaymentKind.ACOMPTE, "6500.00", date(2008, 7, 1)),
+    ]:
+        with at(f"{day} 12:00:00"):
+            ids[name] = copy.payment.add(MARIE, ref, kind, Decimal(amount), day)[0].id
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    with at("2008-09-20 12:00:00"):
+        ids["september"] = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 9, 20)
+        )[0].id
+    report = copy.accounting.check(ref)
+    assert _payment_rules(report, ids) == [
+        ("july", "payments-above-80-percent"),
+        ("september", "acompte-below-10-percent"),
+    ]
+    july = next(f for f in report.findings if f.kind.value == "payments-above-80-percent")
+    assert july.expected == "avance and acomptes ≤ 8000.00 (80 %)"
+    assert copy.verify().ok  # effective_on is replayed from the journal
+
+
+def test_a_payment_before_an_avenant_is_judged_on_the_budget_before_it(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # 1 500 is 15 % of the budget before the avenant: not below 10 %, even once the avenant of
+    # 1 September raises the budget to 20 000 (of which it would be 7.5 %).
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-07-01 12:00:00"):
+        july = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 7, 1)
+        )[0]
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    assert _payment_rules(copy.accounting.check(ref), {"july": july.id}) == []
+
+
+def test_avenants_take_effect_in_their_order(copy: Archive, tmp_path: Path) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    second = tmp_path / "avenant-2.pdf"
+    second.write_text("%PDF-1.4\n% avenant n° 2\n")
+    with at("2008-10-01 10:00:00"), pytest.raises(InputError, match="before the previous"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("1.00")},
+            second,
+            effective_on=date(2008, 8, 1),
+        )
+    with at("2008-10-01 10:00:00"), pytest.raises(InputError, match="before the convention is"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("1.00")},
+            second,
+            effective_on=date(2008, 3, 1),
+        )
+    assert [a["number"] for a in _amendments(copy, ref)] == [1]
+
+
+def _amendments(copy: Archive, ref: str) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(copy.root / "archive.db")) as db:
+        rows = db.execute(
+            "SELECT number, effective_on FROM amendments WHERE convention_ref = ?", (ref,)
+        ).fetchall()
+    return [{"number": number, "effective_on": day} for number, day in rows]
 
 
 def test_a_solde_seven_months_late(copy: Archive) -> None:

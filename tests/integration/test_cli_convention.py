@@ -174,3 +174,26 @@ def test_acting_needs_an_identity(run, filer, unchanged) -> None:
         run.fails(
             42, *ADD, as_="marie.dupont", env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"}
         )
+
+
+def test_an_avenant_takes_effect_on_its_own_date(run, populated, tmp_path, unchanged) -> None:
+    # Issue 18 (article 4): never retroactive; the day is kept, journaled and shown.
+    avenant = tmp_path / "avenant-1.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1\n")
+    args = ("convention", "amend", "PLIE-LYON-2007-01", "--budget", "deplacement=2000.00")
+    with unchanged():
+        result = run.fails(
+            11, *args, "--file", avenant, "--effective-on", "2099-01-01", as_="marie.dupont"
+        )
+    assert "in the future" in result.stderr
+    info = run.json(
+        *args, "--file", avenant, "--effective-on", "2007-09-01", "--json", as_="marie.dupont"
+    )
+    assert (info["number"], info["effective_on"]) == (1, "2007-09-01")
+    later = tmp_path / "avenant-2.pdf"
+    later.write_text("%PDF-1.4\n% avenant n° 2\n")
+    with unchanged():
+        result = run.fails(
+            11, *args, "--file", later, "--effective-on", "2007-08-01", as_="marie.dupont"
+        )
+    assert "before the previous avenant (2007-09-01)" in result.stderr

@@ -9,6 +9,8 @@ history is never refused — and every breach of the convention's rules is a fin
 - each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
   cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
   solde (footnote 2);
+- the 10 % and 80 % are of the budget in force on the payment's day: an avenant takes effect
+  on its own date (``convention amend --effective-on``), never retroactively;
 - the solde equals the certified real expenses minus the earlier payments, paid at most six
   months after the end of the convention.
 """
@@ -181,7 +183,6 @@ def latest_certified(session: Session, convention: str) -> Decimal | None:
 def check(session: Session, convention: str) -> list[Finding]:
     """Every payment of the convention against the rules, in the order they were paid."""
     conv = require_convention(session, convention)
-    ceiling = sum(budget.current(session, convention).values(), Decimal("0.00"))
     # Article 4: "cette enveloppe sert de base au calcul des avances" — the budget as signed.
     signed = sum(budget.at_signature(session, convention).values(), Decimal("0.00"))
     avance_limit = (signed * AVANCE_MAX).quantize(Decimal("0.01"))
@@ -202,6 +203,8 @@ def check(session: Session, convention: str) -> list[Finding]:
     for payment in payments:
         subject = payment.id
         amount, day = payment.amount, payment.paid_on
+        # An avenant takes effect on its own date, never retroactively (article 4, issue 18).
+        ceiling = sum(budget.at(session, convention, day).values(), Decimal("0.00"))
         if payment.kind == PaymentKind.AVANCE:
             # Footnote 1, "dans la limite de 20%": all avances together, on the signed budget.
             avances += amount

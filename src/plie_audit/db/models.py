@@ -291,6 +291,9 @@ class Amendment(Base):
     number: Mapped[int] = mapped_column(Integer)
     evidence_id: Mapped[str] = mapped_column(String(32))
     budget: Mapped[str] = mapped_column(Text)  # canonical JSON {poste: "amount"} after it
+    # The day it takes effect (``convention amend --effective-on``, else the day it is
+    # recorded): payments before it are judged on the budget before it (0009).
+    effective_on: Mapped[date]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
 

@@ -165,7 +165,9 @@ def test_a_write_lock_held_too_long_is_a_clear_error(tmp_path: Path, monkeypatch
         assert session.execute(text("SELECT count(*) FROM journal")).scalar_one() == 0
 
 
-def test_0009_takes_the_signed_budget_from_the_convention_added_entry(db: Database) -> None:
+def test_0009_signed_budget_from_the_entry_and_avenants_in_force_when_recorded(
+    db: Database,
+) -> None:
     # Issue 18: the budget as signed (article 4, the base of the avances) of a convention
     # recorded before 0009 is the one its own journal entry carries, not the amended one.
     upgrade(db, "0008")
@@ -189,6 +191,13 @@ def test_0009_takes_the_signed_budget_from_the_convention_added_entry(db: Databa
                 ),
                 {"ref": ref},
             )
+        session.execute(  # recorded at 22:30 UTC on 2 April: 3 April in Paris (CEST)
+            text(
+                "INSERT INTO amendments (convention_ref, number, evidence_id, budget, "
+                "created_at, created_by) VALUES ('PLIE-LYON-2007-01', 1, 'ev-1', '{}', "
+                "'2007-04-02 22:30:00.000000', 'marie.dupont')"
+            )
+        )
     upgrade(db)
     with db.read() as session:
         rows = session.execute(
@@ -198,3 +207,6 @@ def test_0009_takes_the_signed_budget_from_the_convention_added_entry(db: Databa
         ("PLIE-BRON-2007", None, None),
         ("PLIE-LYON-2007-01", None, '{"cout-salarial":"10000.00"}'),
     ]
+    with db.read() as session:
+        effective = session.execute(text("SELECT effective_on FROM amendments")).scalar_one()
+    assert str(effective) == "2007-04-03"  # an old avenant took effect the day it was recorded

@@ -442,6 +442,34 @@ def _amendments(copy: Archive, ref: str) -> list[dict[str, Any]]:
     return [{"number": number, "effective_on": day} for number, day in rows]
 
 
+def test_more_than_three_acomptes_in_12_months_are_no_finding(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # Issue 18: "l'agence peut demander le versement d'au moins trois acomptes par tranche de
+    # 12 mois" (article 4, footnote 2) is a right of the agency, not a cap: four acomptes in
+    # four months, each on the bilan intermédiaire and within the certified expenses, are fine.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    pieces = tmp_path / "pieces"
+    for month in (4, 5):
+        (pieces / f"venissieux-{month}.pdf").write_text(f"%PDF-1.4\n% bulletin {month}/2008\n")
+    rows = [
+        f"2008-0{month}-28,cout-salarial,Salaire 0{month}/2008,2500.00,2008-0{month}-28,"
+        f"VEN-SAL-0{month},bulletin-salaire:venissieux-{month}.pdf,,,"
+        for month in (4, 5)
+    ]
+    with at("2008-06-05 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux.csv", rows))
+        copy.statement.certify(MARIE, ref, since=date(2008, 4, 1), until=date(2008, 5, 31))
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    for month in (6, 7, 8, 9):
+        day = date(2008, month, 10)
+        with at(f"{day} 12:00:00"):
+            _, found = copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)
+        assert found == []
+    assert len(copy.payment.list(ref)) == 4
+    assert copy.accounting.check(ref).ok
+
+
 def test_a_solde_seven_months_late(copy: Archive) -> None:
     report = copy.accounting.check(CONV)
     solde = next(p for p in copy.payment.list(CONV) if p.kind == "solde")

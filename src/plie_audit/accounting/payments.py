@@ -9,6 +9,8 @@ history is never refused — and every breach of the convention's rules is a fin
 - each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
   cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
   solde (footnote 2);
+- "l'agence peut demander le versement d'au moins trois acomptes par tranche de 12 mois"
+  (footnote 2) is a right of the agency, not a cap: no number of acomptes is ever a finding;
 - the 10 % and 80 % are of the budget in force on the payment's day: an avenant takes effect
   on its own date (``convention amend --effective-on``), never retroactively;
 - the solde equals the certified real expenses minus the earlier payments, paid at most six

@@ -470,6 +470,41 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
     assert copy.accounting.check(ref).ok
 
 
+def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18 (article 10): an avance of 2 000, a reversement of 500 returned — fine; a second
+    # reversement of 1 600 returns more than the 1 500 still paid: its finding.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 12:00:00"):
+        copy.payment.add(MARIE, ref, PaymentKind.AVANCE, Decimal("2000.00"), date(2008, 4, 5))
+    with at("2008-10-01 12:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.REVERSEMENT, Decimal("500.00"), date(2008, 10, 1)
+        )
+    assert found == []
+    assert copy.accounting.check(ref).ok
+    with at("2008-11-01 12:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.REVERSEMENT, Decimal("1600.00"), date(2008, 11, 1)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "reversement-above-paid", "1600.00")
+    ]
+    assert "1500.00" in found[0].expected
+
+
+def test_a_reversement_enters_the_solde(copy: Archive, tmp_path: Path) -> None:
+    # 100.00 returned before the solde: the solde paid (certified − paid, without the
+    # reversement) is now 100.00 short of what was due.
+    resiliation = tmp_path / "resiliation.pdf"
+    resiliation.write_text("%PDF-1.4\n% résiliation, article 10\n")
+    with at("2008-03-20 12:00:00"):
+        copy.evidence.add(MARIE, [resiliation], convention=CONV, kind=EvidenceKind.RESILIATION)
+        copy.payment.add(MARIE, CONV, PaymentKind.REVERSEMENT, Decimal("100.00"), date(2008, 1, 20))
+    report = copy.accounting.check(CONV)
+    assert _kinds(report) == Counter({"solde-mismatch": 1})
+    assert "− paid" in report.findings[0].expected
+
+
 def test_a_solde_seven_months_late(copy: Archive) -> None:
     report = copy.accounting.check(CONV)
     solde = next(p for p in copy.payment.list(CONV) if p.kind == "solde")

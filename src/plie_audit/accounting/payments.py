@@ -13,6 +13,9 @@ history is never refused — and every breach of the convention's rules is a fin
   (footnote 2) is a right of the agency, not a cap: no number of acomptes is ever a finding;
 - the 10 % and 80 % are of the budget in force on the payment's day: an avenant takes effect
   on its own date (``convention amend --effective-on``), never retroactively;
+- a reversement (article 10, kind ``reversement``) is money returned: it comes off the sums
+  paid in every balance (80 %, certified expenses, solde) and is at most what was paid
+  before it ("partiel ou total des sommes versées");
 - the solde equals the certified real expenses minus the earlier payments, paid at most six
   months after the end of the convention.
 """
@@ -49,6 +52,9 @@ class PaymentKind(StrEnum):
     AVANCE = "avance"
     ACOMPTE = "acompte"
     SOLDE = "solde"
+    # Money returned by the ANPE to the PLIE (article 10: "le reversement partiel ou total des
+    # sommes versées"): it lowers what was paid, in every balance below.
+    REVERSEMENT = "reversement"
 
 
 @dataclass(frozen=True)
@@ -271,6 +277,20 @@ def check(session: Session, convention: str) -> list[Finding]:
                         format_amount(paid_before + amount),
                     )
                 )
+        if payment.kind == PaymentKind.REVERSEMENT:
+            # Article 10: "le reversement partiel ou total des sommes versées".
+            if amount > paid_before:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.REVERSEMENT_ABOVE_PAID,
+                        f"at most the sums paid before it, {format_amount(paid_before)} "
+                        "(article 10)",
+                        format_amount(amount),
+                    )
+                )
+            paid_before -= amount
+            continue
         if payment.kind == PaymentKind.SOLDE:
             certified = latest_certified(session, convention)
             expected = (certified or Decimal("0.00")) - paid_before

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plie_audit import clock
+from plie_audit import canonical, clock
 from plie_audit.db.models import BudgetLine, Convention, Evidence
 from plie_audit.db.session import Database
-from plie_audit.domain import Poste, Programme, check_convention_ref, clean_text
+from plie_audit.domain import Poste, Programme, check_convention_ref, check_date, clean_text
 from plie_audit.errors import ConflictError, InputError, NotFoundError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -34,6 +34,7 @@ class NewConvention:
     end: date
     programme: Programme
     budget: Mapping[Poste, Decimal]
+    signed_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class ConventionInfo:
     created_by: str
     budget: dict[str, Decimal] = field(default_factory=dict)
     evidence_count: int = 0
+    signed_on: date | None = None
 
     @property
     def budget_total(self) -> Decimal:
@@ -63,6 +65,7 @@ class ConventionInfo:
             "start": self.start.isoformat(),
             "end": self.end.isoformat(),
             "programme": self.programme,
+            "signed_on": self.signed_on.isoformat() if self.signed_on else None,
             "budget": {poste: format_amount(amount) for poste, amount in self.budget.items()},
             "budget_total": format_amount(self.budget_total),
             "evidence_count": self.evidence_count,
@@ -81,11 +84,16 @@ def validate_new(
     end: date,
     programme: Programme,
     budget: Mapping[Poste, Decimal],
+    signed_on: date | None = None,
 ) -> NewConvention:
     """Check a new convention's values (no database access)."""
     check_convention_ref(ref)
     if end < start:
         raise InputError(f"the convention ends ({end}) before it starts ({start})")
+    if signed_on is not None:
+        check_date(signed_on, "--signed-on", future=False)
+        if signed_on > end:
+            raise InputError(f"the convention is signed ({signed_on}) after it ends ({end})")
     for poste, amount in budget.items():
         if amount < 0:
             raise InputError(f"negative budget for {poste.value}")
@@ -98,7 +106,13 @@ def validate_new(
         end=end,
         programme=programme,
         budget=dict(budget),
+        signed_on=signed_on,
     )
+
+
+def signed_budget(budget: Mapping[Poste, Decimal]) -> dict[str, str]:
+    """The budget as journaled and kept as signed: {poste: "amount"}."""
+    return {p.value: format_amount(a) for p, a in sorted(budget.items())}
 
 
 def add(session: Session, actor: str, new: NewConvention) -> None:
@@ -117,6 +131,8 @@ def add(session: Session, actor: str, new: NewConvention) -> None:
             programme=new.programme.value,
             created_at=now,
             created_by=actor,
+            signed_on=new.signed_on,
+            signed_budget=canonical.encode(signed_budget(new.budget)).decode(),
         )
     )
     session.flush()
@@ -134,7 +150,8 @@ def add(session: Session, actor: str, new: NewConvention) -> None:
             "start": new.start.isoformat(),
             "end": new.end.isoformat(),
             "programme": new.programme.value,
-            "budget": {p.value: format_amount(a) for p, a in sorted(new.budget.items())},
+            "budget": signed_budget(new.budget),
+            **({"signed_on": new.signed_on.isoformat()} if new.signed_on else {}),
         },
         at=now,
     )
@@ -171,6 +188,7 @@ def _info(row: Convention, budget: dict[str, Decimal], count: int) -> Convention
         created_by=row.created_by,
         budget=budget,
         evidence_count=count,
+        signed_on=row.signed_on,
     )
 
 

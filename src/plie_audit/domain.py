@@ -51,6 +51,7 @@ class EvidenceKind(StrEnum):
     DECLARATION_COMMENCEMENT = "declaration-commencement"
     BILAN_INTERMEDIAIRE = "bilan-intermediaire"
     BILAN_FINAL = "bilan-final"
+    RESILIATION = "resiliation"  # the decision to end the convention (seed, article 10)
     PUBLICATION = "publication"
     CERTIFICAT_ELIMINATION = "certificat-elimination"
     AUTRE = "autre"

@@ -87,6 +87,7 @@ class FindingKind(StrEnum):
     PAYMENTS_ABOVE_80_PERCENT = "payments-above-80-percent"
     SOLDE_MISMATCH = "solde-mismatch"
     SOLDE_LATE = "solde-late"
+    REVERSEMENT_ABOVE_PAID = "reversement-above-paid"
     FINAL_BILAN_LATE = "final-bilan-late"
 
 

@@ -27,6 +27,7 @@ from freezegun import freeze_time
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.errors import InputError
 
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
@@ -280,6 +281,228 @@ def test_an_avance_before_the_declaration(copy: Archive) -> None:
     assert _kinds(copy.accounting.check(CONV)) == Counter(
         {"avance-before-declaration": 1, "row-mismatch": 1}
     )
+
+
+def _avance_convention(copy: Archive, tmp_path: Path, total: str) -> str:
+    """A convention (April 2008 - March 2009) signed on 2008-03-20 with one poste, its déclaration de commencement
+    filed (so that only the 20 % rule speaks), no line, no payment yet."""
+    declaration = tmp_path / "declaration-venissieux.pdf"
+    declaration.write_text("%PDF-1.4\n% déclaration de commencement, Vénissieux\n")
+    ref = "PLIE-VENISSIEUX-2008"
+    with at("2008-03-20 10:00:00"):
+        info = copy.convention.add(
+            MARIE,
+            ref,
+            plie="PLIE de Vénissieux",
+            agence="ALE Vénissieux",
+            region="Rhône-Alpes",
+            start=date(2008, 4, 1),
+            end=date(2009, 3, 31),
+            signed_on=date(2008, 3, 20),
+            programme=Programme.P2007_2013,
+            budget={Poste.COUT_SALARIAL: Decimal(total)},
+        )
+        assert info.signed_on == date(2008, 3, 20)
+        copy.evidence.add(
+            MARIE,
+            [declaration],
+            convention=ref,
+            kind=EvidenceKind.DECLARATION_COMMENCEMENT,
+            paid_on=date(2008, 3, 20),
+        )
+    return ref
+
+
+def test_avances_are_limited_to_20_percent_together(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: two avances of 1 000 and 1 500 on a budget of 10 000 — each under 20 %, together
+    # 25 %: the second is the finding, and the avenant of September (budget 20 000) does not clear it.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 4, 5)
+        )
+        assert found == []
+    with at("2008-06-02 10:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1500.00"), date(2008, 6, 2)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "avance-above-20-percent", "2500.00")
+    ]
+    assert "2000.00 (20 % of the budget as signed, 10000.00)" in found[0].expected
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    report = copy.accounting.check(ref)
+    assert [(f.subject, f.kind.value) for f in report.findings] == [
+        (second.id, "avance-above-20-percent")
+    ]
+    assert copy.verify().ok  # the signed budget is replayed from the journal
+
+
+def test_avances_at_20_percent_together_are_no_finding(copy: Archive, tmp_path: Path) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 10:00:00"):
+        copy.payment.add(MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 4, 5))
+    with at("2008-06-02 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 6, 2)
+        )
+    assert found == []
+    assert copy.accounting.check(ref).ok
+
+
+def _avenant(copy: Archive, tmp_path: Path, ref: str, total: str, effective: date) -> None:
+    """The avenant n° 1 to ``total``, recorded on 2008-09-15, in force from ``effective``."""
+    avenant = tmp_path / "avenant-venissieux.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1, Vénissieux\n")
+    with at("2008-09-15 10:00:00"):
+        info = copy.convention.amend(
+            MARIE, ref, {Poste.COUT_SALARIAL: Decimal(total)}, avenant, effective_on=effective
+        )
+    assert info.effective_on == effective
+
+
+def _payment_rules(report: Any, ids: dict[str, str]) -> list[tuple[str, str]]:
+    """The 10 % and 80 % findings, by payment name (the acomptes here rest on no bilan)."""
+    names = {value: name for name, value in ids.items()}
+    kinds = {"acompte-below-10-percent", "payments-above-80-percent"}
+    return [(names[f.subject], f.kind.value) for f in report.findings if f.kind.value in kinds]
+
+
+def test_an_avenant_is_never_retroactive(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: budget 10 000; avance 2 000 and acompte 6 500 paid in July (85 %: above the
+    # 80 %); an avenant recorded on 15 September, in force from 1 September, raises the budget
+    # to 20 000. The July acompte stays judged on 10 000 (its finding stays); an acompte of
+    # 1 500 paid on 20 September is judged on 20 000 (below its 10 %, 2 000).
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    ids = {}
+    for name, kind, amount, day in [
+        ("avance", PaymentKind.AVANCE, "2000.00", date(2008, 4, 5)),
+        ("july", PaymentKind.ACOMPTE, "6500.00", date(2008, 7, 1)),
+    ]:
+        with at(f"{day} 12:00:00"):
+            ids[name] = copy.payment.add(MARIE, ref, kind, Decimal(amount), day)[0].id
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    with at("2008-09-20 12:00:00"):
+        ids["september"] = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 9, 20)
+        )[0].id
+    report = copy.accounting.check(ref)
+    assert _payment_rules(report, ids) == [
+        ("july", "payments-above-80-percent"),
+        ("september", "acompte-below-10-percent"),
+    ]
+    july = next(f for f in report.findings if f.kind.value == "payments-above-80-percent")
+    assert july.expected == "avance and acomptes ≤ 8000.00 (80 %)"
+    assert copy.verify().ok  # effective_on is replayed from the journal
+
+
+def test_a_payment_before_an_avenant_is_judged_on_the_budget_before_it(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # 1 500 is 15 % of the budget before the avenant: not below 10 %, even once the avenant of
+    # 1 September raises the budget to 20 000 (of which it would be 7.5 %).
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-07-01 12:00:00"):
+        july = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 7, 1)
+        )[0]
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    assert _payment_rules(copy.accounting.check(ref), {"july": july.id}) == []
+
+
+def test_avenants_take_effect_in_their_order(copy: Archive, tmp_path: Path) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    second = tmp_path / "avenant-2.pdf"
+    second.write_text("%PDF-1.4\n% avenant n° 2\n")
+    with at("2008-10-01 10:00:00"), pytest.raises(InputError, match="before the previous"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("1.00")},
+            second,
+            effective_on=date(2008, 8, 1),
+        )
+    with at("2008-10-01 10:00:00"), pytest.raises(InputError, match="before the convention is"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("1.00")},
+            second,
+            effective_on=date(2008, 3, 1),
+        )
+    assert [a["number"] for a in _amendments(copy, ref)] == [1]
+
+
+def _amendments(copy: Archive, ref: str) -> list[dict[str, Any]]:
+    with closing(sqlite3.connect(copy.root / "archive.db")) as db:
+        rows = db.execute(
+            "SELECT number, effective_on FROM amendments WHERE convention_ref = ?", (ref,)
+        ).fetchall()
+    return [{"number": number, "effective_on": day} for number, day in rows]
+
+
+def test_more_than_three_acomptes_in_12_months_are_no_finding(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # Issue 18: "l'agence peut demander le versement d'au moins trois acomptes par tranche de
+    # 12 mois" (article 4, footnote 2) is a right of the agency, not a cap: four acomptes in
+    # four months, each on the bilan intermédiaire and within the certified expenses, are fine.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    pieces = tmp_path / "pieces"
+    for month in (4, 5):
+        (pieces / f"venissieux-{month}.pdf").write_text(f"%PDF-1.4\n% bulletin {month}/2008\n")
+    rows = [
+        f"2008-0{month}-28,cout-salarial,Salaire 0{month}/2008,2500.00,2008-0{month}-28,"
+        f"VEN-SAL-0{month},bulletin-salaire:venissieux-{month}.pdf,,,"
+        for month in (4, 5)
+    ]
+    with at("2008-06-05 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux.csv", rows))
+        copy.statement.certify(MARIE, ref, since=date(2008, 4, 1), until=date(2008, 5, 31))
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    for month in (6, 7, 8, 9):
+        day = date(2008, month, 10)
+        with at(f"{day} 12:00:00"):
+            _, found = copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)
+        assert found == []
+    assert len(copy.payment.list(ref)) == 4
+    assert copy.accounting.check(ref).ok
+
+
+def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18 (article 10): an avance of 2 000, a reversement of 500 returned — fine; a second
+    # reversement of 1 600 returns more than the 1 500 still paid: its finding.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2008-04-05 12:00:00"):
+        copy.payment.add(MARIE, ref, PaymentKind.AVANCE, Decimal("2000.00"), date(2008, 4, 5))
+    with at("2008-10-01 12:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.REVERSEMENT, Decimal("500.00"), date(2008, 10, 1)
+        )
+    assert found == []
+    assert copy.accounting.check(ref).ok
+    with at("2008-11-01 12:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.REVERSEMENT, Decimal("1600.00"), date(2008, 11, 1)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "reversement-above-paid", "1600.00")
+    ]
+    assert "1500.00" in found[0].expected
+
+
+def test_a_reversement_enters_the_solde(copy: Archive, tmp_path: Path) -> None:
+    # 100.00 returned before the solde: the solde paid (certified − paid, without the
+    # reversement) is now 100.00 short of what was due.
+    resiliation = tmp_path / "resiliation.pdf"
+    resiliation.write_text("%PDF-1.4\n% résiliation, article 10\n")
+    with at("2008-03-20 12:00:00"):
+        copy.evidence.add(MARIE, [resiliation], convention=CONV, kind=EvidenceKind.RESILIATION)
+        copy.payment.add(MARIE, CONV, PaymentKind.REVERSEMENT, Decimal("100.00"), date(2008, 1, 20))
+    report = copy.accounting.check(CONV)
+    assert _kinds(report) == Counter({"solde-mismatch": 1})
+    assert "− paid" in report.findings[0].expected
 
 
 def test_a_solde_seven_months_late(copy: Archive) -> None:

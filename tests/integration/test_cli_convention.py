@@ -46,6 +46,7 @@ def test_add_list_show(run, filer, controller, journal) -> None:
         "start": "2007-01-01",
         "end": "2007-12-31",
         "programme": "2007-2013",
+        "signed_on": None,
         "budget": {"cout-salarial": "42000.00", "informatique": "0.07", "deplacement": "1500.50"},
         "budget_total": "43500.57",
         "evidence_count": 0,
@@ -68,6 +69,26 @@ def test_add_list_show(run, filer, controller, journal) -> None:
     assert f"43{NNBSP}500,57{NBSP}€" in shown
     assert "Frais de déplacement" in shown
     assert "PLIE-LYON-2007-02" in run.ok("convention", "list").stdout
+
+
+def test_signed_on_is_kept_with_the_budget_as_signed(run, filer, journal) -> None:
+    # Article 4: the budget as signed is the base of the avances (issue 18).
+    run.ok(*ADD, "--signed-on", "2006-12-15", "--budget", "cout-salarial=10000", as_="marie.dupont")
+    assert run.json("convention", "show", "PLIE-LYON-2007-02")["signed_on"] == "2006-12-15"
+    detail = journal()[-1]["detail"]
+    assert (detail["signed_on"], detail["budget"]) == ("2006-12-15", {"cout-salarial": "10000.00"})
+
+
+@pytest.mark.parametrize(
+    ("signed_on", "says"),
+    [("2008-01-01", "signed (2008-01-01) after it ends"), ("2099-01-01", "in the future")],
+)
+def test_a_signature_after_the_end_or_in_the_future_is_refused(
+    run, filer, unchanged, signed_on: str, says: str
+) -> None:
+    with unchanged():
+        result = run.fails(11, *ADD, "--signed-on", signed_on, as_="marie.dupont")
+    assert says in result.stderr
 
 
 def test_evidence_count_follows_filings(run, populated, samples) -> None:
@@ -153,3 +174,26 @@ def test_acting_needs_an_identity(run, filer, unchanged) -> None:
         run.fails(
             42, *ADD, as_="marie.dupont", env={"PLIE_AUDIT_IDENTITY_PASSPHRASE": "wrong-passphrase"}
         )
+
+
+def test_an_avenant_takes_effect_on_its_own_date(run, populated, tmp_path, unchanged) -> None:
+    # Issue 18 (article 4): never retroactive; the day is kept, journaled and shown.
+    avenant = tmp_path / "avenant-1.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1\n")
+    args = ("convention", "amend", "PLIE-LYON-2007-01", "--budget", "deplacement=2000.00")
+    with unchanged():
+        result = run.fails(
+            11, *args, "--file", avenant, "--effective-on", "2099-01-01", as_="marie.dupont"
+        )
+    assert "in the future" in result.stderr
+    info = run.json(
+        *args, "--file", avenant, "--effective-on", "2007-09-01", "--json", as_="marie.dupont"
+    )
+    assert (info["number"], info["effective_on"]) == (1, "2007-09-01")
+    later = tmp_path / "avenant-2.pdf"
+    later.write_text("%PDF-1.4\n% avenant n° 2\n")
+    with unchanged():
+        result = run.fails(
+            11, *args, "--file", later, "--effective-on", "2007-08-01", as_="marie.dupont"
+        )
+    assert "before the previous avenant (2007-09-01)" in result.stderr

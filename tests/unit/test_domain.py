@@ -46,6 +46,7 @@ def test_slugs_are_those_of_the_cli_contract() -> None:
         "declaration-commencement",
         "bilan-intermediaire",
         "bilan-final",
+        "resiliation",
         "publication",
         "certificat-elimination",
         "autre",

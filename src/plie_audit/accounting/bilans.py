@@ -132,7 +132,15 @@ def document_context(
             for line in lines
             if line.poste == Poste.DEPLACEMENT.value
         ],
-        "payments": [{"kind": p.kind, "amount": p.amount, "paid_on": p.paid_on} for p in paid],
+        # a reversement (article 10) is money returned: it comes off the total paid
+        "payments": [
+            {
+                "kind": p.kind,
+                "amount": -p.amount if p.kind == "reversement" else p.amount,
+                "paid_on": p.paid_on,
+            }
+            for p in paid
+        ],
     }
 
 

@@ -1,17 +1,20 @@
 """The budget prévisionnel (article 4): the ceiling of expenses, per poste. An *avenant*
-changes it; the avenant's document is filed and the change journaled."""
+changes it from the day it takes effect, never retroactively (:func:`at`); the avenant's
+document is filed and the change journaled. The budget as signed stays the base of the
+avances (:func:`at_signature`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock
-from plie_audit.db.models import Amendment, BudgetLine
+from plie_audit.db.models import Amendment, BudgetLine, Convention
 from plie_audit.domain import Poste
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -25,6 +28,38 @@ def current(session: Session, ref: str) -> dict[str, Decimal]:
     lines = session.execute(select(BudgetLine).where(BudgetLine.convention_ref == ref)).scalars()
     budget = {line.poste: line.amount for line in lines}
     return {poste: budget[poste] for poste in POSTE_ORDER if poste in budget}
+
+
+def at_signature(session: Session, ref: str) -> dict[str, Decimal]:
+    """The budget prévisionnel as signed, poste by poste: "cette enveloppe sert de base au
+    calcul des avances" (seed, article 4). No avenant changes it."""
+    row = session.get(Convention, ref)
+    if row is None or row.signed_budget is None:  # a damaged row: the budget in force
+        return current(session, ref)
+    signed = canonical.decode(row.signed_budget.encode("utf-8"))
+    return {poste: Decimal(signed[poste]) for poste in POSTE_ORDER if poste in signed}
+
+
+def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
+    """The budget in force on ``day``: the budget as signed, changed by every avenant that
+    took effect on or before that day (an avenant is never retroactive)."""
+    latest = session.execute(
+        select(Amendment)
+        .where(Amendment.convention_ref == ref, Amendment.effective_on <= day)
+        .order_by(Amendment.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if latest is None:
+        return at_signature(session, ref)
+    after = canonical.decode(latest.budget.encode("utf-8"))
+    return {poste: Decimal(after[poste]) for poste in POSTE_ORDER if poste in after}
+
+
+def last_effective(session: Session, ref: str) -> date | None:
+    """The day the latest avenant took effect (None without avenant)."""
+    return session.execute(
+        select(func.max(Amendment.effective_on)).where(Amendment.convention_ref == ref)
+    ).scalar_one_or_none()
 
 
 def amendments(session: Session, ref: str) -> int:
@@ -41,6 +76,7 @@ class AmendmentInfo:
     number: int
     evidence_id: str
     budget: dict[str, Decimal]
+    effective_on: date
 
     @property
     def total(self) -> Decimal:
@@ -51,15 +87,22 @@ class AmendmentInfo:
             "convention": self.convention,
             "number": self.number,
             "evidence_id": self.evidence_id,
+            "effective_on": self.effective_on.isoformat(),
             "budget": {p: format_amount(a) for p, a in self.budget.items()},
             "budget_total": format_amount(self.total),
         }
 
 
 def amend(
-    session: Session, actor: str, ref: str, changes: Mapping[Poste, Decimal], evidence_id: str
+    session: Session,
+    actor: str,
+    ref: str,
+    changes: Mapping[Poste, Decimal],
+    evidence_id: str,
+    effective_on: date,
 ) -> AmendmentInfo:
-    """Record an avenant: the postes it names take their new amounts, the others stay."""
+    """Record an avenant taking effect on ``effective_on``: the postes it names take their
+    new amounts, the others stay."""
     now = clock.now()
     for poste, amount in changes.items():
         line = session.get(BudgetLine, (ref, poste.value))
@@ -77,6 +120,7 @@ def amend(
             number=number,
             evidence_id=evidence_id,
             budget=encoded.decode(),
+            effective_on=effective_on,
             created_at=now,
             created_by=actor,
         )
@@ -86,7 +130,11 @@ def amend(
         Event.CONVENTION_AMENDED,
         actor,
         subjects=[ref, evidence_id],
-        detail={"number": number, "budget": {p: format_amount(a) for p, a in budget.items()}},
+        detail={
+            "number": number,
+            "budget": {p: format_amount(a) for p, a in budget.items()},
+            "effective_on": effective_on.isoformat(),
+        },
         at=now,
     )
-    return AmendmentInfo(ref, number, evidence_id, budget)
+    return AmendmentInfo(ref, number, evidence_id, budget, effective_on)

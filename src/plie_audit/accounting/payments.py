@@ -1,11 +1,21 @@
 """Payments (article 4 and its footnotes): what the PLIE paid is recorded as it happened —
 history is never refused — and every breach of the convention's rules is a finding:
 
-- the avance is at most 20 % of the budget, and comes after a filed
-  *déclaration de commencement d'exécution* (footnote 1);
+- the avances together are at most 20 % of the budget as signed ("cette enveloppe sert de
+  base au calcul des avances"; footnote 1: "dans la limite de 20%"): each avance is judged with
+  every avance before it, against the budget of ``convention add`` — an avenant raising the
+  budget later does not clear an earlier excess — and comes after a filed *déclaration de
+  commencement d'exécution* (footnote 1);
 - each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
   cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
   solde (footnote 2);
+- "l'agence peut demander le versement d'au moins trois acomptes par tranche de 12 mois"
+  (footnote 2) is a right of the agency, not a cap: no number of acomptes is ever a finding;
+- the 10 % and 80 % are of the budget in force on the payment's day: an avenant takes effect
+  on its own date (``convention amend --effective-on``), never retroactively;
+- a reversement (article 10, kind ``reversement``) is money returned: it comes off the sums
+  paid in every balance (80 %, certified expenses, solde) and is at most what was paid
+  before it ("partiel ou total des sommes versées");
 - the solde equals the certified real expenses minus the earlier payments, paid at most six
   months after the end of the convention.
 """
@@ -42,6 +52,9 @@ class PaymentKind(StrEnum):
     AVANCE = "avance"
     ACOMPTE = "acompte"
     SOLDE = "solde"
+    # Money returned by the ANPE to the PLIE (article 10: "le reversement partiel ou total des
+    # sommes versées"): it lowers what was paid, in every balance below.
+    REVERSEMENT = "reversement"
 
 
 @dataclass(frozen=True)
@@ -178,7 +191,9 @@ def latest_certified(session: Session, convention: str) -> Decimal | None:
 def check(session: Session, convention: str) -> list[Finding]:
     """Every payment of the convention against the rules, in the order they were paid."""
     conv = require_convention(session, convention)
-    ceiling = sum(budget.current(session, convention).values(), Decimal("0.00"))
+    # Article 4: "cette enveloppe sert de base au calcul des avances" — the budget as signed.
+    signed = sum(budget.at_signature(session, convention).values(), Decimal("0.00"))
+    avance_limit = (signed * AVANCE_MAX).quantize(Decimal("0.01"))
     payments = (
         session.execute(
             select(Payment)
@@ -192,18 +207,23 @@ def check(session: Session, convention: str) -> list[Finding]:
     interim = _interim_bilan_dates(session, convention)
     findings: list[Finding] = []
     paid_before = Decimal("0.00")
+    avances = Decimal("0.00")
     for payment in payments:
         subject = payment.id
         amount, day = payment.amount, payment.paid_on
+        # An avenant takes effect on its own date, never retroactively (article 4, issue 18).
+        ceiling = sum(budget.at(session, convention, day).values(), Decimal("0.00"))
         if payment.kind == PaymentKind.AVANCE:
-            limit = (ceiling * AVANCE_MAX).quantize(Decimal("0.01"))
-            if amount > limit:
+            # Footnote 1, "dans la limite de 20%": all avances together, on the signed budget.
+            avances += amount
+            if avances > avance_limit:
                 findings.append(
                     Finding(
                         subject,
                         FindingKind.AVANCE_ABOVE_20_PERCENT,
-                        f"at most {format_amount(limit)} (20 % of {format_amount(ceiling)})",
-                        format_amount(amount),
+                        f"avances together at most {format_amount(avance_limit)} "
+                        f"(20 % of the budget as signed, {format_amount(signed)})",
+                        format_amount(avances),
                     )
                 )
             if declared is None or declared > day:
@@ -257,6 +277,20 @@ def check(session: Session, convention: str) -> list[Finding]:
                         format_amount(paid_before + amount),
                     )
                 )
+        if payment.kind == PaymentKind.REVERSEMENT:
+            # Article 10: "le reversement partiel ou total des sommes versées".
+            if amount > paid_before:
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.REVERSEMENT_ABOVE_PAID,
+                        f"at most the sums paid before it, {format_amount(paid_before)} "
+                        "(article 10)",
+                        format_amount(amount),
+                    )
+                )
+            paid_before -= amount
+            continue
         if payment.kind == PaymentKind.SOLDE:
             certified = latest_certified(session, convention)
             expected = (certified or Decimal("0.00")) - paid_before

@@ -56,6 +56,12 @@ def convention() -> None:
 @click.option("--start", required=True, type=DATE, help="First day (YYYY-MM-DD).")
 @click.option("--end", required=True, type=DATE, help="Last day (YYYY-MM-DD).")
 @click.option(
+    "--signed-on",
+    type=DATE,
+    default=None,
+    help="The day the convention was signed (YYYY-MM-DD); its budget is the avances' base.",
+)
+@click.option(
     "--programme",
     required=True,
     type=click.Choice([p.value for p in Programme]),
@@ -78,11 +84,13 @@ def add(
     region: str,
     start: date,
     end: date,
+    signed_on: date | None,
     programme: str,
     budget: tuple[str, ...],
     passphrase_file: Path | None,
 ) -> None:
-    """Add a convention with its budget prévisionnel (role comptable).
+    """Add a convention with its budget prévisionnel (role comptable). The budget as signed
+    stays the base of the avances (article 4: at most 20 % of it, all avances together).
 
     \b
     Example:
@@ -103,6 +111,7 @@ def add(
         end=end,
         programme=Programme(programme),
         budget=lines,
+        signed_on=signed_on,
     )
     say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
 
@@ -205,6 +214,12 @@ def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | 
     type=click.Path(path_type=Path),
     help="The signed avenant (filed as kind avenant).",
 )
+@click.option(
+    "--effective-on",
+    type=DATE,
+    default=None,
+    help="The day the avenant takes effect (YYYY-MM-DD; default today). Never retroactive.",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -213,22 +228,26 @@ def amend(
     ref: str,
     budget: tuple[str, ...],
     avenant: Path,
+    effective_on: date | None,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
-    """Amend a convention's budget by an avenant (role comptable); the avenant is filed.
+    """Amend a convention's budget by an avenant (role comptable); the avenant is filed. It
+    takes effect on its own date: payments before it are judged on the budget before it.
 
     \b
     Example:
       plie-audit --as marie.dupont convention amend PLIE-LYON-2007-01 \\
-        --budget deplacement=2500.00 --file avenant-1.pdf
+        --budget deplacement=2500.00 --file avenant-1.pdf --effective-on 2007-09-01
     """
     changes = parse_budget(budget)
-    info = state.archive().convention.amend(actor(state, passphrase_file), ref, changes, avenant)
+    info = state.archive().convention.amend(
+        actor(state, passphrase_file), ref, changes, avenant, effective_on
+    )
     if as_json:
         echo_json(info.as_json())
         return
     say(
         f"avenant n° {info.number} of {info.convention} filed as {info.evidence_id}; "
-        f"budget total {format_amount(info.total)}"
+        f"budget total {format_amount(info.total)}, in force from {info.effective_on}"
     )

@@ -40,6 +40,7 @@ ALWAYS_IN_SCOPE = {
     "convention",
     "declaration-commencement",
     "lettre-mission",
+    "resiliation",
 }
 
 

@@ -94,6 +94,12 @@ class Convention(Base):
     programme: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
+    # The day the convention was signed (``convention add --signed-on``; None when not given)
+    # and the budget prévisionnel as signed, canonical JSON {poste: "amount"}: "cette
+    # enveloppe sert de base au calcul des avances" (seed, article 4) — avenants never change
+    # it (0009).
+    signed_on: Mapped[date | None]
+    signed_budget: Mapped[str | None] = mapped_column(Text)
 
 
 class BudgetLine(Base):
@@ -285,6 +291,9 @@ class Amendment(Base):
     number: Mapped[int] = mapped_column(Integer)
     evidence_id: Mapped[str] = mapped_column(String(32))
     budget: Mapped[str] = mapped_column(Text)  # canonical JSON {poste: "amount"} after it
+    # The day it takes effect (``convention amend --effective-on``, else the day it is
+    # recorded): payments before it are judged on the budget before it (0009).
+    effective_on: Mapped[date]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
 

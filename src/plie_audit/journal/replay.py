@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from plie_audit import canonical
-from plie_audit.clock import isoformat
+from plie_audit.clock import PARIS, isoformat, parse_instant
 from plie_audit.db.models import JournalEntry
 from plie_audit.money import format_amount
 
@@ -73,6 +73,11 @@ def show(value: Any) -> str | None:
     if isinstance(value, bytes):
         return f"sha256:{hashlib.sha256(value).hexdigest()}"
     return str(value)
+
+
+def paris_day(instant: str) -> str:
+    """The Europe/Paris day of a journaled instant (``YYYY-MM-DD``)."""
+    return parse_instant(instant).astimezone(PARIS).date().isoformat()
 
 
 def digest(value: str | bytes) -> str:
@@ -191,6 +196,8 @@ def _convention(p: Projection, e: _Entry) -> None:
         programme=e.text("programme"),
         created_at=e.at,
         created_by=e.actor,
+        signed_on=e.text("signed_on"),
+        signed_budget=Digest(digest(canonical.encode(e.detail.get("budget") or {}))),
     )
     _budget(p, ref, e.detail.get("budget") or {})
 
@@ -211,6 +218,9 @@ def _amended(p: Projection, e: _Entry) -> None:
         (ref, str(int(e.detail["number"]))),
         evidence_id=evidence_id,
         budget=Digest(digest(canonical.encode(budget))),
+        # entries before issue 18 carry no effective_on: the avenant took effect the day it
+        # was recorded (Europe/Paris), as migration 0009 says
+        effective_on=e.text("effective_on") or paris_day(e.at),
         created_at=e.at,
         created_by=e.actor,
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from plie_audit import conventions
+from plie_audit import clock, conventions
 from plie_audit.accounting import budget
 from plie_audit.context import Actor, LockScope
 from plie_audit.conventions import ConventionInfo
@@ -37,6 +37,7 @@ class ConventionService(Service):
         end: date,
         programme: Programme,
         budget: Mapping[Poste, Decimal] | None = None,
+        signed_on: date | None = None,
     ) -> ConventionInfo:
         """Add a convention (*convention de coopération locale*) with its budget prévisionnel."""
         action = self.ctx.act(actor, Role.COMPTABLE, "convention add", [ref])
@@ -49,6 +50,7 @@ class ConventionService(Service):
             end=end,
             programme=programme,
             budget=budget or {},
+            signed_on=signed_on,
         )
         action.commit(lambda session: conventions.add(session, actor.name, new))
         return conventions.show(self.ctx.db, new.ref)
@@ -72,14 +74,34 @@ class ConventionService(Service):
         )
 
     def amend(
-        self, actor: Actor, ref: str, changes: Mapping[Poste, Decimal], avenant: Path
+        self,
+        actor: Actor,
+        ref: str,
+        changes: Mapping[Poste, Decimal],
+        avenant: Path,
+        effective_on: date | None = None,
     ) -> budget.AmendmentInfo:
-        """Amend a convention's budget by an avenant: the avenant is filed, and the new budget
-        recorded in the same commit."""
+        """Amend a convention's budget by an avenant taking effect on ``effective_on`` (default:
+        today, Europe/Paris) — never retroactively: payments before that day are judged on the
+        budget before it (article 4). The avenant is filed, and the new budget recorded in the
+        same commit."""
         action = self.ctx.act(actor, Role.COMPTABLE, "convention amend", [ref])
-        conventions.require(self.ctx.db, ref)
+        conv = conventions.require(self.ctx.db, ref)
         if not changes:
             raise InputError("an avenant changes at least one --budget POSTE=AMOUNT")
+        effective = check_date(effective_on or clock.today(), "--effective-on", future=False)
+        if conv.signed_on is not None and effective < conv.signed_on:
+            raise InputError(
+                f"the avenant takes effect ({effective}) before the convention is signed "
+                f"({conv.signed_on})"
+            )
+        with self.ctx.db.read() as session:
+            previous = budget.last_effective(session, ref)
+        if previous is not None and effective < previous:
+            raise InputError(
+                f"the avenant takes effect ({effective}) before the previous avenant "
+                f"({previous}): avenants take effect in their order"
+            )
         request = filing.PieceRequest(
             path=Path(avenant),
             convention=ref,
@@ -90,7 +112,7 @@ class ConventionService(Service):
         amended: builtins.list[budget.AmendmentInfo] = []
 
         def record(session: Session, ids: builtins.list[str]) -> None:
-            amended.append(budget.amend(session, actor.name, ref, changes, ids[0]))
+            amended.append(budget.amend(session, actor.name, ref, changes, ids[0], effective))
 
         filing.file_pieces(action, [request], within=record)
         return amended[0]

@@ -163,3 +163,50 @@ def test_a_write_lock_held_too_long_is_a_clear_error(tmp_path: Path, monkeypatch
         holder.close()
     with db.read() as session:
         assert session.execute(text("SELECT count(*) FROM journal")).scalar_one() == 0
+
+
+def test_0009_signed_budget_from_the_entry_and_avenants_in_force_when_recorded(
+    db: Database,
+) -> None:
+    # Issue 18: the budget as signed (article 4, the base of the avances) of a convention
+    # recorded before 0009 is the one its own journal entry carries, not the amended one.
+    upgrade(db, "0008")
+    entry = (
+        b'{"at":"2007-04-02T08:30:00Z","detail":{"budget":{"cout-salarial":"10000.00"}},'
+        b'"event":"convention-added","subjects":["PLIE-LYON-2007-01"]}'
+    )
+    with db.write() as session:
+        session.execute(
+            insert(JournalEntry.__table__).values(  # type: ignore[arg-type]
+                seq=1, at=AT, event="convention-added", actor="marie.dupont", entry=entry
+            )
+        )
+        for ref in ("PLIE-LYON-2007-01", "PLIE-BRON-2007"):  # Bron: no entry, stays unknown
+            session.execute(
+                text(
+                    "INSERT INTO conventions (ref, plie, agence, region, start_date, end_date, "
+                    "programme, created_at, created_by) VALUES (:ref, 'P', 'A', 'R', "
+                    "'2007-01-01', '2007-12-31', '2007-2013', '2007-04-02 08:30:00.000000', "
+                    "'marie.dupont')"
+                ),
+                {"ref": ref},
+            )
+        session.execute(  # recorded at 22:30 UTC on 2 April: 3 April in Paris (CEST)
+            text(
+                "INSERT INTO amendments (convention_ref, number, evidence_id, budget, "
+                "created_at, created_by) VALUES ('PLIE-LYON-2007-01', 1, 'ev-1', '{}', "
+                "'2007-04-02 22:30:00.000000', 'marie.dupont')"
+            )
+        )
+    upgrade(db)
+    with db.read() as session:
+        rows = session.execute(
+            text("SELECT ref, signed_on, signed_budget FROM conventions ORDER BY ref")
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        ("PLIE-BRON-2007", None, None),
+        ("PLIE-LYON-2007-01", None, '{"cout-salarial":"10000.00"}'),
+    ]
+    with db.read() as session:
+        effective = session.execute(text("SELECT effective_on FROM amendments")).scalar_one()
+    assert str(effective) == "2007-04-03"  # an old avenant took effect the day it was recorded

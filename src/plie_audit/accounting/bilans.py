@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from plie_audit import clock
 from plie_audit.accounting import indicators, statements
 from plie_audit.accounting.expenses import LineInfo
+from plie_audit.accounting.payments import PaymentKind
 from plie_audit.db.models import Bilan, Convention, Payment, Statement
 from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.errors import ConflictError, InputError
@@ -136,7 +137,7 @@ def document_context(
         "payments": [
             {
                 "kind": p.kind,
-                "amount": -p.amount if p.kind == "reversement" else p.amount,
+                "amount": -p.amount if p.kind == PaymentKind.REVERSEMENT else p.amount,
                 "paid_on": p.paid_on,
             }
             for p in paid

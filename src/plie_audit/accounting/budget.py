@@ -30,14 +30,19 @@ def current(session: Session, ref: str) -> dict[str, Decimal]:
     return {poste: budget[poste] for poste in POSTE_ORDER if poste in budget}
 
 
+def _in_order(encoded: str) -> dict[str, Decimal]:
+    """A budget as kept in a row (canonical JSON of poste → amount), in article 4 order."""
+    decoded = canonical.decode(encoded.encode("utf-8"))
+    return {poste: Decimal(decoded[poste]) for poste in POSTE_ORDER if poste in decoded}
+
+
 def at_signature(session: Session, ref: str) -> dict[str, Decimal]:
     """The budget prévisionnel as signed, poste by poste: "cette enveloppe sert de base au
     calcul des avances" (seed, article 4). No avenant changes it."""
     row = session.get(Convention, ref)
     if row is None or row.signed_budget is None:  # a damaged row: the budget in force
         return current(session, ref)
-    signed = canonical.decode(row.signed_budget.encode("utf-8"))
-    return {poste: Decimal(signed[poste]) for poste in POSTE_ORDER if poste in signed}
+    return _in_order(row.signed_budget)
 
 
 def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
@@ -51,8 +56,7 @@ def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
     ).scalar_one_or_none()
     if latest is None:
         return at_signature(session, ref)
-    after = canonical.decode(latest.budget.encode("utf-8"))
-    return {poste: Decimal(after[poste]) for poste in POSTE_ORDER if poste in after}
+    return _in_order(latest.budget)
 
 
 def last_effective(session: Session, ref: str) -> date | None:

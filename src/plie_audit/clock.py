@@ -46,3 +46,10 @@ def parse_instant(text: str) -> datetime:
 def today() -> date:
     """Today's civil date in Europe/Paris (../cli-contract.md: dates are civil dates there)."""
     return datetime.now(UTC).astimezone(PARIS).date()
+
+
+def paris_day(instant: datetime) -> date:
+    """The civil date in Europe/Paris of an aware instant."""
+    if instant.tzinfo is None:
+        raise ValueError("instants must be timezone-aware")
+    return instant.astimezone(PARIS).date()

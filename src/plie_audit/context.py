@@ -35,7 +35,7 @@ from plie_audit.config import Settings
 from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import ALWAYS_SENSITIVE, SENSITIVE_READERS, Role
-from plie_audit.errors import PermissionRefused, PlieAuditError, SigningError
+from plie_audit.errors import PermissionRefused, PlieAuditError, RetentionError, SigningError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Entry, Event
 from plie_audit.retention import locks as retention_locks
@@ -153,7 +153,15 @@ class Context:
                 role,
                 error=SigningError,
             )
-        return Action(self, action, actor.name, signer, EntrySigner(actor.name, signer.key))
+        return Action(
+            self,
+            action,
+            actor.name,
+            signer,
+            EntrySigner(actor.name, signer.key),
+            role=role,
+            subjects=subjects,
+        )
 
     def keep(self, passphrase: bytes, action: str) -> Action:
         """Step 1 of an act of the archive's keeper (identities, checkpoints): the archive
@@ -229,12 +237,17 @@ class Action:
         actor: str | None,
         signer: Signer | None,
         entry_signer: EntrySigner | None = None,
+        *,
+        role: RoleSpec = None,
+        subjects: Sequence[str] = (),
     ) -> None:
         self.ctx = ctx
         self.name = name
         self.actor = actor
         self._signer = signer
         self._entry_signer = entry_signer
+        self.role = role
+        self.subjects = list(subjects)
 
     @property
     def by(self) -> str:
@@ -259,12 +272,26 @@ class Action:
         """Steps 3 and 4: run ``write`` in one write transaction (rows, documents, journal
         entries commit together or not at all), then bring the storage's locks in line for
         ``locks`` when given (a scope, or a function of what ``write`` returned)."""
-        with self.ctx.db.write() as session:
-            if self.actor is not None:
-                identities.ensure_active(session, self.actor)
-            if self._entry_signer is not None:
-                journal.sign_as(session, self._entry_signer)
-            result = write(session)
+        try:
+            with self.ctx.db.write() as session:
+                if self.actor is not None:
+                    identities.ensure_active(session, self.actor)
+                if self._entry_signer is not None:
+                    journal.sign_as(session, self._entry_signer)
+                result = write(session)
+        except RetentionError as refusal:
+            # A retention rule refused the change (exit 50): rolled back, and the refusal
+            # journaled (action-refused) in a transaction of its own.
+            text = str(refusal)
+            self.ctx.refuse(
+                self.actor or ARCHIVE_SIGNER,
+                self.name,
+                text.removeprefix("refused: "),
+                self.subjects,
+                self.role,
+                error=type(refusal),
+                prefix="refused: " if text.startswith("refused: ") else "",
+            )
         scope = locks(result) if callable(locks) else locks
         if scope is not None:
             self.ctx.sync_locks(scope)

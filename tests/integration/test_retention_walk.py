@@ -187,9 +187,10 @@ def test_events_are_write_once_and_only_move_later(walk) -> None:
         )
         assert later.previous == date(2015, 3, 31)
         assert statuses(archive)[ids[0]] == ("retained", date(2018, 9, 30))
-        # a convention's own event overrides its programme's
-        archive.convention.event(ANNE, CONV, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1))
-        assert statuses(archive)[ids[0]] == ("retained", date(2019, 2, 1))
+        # the balance is the programme's (issue 18): a convention has no date of its own for it
+        with pytest.raises(RetentionError, match="event of the programme"):
+            archive.convention.event(ANNE, CONV, Trigger.EC_FINAL_BALANCE_PAID, date(2016, 2, 1))
+        assert statuses(archive)[ids[0]] == ("retained", date(2018, 9, 30))
 
 
 def test_only_an_archiviste_records_events(walk) -> None:

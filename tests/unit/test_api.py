@@ -37,7 +37,8 @@ def _method(archive: Archive, path: tuple[str, ...]) -> Any:
     owner: Any = archive
     for noun in nouns:
         owner = getattr(owner, noun, None)
-    return getattr(owner, "import_" if verb == "import" else verb, None)
+    # ``retention event-withdraw`` -> ``archive.retention.event_withdraw``
+    return getattr(owner, "import_" if verb == "import" else verb.replace("-", "_"), None)
 
 
 def _archive() -> Archive:

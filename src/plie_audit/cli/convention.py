@@ -183,13 +183,19 @@ def show(state: State, ref: str, as_json: bool) -> None:
 @passphrase_file_option
 @pass_state
 def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | None) -> None:
-    """Record a retention trigger event for one convention (overrides its programme's;
-    role archiviste; write-once, corrections only later).
+    """Record a retention trigger event for one convention (role archiviste; write-once,
+    corrections only later; never a date in the future).
+
+    The Commission's final balance and the programme's closure are events of the programme
+    (`retention event --programme`), refused here. A 2007-2013 operation closed early has its
+    partial closure (Reg. 1083/2006 art. 90(1)(b): kept to 31 December of the closure year +
+    3), which can only lengthen retention. Any event that would make a piece eligible earlier
+    than before is refused (exit 50, journaled).
 
     \b
     Example:
       plie-audit --as anne.archiviste convention event PLIE-LYON-2007-01 \\
-        ec-final-balance-paid 2016-06-30
+        partial-closure 2012-06-30
     """
     record = state.archive().convention.event(
         actor(state, passphrase_file), ref, Trigger(event), on

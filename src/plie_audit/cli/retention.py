@@ -26,10 +26,12 @@ from plie_audit.cli.options import (
 from plie_audit.clock import isoformat
 from plie_audit.domain import Programme
 from plie_audit.retention.events import EventRecord
+from plie_audit.retention.holds import HoldKind
 from plie_audit.retention.policies import Trigger
 
 TRIGGER_CHOICE = click.Choice([t.value for t in Trigger])
 PROGRAMME_CHOICE = click.Choice([p.value for p in Programme])
+HOLD_KIND_CHOICE = click.Choice([k.value for k in HoldKind])
 
 
 @click.group()
@@ -184,6 +186,44 @@ def event(state: State, programme: str, event: str, on: date, passphrase_file: P
     event_said(record)
 
 
+@retention.command("event-withdraw")
+@click.option("--programme", type=PROGRAMME_CHOICE, help="The programme's event.")
+@click.option("--convention", "convention", metavar="REF", help="A convention's own event.")
+@click.argument("event", type=TRIGGER_CHOICE)
+@click.option("--reason", required=True, help="Why it was entered by mistake (journaled).")
+@passphrase_file_option
+@pass_state
+def event_withdraw(
+    state: State,
+    programme: str | None,
+    convention: str | None,
+    event: str,
+    reason: str,
+    passphrase_file: Path | None,
+) -> None:
+    """Withdraw a trigger event entered by mistake (role archiviste).
+
+    Refused (exit 50, journaled) when a piece would become eligible earlier than before;
+    otherwise its pieces wait for the event again (pending), or fall back to the programme's
+    date when that is not earlier.
+
+    \b
+    Example (a partial closure recorded on the wrong convention):
+      plie-audit --as anne.archiviste retention event-withdraw \\
+        --convention PLIE-LYON-2007-02 partial-closure --reason "saisie sur la mauvaise convention"
+    """
+    if (programme is None) == (convention is None):
+        raise click.UsageError("give exactly one of --programme and --convention")
+    record = state.archive().retention.event_withdraw(
+        actor(state, passphrase_file),
+        Trigger(event),
+        reason,
+        programme=Programme(programme) if programme else None,
+        convention=convention,
+    )
+    say(f"{record.event} {record.on.isoformat()} for {record.scope} withdrawn")
+
+
 def event_said(record: EventRecord) -> None:
     if not record.changed:
         say(f"{record.event} for {record.scope} is already {record.on.isoformat()}")
@@ -224,18 +264,32 @@ def hold() -> None:
 @hold.command("add")
 @click.option("--convention", required=True, help="The convention whose pieces are held.")
 @click.option("--reason", required=True, help="Why (kept in the journal).")
+@click.option(
+    "--kind",
+    type=HOLD_KIND_CHOICE,
+    default=HoldKind.CONTROLE.value,
+    show_default=True,
+    help="controle blocks disposal while active; procedure-judiciaire and demande-commission "
+    "also interrupt the retention period: on release it starts again.",
+)
 @passphrase_file_option
 @pass_state
-def hold_add(state: State, convention: str, reason: str, passphrase_file: Path | None) -> None:
+def hold_add(
+    state: State, convention: str, reason: str, kind: str, passphrase_file: Path | None
+) -> None:
     """Hold every piece of a convention (role archiviste).
 
     \b
-    Example:
+    Example (legal proceedings: Reg. 1083/2006 art. 90(1), the period starts again on
+    release):
       plie-audit --as anne.archiviste retention hold add --convention PLIE-LYON-2007-01 \\
+        --kind procedure-judiciaire \\
         --reason "contentieux en cours devant le tribunal administratif"
     """
-    info = state.archive().retention.hold.add(actor(state, passphrase_file), convention, reason)
-    say(f"hold {info.id} on {info.convention}")
+    info = state.archive().retention.hold.add(
+        actor(state, passphrase_file), convention, reason, HoldKind(kind)
+    )
+    say(f"hold {info.id} ({info.kind.value}) on {info.convention}")
 
 
 @hold.command("release")
@@ -269,11 +323,12 @@ def hold_list(state: State, as_json: bool) -> None:
         echo_json([i.as_json() for i in infos])
         return
     table(
-        ["id", "convention", "since", "released", "reason"],
+        ["id", "convention", "kind", "since", "released", "reason"],
         [
             [
                 i.id,
                 i.convention,
+                i.kind.value,
                 isoformat(i.created_at),
                 isoformat(i.released_at) if i.released_at else "-",
                 i.reason,

@@ -261,6 +261,8 @@ class Hold(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     convention_ref: Mapped[str] = mapped_column(ForeignKey("conventions.ref"))
     reason: Mapped[str] = mapped_column(Text)
+    # controle, procedure-judiciaire or demande-commission (retention/holds.py HoldKind)
+    kind: Mapped[str] = mapped_column(String(32), default="controle", server_default="controle")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
     released_at: Mapped[datetime | None]

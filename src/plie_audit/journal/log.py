@@ -87,6 +87,7 @@ class Event(StrEnum):
     POLICY_DISABLED = "policy-disabled"
     RETENTION_EVENT_RECORDED = "retention-event-recorded"
     RETENTION_EVENT_CORRECTED = "retention-event-corrected"
+    RETENTION_EVENT_WITHDRAWN = "retention-event-withdrawn"
     HOLD_ADDED = "hold-added"
     HOLD_RELEASED = "hold-released"
     RETENTION_AUDIT = "retention-audit"

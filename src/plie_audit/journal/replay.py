@@ -300,6 +300,8 @@ def _hold(p: Projection, e: _Entry) -> None:
         (e.subject(0),),
         convention_ref=e.subject(1),
         reason=e.text("reason"),
+        # Entries before 0.8 carry no kind: every hold then was a plain ``controle``.
+        kind=e.text("kind") or "controle",
         created_at=e.at,
         created_by=e.actor,
         released_at=None,
@@ -384,6 +386,10 @@ def _retention_event(p: Projection, e: _Entry) -> None:
     )
 
 
+def _retention_event_withdrawn(p: Projection, e: _Entry) -> None:
+    p.drop("retention_events", _event_key(e))
+
+
 def _policy(p: Projection, e: _Entry, *, added: bool) -> None:
     key = (e.subject(0),)
     row: dict[str, Expected] = {"updated_at": e.at, "updated_by": e.actor}
@@ -462,6 +468,7 @@ HANDLERS: dict[str, Callable[[Projection, _Entry], None]] = {
     "pack-served": _served,
     "retention-event-recorded": _retention_event,
     "retention-event-corrected": _retention_event,
+    "retention-event-withdrawn": _retention_event_withdrawn,
     "policy-added": lambda p, e: _policy(p, e, added=True),
     "policy-changed": lambda p, e: _policy(p, e, added=False),
     "policy-enabled": lambda p, e: _policy_enabled(p, e, True),

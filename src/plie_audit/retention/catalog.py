@@ -16,6 +16,7 @@ from plie_audit.db.session import Database
 from plie_audit.errors import ConflictError, NotFoundError, RetentionError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.retention.never_earlier import guarded
 from plie_audit.retention.policies import RetentionPolicy, parse_policy, shipped_policies
 
 
@@ -118,7 +119,13 @@ def add(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
         updated_at=now,
         updated_by=actor,
     )
-    session.add(row)
+    # A new policy only adds a date to the latest one (max): checked all the same.
+    guarded(
+        session,
+        lambda: session.add(row),
+        f"adding policy {policy.id}",
+        programme=policy.programme.value,
+    )
     journal.append(
         session,
         Event.POLICY_ADDED,
@@ -150,8 +157,14 @@ def update(session: Session, actor: str, text: str, where: str) -> PolicyInfo:
                 f"refused: the new {new.id} would shorten the retention "
                 f"of pieces already filed ({reason})"
             )
-    row.text, row.enabled, row.version = text, row.enabled or new.enabled, row.version + 1
-    row.updated_at, row.updated_by = now, actor
+
+    def change() -> None:
+        row.text, row.enabled, row.version = text, row.enabled or new.enabled, row.version + 1
+        row.updated_at, row.updated_by = now, actor
+
+    # The rule above reads the two texts; this one measures every convention's dates (a
+    # policy's pieces are those of its old programme: the new one's only gain a date).
+    guarded(session, change, f"changing policy {new.id}", programme=old.programme.value)
     journal.append(
         session,
         Event.POLICY_CHANGED,
@@ -178,7 +191,12 @@ def set_enabled(session: Session, actor: str, policy_id: str, enabled: bool) -> 
                 f"refused: disabling {policy_id} would shorten the retention of {count} "
                 f"piece(s) already filed under programme {policy.programme.value}"
             )
-    row.enabled, row.updated_at, row.updated_by = enabled, now, actor
+
+    def change() -> None:
+        row.enabled, row.updated_at, row.updated_by = enabled, now, actor
+
+    verb = "enabling" if enabled else "disabling"
+    guarded(session, change, f"{verb} policy {policy_id}", programme=policy.programme.value)
     journal.append(
         session,
         Event.POLICY_ENABLED if enabled else Event.POLICY_DISABLED,

@@ -7,12 +7,22 @@ events, the holds and the date.
 - A piece under an active hold is ``held``, whatever its date; a destroyed one is ``disposed``.
 - A piece with no policy at all (an archive-level document, a programme without policy) is
   ``pending`` too: nothing ever makes it eligible.
+- A policy marked ``lengthen_only`` (the partial closure of Reg. 1083/2006 art. 90(1)(b))
+  never makes a piece wait: while its event is unknown it does not count; once known, its date
+  can only push ``retain_until`` later.
+- A released hold of an interrupting kind (``procedure-judiciaire``, ``demande-commission``)
+  starts the period again: ``retain_until`` is at least what each policy gives from the
+  release day (Reg. 1083/2006 art. 90(1) second subparagraph; Reg. 1303/2013 art. 140(1);
+  ``retention/holds.py``).
+- The balance and closure events of 2000-2006 and 2007-2013 belong to the programme
+  (``retention/events.py``): a convention's own date for them, written before 0.8 or behind
+  the archive's back, can only lengthen (the later of the two counts).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 from typing import Any
@@ -22,8 +32,13 @@ from sqlalchemy.orm import Session
 
 from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
 from plie_audit.domain import EARLIEST_DATE, LATEST_DATE
-from plie_audit.retention.holds import held_by_requests
-from plie_audit.retention.policies import FinalAction, RetentionPolicy, parse_policy
+from plie_audit.retention.holds import held_by_requests, interruptions
+from plie_audit.retention.policies import (
+    PROGRAMME_EVENTS,
+    FinalAction,
+    RetentionPolicy,
+    parse_policy,
+)
 
 
 class RetentionStatus(StrEnum):
@@ -72,6 +87,7 @@ class RetentionRules:
     programmes: dict[str, str]  # convention ref -> programme
     holds: dict[str, list[str]]  # convention ref -> active hold ids
     piece_holds: dict[str, list[str]]  # evidence id -> open control requests holding it
+    restarts: dict[str, list[date]] = field(default_factory=dict)  # convention -> release days
 
     @classmethod
     def load(cls, session: Session) -> RetentionRules:
@@ -106,28 +122,53 @@ class RetentionRules:
             programmes,
             dict(holds),
             held_by_requests(session),
+            interruptions(session),
         )
 
     def trigger_date(self, convention: str, programme: str, event: str) -> date | None:
-        """A convention's own event overrides its programme's."""
-        return self.convention_events.get((convention, event)) or self.programme_events.get(
-            (programme, event)
-        )
+        """A convention's own event overrides its programme's — except for the events that
+        belong to the programme (``events.PROGRAMME_EVENTS``), where the later one counts."""
+        own = self.convention_events.get((convention, event))
+        shared = self.programme_events.get((programme, event))
+        if event in PROGRAMME_EVENTS and own is not None and shared is not None:
+            return max(own, shared)
+        return own or shared
 
-    def evaluate(self, row: Evidence, today: date) -> Retention:
-        convention = row.convention_ref
+    def retain_until(
+        self, convention: str | None
+    ) -> tuple[date | None, list[RetentionPolicy], list[str]]:
+        """A convention's ``retain_until`` (None: kept indefinitely), the enabled policies that
+        apply to it and the trigger events still awaited."""
         programme = self.programmes.get(convention) if convention else None
         applicable = [p for p in self.policies if programme and p.programme.value == programme]
         dates: list[date] = []
+        longer: list[date] = []
         waiting: list[str] = []
+        counted: list[RetentionPolicy] = []
         for policy in applicable:
             assert convention is not None and programme is not None
             when = self.trigger_date(convention, programme, policy.trigger.value)
+            if policy.lengthen_only:
+                if when is not None:
+                    longer.append(policy.retain_until(when))
+                    counted.append(policy)
+                continue
+            counted.append(policy)
             if when is None:
                 waiting.append(policy.trigger.value)
             else:
                 dates.append(policy.retain_until(when))
-        retain_until = max(dates) if dates and not waiting else None
+        if not dates or waiting:
+            return None, counted, waiting
+        # The period starts again on the release of an interrupting hold: from that day, each
+        # policy's own duration (Reg. 1083/2006 art. 90(1) 2nd subpara; 1303/2013 art. 140(1)).
+        for day in self.restarts.get(convention or "", []):
+            longer.extend(p.retain_until(day) for p in counted if not p.lengthen_only)
+        return max(dates + longer), counted, waiting
+
+    def evaluate(self, row: Evidence, today: date) -> Retention:
+        convention = row.convention_ref
+        retain_until, applicable, waiting = self.retain_until(convention)
         holds = (tuple(self.holds.get(convention, [])) if convention else ()) + tuple(
             self.piece_holds.get(row.id, [])
         )

@@ -1,11 +1,27 @@
 """Holds (*gels*): while a hold is active, no piece of its convention can be disposed of,
 whatever its retention date. An open control request holds the pieces of its scope the same
-way (``control/requests.py`` records it; :func:`held_by_requests` reads it here)."""
+way (``control/requests.py`` records it; :func:`held_by_requests` reads it here).
+
+A hold has a kind (:class:`HoldKind`):
+
+- ``controle``: a control or audit in progress; it blocks disposal while active, nothing more.
+- ``procedure-judiciaire`` and ``demande-commission``: legal proceedings, or a duly justified
+  request of the Commission. They block disposal while active and **interrupt** the retention
+  period: on release, the period starts again, so each piece is kept at least until the
+  release day plus its policy's duration (:func:`interruptions`, read by the engine).
+  Reg. (EC) 1083/2006 art. 90(1) second subparagraph ("ausgesetzt", DE text — the EN/FR
+  wording was not retrieved: UNCONFIRMED whether suspended or interrupted); Reg. (EU)
+  1303/2013 art. 140(1) ("interrupted", CONFIRMED secondary, ../shared/reference/regulation.md
+  A.4). Where the reading is "suspended", restarting the whole period keeps the pieces at
+  least as long: the archive takes the longer reading.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,11 +35,23 @@ from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 
 
+class HoldKind(StrEnum):
+    CONTROLE = "controle"
+    PROCEDURE_JUDICIAIRE = "procedure-judiciaire"
+    DEMANDE_COMMISSION = "demande-commission"
+
+    @property
+    def interrupts(self) -> bool:
+        """Whether its release starts the retention period again (module docstring)."""
+        return self in (HoldKind.PROCEDURE_JUDICIAIRE, HoldKind.DEMANDE_COMMISSION)
+
+
 @dataclass(frozen=True)
 class HoldInfo:
     id: str
     convention: str
     reason: str
+    kind: HoldKind
     created_at: datetime
     created_by: str
     released_at: datetime | None
@@ -36,6 +64,7 @@ class HoldInfo:
             row.id,
             row.convention_ref,
             row.reason,
+            HoldKind(row.kind),
             row.created_at,
             row.created_by,
             row.released_at,
@@ -48,6 +77,8 @@ class HoldInfo:
             "id": self.id,
             "convention": self.convention,
             "reason": self.reason,
+            "kind": self.kind.value,
+            "interrupts": self.kind.interrupts,
             "created_at": clock.isoformat(self.created_at),
             "created_by": self.created_by,
             "released_at": clock.isoformat(self.released_at) if self.released_at else None,
@@ -57,7 +88,13 @@ class HoldInfo:
         }
 
 
-def add(session: Session, actor: str, convention: str, reason: str) -> HoldInfo:
+def add(
+    session: Session,
+    actor: str,
+    convention: str,
+    reason: str,
+    kind: HoldKind = HoldKind.CONTROLE,
+) -> HoldInfo:
     now = clock.now()
     require_convention(session, convention)
     count = session.execute(select(func.count()).select_from(Hold)).scalar_one()
@@ -65,6 +102,7 @@ def add(session: Session, actor: str, convention: str, reason: str) -> HoldInfo:
         id=f"H-{count + 1:04d}",
         convention_ref=convention,
         reason=reason,
+        kind=kind.value,
         created_at=now,
         created_by=actor,
     )
@@ -74,7 +112,7 @@ def add(session: Session, actor: str, convention: str, reason: str) -> HoldInfo:
         Event.HOLD_ADDED,
         actor,
         subjects=[row.id, convention],
-        detail={"reason": reason},
+        detail={"reason": reason, "kind": kind.value},
         at=now,
     )
     return HoldInfo.from_row(row)
@@ -113,3 +151,21 @@ def held_by_requests(session: Session) -> dict[str, list[str]]:
         for evidence_id in canonical.decode(row.scope.encode()):
             held.setdefault(evidence_id, []).append(row.id)
     return held
+
+
+def interruptions(session: Session) -> dict[str, list[date]]:
+    """convention ref -> the days (Europe/Paris) its interrupting holds were released, from
+    which its retention period starts again (for the engine). A kind that is not one of
+    :class:`HoldKind` (written behind the archive's back) counts as interrupting: the longer
+    reading; ``verify`` names the row against the journal."""
+    days: dict[str, list[date]] = defaultdict(list)
+    rows = session.execute(
+        select(Hold.convention_ref, Hold.kind, Hold.released_at).where(
+            Hold.released_at.is_not(None)
+        )
+    )
+    for convention, kind, released_at in rows:
+        if kind == HoldKind.CONTROLE.value or released_at is None:
+            continue
+        days[convention].append(clock.paris_day(released_at))
+    return dict(days)

@@ -37,8 +37,9 @@ FIELDS = {
     "confirmed",
     "source",
     "legal_basis",
+    "interruption",
 }
-REQUIRED = FIELDS - {"floor"}
+REQUIRED = FIELDS - {"floor", "interruption"}
 
 
 class Trigger(StrEnum):
@@ -46,6 +47,25 @@ class Trigger(StrEnum):
     OP_CLOSURE = "op-closure"
     ACCOUNTS_SUBMITTED = "accounts-submitted"
     LAST_PAYMENT = "last-payment"
+    PARTIAL_CLOSURE = "partial-closure"
+
+
+PROGRAMME_EVENTS = frozenset({Trigger.EC_FINAL_BALANCE_PAID, Trigger.OP_CLOSURE})
+"""Events of the programme as a whole: the Commission pays the final balance of a programme
+(Reg. 1260/1999 art. 38(6) for 2000-2006; Reg. 1083/2006 art. 89 for 2007-2013) and closes
+an operational programme (Reg. 1083/2006 art. 89(5)). No convention has a date of its own for
+them: ``convention event`` refuses them (``retention/events.py``)."""
+
+CONVENTION_EVENTS = frozenset({Trigger.PARTIAL_CLOSURE})
+"""Events of one operation only: the partial closure of Reg. 1083/2006 art. 88, whose
+documents are kept "three years following the year in which partial closure took place"
+(art. 90(1)(b)). ``retention event --programme`` refuses them."""
+
+LENGTHEN_ONLY_EVENTS = frozenset({Trigger.PARTIAL_CLOSURE})
+"""Events that can only make retention longer, never shorter, and that no piece waits for:
+the convention (seed, article 8) keeps every piece three years after the Commission's final
+balance whatever happens to one operation, so a partial closure only counts when its own
+period ends later (issue 18)."""
 
 
 class Rounding(StrEnum):
@@ -96,6 +116,22 @@ def parse_duration(text: str) -> Duration:
 
 
 @dataclass(frozen=True)
+class Interruption:
+    """What the policy's regulation says of the legal proceedings and Commission requests
+    that interrupt its period (``[interruption]`` in the TOML file), with the confirmation
+    state of the reading (../shared/reference/regulation.md). The archive applies the
+    interruption to every policy whatever this says (it only lengthens retention); the table
+    records the basis and whether it is confirmed."""
+
+    confirmed: bool
+    source: str
+    article: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {"confirmed": self.confirmed, "source": self.source, "article": self.article}
+
+
+@dataclass(frozen=True)
 class RetentionPolicy:
     id: str
     title: str
@@ -110,6 +146,12 @@ class RetentionPolicy:
     source: str
     legal_text: str
     legal_article: str
+    interruption: Interruption | None = None
+
+    @property
+    def lengthen_only(self) -> bool:
+        """Whether this policy can only lengthen retention (:data:`LENGTHEN_ONLY_EVENTS`)."""
+        return self.trigger in LENGTHEN_ONLY_EVENTS
 
     def retain_until(self, trigger_date: date) -> date:
         """The last day the piece must be kept, from the trigger event's date."""
@@ -154,6 +196,8 @@ class RetentionPolicy:
             "confirmed": self.confirmed,
             "source": self.source,
             "legal_basis": {"text": self.legal_text, "article": self.legal_article},
+            "interruption": self.interruption.as_json() if self.interruption else None,
+            "lengthen_only": self.lengthen_only,
         }
 
 
@@ -218,6 +262,16 @@ def parse_policy(text: str, where: str) -> RetentionPolicy:
         parsed_duration = parse_duration(duration)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
+    interruption = None
+    if "interruption" in data:
+        table = data["interruption"]
+        if not isinstance(table, dict) or set(table) != {"confirmed", "source", "article"}:
+            raise InputError(f"{where}: [interruption] needs exactly confirmed, source, article")
+        interruption = Interruption(
+            confirmed=_flag(table, "confirmed", f"{where} [interruption]"),
+            source=_text(table, "source", f"{where} [interruption]"),
+            article=_text(table, "article", f"{where} [interruption]"),
+        )
     return RetentionPolicy(
         id=policy_id,
         title=_text(data, "title", where),
@@ -232,6 +286,7 @@ def parse_policy(text: str, where: str) -> RetentionPolicy:
         source=_text(data, "source", where),
         legal_text=_text(basis, "text", f"{where} [legal_basis]"),
         legal_article=_text(basis, "article", f"{where} [legal_basis]"),
+        interruption=interruption,
     )
 
 

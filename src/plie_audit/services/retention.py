@@ -96,13 +96,21 @@ class PolicyService(Service):
 class HoldService(Service):
     """``archive.retention.hold``: holds (*gels*) that block disposal."""
 
-    def add(self, actor: Actor, convention: str, reason: str) -> holds.HoldInfo:
-        """Hold every piece of a convention: none can be disposed of until released."""
+    def add(
+        self,
+        actor: Actor,
+        convention: str,
+        reason: str,
+        kind: holds.HoldKind = holds.HoldKind.CONTROLE,
+    ) -> holds.HoldInfo:
+        """Hold every piece of a convention: none can be disposed of until released. A hold
+        of kind ``procedure-judiciaire`` or ``demande-commission`` also interrupts the
+        retention period: on release, it starts again (``retention/holds.py``)."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention hold add", [convention])
         reason = clean_text(reason, "--reason", required=True)
         conventions.require(self.ctx.db, convention)
         return action.commit(
-            lambda session: holds.add(session, actor.name, convention, reason),
+            lambda session: holds.add(session, actor.name, convention, reason, kind),
             locks=LockScope(convention=convention),
         )
 
@@ -141,6 +149,31 @@ class RetentionService(Service):
                 session, actor.name, event, on, programme=programme
             ),
             locks=LockScope(),
+        )
+
+    def event_withdraw(
+        self,
+        actor: Actor,
+        event: Trigger,
+        reason: str,
+        *,
+        programme: Programme | None = None,
+        convention: str | None = None,
+    ) -> trigger_events.EventRecord:
+        """Withdraw a trigger event entered by mistake (a programme's or a convention's), with
+        a reason; refused when a piece would become eligible earlier than before."""
+        scope = programme.value if programme is not None else str(convention)
+        action = self.ctx.act(
+            actor, Role.ARCHIVISTE, "retention event-withdraw", [scope, event.value]
+        )
+        reason = clean_text(reason, "--reason", required=True)
+        if convention is not None:
+            conventions.require(self.ctx.db, convention)
+        return action.commit(
+            lambda session: trigger_events.withdraw(
+                session, actor.name, event, reason, programme=programme, convention=convention
+            ),
+            locks=LockScope(convention=convention) if convention else LockScope(),
         )
 
     def events(self) -> builtins.list[trigger_events.EventRecord]:

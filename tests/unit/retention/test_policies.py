@@ -26,8 +26,11 @@ def shipped() -> dict[str, object]:
 
 
 def test_exactly_one_policy_is_enabled_for_2007_2013_and_it_is_the_seeds(shipped) -> None:
+    """The seed's rule decides; the partial closure (Reg. 1083/2006 art. 90(1)(b)), also
+    enabled, can only lengthen it (issue 18)."""
     enabled = [p for p in shipped.values() if p.programme is Programme.P2007_2013 and p.enabled]
-    assert [p.id for p in enabled] == [SEED]
+    assert [p.id for p in enabled if not p.lengthen_only] == [SEED]
+    assert [p.id for p in enabled if p.lengthen_only] == ["esf-2007-2013-partial-closure"]
     seed = shipped[SEED]
     assert (seed.trigger.value, str(seed.duration), seed.rounding.value) == (
         "ec-final-balance-paid",

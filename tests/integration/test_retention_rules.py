@@ -263,8 +263,10 @@ def test_an_event_entered_by_mistake_is_withdrawn_with_a_reason(two, run, journa
         [D1, "partial-closure"],
     )
     assert entry["detail"]["reason"] == "saisie sur la mauvaise convention"
-    assert run.json("retention", "events") == []
-    # the journal proves the table without the row
+    (listed,) = run.json("retention", "events")
+    assert (listed["date"], listed["withdrawn"]) == ("2012-06-30", True)
+    assert "2012-06-30 (withdrawn)" in run.ok("retention", "events").stdout
+    # the journal proves the table with the row marked withdrawn
     assert run("verify").exit_code == 0
     # the programme's balance withdrawn: its pieces wait again (kept indefinitely)
     balance(two)
@@ -279,6 +281,48 @@ def test_an_event_entered_by_mistake_is_withdrawn_with_a_reason(two, run, journa
         as_=ANNE.name,
     )
     assert until(two, D1) == ("pending", None)
+    assert run("verify").exit_code == 0
+
+
+def test_a_withdrawal_then_an_earlier_date_is_refused(two, run, journal) -> None:
+    """Withdrawing sends the pieces back to pending (longer), so the guard lets it through;
+    recording the event again earlier would then shorten retention in two steps."""
+    balance(two)  # 2015-03-31: kept until 2018-03-31
+    run.ok(
+        "retention",
+        "event-withdraw",
+        "--programme",
+        "2007-2013",
+        "ec-final-balance-paid",
+        "--reason",
+        "erreur",
+        as_=ANNE.name,
+    )
+    result = run.fails(
+        50,
+        "retention",
+        "event",
+        "--programme",
+        "2007-2013",
+        "ec-final-balance-paid",
+        "2014-06-30",
+        as_=ANNE.name,
+    )
+    assert "was withdrawn on" in result.stderr and "may not be earlier" in result.stderr
+    assert until(two, D1) == ("pending", None)
+    assert refusals(journal)[-1]["detail"]["action"] == "retention event"
+    # on or after the withdrawn date, it is recorded again
+    run.ok(
+        "retention",
+        "event",
+        "--programme",
+        "2007-2013",
+        "ec-final-balance-paid",
+        "2015-09-30",
+        as_=ANNE.name,
+    )
+    assert until(two, D1)[1] == date(2018, 9, 30)
+    assert journal()[-1]["event"] == "retention-event-recorded"
     assert run("verify").exit_code == 0
 
 

@@ -250,7 +250,13 @@ def events_list(state: State, as_json: bool) -> None:
     if as_json:
         echo_json([r.as_json() for r in records])
         return
-    table(["scope", "event", "date"], [[r.scope, r.event, r.on.isoformat()] for r in records])
+    table(
+        ["scope", "event", "date"],
+        [
+            [r.scope, r.event, r.on.isoformat() + (" (withdrawn)" if r.withdrawn else "")]
+            for r in records
+        ],
+    )
 
 
 # ------------------------------------------------------------------ holds

@@ -237,7 +237,9 @@ class RetentionPolicyRow(Base):
 
 class RetentionEvent(Base):
     """A trigger event's date, for a programme or (override) for one convention. Write-once:
-    a correction may only move the date later (the journal keeps every version)."""
+    a correction may only move the date later (the journal keeps every version). A withdrawn
+    event (``withdrawn_at``) no longer counts, but its date stays the least it may be
+    recorded again with (retention/events.py)."""
 
     __tablename__ = "retention_events"
     __table_args__ = (
@@ -251,6 +253,7 @@ class RetentionEvent(Base):
     on: Mapped[date] = mapped_column("date")
     recorded_at: Mapped[datetime]
     recorded_by: Mapped[str] = mapped_column(String(64))
+    withdrawn_at: Mapped[datetime | None]
 
 
 class Hold(Base):

@@ -383,11 +383,13 @@ def _retention_event(p: Projection, e: _Entry) -> None:
         date=e.text("date"),
         recorded_at=e.at,
         recorded_by=e.actor,
+        withdrawn_at=None,
     )
 
 
 def _retention_event_withdrawn(p: Projection, e: _Entry) -> None:
-    p.drop("retention_events", _event_key(e))
+    # The row stays, marked: its date is the least it may be recorded again with.
+    p.put("retention_events", _event_key(e), withdrawn_at=e.at)
 
 
 def _policy(p: Projection, e: _Entry, *, added: bool) -> None:

@@ -100,7 +100,8 @@ class RetentionRules:
         ]
         programme_events: dict[tuple[str, str], date] = {}
         convention_events: dict[tuple[str, str], date] = {}
-        for event in session.execute(select(RetentionEvent)).scalars():
+        counted = select(RetentionEvent).where(RetentionEvent.withdrawn_at.is_(None))
+        for event in session.execute(counted).scalars():
             if not EARLIEST_DATE <= event.on <= LATEST_DATE:
                 # Never accepted (domain.check_date): written behind the archive's back, and it
                 # would overflow the arithmetic below. A ValueError inside ``db.read()`` becomes

@@ -11,7 +11,10 @@ date later (a retention date never moves earlier); every version is in the journ
 - An event is not in the future (checked by the services with ``domain.check_date``, and here
   again for library callers).
 - An event entered by mistake can be withdrawn by an archiviste with a reason, as long as no
-  piece becomes eligible earlier than before (``never_earlier``).
+  piece becomes eligible earlier than before (``never_earlier``). The withdrawn row stays,
+  marked: recorded again, the event may only be on or after the withdrawn date — otherwise a
+  withdrawal (pieces back to ``pending``) and a new, earlier date would shorten retention in
+  two steps.
 - Every change goes through ``never_earlier.guarded``: none may shorten a piece's retention.
 """
 
@@ -143,9 +146,18 @@ def record(
             at=now,
         )
         return EventRecord(scope, event.value, on, None, True)
-    if row.on == on:
+    withdrawn_at = row.withdrawn_at
+    withdrawn = withdrawn_at is not None
+    if row.on == on and not withdrawn:
         return EventRecord(scope, event.value, on, None, False)
     if on < row.on:
+        if withdrawn_at is not None:
+            raise RetentionError(
+                f"refused: {event.value} for {scope} was withdrawn on "
+                f"{clock.paris_day(withdrawn_at).isoformat()} from "
+                f"{row.on.isoformat()}; recorded again, it may not be earlier "
+                "(a retention date never moves earlier)"
+            )
         raise RetentionError(
             f"refused: {event.value} for {scope} is recorded as {row.on.isoformat()}; a "
             "correction may only move the date later"
@@ -154,8 +166,19 @@ def record(
 
     def correct() -> None:
         row.on, row.recorded_at, row.recorded_by = on, now, actor
+        row.withdrawn_at = None
 
     guarded(session, correct, what, **guard_scope)
+    if withdrawn:  # recorded again: a new recording, the row's previous life is journaled
+        journal.append(
+            session,
+            Event.RETENTION_EVENT_RECORDED,
+            actor,
+            subjects=subjects,
+            detail={"date": on.isoformat(), "scope": "programme" if programme else "convention"},
+            at=now,
+        )
+        return EventRecord(scope, event.value, on, None, True)
     journal.append(
         session,
         Event.RETENTION_EVENT_CORRECTED,
@@ -190,17 +213,16 @@ def withdraw(
     if convention is not None:
         require_convention(session, convention)
     row = _find(session, event, programme, convention)
-    if row is None:
+    if row is None or row.withdrawn_at is not None:
         raise NotFoundError(
             f"no {event.value} recorded for {scope} (see `plie-audit retention events`)"
         )
     on = row.on
-    guarded(
-        session,
-        lambda: session.delete(row),
-        f"withdrawing {event.value} for {scope}",
-        **guard_scope,
-    )
+
+    def mark() -> None:
+        row.withdrawn_at = now
+
+    guarded(session, mark, f"withdrawing {event.value} for {scope}", **guard_scope)
     journal.append(
         session,
         Event.RETENTION_EVENT_WITHDRAWN,
@@ -228,6 +250,7 @@ def list_events(db: Database) -> list[EventRecord]:
                 row.on,
                 None,
                 False,
+                withdrawn=row.withdrawn_at is not None,
             )
             for row in rows
         ]

@@ -101,7 +101,7 @@ ACTING: dict[str, tuple[Role | tuple[Role, ...] | None, list[str]]] = {
     ),
     "convention event": (
         Role.ARCHIVISTE,
-        ["convention", "event", CONV, "op-closure", "2009-06-30"],
+        ["convention", "event", CONV, "partial-closure", "2009-06-30"],
     ),
     "convention amend": (
         Role.COMPTABLE,
@@ -129,6 +129,18 @@ ACTING: dict[str, tuple[Role | tuple[Role, ...] | None, list[str]]] = {
     "retention event": (
         Role.ARCHIVISTE,
         ["retention", "event", "--programme", "2007-2013", "ec-final-balance-paid", "2017-06-30"],
+    ),
+    "retention event-withdraw": (
+        Role.ARCHIVISTE,
+        [
+            "retention",
+            "event-withdraw",
+            "--programme",
+            "2007-2013",
+            "ec-final-balance-paid",
+            "--reason",
+            "saisie erronée",
+        ],
     ),
     "retention hold add": (
         Role.ARCHIVISTE,
@@ -516,22 +528,23 @@ def produced(populated: Archive, filer: Actor, tmp_path: Path) -> dict[str, str]
     populated.expense.import_(filer, CONV, folder / "depenses.csv")
     etat = populated.statement.certify(filer, CONV).statement.evidence_id
     bilan = populated.bilan.intermediaire(filer, CONV).evidence_id
-    # Another convention, whose balance was paid in mid-2017: its ticket, kept until
-    # mid-2020, is disposed of, and the archive files the certificate.
+    # Another convention, a 2014-2020 one whose accounts were submitted in mid-2017: its
+    # ticket, kept until 31 December 2020, is disposed of, and the archive files the
+    # certificate. (A 2007-2013 convention has no balance of its own: issue 18.)
     populated.convention.add(
         filer,
         OTHER_CONV,
         plie="PLIE de Lyon",
         agence="ALE Lyon Part-Dieu",
         region="Rhône-Alpes",
-        start=date(2008, 1, 1),
-        end=date(2008, 12, 31),
-        programme=Programme.P2007_2013,
+        start=date(2015, 1, 1),
+        end=date(2015, 12, 31),
+        programme=Programme.P2014_2020,
     )
     populated.evidence.add(
         filer, [folder / "ticket.pdf"], convention=OTHER_CONV, kind=EvidenceKind.TITRE_TRANSPORT
     )
-    populated.convention.event(anne, OTHER_CONV, Trigger.EC_FINAL_BALANCE_PAID, date(2017, 6, 30))
+    populated.convention.event(anne, OTHER_CONV, Trigger.ACCOUNTS_SUBMITTED, date(2017, 6, 30))
     bordereau = populated.retention.propose(anne).bordereau.id
     certificate = populated.retention.dispose(anne, bordereau, "AD69-2026-1").certificate_ids[0]
     audit = populated.retention.audit(anne, pdf=True).filed

@@ -21,7 +21,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "1. Créer l'archive (SQLite + dossier local, autorité racine ECDSA P-256)"
-run plie-audit init --origin anpe.example/rhone-alpes
+run plie-audit init --origin anpe.example/rhone-alpes --producer "ANPE — Direction régionale Rhône-Alpes"
 
 step "2. Identités : la comptable secondaire (dépôt + comptabilité) et un contrôleur"
 run plie-audit identity create marie.dupont --role deposant --role comptable
@@ -197,8 +197,12 @@ step "13. Bordereau d'élimination, gel, visa, élimination contrôlée"
 run "${ARCH[@]}" retention propose -o "$DEMO/bordereau.pdf"
 BORD=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DEMO/bordereau.json")
 run "${ARCH[@]}" retention hold add --convention "$CONV" --reason "contrôle CICC annoncé"
+echo "-- le service d'archives renvoie le bordereau visé (ici, une copie du bordereau) :"
+cp "$DEMO/bordereau.pdf" "$DEMO/bordereau-vise.pdf"
+VISA=(--visa "AD69-2026-0042" --visa-date "$(TZ=Europe/Paris date +%F)"
+      --visa-authority "Archives départementales du Rhône" --visa-file "$DEMO/bordereau-vise.pdf")
 set +e
-"${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+"${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
 echo "(code de sortie $? : les pièces gelées ne s'éliminent pas)"
 set -e
 echo "-- le gel levé en base, derrière le dos de l'archive (sur une copie) : le journal fait foi"
@@ -210,7 +214,7 @@ db.execute("UPDATE holds SET released_at = '2026-01-01 00:00:00.000000', release
 db.commit()
 PY
 set +e
-PLIE_AUDIT_ARCHIVE="$DEMO/archive-unheld" "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+PLIE_AUDIT_ARCHIVE="$DEMO/archive-unheld" "${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
 code=$?
 echo "(code de sortie $code : la base ne dit pas ce que dit le journal signé ; rien n'est détruit)"
 [ "$code" -eq 30 ] || { echo "démo : l'élimination aurait dû être refusée (30), code $code" >&2; exit 1; }
@@ -218,7 +222,7 @@ plie-audit --archive "$DEMO/archive-unheld" verify | grep -E "row-mismatch: hold
 [ "${PIPESTATUS[0]}" -eq 1 ] || { echo "démo : verify aurait dû signaler le gel levé en base" >&2; exit 1; }
 set -e
 run "${ARCH[@]}" retention hold release H-0001 --reason "contrôle clos sans suite"
-run "${ARCH[@]}" retention dispose --bordereau "$BORD" --visa "AD69-2026-0042" --yes
+run "${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
 set +e
 plie-audit --as marie.dupont evidence get "$ID" -o "$DEMO/apres-elimination.pdf"
 echo "(code de sortie $?)"

@@ -54,6 +54,9 @@ class EvidenceKind(StrEnum):
     RESILIATION = "resiliation"  # the decision to end the convention (seed, article 10)
     PUBLICATION = "publication"
     CERTIFICAT_ELIMINATION = "certificat-elimination"
+    # the bordereau d'élimination signed by the archives service (R212-14), filed by
+    # ``retention dispose --visa-file``
+    VISA_ELIMINATION = "visa-elimination"
     AUTRE = "autre"
 
 

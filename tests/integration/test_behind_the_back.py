@@ -32,6 +32,7 @@ from plie_audit.db.models import Base
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.errors import JournalError
 from plie_audit.retention.policies import Trigger
+from support.visa import visa, visa_args
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -85,7 +86,9 @@ def test_a_hold_released_through_sql_frees_nothing(eligible, backend) -> None:
         )
     assert {_statuses(archive)[i] for i in ids} == {"eligible"}  # the tables alone say so
     with pytest.raises(JournalError, match=f"holds:{hold.id}") as refused:
-        archive.retention.dispose(ANNE, proposal.bordereau.id, "AD69-2026-0001")
+        archive.retention.dispose(
+            ANNE, proposal.bordereau.id, "AD69-2026-0001", **visa(archive, proposal.bordereau.id)
+        )
     assert refused.value.exit_code == 30
     with pytest.raises(JournalError, match=f"holds:{hold.id}"):
         archive.retention.propose(ANNE)
@@ -120,6 +123,7 @@ def test_a_control_request_closed_through_sql_frees_nothing(
         proposal.bordereau.id,
         "--visa",
         "AD69-2026-0001",
+        *visa_args(proposal.bordereau.created_on.isoformat()),
         "--yes",
         as_=ANNE.name,
     )
@@ -133,6 +137,7 @@ def test_a_piece_added_to_a_bordereau_through_sql_is_not_destroyed(
 ) -> None:
     archive, ids = eligible
     proposal = archive.retention.propose(ANNE)
+    given = visa(archive, proposal.bordereau.id)  # before the content is tampered with
     late = tmp_path / "billet-tardif.pdf"
     late.write_bytes(b"%PDF-1.4\n% billet tardif\n%%EOF\n")
     (added,) = archive.evidence.add(
@@ -148,7 +153,7 @@ def test_a_piece_added_to_a_bordereau_through_sql_is_not_destroyed(
             .values(content=json.dumps(content).encode())
         )
     with pytest.raises(JournalError, match=f"bordereaux:{proposal.bordereau.id}"):
-        archive.retention.dispose(ANNE, proposal.bordereau.id, "AD69-2026-0001")
+        archive.retention.dispose(ANNE, proposal.bordereau.id, "AD69-2026-0001", **given)
     assert archive.ctx.store.stat(added.sha256) is not None
     statuses = _statuses(archive)
     assert "disposed" not in {statuses[i] for i in [*ids, added.id]}
@@ -182,7 +187,9 @@ def test_a_piece_marked_disposed_through_sql_keeps_its_bytes(eligible, backend, 
             .values(visa="AD69-2026-0001", executed_at=bordereaux.c.created_at)
         )
     with pytest.raises(JournalError, match="does not prove what decides destruction"):
-        archive.retention.dispose(ANNE, proposal.bordereau.id, "AD69-2026-0001")
+        archive.retention.dispose(
+            ANNE, proposal.bordereau.id, "AD69-2026-0001", **visa(archive, proposal.bordereau.id)
+        )
     (piece,) = [info for info in archive.evidence.list() if info.id == ids[0]]
     assert archive.ctx.store.stat(piece.sha256) is not None
     found = json.loads(run("verify", "--json").stdout)["findings"]

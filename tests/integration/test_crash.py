@@ -47,6 +47,7 @@ from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.retention.policies import Trigger
 from plie_audit.signing import ca
 from support.backends import make_backend
+from support.visa import visa_args
 
 pytestmark = pytest.mark.crash
 
@@ -412,11 +413,24 @@ def prepare_dispose(archive: Archive, work: Path) -> None:
     proposal = archive.retention.propose(actor(ANNE))
     assert len(proposal.bordereau.data["pieces"]) >= DISPOSED
     (work / "bordereau.txt").write_text(proposal.bordereau.id)
+    (work / "bordereau-day.txt").write_text(proposal.bordereau.created_on.isoformat())
 
 
 def dispose_args(work: Path) -> list[str]:
     bordereau = (work / "bordereau.txt").read_text()
-    return ["--as", ANNE, "retention", "dispose", "--bordereau", bordereau, "--visa", VISA, "--yes"]
+    day = (work / "bordereau-day.txt").read_text()
+    return [
+        "--as",
+        ANNE,
+        "retention",
+        "dispose",
+        "--bordereau",
+        bordereau,
+        "--visa",
+        VISA,
+        *visa_args(day, work, bordereau),
+        "--yes",
+    ]
 
 
 def _disposal_state(archive: Archive, work: Path) -> tuple[Bordereau, list[Evidence], list[Any]]:

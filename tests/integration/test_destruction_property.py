@@ -34,6 +34,7 @@ from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.errors import PlieAuditError
 from plie_audit.retention.policies import Trigger
 from support.backends import Embedded
+from support.visa import visa
 
 PASS = b"archive-passphrase-2007"
 MARIE = Actor("marie.dupont", b"passphrase-of-marie")
@@ -219,7 +220,9 @@ def _step(archive: Archive, backend: Embedded, model: Model, root: Path, step: A
     elif kind == "propose":
         model.bordereau = archive.retention.propose(ANNE).bordereau.id
     elif kind == "dispose" and model.bordereau:
-        report = archive.retention.dispose(ANNE, model.bordereau, "AD69-2026-0142")
+        report = archive.retention.dispose(
+            ANNE, model.bordereau, "AD69-2026-0142", **visa(archive, model.bordereau)
+        )
         for piece in report.disposed:
             why = model.protected(piece["id"])
             assert why is None, f"{piece['id']} destroyed although {why}"

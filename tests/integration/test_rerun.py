@@ -18,6 +18,7 @@ import pytest
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.retention.policies import Trigger
+from support.visa import visa, visa_args
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -177,7 +178,17 @@ def test_a_disposal_run_again_files_nothing_new(
     populated: Archive, run: Any, eligible: tuple[Actor, Any, str]
 ) -> None:
     _anne, filed, bordereau = eligible
-    args = ["retention", "dispose", "--bordereau", bordereau, "--visa", "AD69-1", "--yes"]
+    day = populated.retention.bordereau(bordereau).created_on.isoformat()
+    args = [
+        "retention",
+        "dispose",
+        "--bordereau",
+        bordereau,
+        "--visa",
+        "AD69-1",
+        *visa_args(day, bordereau=bordereau),
+        "--yes",
+    ]
     first = run.json(*args, as_="anne.archiviste")
     assert [p["id"] for p in first["disposed"]] == [filed.id]
     assert first["already_executed"] is False and len(first["certificates"]) == 2
@@ -199,6 +210,7 @@ def test_a_disposal_run_again_files_nothing_new(
         bordereau,
         "--visa",
         "AD69-2",
+        *visa_args(day, bordereau=bordereau),
         "--yes",
         as_="anne.archiviste",
     )
@@ -223,7 +235,7 @@ def test_a_hold_added_while_a_disposal_is_prepared_stops_it(
 
     monkeypatch.setattr(disposal, "bytes_to_destroy", hold_meanwhile)
     with pytest.raises(RetentionError, match="no longer eligible"):
-        populated.retention.dispose(anne, bordereau, "AD69-1")
+        populated.retention.dispose(anne, bordereau, "AD69-1", **visa(populated, bordereau))
     assert populated.evidence.show(filed.id).info.status == "active"
     assert populated.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION) == []
     assert not [e for e in populated.journal.list() if e.event == "evidence-disposed"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from support.visa import visa_args
+
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
 
@@ -169,6 +171,7 @@ def test_the_walk_under_a_faked_clock(tmp_path: Path) -> None:
         "BE-2018-0001",
         "--visa",
         "AD69-2018-0142",
+        *visa_args("2018-04-02", tmp_path),
         "--yes",
         as_="anne.archiviste",
         expect=50,
@@ -192,6 +195,7 @@ def test_the_walk_under_a_faked_clock(tmp_path: Path) -> None:
         "BE-2018-0001",
         "--visa",
         "AD69-2018-0142",
+        *visa_args("2018-04-02", tmp_path),
         "--yes",
         as_="anne.archiviste",
     )

@@ -20,6 +20,7 @@ from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.errors import PermissionRefused, RetentionError
 from plie_audit.retention.engine import RetentionStatus
 from plie_audit.retention.policies import Trigger
+from support.visa import visa
 
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
@@ -120,13 +121,19 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
         assert {statuses(archive)[i][0] for i in ids} == {"held"}
     with at("2018-04-02 09:00:00"):
         with pytest.raises(RetentionError, match="held"):
-            archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+            archive.retention.dispose(
+                ANNE, "BE-2018-0001", "AD69-2018-0142", **visa(archive, "BE-2018-0001")
+            )
         refusals = [e for e in archive.journal.list() if e.event == "action-refused"]
         assert refusals[-1].detail["action"] == "retention dispose"
         archive.retention.hold.release(ANNE, hold.id, "contrôle clos")
-        plan = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142", dry_run=True)
+        plan = archive.retention.dispose(
+            ANNE, "BE-2018-0001", "AD69-2018-0142", **visa(archive, "BE-2018-0001"), dry_run=True
+        )
         assert len(plan.disposed) == 3 and statuses(archive)[ids[0]][0] == "eligible"
-        report = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+        report = archive.retention.dispose(
+            ANNE, "BE-2018-0001", "AD69-2018-0142", **visa(archive, "BE-2018-0001")
+        )
     assert sorted(p["id"] for p in report.disposed) == sorted(ids)
     assert all(p["bytes_destroyed"] for p in report.disposed)
     assert {statuses(archive)[i][0] for i in ids} == {"disposed"}
@@ -148,12 +155,16 @@ def test_the_seeds_walk(walk, tmp_path: Path) -> None:
     disposed = [e for e in archive.journal.list() if e.event == "evidence-disposed"]
     assert sorted(e.subjects[0] for e in disposed) == sorted(ids)
     # running it again (as after an interruption) files nothing new; another visa is refused
-    again = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+    again = archive.retention.dispose(
+        ANNE, "BE-2018-0001", "AD69-2018-0142", **visa(archive, "BE-2018-0001")
+    )
     assert again.already_executed and again.disposed == [] and again.leftovers_destroyed == []
     assert again.certificate_ids == report.certificate_ids
     assert len(archive.evidence.list(kind=EvidenceKind.CERTIFICAT_ELIMINATION)) == 2
     with pytest.raises(Exception, match="already executed"):
-        archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-9999")
+        archive.retention.dispose(
+            ANNE, "BE-2018-0001", "AD69-2018-9999", **visa(archive, "BE-2018-0001")
+        )
 
 
 def test_the_floor_keeps_pieces_until_the_end_of_2016(walk) -> None:
@@ -246,7 +257,9 @@ def test_identical_bytes_stay_while_another_filing_needs_them(walk, tmp_path: Pa
         )
     with at("2018-04-02 09:00:00"):
         archive.retention.propose(ANNE)
-        report = archive.retention.dispose(ANNE, "BE-2018-0001", "AD69-2018-0142")
+        report = archive.retention.dispose(
+            ANNE, "BE-2018-0001", "AD69-2018-0142", **visa(archive, "BE-2018-0001")
+        )
     shared = hashlib.sha256((tmp_path / "billet-0.pdf").read_bytes()).hexdigest()
     assert {p["id"]: p["bytes_destroyed"] for p in report.disposed}[ids[0]] is False
     assert archive.store.exists(shared)

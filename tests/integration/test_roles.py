@@ -25,6 +25,7 @@ from plie_audit.cli.main import cli as plie_cli
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.retention.policies import Trigger
 from plie_audit.signing import ca
+from support.visa import visa
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -154,7 +155,21 @@ ACTING: dict[str, tuple[Role | tuple[Role, ...] | None, list[str]]] = {
     "retention propose": (Role.ARCHIVISTE, ["retention", "propose", "-o", "{out}"]),
     "retention dispose": (
         Role.ARCHIVISTE,
-        ["retention", "dispose", "--bordereau", "{bordereau}", "--visa", "AD69-2020-1", "--yes"],
+        [
+            "retention",
+            "dispose",
+            "--bordereau",
+            "{bordereau}",
+            "--visa",
+            "AD69-2020-1",
+            "--visa-date",
+            "2020-06-02",
+            "--visa-authority",
+            "Archives départementales du Rhône",
+            "--visa-file",
+            "{file}",
+            "--yes",
+        ],
     ),
     "retention locks": (Role.ARCHIVISTE, ["retention", "locks", "--apply"]),
     "archive export": (Role.ARCHIVISTE, ["archive", "export", "-o", "{outdir}"]),
@@ -546,7 +561,9 @@ def produced(populated: Archive, filer: Actor, tmp_path: Path) -> dict[str, str]
     )
     populated.convention.event(anne, OTHER_CONV, Trigger.ACCOUNTS_SUBMITTED, date(2017, 6, 30))
     bordereau = populated.retention.propose(anne).bordereau.id
-    certificate = populated.retention.dispose(anne, bordereau, "AD69-2026-1").certificate_ids[0]
+    certificate = populated.retention.dispose(
+        anne, bordereau, "AD69-2026-1", **visa(populated, bordereau)
+    ).certificate_ids[0]
     audit = populated.retention.audit(anne, pdf=True).filed
     assert audit is not None
     return {

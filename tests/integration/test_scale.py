@@ -29,6 +29,7 @@ from plie_audit.retention.policies import Trigger
 from plie_audit.store import s3 as s3_store
 from plie_audit.store.s3 import S3Store
 from support.backends import s3_client
+from support.visa import visa
 
 pytestmark = pytest.mark.scale
 
@@ -200,7 +201,12 @@ def test_disposal_destroys_the_bytes_once_a_short_lock_has_expired(
     # enough to outlast the disposal's certificate (PDF rendering and signing) under load.
     lock_until = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=12)
     store.set_lock(sha256, lock_until, False)
-    report = populated.retention.dispose(archiviste, proposal.bordereau.id, "AD69-2026-0001")
+    report = populated.retention.dispose(
+        archiviste,
+        proposal.bordereau.id,
+        "AD69-2026-0001",
+        **visa(populated, proposal.bordereau.id),
+    )
     (piece,) = [p for p in report.disposed if p["id"] == evidence_id]
     assert piece["bytes_destroyed"] is False  # the server refused: the lock runs
     assert store.size(sha256) is not None

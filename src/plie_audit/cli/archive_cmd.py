@@ -57,6 +57,12 @@ def storage_options(function: F) -> F:
     help="The archive's name, e.g. anpe.example/rhone-alpes (default: plie-audit/<uuid>).",
 )
 @click.option(
+    "--producer",
+    metavar="NAME",
+    help="The service producteur the bordereaux d'élimination and certificates name, e.g. "
+    '"ANPE — Agence locale pour l\'emploi de Lyon Part-Dieu" (journaled; default: the origin).',
+)
+@click.option(
     "--tsa-url",
     metavar="URL",
     help="RFC 3161 time-stamping authority: every journal checkpoint is time-stamped.",
@@ -81,6 +87,7 @@ def init(
     database_url: str | None,
     store_url: str | None,
     origin: str | None,
+    producer: str | None,
     tsa_url: str | None,
     tsa_ca: Path | None,
     sensitive_kinds: tuple[str, ...],
@@ -91,7 +98,8 @@ def init(
 
     \b
     Examples:
-      PLIE_AUDIT_PASSPHRASE=... plie-audit --archive ./archive init --origin anpe.example/lyon
+      PLIE_AUDIT_PASSPHRASE=... plie-audit --archive ./archive init --origin anpe.example/lyon \\
+        --producer "ANPE — Agence locale pour l'emploi de Lyon Part-Dieu"
       AWS_ENDPOINT_URL=https://s3.example AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
         plie-audit --archive ./archive init --origin anpe.example/national \\
         --database-url postgresql+psycopg://plie@db.example/plie --store s3://plie-archive
@@ -104,6 +112,7 @@ def init(
         database_url=database_url,
         store=store_url,
         origin=origin,
+        producer=producer,
         tsa_url=tsa_url,
         tsa_anchors=anchors,
         sensitive_kinds=sensitive_kinds,

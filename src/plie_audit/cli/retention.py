@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -429,7 +430,8 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
         )
     note(
         "send it for the visa; then: plie-audit retention dispose --bordereau "
-        f"{proposal.bordereau.id} --visa REF"
+        f"{proposal.bordereau.id} --visa REF --visa-date DATE --visa-authority NAME "
+        "--visa-file SIGNED.pdf"
     )
 
 
@@ -442,6 +444,28 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
     help="The bordereau d'élimination the visa was given for.",
 )
 @click.option("--visa", required=True, metavar="REF", help="The visa's reference.")
+@click.option(
+    "--visa-date", required=True, type=PAST_DATE, help="The day the visa was given (YYYY-MM-DD)."
+)
+@click.option(
+    "--visa-authority",
+    required=True,
+    metavar="NAME",
+    help='Who gave it, e.g. "Archives départementales du Rhône".',
+)
+@click.option(
+    "--visa-file",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The bordereau signed by the archives service (filed as visa-elimination).",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    multiple=True,
+    metavar="ID",
+    help="A piece the visa did not approve (partial visa): kept; repeat for several.",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would be destroyed; change nothing.")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @json_option
@@ -451,6 +475,10 @@ def dispose(
     state: State,
     bordereau_id: str,
     visa: str,
+    visa_date: date,
+    visa_authority: str,
+    visa_file: Path,
+    exclude: tuple[str, ...],
     dry_run: bool,
     yes: bool,
     as_json: bool,
@@ -464,16 +492,29 @@ def dispose(
     the same visa (e.g. after an interruption) destroys any bytes left and files nothing new.
 
     \b
+    The visa is an act (Code du patrimoine R212-14): its reference, date and authority are
+    recorded, and the bordereau the archives service signed is filed as visa-elimination in
+    the same commit. A partial visa destroys only what it approved: --exclude the rest.
+
+    \b
     Example:
       plie-audit --as anne.archiviste retention dispose --bordereau BE-2018-0001 \\
-        --visa "AD69-2018-0142" --dry-run
+        --visa "AD69-2018-0142" --visa-date 2018-05-14 \\
+        --visa-authority "Archives départementales du Rhône" \\
+        --visa-file visa-BE-2018-0001.pdf --exclude E-000012 --dry-run
     """
     archive = state.archive()
     who = actor(state, passphrase_file)
+    act: dict[str, Any] = {
+        "visa_date": visa_date,
+        "visa_authority": visa_authority,
+        "visa_file": visa_file,
+        "exclude": exclude,
+    }
     if not dry_run and not yes:
         if not sys.stdin.isatty():
             raise click.UsageError("give --yes to dispose without a terminal to confirm")
-        plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True)
+        plan = archive.retention.dispose(who, bordereau_id, visa, dry_run=True, **act)
         if plan.already_executed:
             yes = True  # nothing is destroyed that the disposal did not already certify
     if not dry_run and not yes:
@@ -482,7 +523,7 @@ def dispose(
             abort=True,
             err=True,
         )
-    report = archive.retention.dispose(who, bordereau_id, visa, dry_run=dry_run)
+    report = archive.retention.dispose(who, bordereau_id, visa, dry_run=dry_run, **act)
     if as_json:
         echo_json(report.as_json())
         return
@@ -499,6 +540,8 @@ def dispose(
         return
     verb = "would dispose of" if dry_run else "disposed of"
     say(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
+    if report.visa_act is not None and report.visa_act.evidence:
+        say(f"visa filed as {report.visa_act.evidence} (visa-elimination)")
     for piece in report.disposed:
         kept = (
             ""

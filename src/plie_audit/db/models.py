@@ -283,6 +283,11 @@ class Bordereau(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = mapped_column(LargeBinary)  # canonical JSON (docs/formats.md)
     visa: Mapped[str | None] = mapped_column(String(200))
+    # The visa as an act (R212-14): its date, the authority that gave it, and the filed
+    # bordereau it signed (kind visa-elimination). NULL for disposals before 0.8.
+    visa_date: Mapped[date | None]
+    visa_authority: Mapped[str | None] = mapped_column(String(200))
+    visa_evidence: Mapped[str | None] = mapped_column(String(64))
     executed_at: Mapped[datetime | None]
 
 

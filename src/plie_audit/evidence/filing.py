@@ -487,9 +487,12 @@ def file_documents(
     label: str,
     paid_on: date | None = None,
     within: Within | None = None,
+    extra: Sequence[PieceRequest] = (),
 ) -> list[str]:
     """File documents the archive produced (états, bilans, audits, certificates) in one
-    commit with ``within``'s rows; return their ids. ``convention`` None: archive-level."""
+    commit with ``within``'s rows; return their ids. ``convention`` None: archive-level.
+    ``extra``: files given by the user that belong to the same act (a disposal's signed
+    visa), filed in the same commit after the documents."""
     with tempfile.TemporaryDirectory(prefix="plie-doc-") as folder:
         requests = []
         for name, data in documents:
@@ -500,4 +503,4 @@ def file_documents(
                     path=path, convention=convention, kind=kind, label=label, paid_on=paid_on
                 )
             )
-        return file_pieces(action, requests, within=within).ids
+        return file_pieces(action, [*requests, *extra], within=within).ids

@@ -424,6 +424,9 @@ def _bordereau(p: Projection, e: _Entry) -> None:
         created_by=e.actor,
         content=Digest(str(e.detail["content_sha256"])),
         visa=None,
+        visa_date=None,
+        visa_authority=None,
+        visa_evidence=None,
         executed_at=None,
     )
 
@@ -433,7 +436,16 @@ def _evidence_disposed(p: Projection, e: _Entry) -> None:
 
 
 def _disposal(p: Projection, e: _Entry) -> None:
-    p.put("bordereaux", (e.subject(0),), visa=e.text("visa"), executed_at=e.at)
+    # Entries before 0.8 carry only the visa's reference; the other columns stay NULL.
+    p.put(
+        "bordereaux",
+        (e.subject(0),),
+        visa=e.text("visa"),
+        visa_date=e.text("visa_date"),
+        visa_authority=e.text("visa_authority"),
+        visa_evidence=e.text("visa_evidence"),
+        executed_at=e.at,
+    )
 
 
 def _publicity(p: Projection, e: _Entry) -> None:

@@ -1,5 +1,6 @@
 """``retention audit``: every piece with its retention date, status, policies and holds, what
-becomes eligible in the next twelve months, and a full integrity check.
+becomes eligible in the next twelve months, what is due for review (``tri``) or transfer
+(``versement``) rather than destruction, and a full integrity check.
 
 ``as_of`` plans ahead (or looks back): statuses are evaluated on that day, nothing changes.
 """
@@ -18,7 +19,7 @@ from plie_audit.db.session import Database
 from plie_audit.findings import Report
 from plie_audit.retention import catalog, events, holds
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
-from plie_audit.retention.policies import Duration
+from plie_audit.retention.policies import Duration, FinalAction
 
 HORIZON = Duration(years=1)
 
@@ -34,6 +35,15 @@ class RetentionAudit:
     holds: list[holds.HoldInfo]
     names: dict[str, tuple[str, str]]  # evidence id -> (kind, name)
 
+    def due(self, action: FinalAction) -> list[Retention]:
+        """Pieces whose retention is over and whose fate is ``action``: ``retention propose``
+        lists only those to destroy; the others go to the archives service (L212-2)."""
+        return [
+            piece
+            for piece in self.pieces
+            if piece.status is RetentionStatus.ELIGIBLE and piece.final_action is action
+        ]
+
     @property
     def summary(self) -> dict[str, int]:
         counts = Counter(piece.status.value for piece in self.pieces)
@@ -45,6 +55,8 @@ class RetentionAudit:
             "summary": self.summary,
             "pieces": [piece.as_json() for piece in self.pieces],
             "upcoming": [piece.as_json() for piece in self.upcoming],
+            "due_for_review": [piece.as_json() for piece in self.due(FinalAction.TRI)],
+            "due_for_transfer": [piece.as_json() for piece in self.due(FinalAction.TRANSFER)],
             "integrity": self.integrity.as_json(),
             "policies": [policy.as_json() for policy in self.policies],
             "events": [event.as_json() for event in self.events],

@@ -3,10 +3,12 @@
 1. ``propose``: the *bordereau d'élimination* lists the pieces eligible today (hashes, policy,
    legal basis), with an id, to be sent for the visa (Code du patrimoine R212-14: « Toute
    élimination est interdite sans ce visa »).
-2. ``dispose``: with the visa's reference, destroys exactly the pieces of that bordereau that
-   are still eligible by the real clock and not held. Bytes go only when no remaining filing
-   needs them (identical bytes are stored once). Rows, hashes and journal entries stay, so
-   earlier proofs still verify; a signed disposal certificate is filed.
+2. ``dispose``: with the visa — its reference, date and authority, and the bordereau signed
+   by the archives service, filed as ``visa-elimination`` — destroys exactly the pieces of that
+   bordereau that are still eligible by the real clock, not held and not excluded by a partial
+   visa. Bytes go only when no remaining filing needs them (identical bytes are stored once).
+   Rows, hashes and journal entries stay, so earlier proofs still verify; a signed disposal
+   certificate is filed.
 
 Bordereau bytes (format ``plie-audit/bordereau/1``), canonical JSON::
 
@@ -14,19 +16,22 @@ Bordereau bytes (format ``plie-audit/bordereau/1``), canonical JSON::
      "pieces": [{"convention", "final_action", "id", "kind", "legal_basis", "name",
                  "policies", "retain_until", "sha256", "size"}]}
 
-Certificate bytes (format ``plie-audit/certificat-elimination/1``), canonical JSON::
+Certificate bytes (format ``plie-audit/certificat-elimination/2``), canonical JSON::
 
-    {"bordereau", "disposed_at", "disposed_by", "format", "origin", "visa",
+    {"bordereau", "disposed_at", "disposed_by", "format", "origin", "producer", "visa",
+     "visa_authority", "visa_date", "visa_sha256",
      "pieces": [{"bytes_destroyed", "convention", "id", "kind", "name", "policies",
                  "sha256", "size"}],
      "skipped": [{"id", "reason"}]}
+
+(``/1``, before 0.8: no ``producer`` nor ``visa_*`` beyond ``visa``.)
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -36,7 +41,13 @@ from sqlalchemy.orm import Session
 from plie_audit import canonical, clock
 from plie_audit.db.models import Bordereau, Evidence
 from plie_audit.db.session import Database
-from plie_audit.errors import ConflictError, NotFoundError, RetentionError, StoreLocked
+from plie_audit.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RetentionError,
+    StoreLocked,
+)
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
@@ -44,7 +55,30 @@ from plie_audit.retention.policies import FinalAction
 from plie_audit.store import ObjectStore
 
 BORDEREAU_FORMAT = "plie-audit/bordereau/1"
-CERTIFICATE_FORMAT = "plie-audit/certificat-elimination/1"
+CERTIFICATE_FORMAT = "plie-audit/certificat-elimination/2"
+EXCLUDED = "excluded from the visa"  # the reason of a piece a partial visa did not approve
+
+
+@dataclass(frozen=True)
+class Visa:
+    """The visa d'élimination (Code du patrimoine R212-14): its reference, its date, the
+    authority that gave it, and the signed bordereau the archives service returned: its
+    SHA-256 (in the certificate) and the id it is filed under as ``visa-elimination`` (known
+    inside the disposal's commit; None on a dry run)."""
+
+    reference: str
+    on: date
+    authority: str
+    sha256: str
+    evidence: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "visa": self.reference,
+            "visa_date": self.on.isoformat(),
+            "visa_authority": self.authority,
+            "visa_sha256": self.sha256,
+        }
 
 
 @dataclass(frozen=True)
@@ -53,6 +87,14 @@ class BordereauInfo:
     content: bytes
     visa: str | None
     executed_at: datetime | None
+    visa_date: date | None = None
+    visa_authority: str | None = None
+    visa_evidence: str | None = None
+
+    @property
+    def created_on(self) -> date:
+        """The day (Europe/Paris) the bordereau was drawn up."""
+        return date.fromisoformat(str(self.data["today"]))
 
     @property
     def data(self) -> dict[str, Any]:
@@ -64,6 +106,9 @@ class BordereauInfo:
         return {
             **self.data,
             "visa": self.visa,
+            "visa_date": self.visa_date.isoformat() if self.visa_date else None,
+            "visa_authority": self.visa_authority,
+            "visa_evidence": self.visa_evidence,
             "executed_at": clock.isoformat(self.executed_at) if self.executed_at else None,
         }
 
@@ -78,6 +123,7 @@ class DisposalReport:
     disposed_at: datetime | None = None
     certificate: bytes | None = None  # canonical JSON, once executed
     certificate_ids: list[str] = field(default_factory=list)
+    visa_act: Visa | None = None  # date, authority and filed bordereau of the visa
     already_executed: bool = False  # a re-run: the bordereau was executed before
     leftovers_destroyed: list[str] = field(default_factory=list)  # bytes a re-run destroyed
 
@@ -85,6 +131,10 @@ class DisposalReport:
         return {
             "bordereau": self.bordereau,
             "visa": self.visa,
+            "visa_date": self.visa_act.on.isoformat() if self.visa_act else None,
+            "visa_authority": self.visa_act.authority if self.visa_act else None,
+            "visa_evidence": self.visa_act.evidence if self.visa_act else None,
+            "visa_sha256": self.visa_act.sha256 if self.visa_act else None,
             "dry_run": self.dry_run,
             "disposed": self.disposed,
             "skipped": self.skipped,
@@ -183,14 +233,30 @@ def get(db: Database, bordereau_id: str) -> BordereauInfo:
         row = session.get(Bordereau, bordereau_id)
         if row is None:
             raise NotFoundError(f"unknown bordereau {bordereau_id!r}")
-        return BordereauInfo(row.id, row.content, row.visa, row.executed_at)
+        return BordereauInfo(
+            row.id,
+            row.content,
+            row.visa,
+            row.executed_at,
+            row.visa_date,
+            row.visa_authority,
+            row.visa_evidence,
+        )
 
 
 def plan(
-    db: Database, bordereau_id: str
+    db: Database, bordereau_id: str, exclude: Collection[str] = ()
 ) -> tuple[BordereauInfo, list[dict[str, Any]], list[dict[str, str]]]:
-    """Which pieces of the bordereau may be destroyed now (real clock), which may not, why."""
+    """Which pieces of the bordereau may be destroyed now (real clock), which may not, why.
+    ``exclude``: the pieces a partial visa did not approve (each must be in the bordereau)."""
     info = get(db, bordereau_id)
+    listed = {str(piece["id"]) for piece in info.data["pieces"]}
+    strangers = sorted(set(exclude) - listed)
+    if strangers:
+        raise InputError(
+            f"--exclude {', '.join(strangers)}: not in bordereau {bordereau_id} "
+            "(its pieces are listed in the JSON `retention propose` wrote)"
+        )
     if info.executed_at is not None:
         raise ConflictError(
             f"bordereau {bordereau_id} was already executed on "
@@ -202,6 +268,9 @@ def plan(
     with db.read() as session:
         rules = RetentionRules.load(session)
         for piece in info.data["pieces"]:
+            if piece["id"] in exclude:
+                skipped.append({"id": piece["id"], "reason": EXCLUDED})
+                continue
             row = session.get(Evidence, piece["id"])
             if row is None:
                 skipped.append({"id": piece["id"], "reason": "no such piece"})
@@ -262,15 +331,19 @@ def _lock_expired(store: ObjectStore, sha256: str, now: datetime) -> bool:
 def report(
     actor: str,
     origin: str,
+    producer: str,
     bordereau_id: str,
-    visa: str,
+    visa: Visa,
     ready: list[dict[str, Any]],
     skipped: list[dict[str, str]],
     destroyed: set[str],
     now: datetime,
 ) -> DisposalReport:
-    """What the disposal does, and its certificate's bytes (before anything changes)."""
-    done = DisposalReport(bordereau_id, visa, False, skipped=skipped, disposed_at=now)
+    """What the disposal does, and its certificate's bytes (before anything changes; the
+    visa's ``evidence`` is the id its signed bordereau will be filed under)."""
+    done = DisposalReport(
+        bordereau_id, visa.reference, False, skipped=skipped, disposed_at=now, visa_act=visa
+    )
     done.disposed = [
         {
             **{
@@ -285,8 +358,9 @@ def report(
         {
             "format": CERTIFICATE_FORMAT,
             "bordereau": bordereau_id,
-            "visa": visa,
+            **visa.as_json(),
             "origin": origin,
+            "producer": producer,
             "disposed_at": clock.isoformat(now),
             "disposed_by": actor,
             "pieces": done.disposed,
@@ -296,7 +370,7 @@ def report(
     return done
 
 
-def mark(session: Session, actor: str, done: DisposalReport) -> None:
+def mark(session: Session, actor: str, done: DisposalReport, visa_evidence: str) -> None:
     """Inside the caller's write transaction (the one that files the certificate): mark the
     pieces disposed and the bordereau executed, journaled. A disposal interrupted before
     this commit changed nothing; after it, only leftover bytes remain to destroy."""
@@ -335,14 +409,24 @@ def mark(session: Session, actor: str, done: DisposalReport) -> None:
             detail={"visa": done.visa, "bordereau": done.bordereau},
             at=now,
         ).seq
+    assert done.visa_act is not None
+    visa = done.visa_act = replace(done.visa_act, evidence=visa_evidence)
     bordereau.visa, bordereau.executed_at = done.visa, now
+    bordereau.visa_date, bordereau.visa_authority = visa.on, visa.authority
+    bordereau.visa_evidence = visa.evidence
     journal.append(
         session,
         Event.DISPOSAL_COMPLETED,
         actor,
         subjects=[done.bordereau],
         sha256=[piece["sha256"] for piece in done.disposed],
-        detail={"visa": done.visa, "disposed": len(done.disposed), "skipped": len(done.skipped)},
+        detail={
+            **visa.as_json(),
+            "visa_evidence": visa.evidence,
+            "disposed": len(done.disposed),
+            "skipped": len(done.skipped),
+            "excluded": sorted(s["id"] for s in done.skipped if s["reason"] == EXCLUDED),
+        },
         at=now,
     )
 

@@ -183,13 +183,9 @@ class RetentionRules:
             status = RetentionStatus.ELIGIBLE
         else:
             status = RetentionStatus.RETAINED
-        # Destruction needs every applicable policy to end in destruction (a "transfer"
-        # policy sends the piece to the archives service instead).
-        final = (
-            FinalAction.DESTROY
-            if applicable and all(p.final_action is FinalAction.DESTROY for p in applicable)
-            else FinalAction.TRANSFER
-        )
+        # The fate per document kind (L212-2, R212-14): destruction only when every policy
+        # that applies destroys this kind; keeping for good wins over sorting (``tri``).
+        final = FinalAction.combine(p.final_action_for(row.kind) for p in applicable)
         return Retention(
             evidence_id=row.id,
             sha256=row.sha256,

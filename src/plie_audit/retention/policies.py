@@ -12,13 +12,14 @@ from __future__ import annotations
 import calendar
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from plie_audit.domain import Programme, check_date, check_text
+from plie_audit.domain import EvidenceKind, Programme, check_date, check_text
 from plie_audit.errors import InputError
 
 REPOSITORY_POLICIES = Path(__file__).resolve().parents[3] / "retention_policies"
@@ -38,8 +39,9 @@ FIELDS = {
     "source",
     "legal_basis",
     "interruption",
+    "final_actions",
 }
-REQUIRED = FIELDS - {"floor", "interruption"}
+REQUIRED = FIELDS - {"floor", "interruption", "final_actions"}
 
 
 class Trigger(StrEnum):
@@ -74,8 +76,43 @@ class Rounding(StrEnum):
 
 
 class FinalAction(StrEnum):
-    DESTROY = "destroy"
-    TRANSFER = "transfer"
+    """What becomes of a piece at the end of its retention (*sort final*), per document kind
+    as the archives' management table says: Code du patrimoine L212-2 (elimination agreed
+    between the producer and the archives administration; exact text UNCONFIRMED,
+    ../shared/reference/regulation.md F) and R212-14 (CONFIRMED: « Toute élimination est
+    interdite sans ce visa »)."""
+
+    DESTROY = "destroy"  # élimination (after the visa)
+    TRI = "tri"  # sorting by the archives service: part kept, part destroyed
+    TRANSFER = "transfer"  # versement: kept for good by the archives service
+
+    @classmethod
+    def combine(cls, actions: Iterable[FinalAction]) -> FinalAction:
+        """The fate when several policies apply: destruction only if all say so; keeping for
+        good wins over sorting."""
+        chosen = set(actions)
+        if not chosen or cls.TRANSFER in chosen:
+            return cls.TRANSFER
+        if cls.TRI in chosen:
+            return cls.TRI
+        return cls.DESTROY
+
+
+@dataclass(frozen=True)
+class FinalActions:
+    """``[final_actions]`` of a policy file: the fate per document kind (the archives
+    service's management table, *tableau de gestion*), with its confirmation state. Kinds
+    not listed take the policy's ``final_action``."""
+
+    by_kind: Mapping[str, FinalAction]
+    confirmed: bool
+    source: str
+
+    def as_json(self) -> dict[str, Any]:
+        grouped: dict[str, list[str]] = {}
+        for kind, action in sorted(self.by_kind.items()):
+            grouped.setdefault(action.value, []).append(kind)
+        return {**grouped, "confirmed": self.confirmed, "source": self.source}
 
 
 @dataclass(frozen=True)
@@ -147,6 +184,13 @@ class RetentionPolicy:
     legal_text: str
     legal_article: str
     interruption: Interruption | None = None
+    final_actions: FinalActions | None = None
+
+    def final_action_for(self, kind: str) -> FinalAction:
+        """The fate of a piece of ``kind`` at the end of this policy's period."""
+        if self.final_actions is not None and kind in self.final_actions.by_kind:
+            return self.final_actions.by_kind[kind]
+        return self.final_action
 
     @property
     def lengthen_only(self) -> bool:
@@ -198,6 +242,7 @@ class RetentionPolicy:
             "legal_basis": {"text": self.legal_text, "article": self.legal_article},
             "interruption": self.interruption.as_json() if self.interruption else None,
             "lengthen_only": self.lengthen_only,
+            "final_actions": self.final_actions.as_json() if self.final_actions else None,
         }
 
 
@@ -272,6 +317,9 @@ def parse_policy(text: str, where: str) -> RetentionPolicy:
             source=_text(table, "source", f"{where} [interruption]"),
             article=_text(table, "article", f"{where} [interruption]"),
         )
+    final_actions = None
+    if "final_actions" in data:
+        final_actions = _final_actions(data["final_actions"], where)
     return RetentionPolicy(
         id=policy_id,
         title=_text(data, "title", where),
@@ -287,6 +335,39 @@ def parse_policy(text: str, where: str) -> RetentionPolicy:
         legal_text=_text(basis, "text", f"{where} [legal_basis]"),
         legal_article=_text(basis, "article", f"{where} [legal_basis]"),
         interruption=interruption,
+        final_actions=final_actions,
+    )
+
+
+def _final_actions(table: Any, where: str) -> FinalActions:
+    """``[final_actions]``: lists of evidence kinds under ``destroy``, ``tri``, ``transfer``,
+    each kind once, plus ``confirmed`` and ``source``."""
+    at = f"{where} [final_actions]"
+    if not isinstance(table, dict):
+        raise InputError(f"{at} must be a table")
+    actions = {action.value for action in FinalAction}
+    unknown = set(table) - actions - {"confirmed", "source"}
+    if unknown or not {"confirmed", "source"} <= set(table):
+        raise InputError(
+            f"{at} needs confirmed, source and lists under {', '.join(sorted(actions))}"
+            + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else "")
+        )
+    kinds = {kind.value for kind in EvidenceKind}
+    by_kind: dict[str, FinalAction] = {}
+    for action in sorted(actions & set(table)):
+        listed = table[action]
+        if not isinstance(listed, list) or not all(isinstance(k, str) for k in listed):
+            raise InputError(f"{at}: {action} must be a list of evidence kinds")
+        for kind in listed:
+            if kind not in kinds:
+                raise InputError(f"{at}: unknown evidence kind {kind!r}")
+            if kind in by_kind:
+                raise InputError(f"{at}: kind {kind!r} is listed twice")
+            by_kind[kind] = FinalAction(action)
+    return FinalActions(
+        by_kind=by_kind,
+        confirmed=_flag(table, "confirmed", at),
+        source=_text(table, "source", at),
     )
 
 

@@ -57,3 +57,13 @@ def signed(
         location=location or ctx.origin,
         tsa_url=ctx.settings.tsa_url,
     )
+
+
+def producer(ctx: Context) -> str:
+    """The *service producteur* the archival documents name (bordereau, certificate): as
+    ``init --producer`` recorded it in the journal's first entry (so an edit of archive.toml
+    changes nothing), else the archive's origin, said to be only that."""
+    named = ctx.initialisation().get("producer")
+    if isinstance(named, str) and named.strip():
+        return named
+    return f"{ctx.origin} (service producteur non renseigné à la création de l'archive)"

@@ -70,6 +70,7 @@ class InitOptions(TypedDict, total=False):
     tsa_url: str | None
     tsa_anchors: Sequence[x509.Certificate]
     sensitive_kinds: Sequence[str]
+    producer: str | None  # the service producteur named on the bordereaux d'élimination
 
 
 def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> Context:
@@ -83,6 +84,9 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
     identities.check_new_passphrase(passphrase, "the archive passphrase")
     database_url, store = options.get("database_url"), options.get("store")
     origin, tsa_url = options.get("origin"), options.get("tsa_url")
+    producer = options.get("producer")
+    if producer is not None:
+        producer = clean_text(producer, "--producer", max_length=200, required=True)
     tsa_anchors = options.get("tsa_anchors", ())
     archive_id = str(uuid.uuid4())
     # The origin is the Organization (O) of every certificate the archive issues, and X.520
@@ -159,6 +163,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
                     "sensitive_kinds": sorted({*ALWAYS_SENSITIVE, *sensitive}),
                     "journal_key": checkpoints.verifier_key(origin, journal_key),
                     "tsa_url": tsa_url,
+                    **({"producer": producer} if producer else {}),
                 },
                 at=now,
             )

@@ -9,7 +9,9 @@ list policies and run an audit that only reports.
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
 from plie_audit.domain import EvidenceKind, Programme, Role, check_date, clean_text
-from plie_audit.errors import JournalError, RetentionError
+from plie_audit.errors import InputError, JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
@@ -29,7 +31,7 @@ from plie_audit.retention import catalog, disposal, holds
 from plie_audit.retention import events as trigger_events
 from plie_audit.retention import locks as storage_locks
 from plie_audit.retention.engine import Retention
-from plie_audit.retention.policies import Trigger, parse_policy
+from plie_audit.retention.policies import FinalAction, Trigger, parse_policy
 from plie_audit.services import Service, documents
 from plie_audit.verification import governing
 from plie_audit.verification.governing import Unproven
@@ -297,7 +299,7 @@ class RetentionService(Service):
                 "origin": data["origin"],
                 "produced_at": clock.parse_instant(data["created_at"]),
                 "produced_by": data["created_by"],
-                "service": self.ctx.origin,
+                "service": documents.producer(self.ctx),
                 "pieces": [
                     {
                         **piece,
@@ -323,16 +325,35 @@ class RetentionService(Service):
         return disposal.get(self.ctx.db, bordereau_id)
 
     def dispose(
-        self, actor: Actor, bordereau_id: str, visa: str, *, dry_run: bool = False
+        self,
+        actor: Actor,
+        bordereau_id: str,
+        visa: str,
+        *,
+        visa_date: date,
+        visa_authority: str,
+        visa_file: Path,
+        exclude: Sequence[str] = (),
+        dry_run: bool = False,
     ) -> disposal.DisposalReport:
-        """Destroy the pieces of a bordereau that are still eligible by the real clock.
+        """Destroy the pieces of a bordereau that are still eligible by the real clock, under
+        the visa of the archives service (Code du patrimoine R212-14: « Toute élimination est
+        interdite sans ce visa »): its reference ``visa``, its date, the authority that gave
+        it, and the bordereau it signed (``visa_file``, filed as ``visa-elimination``). A
+        partial visa approves only part of the bordereau: ``exclude`` the others.
 
-        The pieces are marked disposed and the signed certificate filed in one commit; bytes
-        are destroyed after it. Re-running a bordereau already executed under the same visa
-        (after an interruption) destroys what bytes are left and files nothing new.
+        The pieces are marked disposed, the visa and the signed certificate filed in one
+        commit; bytes are destroyed after it. Re-running a bordereau already executed under
+        the same visa (after an interruption) destroys what bytes are left and files nothing
+        new.
         """
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention dispose", [bordereau_id])
         visa = clean_text(visa, "--visa", max_length=200, required=True)
+        visa_authority = clean_text(
+            visa_authority, "--visa-authority", max_length=200, required=True
+        )
+        check_date(visa_date, "--visa-date", future=False)
+        excluded = [clean_text(one, "--exclude", max_length=64, required=True) for one in exclude]
         # Holds, requests, events, policies, bordereaux and disposals as the journal records
         # them, before the bordereau is even read (issue 16).
         try:
@@ -343,7 +364,17 @@ class RetentionService(Service):
         known = disposal.get(self.ctx.db, bordereau_id)
         if known.executed_at is not None and known.visa == visa:
             return self._finish(actor, known, dry_run)
-        _bordereau, ready, skipped = disposal.plan(self.ctx.db, bordereau_id)
+        if visa_date < known.created_on:
+            raise InputError(
+                f"--visa-date {visa_date.isoformat()} is before bordereau {bordereau_id} was "
+                f"drawn up ({known.created_on.isoformat()}): a visa approves a bordereau it "
+                "has read"
+            )
+        signed = textin.read_bytes(visa_file, "signed bordereau (--visa-file)", 256 << 20)
+        if not signed:
+            raise InputError(f"--visa-file {visa_file}: empty file, not a signed bordereau")
+        act = disposal.Visa(visa, visa_date, visa_authority, hashlib.sha256(signed).hexdigest())
+        _bordereau, ready, skipped = disposal.plan(self.ctx.db, bordereau_id, excluded)
         if not ready:
             self.ctx.refuse(  # journaled as a refusal, exit 50
                 actor.name,
@@ -363,13 +394,27 @@ class RetentionService(Service):
             self._refuse(actor, "retention dispose", [bordereau_id], unproven)
         if dry_run:
             return disposal.DisposalReport(
-                bordereau_id, visa, True, disposed=[dict(p) for p in ready], skipped=skipped
+                bordereau_id,
+                visa,
+                True,
+                disposed=[dict(p) for p in ready],
+                skipped=skipped,
+                visa_act=act,
             )
         now = clock.now()
         store = self.ctx.store
         destroy = disposal.bytes_to_destroy(self.ctx.db, store, ready, now)
+        producer = documents.producer(self.ctx)
         report = disposal.report(
-            actor.name, self.ctx.origin, bordereau_id, visa, ready, skipped, destroy, now
+            actor.name,
+            self.ctx.origin,
+            producer,
+            bordereau_id,
+            act,
+            ready,
+            skipped,
+            destroy,
+            now,
         )
         assert report.certificate is not None
         document = documents.signed(
@@ -378,6 +423,10 @@ class RetentionService(Service):
             {
                 "bordereau_id": bordereau_id,
                 "visa": visa,
+                "visa_date": visa_date,
+                "visa_authority": visa_authority,
+                "visa_sha256": act.sha256,
+                "producer": producer,
                 "disposed_at": now,
                 "disposed_by": actor.name,
                 "pieces": [{**p, "policy_id": ", ".join(p["policies"])} for p in report.disposed],
@@ -393,7 +442,14 @@ class RetentionService(Service):
             ],
             reason="Certificat d'élimination",
         )
-        report.certificate_ids = filing.file_documents(
+        visa_request = filing.PieceRequest(
+            path=visa_file,
+            convention=None,
+            kind=EvidenceKind.VISA_ELIMINATION,
+            label=f"Visa d'élimination {visa} du {visa_date.isoformat()} ({visa_authority}), "
+            f"bordereau {bordereau_id}",
+        )
+        ids = filing.file_documents(
             action,
             [
                 (f"certificat-elimination-{bordereau_id}.pdf", document),
@@ -402,8 +458,10 @@ class RetentionService(Service):
             convention=None,
             kind=EvidenceKind.CERTIFICAT_ELIMINATION,
             label=f"Certificat d'élimination, bordereau {bordereau_id}, visa {visa}",
-            within=lambda session, _ids: disposal.mark(session, actor.name, report),
+            within=lambda session, ids: disposal.mark(session, actor.name, report, ids[2]),
+            extra=[visa_request],
         )
+        report.certificate_ids = ids[:2]
         # After the commit: a disposal interrupted here is finished by running it again.
         disposal.destroy_unneeded_bytes(self.ctx.db, store, destroy)
         return report
@@ -463,6 +521,7 @@ def _audit_context(
             "retain_until": retention.retain_until,
             "policies": list(retention.policies),
             "holds": list(retention.holds),
+            "final_action": retention.final_action.value,
         }
 
     return {
@@ -478,6 +537,8 @@ def _audit_context(
         },
         "pieces": [piece(r) for r in report.pieces],
         "upcoming": [piece(r) for r in report.upcoming],
+        "due_for_review": [piece(r) for r in report.due(FinalAction.TRI)],
+        "due_for_transfer": [piece(r) for r in report.due(FinalAction.TRANSFER)],
         "policies": [
             {
                 "id": p.policy.id,

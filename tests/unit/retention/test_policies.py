@@ -10,7 +10,9 @@ import pytest
 from plie_audit.domain import Programme
 from plie_audit.errors import InputError
 from plie_audit.retention.policies import (
+    REPOSITORY_POLICIES,
     Duration,
+    FinalAction,
     Rounding,
     parse_duration,
     parse_policy,
@@ -144,3 +146,45 @@ def test_a_change_may_not_shorten(shipped) -> None:
     year_end = replace(seed, rounding=Rounding.END_OF_YEAR)
     assert year_end.never_shorter_than(seed) is None
     assert seed.never_shorter_than(year_end) is not None
+
+
+# ------------------------------------------------------------------ final action per kind
+# Code du patrimoine L212-2, R212-14 (issue 18): destruction, tri or transfer per kind.
+
+
+def test_the_2007_2013_policy_destroys_justificatifs_and_sends_the_rest_to_tri(shipped) -> None:
+    seed = shipped[SEED]
+    assert seed.final_actions is not None and not seed.final_actions.confirmed
+    assert "UNCONFIRMED" in seed.final_actions.source
+    for kind in ("facture", "bulletin-salaire", "titre-transport", "liste-depenses", "note-frais"):
+        assert seed.final_action_for(kind) is FinalAction.DESTROY
+    for kind in ("convention", "avenant", "etat-certifie", "bilan-final", "autre", "publication"):
+        assert seed.final_action_for(kind) is FinalAction.TRI
+
+
+def test_several_policies_destroy_only_when_all_do() -> None:
+    combine = FinalAction.combine
+    assert combine([FinalAction.DESTROY, FinalAction.DESTROY]) is FinalAction.DESTROY
+    assert combine([FinalAction.DESTROY, FinalAction.TRI]) is FinalAction.TRI
+    assert combine([FinalAction.TRI, FinalAction.TRANSFER]) is FinalAction.TRANSFER
+    assert combine([]) is FinalAction.TRANSFER  # no policy: never destroyed
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('destroy = ["facture"]\nsource = "x"', "needs confirmed, source"),
+        ('destroy = ["factures"]\nconfirmed = false\nsource = "x"', "unknown evidence kind"),
+        (
+            'destroy = ["facture"]\ntri = ["facture"]\nconfirmed = false\nsource = "x"',
+            "listed twice",
+        ),
+        ('burn = ["facture"]\nconfirmed = false\nsource = "x"', "unknown: burn"),
+        ('destroy = "facture"\nconfirmed = false\nsource = "x"', "must be a list"),
+    ],
+)
+def test_a_bad_final_actions_table_is_refused(shipped, table: str, message: str) -> None:
+    text = (REPOSITORY_POLICIES / "esf-2021-2027.toml").read_text(encoding="utf-8")
+    text = text.split("\n[final_actions]")[0] + "\n[final_actions]\n" + table + "\n"
+    with pytest.raises(InputError, match=message):
+        parse_policy(text, "bad.toml")

@@ -95,6 +95,8 @@ def audit_context(pieces: int = AUDIT_PIECES, *, confirmed: bool = False) -> dic
         },
         "pieces": rows,
         "upcoming": rows[:3],
+        "due_for_review": rows[3:5],
+        "due_for_transfer": [],
         "policies": [
             policy("FSE-2007-2013", confirmed=True),
             policy("FSE-2014-2020", confirmed=confirmed),
@@ -139,6 +141,10 @@ def certificat_context() -> dict[str, Any]:
         "origin": ORIGIN,
         "bordereau_id": "BE-2018-0001",
         "visa": "AD69/2018/042",
+        "visa_date": date(2018, 3, 28),
+        "visa_authority": "Archives départementales du Rhône",
+        "visa_sha256": digest(9),
+        "producer": "ANPE — Agence locale pour l'emploi de Lyon Part-Dieu",
         "disposed_at": datetime(2018, 4, 2, 8, 30, tzinfo=UTC),
         "disposed_by": "Hélène Garçon",
         "pieces": [
@@ -249,7 +255,8 @@ def test_audit_is_a_pdf_with_french_headings_and_values(audit_pdf: bytes, audit_
         "4. Événements déclencheurs enregistrés",
         "31 mars 2017",
         "5. Pièces éliminables dans les douze prochains mois",
-        "6. Détail des pièces",
+        "6. Pièces à trier ou à verser au service d'archives",
+        "7. Détail des pièces",
         "Total 120",
         "Document produit par plie-audit",
     ):

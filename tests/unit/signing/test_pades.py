@@ -7,7 +7,7 @@ its "Signature Validation" line is asserted.
 from __future__ import annotations
 
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -48,6 +48,10 @@ def document() -> bytes:
         "origin": "anpe.example/lyon",
         "bordereau_id": "BE-2018-0001",
         "visa": "AD69/2018/042",
+        "visa_date": date(2018, 3, 28),
+        "visa_authority": "Archives départementales du Rhône",
+        "visa_sha256": "0" * 64,
+        "producer": "ANPE — Agence locale pour l'emploi de Lyon Part-Dieu",
         "disposed_at": datetime(2018, 4, 2, 8, 30, tzinfo=UTC),
         "disposed_by": SIGNER_NAME,
         "pieces": [],

@@ -447,7 +447,7 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
 ) -> None:
     # Issue 18: "l'agence peut demander le versement d'au moins trois acomptes par tranche de
     # 12 mois" (article 4, footnote 2) is a right of the agency, not a cap: four acomptes in
-    # four months, each on the bilan intermédiaire and within the certified expenses, are fine.
+    # four months, each on its bilan intermédiaire and within the certified expenses, are fine.
     ref = _avance_convention(copy, tmp_path, "10000.00")
     pieces = tmp_path / "pieces"
     for month in (4, 5):
@@ -464,6 +464,8 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
     for month in (6, 7, 8, 9):
         day = date(2008, month, 10)
         with at(f"{day} 12:00:00"):
+            if month > 6:  # each acompte on its own bilan intermédiaire (article 5-1)
+                copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=day)
             _, found = copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)
         assert found == []
     assert len(copy.payment.list(ref)) == 4
@@ -609,3 +611,102 @@ def test_a_piece_charged_to_two_conventions(copy: Archive, tmp_path: Path) -> No
     report = copy.accounting.check(CONV)
     assert _kinds(report) == Counter({"double-funding": 1})
     assert "PLIE-VILLEURBANNE-2007" in report.findings[0].found
+
+
+# ------------------------------------------------ issue 18: acomptes on bilans and états
+
+
+def _venissieux_lines(copy: Archive, tmp_path: Path, ref: str) -> None:
+    """Two salaries of 2 500 (April and May 2008), imported on 1 June 2008."""
+    pieces = tmp_path / "pieces"
+    for month in (4, 5):
+        (pieces / f"venissieux-{month}.pdf").write_text(f"%PDF-1.4\n% bulletin {month}/2008\n")
+    rows = [
+        f"2008-0{month}-28,cout-salarial,Salaire 0{month}/2008,2500.00,2008-0{month}-28,"
+        f"VEN-SAL-0{month},bulletin-salaire:venissieux-{month}.pdf,,,"
+        for month in (4, 5)
+    ]
+    with at("2008-06-01 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux.csv", rows))
+
+
+def _acompte_rules(report: Any) -> list[tuple[str, str]]:
+    kinds = {"acompte-without-bilan", "payments-above-certified"}
+    return [(f.subject, f.kind.value) for f in report.findings if f.kind.value in kinds]
+
+
+def test_etats_for_successive_periods_add_up(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: April (2 500) certified on 5 May, May (2 500) certified on 5 June: on 10 June
+    # the certified expenses are 5 000, not the latest état's 2 500 — an acompte of 4 000
+    # rests on them; one of 5 500 is above them.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(
+            MARIE,
+            ref,
+            since=date(2008, 4, 1),
+            until=date(2008, 4, 30),
+            certified_on=date(2008, 5, 5),
+        )
+        copy.statement.certify(MARIE, ref, since=date(2008, 5, 1), until=date(2008, 5, 31))
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    with at("2008-06-10 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("4000.00"), date(2008, 6, 10)
+        )
+    assert found == []
+    assert copy.accounting.check(ref).ok
+    with at("2008-06-11 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 11))
+    with at("2008-06-12 10:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 6, 12)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "payments-above-certified", "5500.00")
+    ]
+    assert "5000.00" in found[0].expected
+
+
+def test_an_etat_filed_later_carries_its_certification_date(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: the état of April-May certified on 5 June but filed on 1 July: the acompte of
+    # 10 June rests on it (its own date, not the wall clock's); the same état filed on 1 July
+    # without --certified-on is certified on 1 July, after the acompte: its finding.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    with at("2008-06-10 10:00:00"):
+        acompte, _ = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("4000.00"), date(2008, 6, 10)
+        )
+    with at("2008-07-01 10:00:00"):
+        with pytest.raises(InputError, match="--certified-on 2008-07-03 is in the future"):
+            copy.statement.certify(MARIE, ref, certified_on=date(2008, 7, 3))
+        certified = copy.statement.certify(MARIE, ref, certified_on=date(2008, 6, 5))
+    assert certified.statement.certified_on == date(2008, 6, 5)
+    assert [s.certified_on for s in copy.statement.list(ref)] == [date(2008, 6, 5)]
+    assert _acompte_rules(copy.accounting.check(ref)) == []
+    assert copy.verify().ok  # certified_on is replayed from the journal
+    _sql(copy, "UPDATE statements SET certified_on = NULL")  # recorded, not certified, on 1 July
+    assert (acompte.id, "payments-above-certified") in _acompte_rules(copy.accounting.check(ref))
+
+
+def test_each_acompte_rests_on_its_own_bilan_intermediaire(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 5-1 ("lors de sa demande d'acompte, un bilan intermédiaire"): the
+    # bilan of 5 June covers the acompte of 10 June; the acompte of 10 July has none since.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref)
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    ids = []
+    for day in (date(2008, 6, 10), date(2008, 7, 10)):
+        with at(f"{day} 12:00:00"):
+            ids.append(
+                copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)[0].id
+            )
+    report = copy.accounting.check(ref)
+    assert _acompte_rules(report) == [(ids[1], "acompte-without-bilan")]
+    assert "dated after 2008-06-10 to 2008-07-10" in report.findings[0].expected

@@ -6,8 +6,11 @@ history is never refused — and every breach of the convention's rules is a fin
   every avance before it, against the budget of ``convention add`` — an avenant raising the
   budget later does not clear an earlier excess — and comes after a filed *déclaration de
   commencement d'exécution* (footnote 1);
-- each acompte is at least 10 % of the budget and rests on a bilan intermédiaire; the
-  cumulated payments never exceed the certified expenses, nor 80 % of the budget before the
+- each acompte is at least 10 % of the budget and rests on its own bilan intermédiaire, dated
+  after the previous acompte and by its day (article 5-1: "lors de sa demande d'acompte");
+  the cumulated payments never exceed the certified expenses *as of the payment's day* — the
+  états certified by then, by their own date (``statement certify --certified-on``), états
+  for successive periods adding up (:func:`certified_by`) — nor 80 % of the budget before the
   solde (footnote 2);
 - "l'agence peut demander le versement d'au moins trois acomptes par tranche de 12 mois"
   (footnote 2) is a right of the agency, not a cap: no number of acomptes is ever a finding;
@@ -162,30 +165,41 @@ def _interim_bilan_dates(session: Session, convention: str) -> list[date]:
     return sorted(produced + filed)
 
 
+def certified_on(row: Statement) -> date:
+    """The day an état was certified: its own date (``statement certify --certified-on``),
+    else — an état recorded before it existed — the day it was recorded (Europe/Paris)."""
+    return row.certified_on or row.created_at.astimezone(clock.PARIS).date()
+
+
+def _overlap(a: Statement, b: Statement) -> bool:
+    return (a.since or date.min) <= (b.until or date.max) and (b.since or date.min) <= (
+        a.until or date.max
+    )
+
+
 def certified_by(session: Session, convention: str, day: date) -> Decimal | None:
-    """The certified expenses as of ``day``: the total of the latest état certifié exact
-    certified on or before that day (None when none was)."""
+    """The cumulative certified expenses as of ``day`` (issue 18, article 4: "≤ certified
+    expenses" at the payment's date): the états certified on or before that day — by their
+    own date, never the day they were recorded — in the order they were certified; états for
+    successive periods add up, and an état whose period overlaps an earlier one's replaces it
+    (1 January–30 September certified after 1 January–30 June). None when none was."""
     rows = (
-        session.execute(
-            select(Statement)
-            .where(Statement.convention_ref == convention)
-            .order_by(Statement.created_at)
-        )
+        session.execute(select(Statement).where(Statement.convention_ref == convention))
         .scalars()
         .all()
     )
-    totals = [row.total for row in rows if row.created_at.astimezone(clock.PARIS).date() <= day]
-    return totals[-1] if totals else None
+    kept: list[Statement] = []
+    for row in sorted(rows, key=lambda r: (certified_on(r), r.created_at, r.id)):
+        if certified_on(row) > day:
+            continue
+        kept = [earlier for earlier in kept if not _overlap(earlier, row)]
+        kept.append(row)
+    return sum((row.total for row in kept), Decimal("0.00")) if kept else None
 
 
 def latest_certified(session: Session, convention: str) -> Decimal | None:
-    row = session.execute(
-        select(Statement)
-        .where(Statement.convention_ref == convention)
-        .order_by(Statement.created_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    return row.total if row is not None else None
+    """The cumulative certified expenses, every état counted (:func:`certified_by`)."""
+    return certified_by(session, convention, date.max)
 
 
 def check(session: Session, convention: str) -> list[Finding]:
@@ -208,6 +222,7 @@ def check(session: Session, convention: str) -> list[Finding]:
     findings: list[Finding] = []
     paid_before = Decimal("0.00")
     avances = Decimal("0.00")
+    previous_acompte: date | None = None
     for payment in payments:
         subject = payment.id
         amount, day = payment.amount, payment.paid_on
@@ -246,15 +261,25 @@ def check(session: Session, convention: str) -> list[Finding]:
                         format_amount(amount),
                     )
                 )
-            if not any(issued <= day for issued in interim):
+            # Article 5-1: "L'ANPE dépose lors de sa demande d'acompte, un bilan
+            # intermédiaire": each acompte rests on its own bilan, covering its period — dated
+            # after the previous acompte (from the convention's start for the first) and by
+            # the acompte's day; one bilan does not serve two acomptes.
+            since = previous_acompte
+            if not any(
+                (issued > since if since else issued >= conv.start_date) and issued <= day
+                for issued in interim
+            ):
+                after = f"after {since.isoformat()}" if since else f"from {conv.start_date}"
                 findings.append(
                     Finding(
                         subject,
                         FindingKind.ACOMPTE_WITHOUT_BILAN,
-                        f"a bilan intermédiaire by {day}",
-                        "none",
+                        f"a bilan intermédiaire dated {after} to {day} (article 5-1)",
+                        ", ".join(d.isoformat() for d in interim) or "none",
                     )
                 )
+            previous_acompte = day
             certified = certified_by(session, convention, day)
             if certified is None or paid_before + amount > certified:
                 findings.append(

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plie_audit import canonical, csvsafe
+from plie_audit import canonical, clock, csvsafe
 from plie_audit.accounting import budget
 from plie_audit.accounting.expenses import COLUMNS, LineInfo
 from plie_audit.db.models import Convention, JournalEntry, Statement
@@ -171,6 +171,7 @@ class StatementInfo:
     until: date | None
     total: Decimal
     lines: int
+    certified_on: date | None = None  # the état's own date (statement certify --certified-on)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +182,7 @@ class StatementInfo:
             "until": self.until.isoformat() if self.until else None,
             "total": format_amount(self.total),
             "lines": self.lines,
+            "certified_on": self.certified_on.isoformat() if self.certified_on else None,
         }
 
 
@@ -192,7 +194,14 @@ def list_statements(session: Session, convention: str) -> list[StatementInfo]:
     ).scalars()
     return [
         StatementInfo(
-            r.id, r.convention_ref, r.evidence_id, r.since, r.until, r.total, r.lines_count
+            r.id,
+            r.convention_ref,
+            r.evidence_id,
+            r.since,
+            r.until,
+            r.total,
+            r.lines_count,
+            r.certified_on or r.created_at.astimezone(clock.PARIS).date(),
         )
         for r in rows
     ]

@@ -184,6 +184,19 @@ def _kinds(report: Any) -> Counter[str]:
     return Counter(finding.kind.value for finding in report.findings)
 
 
+# The day each second convention is checked: before its bilan final is due (end + 3 months;
+# later, its absence is a finding of its own, final-bilan-missing).
+CHECKED_ON = {
+    "PLIE-BRON-2007": "2008-03-31 12:00:00",
+    "PLIE-VENISSIEUX-2008": "2008-12-31 12:00:00",
+}
+
+
+def _check(copy: Archive, ref: str) -> Any:
+    with at(CHECKED_ON[ref]):
+        return copy.accounting.check(ref)
+
+
 def _sql(archive: Archive, statement: str, params: tuple[Any, ...] = ()) -> None:
     with closing(sqlite3.connect(archive.root / "archive.db")) as db, db:
         db.execute(statement, params)
@@ -331,7 +344,7 @@ def test_avances_are_limited_to_20_percent_together(copy: Archive, tmp_path: Pat
     ]
     assert "2000.00 (20 % of the budget as signed, 10000.00)" in found[0].expected
     _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert [(f.subject, f.kind.value) for f in report.findings] == [
         (second.id, "avance-above-20-percent")
     ]
@@ -347,7 +360,7 @@ def test_avances_at_20_percent_together_are_no_finding(copy: Archive, tmp_path: 
             MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 6, 2)
         )
     assert found == []
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def _avenant(copy: Archive, tmp_path: Path, ref: str, total: str, effective: date) -> None:
@@ -386,7 +399,7 @@ def test_an_avenant_is_never_retroactive(copy: Archive, tmp_path: Path) -> None:
         ids["september"] = copy.payment.add(
             MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 9, 20)
         )[0].id
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert _payment_rules(report, ids) == [
         ("july", "payments-above-80-percent"),
         ("september", "acompte-below-10-percent"),
@@ -407,7 +420,7 @@ def test_a_payment_before_an_avenant_is_judged_on_the_budget_before_it(
             MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 7, 1)
         )[0]
     _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
-    assert _payment_rules(copy.accounting.check(ref), {"july": july.id}) == []
+    assert _payment_rules(_check(copy, ref), {"july": july.id}) == []
 
 
 def test_avenants_take_effect_in_their_order(copy: Archive, tmp_path: Path) -> None:
@@ -469,7 +482,7 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
             _, found = copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)
         assert found == []
     assert len(copy.payment.list(ref)) == 4
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) -> None:
@@ -483,7 +496,7 @@ def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) ->
             MARIE, ref, PaymentKind.REVERSEMENT, Decimal("500.00"), date(2008, 10, 1)
         )
     assert found == []
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
     with at("2008-11-01 12:00:00"):
         second, found = copy.payment.add(
             MARIE, ref, PaymentKind.REVERSEMENT, Decimal("1600.00"), date(2008, 11, 1)
@@ -551,7 +564,7 @@ def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
             "bulletin-salaire:bron-2.pdf,,,",
         ],
     )
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert _kinds(report) == Counter({"over-budget": 1})
     assert [w.kind.value for w in report.warnings] == ["poste-over-budget"]
     # an avenant raises the ceiling: the finding goes
@@ -560,7 +573,7 @@ def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
     with at("2007-12-21 10:00:00"):
         info = copy.convention.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("7000.00")}, avenant)
     assert info.number == 1 and info.total == Decimal("7000.00")
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -> None:
@@ -575,7 +588,7 @@ def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -
             "titre-transport:bron-2.pdf,,,",
         ],
     )
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert report.findings == []
     assert [(w.kind.value, w.subject) for w in report.warnings] == [
         ("poste-over-budget", f"{ref}/deplacement")
@@ -656,7 +669,7 @@ def test_etats_for_successive_periods_add_up(copy: Archive, tmp_path: Path) -> N
             MARIE, ref, PaymentKind.ACOMPTE, Decimal("4000.00"), date(2008, 6, 10)
         )
     assert found == []
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
     with at("2008-06-11 10:00:00"):
         copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 11))
     with at("2008-06-12 10:00:00"):
@@ -687,10 +700,10 @@ def test_an_etat_filed_later_carries_its_certification_date(copy: Archive, tmp_p
         certified = copy.statement.certify(MARIE, ref, certified_on=date(2008, 6, 5))
     assert certified.statement.certified_on == date(2008, 6, 5)
     assert [s.certified_on for s in copy.statement.list(ref)] == [date(2008, 6, 5)]
-    assert _acompte_rules(copy.accounting.check(ref)) == []
+    assert _acompte_rules(_check(copy, ref)) == []
     assert copy.verify().ok  # certified_on is replayed from the journal
     _sql(copy, "UPDATE statements SET certified_on = NULL")  # recorded, not certified, on 1 July
-    assert (acompte.id, "payments-above-certified") in _acompte_rules(copy.accounting.check(ref))
+    assert (acompte.id, "payments-above-certified") in _acompte_rules(_check(copy, ref))
 
 
 def test_each_acompte_rests_on_its_own_bilan_intermediaire(copy: Archive, tmp_path: Path) -> None:
@@ -707,6 +720,98 @@ def test_each_acompte_rests_on_its_own_bilan_intermediaire(copy: Archive, tmp_pa
             ids.append(
                 copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)[0].id
             )
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert _acompte_rules(report) == [(ids[1], "acompte-without-bilan")]
     assert "dated after 2008-06-10 to 2008-07-10" in report.findings[0].expected
+
+
+# ------------------------------------------------ issue 18: the solde and the bilan final
+
+
+def _bron_over_budget(copy: Archive, tmp_path: Path) -> str:
+    """Bron: budget 5 000, real expenses 7 000, certified on 2008-01-10, bilan final on 2008-01-15."""
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("5000.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-04-28,cout-salarial,Salaire 04/2007,3500.00,2007-04-28,BRON-SAL-04,"
+            "bulletin-salaire:bron-2.pdf,,,",
+        ],
+    )
+    with at("2008-01-15 10:00:00"):
+        copy.statement.certify(MARIE, ref, certified_on=date(2008, 1, 10))
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 1, 15))
+    return ref
+
+
+def _solde_rules(report: Any) -> list[tuple[str, str]]:
+    kinds = {"solde-mismatch", "solde-before-final-bilan", "final-bilan-missing"}
+    return [(f.kind.value, f.found) for f in report.findings if f.kind.value in kinds]
+
+
+def test_the_solde_is_capped_at_the_budget(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 4: "ces dépenses réelles ne peuvent aller au-delà du budget
+    # prévisionnel conventionné": 7 000 spent on a budget of 5 000 — the solde is 5 000.
+    ref = _bron_over_budget(copy, tmp_path)
+    with at("2008-02-01 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("5000.00"), date(2008, 2, 1)
+        )
+    assert found == []
+    assert _solde_rules(_check(copy, ref)) == []  # over-budget stays, as the lines are
+
+
+def test_a_solde_of_the_expenses_above_the_budget(copy: Archive, tmp_path: Path) -> None:
+    ref = _bron_over_budget(copy, tmp_path)
+    with at("2008-02-01 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("7000.00"), date(2008, 2, 1)
+        )
+    assert [(f.kind.value, f.found) for f in found] == [("solde-mismatch", "7000.00")]
+    assert found[0].expected == (
+        "5000.00 (certified 7000.00, capped at the budget 5000.00 − paid 0.00)"
+    )
+
+
+def test_a_solde_before_the_bilan_final(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 4: the solde is "calculé … après production du bilan final": paid
+    # with no bilan final, then paid before the one produced later.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref)
+    with at("2008-06-10 10:00:00"):
+        solde, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("5000.00"), date(2008, 6, 10)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (solde.id, "solde-before-final-bilan", "none")
+    ]
+    with at("2008-06-20 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 6, 20))
+    assert _solde_rules(_check(copy, ref)) == [("solde-before-final-bilan", "2008-06-20")]
+
+
+def test_a_solde_after_the_bilan_final_is_no_finding(copy: Archive) -> None:
+    # the base convention: bilan final on 2008-02-20, solde on 2008-03-10
+    assert _solde_rules(copy.accounting.check(CONV)) == []
+
+
+def test_a_convention_ended_3_months_ago_without_bilan_final(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 5-2 ("au plus tard dans les trois mois après la fin de la
+    # convention"): Vénissieux ends on 2009-03-31; checked on 2009-06-30 nothing is due yet,
+    # on 2009-07-01 the bilan final is missing.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2009-06-30 12:00:00"):
+        assert copy.accounting.check(ref).ok
+    with at("2009-07-01 12:00:00"):
+        report = copy.accounting.check(ref)
+    assert [(f.subject, f.kind.value, f.found) for f in report.findings] == [
+        (ref, "final-bilan-missing", "none on 2009-07-01")
+    ]
+    with at("2009-07-02 12:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2009, 7, 2))
+        assert _kinds(copy.accounting.check(ref)) == Counter({"final-bilan-late": 1})

@@ -168,7 +168,10 @@ def test_certify_needs_lines_and_the_comptable_role(run, populated, csv_dir: Pat
     info = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert info["total"] == "86.40" and info["lines"] == 1
     assert run.json("evidence", "show", info["evidence_id"])["kind"] == "etat-certifie"
-    assert run("accounting", "check", "--convention", CONV).exit_code == 0
+    # the convention ended on 2007-12-31 and has no bilan final: that is its only finding
+    report = run("accounting", "check", "--convention", CONV, "--json")
+    assert report.exit_code == 1 and '"final-bilan-missing"' in report.stdout
+    assert report.stdout.count('"kind"') == 1
 
 
 def test_certify_on_the_etat_s_own_date(run, populated, csv_dir: Path) -> None:

@@ -19,8 +19,10 @@ history is never refused — and every breach of the convention's rules is a fin
 - a reversement (article 10, kind ``reversement``) is money returned: it comes off the sums
   paid in every balance (80 %, certified expenses, solde) and is at most what was paid
   before it ("partiel ou total des sommes versées");
-- the solde equals the certified real expenses minus the earlier payments, paid at most six
-  months after the end of the convention.
+- the solde follows the bilan final (none by its day: ``solde-before-final-bilan``) and
+  equals the certified real expenses on its day, capped at the budget in force that day
+  ("ne peuvent aller au-delà du budget prévisionnel conventionné, sauf avenant"), minus the
+  earlier payments; it is paid at most six months after the end of the convention.
 """
 
 from __future__ import annotations
@@ -144,12 +146,12 @@ def _declaration_date(session: Session, convention: str) -> date | None:
     return min(dates) if dates else None
 
 
-def _interim_bilan_dates(session: Session, convention: str) -> list[date]:
+def _bilan_dates(session: Session, convention: str, kind: str) -> list[date]:
+    """The days of the bilans ``kind`` (``intermediaire`` or ``final``): produced by
+    ``bilan …`` (their issue date) or filed as evidence (its date, else its filing)."""
     produced = list(
         session.execute(
-            select(Bilan.issued_on).where(
-                Bilan.convention_ref == convention, Bilan.kind == "intermediaire"
-            )
+            select(Bilan.issued_on).where(Bilan.convention_ref == convention, Bilan.kind == kind)
         ).scalars()
     )
     filed = [
@@ -157,12 +159,16 @@ def _interim_bilan_dates(session: Session, convention: str) -> list[date]:
         for row in session.execute(
             select(Evidence).where(
                 Evidence.convention_ref == convention,
-                Evidence.kind == "bilan-intermediaire",
+                Evidence.kind == f"bilan-{kind}",
                 Evidence.status == "active",
             )
         ).scalars()
     ]
-    return sorted(produced + filed)
+    return sorted(set(produced + filed))  # a produced bilan is filed too: one day
+
+
+def final_bilan_dates(session: Session, convention: str) -> list[date]:
+    return _bilan_dates(session, convention, "final")
 
 
 def certified_on(row: Statement) -> date:
@@ -218,7 +224,8 @@ def check(session: Session, convention: str) -> list[Finding]:
         .all()
     )
     declared = _declaration_date(session, convention)
-    interim = _interim_bilan_dates(session, convention)
+    interim = _bilan_dates(session, convention, "intermediaire")
+    finals = _bilan_dates(session, convention, "final")
     findings: list[Finding] = []
     paid_before = Decimal("0.00")
     avances = Decimal("0.00")
@@ -317,15 +324,35 @@ def check(session: Session, convention: str) -> list[Finding]:
             paid_before -= amount
             continue
         if payment.kind == PaymentKind.SOLDE:
-            certified = latest_certified(session, convention)
-            expected = (certified or Decimal("0.00")) - paid_before
+            # Article 4: "le solde calculé sur la base des dépenses réelles constatées après
+            # production du bilan final …  Ces dépenses réelles ne peuvent aller au-delà du
+            # budget prévisionnel conventionné, sauf avenant": a bilan final by the solde's day,
+            # and the solde = the certified real expenses by then, capped at the budget in
+            # force that day, minus what was paid before.
+            if not any(issued <= day for issued in finals):
+                findings.append(
+                    Finding(
+                        subject,
+                        FindingKind.SOLDE_BEFORE_FINAL_BILAN,
+                        f"a bilan final by {day} (article 4: the solde follows it)",
+                        ", ".join(d.isoformat() for d in finals) or "none",
+                    )
+                )
+            certified = certified_by(session, convention, day)
+            real = min(certified or Decimal("0.00"), ceiling)
+            expected = real - paid_before
             if certified is None or amount != expected:
+                capped = (
+                    f", capped at the budget {format_amount(ceiling)}"
+                    if real < (certified or Decimal("0.00"))
+                    else ""
+                )
                 findings.append(
                     Finding(
                         subject,
                         FindingKind.SOLDE_MISMATCH,
                         f"{format_amount(expected)} (certified "
-                        f"{format_amount(certified or Decimal(0))} − paid "
+                        f"{format_amount(certified or Decimal(0))}{capped} − paid "
                         f"{format_amount(paid_before)})",
                         format_amount(amount),
                     )

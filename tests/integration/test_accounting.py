@@ -815,3 +815,131 @@ def test_a_convention_ended_3_months_ago_without_bilan_final(copy: Archive, tmp_
     with at("2009-07-02 12:00:00"):
         copy.bilan.produce(MARIE, ref, "final", issued_on=date(2009, 7, 2))
         assert _kinds(copy.accounting.check(ref)) == Counter({"final-bilan-late": 1})
+
+
+# ------------------------------------------------ issue 18: résiliation and budget in force
+
+
+def _resiliation(copy: Archive, tmp_path: Path, ref: str, june_certified_on: date) -> str:
+    """Vénissieux: April-May (5 000) certified on 5 June; the résiliation notified on 15 June
+    (in effect on 15 September, end of the 3-month préavis); an acompte of 3 000 on 25 June;
+    June (2 500) certified on ``june_certified_on``; bilan final on 5 October; the solde of
+    4 500 (7 500 − 3 000) on 10 October. Returns the solde's id."""
+    _venissieux_lines(copy, tmp_path, ref)
+    letter = tmp_path / "resiliation-venissieux.pdf"
+    letter.write_text("%PDF-1.4\n% résiliation notifiée le 15 juin 2008, article 10\n")
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref, since=date(2008, 4, 1), until=date(2008, 5, 31))
+    with at("2008-06-20 10:00:00"):
+        copy.evidence.add(
+            MARIE,
+            [letter],
+            convention=ref,
+            kind=EvidenceKind.RESILIATION,
+            paid_on=date(2008, 6, 15),
+        )
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 20))
+    with at("2008-06-25 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("3000.00"), date(2008, 6, 25)
+        )
+    assert found == []  # within the 5 000 certified before the résiliation
+    pieces = tmp_path / "pieces"
+    (pieces / "venissieux-6.pdf").write_text("%PDF-1.4\n% bulletin 6/2008\n")
+    row = (
+        "2008-06-28,cout-salarial,Salaire 06/2008,2500.00,2008-06-28,VEN-SAL-06,"
+        "bulletin-salaire:venissieux-6.pdf,,,"
+    )
+    with at("2008-10-01 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux-juin.csv", [row]))
+        copy.statement.certify(
+            MARIE,
+            ref,
+            since=date(2008, 6, 1),
+            until=date(2008, 6, 30),
+            certified_on=june_certified_on,
+        )
+    with at("2008-10-05 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 10, 5))
+    with at("2008-10-10 10:00:00"):
+        solde, _ = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("4500.00"), date(2008, 10, 10)
+        )
+    return solde.id
+
+
+def test_no_solde_beyond_what_was_certified_when_the_resiliation_took_effect(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # Issue 18, article 10: June certified on 1 October, after the résiliation took effect
+    # (15 September): the solde may not go beyond the 5 000 certified by then.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    solde = _resiliation(copy, tmp_path, ref, date(2008, 10, 1))
+    report = _check(copy, ref)
+    assert [(f.subject, f.kind.value, f.found) for f in report.findings] == [
+        (solde, "payments-above-resiliation", "7500.00")
+    ]
+    assert report.findings[0].expected == (
+        "cumulated payments ≤ 5000.00, the expenses certified by 2008-09-15 (résiliation "
+        "notified 2008-06-15 + 3 months, article 10)"
+    )
+
+
+def test_a_solde_on_what_was_certified_during_the_preavis_is_no_finding(
+    copy: Archive, tmp_path: Path
+) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _resiliation(copy, tmp_path, ref, date(2008, 9, 10))
+    assert _check(copy, ref).ok
+
+
+def test_over_budget_against_the_budget_in_force_at_the_end(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: an avenant taking effect after the convention ended (1 February 2008) does not
+    # raise the ceiling of the expenses realised in 2007 ("sauf avenant et accord préalable").
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("5000.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-04-28,cout-salarial,Salaire 04/2007,3500.00,2007-04-28,BRON-SAL-04,"
+            "bulletin-salaire:bron-2.pdf,,,",
+        ],
+    )
+    avenant = tmp_path / "avenant-bron.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1, Bron\n")
+    with at("2008-02-01 10:00:00"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("7000.00")},
+            avenant,
+            effective_on=date(2008, 2, 1),
+        )
+    report = _check(copy, ref)
+    assert _kinds(report) == Counter({"over-budget": 1})
+    assert report.budget == {"cout-salarial": Decimal("5000.00")}
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_a_bilan_shows_the_budget_in_force_on_its_date(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: the bilan intermédiaire of 20 August, produced after the avenant (recorded on
+    # 15 September, in force from 1 September, budget 20 000), shows the budget of 20 August.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    with at("2008-09-20 10:00:00"):
+        before = copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 8, 20))
+        after = copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 9, 20))
+    assert "10 000,00" in _pdf_text(before.pdf, tmp_path)
+    assert "20 000,00" not in _pdf_text(before.pdf, tmp_path)
+    assert "20 000,00" in _pdf_text(after.pdf, tmp_path)

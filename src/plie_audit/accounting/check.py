@@ -80,7 +80,11 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
     kinds = _piece_kinds(db)
     with db.read() as session:
         conv = require_convention(session, convention)
-        report.budget = budget.current(session, convention)
+        # the budget in force when the convention ended (at the end of a résiliation's
+        # préavis if earlier, article 10): an avenant taking effect later does not raise it
+        ended = payments.resiliation(session, convention)
+        end = min(conv.end_date, ended[1]) if ended else conv.end_date
+        report.budget = budget.at(session, convention, end)
         report.totals = statements.totals(lines)
         due = BILAN_DELAY.after(conv.end_date)
         for line in lines:

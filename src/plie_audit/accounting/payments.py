@@ -19,6 +19,10 @@ history is never refused — and every breach of the convention's rules is a fin
 - a reversement (article 10, kind ``reversement``) is money returned: it comes off the sums
   paid in every balance (80 %, certified expenses, solde) and is at most what was paid
   before it ("partiel ou total des sommes versées");
+- a résiliation (article 10, evidence kind ``resiliation``) ends the convention at the end of
+  its 3-month préavis (:func:`resiliation`): an acompte or a solde paid after it was notified
+  never brings the payments above the expenses certified by then
+  (``payments-above-resiliation``);
 - the solde follows the bilan final (none by its day: ``solde-before-final-bilan``) and
   equals the certified real expenses on its day, capped at the budget in force that day
   ("ne peuvent aller au-delà du budget prévisionnel conventionné, sauf avenant"), minus the
@@ -51,6 +55,9 @@ AVANCE_MAX = Decimal("0.20")
 ACOMPTE_MIN = Decimal("0.10")
 BEFORE_SOLDE_MAX = Decimal("0.80")
 SOLDE_DELAY = Duration(months=6)
+# Article 10: "l'une des deux parties peut décider de mettre fin à la convention … moyennant
+# un préavis de trois mois, notifié par lettre recommandée avec accusé de réception".
+RESILIATION_NOTICE = Duration(months=3)
 
 
 class PaymentKind(StrEnum):
@@ -167,6 +174,26 @@ def _bilan_dates(session: Session, convention: str, kind: str) -> list[date]:
     return sorted(set(produced + filed))  # a produced bilan is filed too: one day
 
 
+def resiliation(session: Session, convention: str) -> tuple[date, date] | None:
+    """The résiliation (article 10), if one is filed (evidence kind ``resiliation``): the day
+    it was notified — the letter's own date (the piece's date, else the day it was filed,
+    Europe/Paris), the earliest if several — and the day it takes effect, the end of the
+    préavis of three months ("moyennant un préavis de trois mois"): the convention ends then.
+    """
+    rows = session.execute(
+        select(Evidence).where(
+            Evidence.convention_ref == convention,
+            Evidence.kind == "resiliation",
+            Evidence.status == "active",
+        )
+    ).scalars()
+    days = [row.paid_on or row.filed_at.astimezone(clock.PARIS).date() for row in rows]
+    if not days:
+        return None
+    notified = min(days)
+    return notified, RESILIATION_NOTICE.after(notified)
+
+
 def final_bilan_dates(session: Session, convention: str) -> list[date]:
     return _bilan_dates(session, convention, "final")
 
@@ -226,6 +253,7 @@ def check(session: Session, convention: str) -> list[Finding]:
     declared = _declaration_date(session, convention)
     interim = _bilan_dates(session, convention, "intermediaire")
     finals = _bilan_dates(session, convention, "final")
+    ended = resiliation(session, convention)
     findings: list[Finding] = []
     paid_before = Decimal("0.00")
     avances = Decimal("0.00")
@@ -323,6 +351,24 @@ def check(session: Session, convention: str) -> list[Finding]:
                 )
             paid_before -= amount
             continue
+        if ended is not None and payment.kind in (PaymentKind.ACOMPTE, PaymentKind.SOLDE):
+            # Article 10: after the résiliation is notified, no acompte nor solde beyond the
+            # expenses certified up to the day it takes effect (end of the 3-month préavis):
+            # an état certified after the convention ended does not count.
+            notified, effective = ended
+            if day > notified:
+                allowed = certified_by(session, convention, min(day, effective))
+                if paid_before + amount > (allowed or Decimal("0.00")):
+                    findings.append(
+                        Finding(
+                            subject,
+                            FindingKind.PAYMENTS_ABOVE_RESILIATION,
+                            f"cumulated payments ≤ {format_amount(allowed or Decimal(0))}, the "
+                            f"expenses certified by {effective.isoformat()} (résiliation "
+                            f"notified {notified.isoformat()} + 3 months, article 10)",
+                            format_amount(paid_before + amount),
+                        )
+                    )
         if payment.kind == PaymentKind.SOLDE:
             # Article 4: "le solde calculé sur la base des dépenses réelles constatées après
             # production du bilan final …  Ces dépenses réelles ne peuvent aller au-delà du

@@ -55,11 +55,16 @@ def totals(lines: list[LineInfo]) -> dict[str, Decimal]:
     return sums
 
 
-def financial_rows(session: Session, convention: str, lines: list[LineInfo]) -> dict[str, Any]:
+def financial_rows(
+    session: Session, convention: str, lines: list[LineInfo], day: date | None = None
+) -> dict[str, Any]:
     """The rows of the synthèse financière, in the form of the budget prévisionnel: one row
     per poste (article 5 lists informatique as its own rubrique), the article 4 view of
-    fonctionnement « dont informatique », and the total — informatique counted once."""
-    ceiling = budget.current(session, convention)
+    fonctionnement « dont informatique », and the total — informatique counted once.
+
+    The budget is the one in force on ``day`` (the document's own date: an avenant is never
+    retroactive, issue 18), else the budget in force now."""
+    ceiling = budget.at(session, convention, day) if day else budget.current(session, convention)
     sums = totals(lines)
     rows = []
     for poste in Poste:

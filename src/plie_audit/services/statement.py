@@ -68,7 +68,7 @@ class StatementService(Service):
             return existing
         with self.ctx.db.read() as session:
             statement_id = statements.next_id(session, convention)
-            money = statements.financial_rows(session, convention, lines)
+            money = statements.financial_rows(session, convention, lines, certified)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
         document = documents.signed(
             action,

@@ -89,6 +89,11 @@ class FindingKind(StrEnum):
     SOLDE_LATE = "solde-late"
     REVERSEMENT_ABOVE_PAID = "reversement-above-paid"
     FINAL_BILAN_LATE = "final-bilan-late"
+    # issue 18, article 4: the solde follows the bilan final, due 3 months after the end (5-2)
+    SOLDE_BEFORE_FINAL_BILAN = "solde-before-final-bilan"
+    FINAL_BILAN_MISSING = "final-bilan-missing"
+    # issue 18, article 10: an acompte/solde after a résiliation beyond what was certified
+    PAYMENTS_ABOVE_RESILIATION = "payments-above-resiliation"
 
 
 @dataclass(frozen=True)

@@ -184,6 +184,19 @@ def _kinds(report: Any) -> Counter[str]:
     return Counter(finding.kind.value for finding in report.findings)
 
 
+# The day each second convention is checked: before its bilan final is due (end + 3 months;
+# later, its absence is a finding of its own, final-bilan-missing).
+CHECKED_ON = {
+    "PLIE-BRON-2007": "2008-03-31 12:00:00",
+    "PLIE-VENISSIEUX-2008": "2008-12-31 12:00:00",
+}
+
+
+def _check(copy: Archive, ref: str) -> Any:
+    with at(CHECKED_ON[ref]):
+        return copy.accounting.check(ref)
+
+
 def _sql(archive: Archive, statement: str, params: tuple[Any, ...] = ()) -> None:
     with closing(sqlite3.connect(archive.root / "archive.db")) as db, db:
         db.execute(statement, params)
@@ -331,7 +344,7 @@ def test_avances_are_limited_to_20_percent_together(copy: Archive, tmp_path: Pat
     ]
     assert "2000.00 (20 % of the budget as signed, 10000.00)" in found[0].expected
     _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert [(f.subject, f.kind.value) for f in report.findings] == [
         (second.id, "avance-above-20-percent")
     ]
@@ -347,7 +360,7 @@ def test_avances_at_20_percent_together_are_no_finding(copy: Archive, tmp_path: 
             MARIE, ref, PaymentKind.AVANCE, Decimal("1000.00"), date(2008, 6, 2)
         )
     assert found == []
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def _avenant(copy: Archive, tmp_path: Path, ref: str, total: str, effective: date) -> None:
@@ -386,7 +399,7 @@ def test_an_avenant_is_never_retroactive(copy: Archive, tmp_path: Path) -> None:
         ids["september"] = copy.payment.add(
             MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 9, 20)
         )[0].id
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert _payment_rules(report, ids) == [
         ("july", "payments-above-80-percent"),
         ("september", "acompte-below-10-percent"),
@@ -407,7 +420,7 @@ def test_a_payment_before_an_avenant_is_judged_on_the_budget_before_it(
             MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 7, 1)
         )[0]
     _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
-    assert _payment_rules(copy.accounting.check(ref), {"july": july.id}) == []
+    assert _payment_rules(_check(copy, ref), {"july": july.id}) == []
 
 
 def test_avenants_take_effect_in_their_order(copy: Archive, tmp_path: Path) -> None:
@@ -447,7 +460,7 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
 ) -> None:
     # Issue 18: "l'agence peut demander le versement d'au moins trois acomptes par tranche de
     # 12 mois" (article 4, footnote 2) is a right of the agency, not a cap: four acomptes in
-    # four months, each on the bilan intermédiaire and within the certified expenses, are fine.
+    # four months, each on its bilan intermédiaire and within the certified expenses, are fine.
     ref = _avance_convention(copy, tmp_path, "10000.00")
     pieces = tmp_path / "pieces"
     for month in (4, 5):
@@ -464,10 +477,12 @@ def test_more_than_three_acomptes_in_12_months_are_no_finding(
     for month in (6, 7, 8, 9):
         day = date(2008, month, 10)
         with at(f"{day} 12:00:00"):
+            if month > 6:  # each acompte on its own bilan intermédiaire (article 5-1)
+                copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=day)
             _, found = copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)
         assert found == []
     assert len(copy.payment.list(ref)) == 4
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) -> None:
@@ -481,7 +496,7 @@ def test_a_reversement_comes_off_the_sums_paid(copy: Archive, tmp_path: Path) ->
             MARIE, ref, PaymentKind.REVERSEMENT, Decimal("500.00"), date(2008, 10, 1)
         )
     assert found == []
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
     with at("2008-11-01 12:00:00"):
         second, found = copy.payment.add(
             MARIE, ref, PaymentKind.REVERSEMENT, Decimal("1600.00"), date(2008, 11, 1)
@@ -549,7 +564,7 @@ def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
             "bulletin-salaire:bron-2.pdf,,,",
         ],
     )
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert _kinds(report) == Counter({"over-budget": 1})
     assert [w.kind.value for w in report.warnings] == ["poste-over-budget"]
     # an avenant raises the ceiling: the finding goes
@@ -558,7 +573,7 @@ def test_over_budget_without_avenant(copy: Archive, tmp_path: Path) -> None:
     with at("2007-12-21 10:00:00"):
         info = copy.convention.amend(MARIE, ref, {Poste.COUT_SALARIAL: Decimal("7000.00")}, avenant)
     assert info.number == 1 and info.total == Decimal("7000.00")
-    assert copy.accounting.check(ref).ok
+    assert _check(copy, ref).ok
 
 
 def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -> None:
@@ -573,7 +588,7 @@ def test_a_poste_over_its_own_line_is_a_warning(copy: Archive, tmp_path: Path) -
             "titre-transport:bron-2.pdf,,,",
         ],
     )
-    report = copy.accounting.check(ref)
+    report = _check(copy, ref)
     assert report.findings == []
     assert [(w.kind.value, w.subject) for w in report.warnings] == [
         ("poste-over-budget", f"{ref}/deplacement")
@@ -609,3 +624,322 @@ def test_a_piece_charged_to_two_conventions(copy: Archive, tmp_path: Path) -> No
     report = copy.accounting.check(CONV)
     assert _kinds(report) == Counter({"double-funding": 1})
     assert "PLIE-VILLEURBANNE-2007" in report.findings[0].found
+
+
+# ------------------------------------------------ issue 18: acomptes on bilans and états
+
+
+def _venissieux_lines(copy: Archive, tmp_path: Path, ref: str) -> None:
+    """Two salaries of 2 500 (April and May 2008), imported on 1 June 2008."""
+    pieces = tmp_path / "pieces"
+    for month in (4, 5):
+        (pieces / f"venissieux-{month}.pdf").write_text(f"%PDF-1.4\n% bulletin {month}/2008\n")
+    rows = [
+        f"2008-0{month}-28,cout-salarial,Salaire 0{month}/2008,2500.00,2008-0{month}-28,"
+        f"VEN-SAL-0{month},bulletin-salaire:venissieux-{month}.pdf,,,"
+        for month in (4, 5)
+    ]
+    with at("2008-06-01 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux.csv", rows))
+
+
+def _acompte_rules(report: Any) -> list[tuple[str, str]]:
+    kinds = {"acompte-without-bilan", "payments-above-certified"}
+    return [(f.subject, f.kind.value) for f in report.findings if f.kind.value in kinds]
+
+
+def test_etats_for_successive_periods_add_up(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: April (2 500) certified on 5 May, May (2 500) certified on 5 June: on 10 June
+    # the certified expenses are 5 000, not the latest état's 2 500 — an acompte of 4 000
+    # rests on them; one of 5 500 is above them.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(
+            MARIE,
+            ref,
+            since=date(2008, 4, 1),
+            until=date(2008, 4, 30),
+            certified_on=date(2008, 5, 5),
+        )
+        copy.statement.certify(MARIE, ref, since=date(2008, 5, 1), until=date(2008, 5, 31))
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    with at("2008-06-10 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("4000.00"), date(2008, 6, 10)
+        )
+    assert found == []
+    assert _check(copy, ref).ok
+    with at("2008-06-11 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 11))
+    with at("2008-06-12 10:00:00"):
+        second, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("1500.00"), date(2008, 6, 12)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (second.id, "payments-above-certified", "5500.00")
+    ]
+    assert "5000.00" in found[0].expected
+
+
+def test_an_etat_filed_later_carries_its_certification_date(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: the état of April-May certified on 5 June but filed on 1 July: the acompte of
+    # 10 June rests on it (its own date, not the wall clock's); the same état filed on 1 July
+    # without --certified-on is certified on 1 July, after the acompte: its finding.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    with at("2008-06-10 10:00:00"):
+        acompte, _ = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("4000.00"), date(2008, 6, 10)
+        )
+    with at("2008-07-01 10:00:00"):
+        with pytest.raises(InputError, match="--certified-on 2008-07-03 is in the future"):
+            copy.statement.certify(MARIE, ref, certified_on=date(2008, 7, 3))
+        certified = copy.statement.certify(MARIE, ref, certified_on=date(2008, 6, 5))
+    assert certified.statement.certified_on == date(2008, 6, 5)
+    assert [s.certified_on for s in copy.statement.list(ref)] == [date(2008, 6, 5)]
+    assert _acompte_rules(_check(copy, ref)) == []
+    assert copy.verify().ok  # certified_on is replayed from the journal
+    _sql(copy, "UPDATE statements SET certified_on = NULL")  # recorded, not certified, on 1 July
+    assert (acompte.id, "payments-above-certified") in _acompte_rules(_check(copy, ref))
+
+
+def test_each_acompte_rests_on_its_own_bilan_intermediaire(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 5-1 ("lors de sa demande d'acompte, un bilan intermédiaire"): the
+    # bilan of 5 June covers the acompte of 10 June; the acompte of 10 July has none since.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref)
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 5))
+    ids = []
+    for day in (date(2008, 6, 10), date(2008, 7, 10)):
+        with at(f"{day} 12:00:00"):
+            ids.append(
+                copy.payment.add(MARIE, ref, PaymentKind.ACOMPTE, Decimal("1000.00"), day)[0].id
+            )
+    report = _check(copy, ref)
+    assert _acompte_rules(report) == [(ids[1], "acompte-without-bilan")]
+    assert "dated after 2008-06-10 to 2008-07-10" in report.findings[0].expected
+
+
+# ------------------------------------------------ issue 18: the solde and the bilan final
+
+
+def _bron_over_budget(copy: Archive, tmp_path: Path) -> str:
+    """Bron: budget 5 000, real expenses 7 000, certified on 2008-01-10, bilan final on 2008-01-15."""
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("5000.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-04-28,cout-salarial,Salaire 04/2007,3500.00,2007-04-28,BRON-SAL-04,"
+            "bulletin-salaire:bron-2.pdf,,,",
+        ],
+    )
+    with at("2008-01-15 10:00:00"):
+        copy.statement.certify(MARIE, ref, certified_on=date(2008, 1, 10))
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 1, 15))
+    return ref
+
+
+def _solde_rules(report: Any) -> list[tuple[str, str]]:
+    kinds = {"solde-mismatch", "solde-before-final-bilan", "final-bilan-missing"}
+    return [(f.kind.value, f.found) for f in report.findings if f.kind.value in kinds]
+
+
+def test_the_solde_is_capped_at_the_budget(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 4: "ces dépenses réelles ne peuvent aller au-delà du budget
+    # prévisionnel conventionné": 7 000 spent on a budget of 5 000 — the solde is 5 000.
+    ref = _bron_over_budget(copy, tmp_path)
+    with at("2008-02-01 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("5000.00"), date(2008, 2, 1)
+        )
+    assert found == []
+    assert _solde_rules(_check(copy, ref)) == []  # over-budget stays, as the lines are
+
+
+def test_a_solde_of_the_expenses_above_the_budget(copy: Archive, tmp_path: Path) -> None:
+    ref = _bron_over_budget(copy, tmp_path)
+    with at("2008-02-01 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("7000.00"), date(2008, 2, 1)
+        )
+    assert [(f.kind.value, f.found) for f in found] == [("solde-mismatch", "7000.00")]
+    assert found[0].expected == (
+        "5000.00 (certified 7000.00, capped at the budget 5000.00 − paid 0.00)"
+    )
+
+
+def test_a_solde_before_the_bilan_final(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 4: the solde is "calculé … après production du bilan final": paid
+    # with no bilan final, then paid before the one produced later.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref)
+    with at("2008-06-10 10:00:00"):
+        solde, found = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("5000.00"), date(2008, 6, 10)
+        )
+    assert [(f.subject, f.kind.value, f.found) for f in found] == [
+        (solde.id, "solde-before-final-bilan", "none")
+    ]
+    with at("2008-06-20 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 6, 20))
+    assert _solde_rules(_check(copy, ref)) == [("solde-before-final-bilan", "2008-06-20")]
+
+
+def test_a_solde_after_the_bilan_final_is_no_finding(copy: Archive) -> None:
+    # the base convention: bilan final on 2008-02-20, solde on 2008-03-10
+    assert _solde_rules(copy.accounting.check(CONV)) == []
+
+
+def test_a_convention_ended_3_months_ago_without_bilan_final(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18, article 5-2 ("au plus tard dans les trois mois après la fin de la
+    # convention"): Vénissieux ends on 2009-03-31; checked on 2009-06-30 nothing is due yet,
+    # on 2009-07-01 the bilan final is missing.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    with at("2009-06-30 12:00:00"):
+        assert copy.accounting.check(ref).ok
+    with at("2009-07-01 12:00:00"):
+        report = copy.accounting.check(ref)
+    assert [(f.subject, f.kind.value, f.found) for f in report.findings] == [
+        (ref, "final-bilan-missing", "none on 2009-07-01")
+    ]
+    with at("2009-07-02 12:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2009, 7, 2))
+        assert _kinds(copy.accounting.check(ref)) == Counter({"final-bilan-late": 1})
+
+
+# ------------------------------------------------ issue 18: résiliation and budget in force
+
+
+def _resiliation(copy: Archive, tmp_path: Path, ref: str, june_certified_on: date) -> str:
+    """Vénissieux: April-May (5 000) certified on 5 June; the résiliation notified on 15 June
+    (in effect on 15 September, end of the 3-month préavis); an acompte of 3 000 on 25 June;
+    June (2 500) certified on ``june_certified_on``; bilan final on 5 October; the solde of
+    4 500 (7 500 − 3 000) on 10 October. Returns the solde's id."""
+    _venissieux_lines(copy, tmp_path, ref)
+    letter = tmp_path / "resiliation-venissieux.pdf"
+    letter.write_text("%PDF-1.4\n% résiliation notifiée le 15 juin 2008, article 10\n")
+    with at("2008-06-05 10:00:00"):
+        copy.statement.certify(MARIE, ref, since=date(2008, 4, 1), until=date(2008, 5, 31))
+    with at("2008-06-20 10:00:00"):
+        copy.evidence.add(
+            MARIE,
+            [letter],
+            convention=ref,
+            kind=EvidenceKind.RESILIATION,
+            paid_on=date(2008, 6, 15),
+        )
+        copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 6, 20))
+    with at("2008-06-25 10:00:00"):
+        _, found = copy.payment.add(
+            MARIE, ref, PaymentKind.ACOMPTE, Decimal("3000.00"), date(2008, 6, 25)
+        )
+    assert found == []  # within the 5 000 certified before the résiliation
+    pieces = tmp_path / "pieces"
+    (pieces / "venissieux-6.pdf").write_text("%PDF-1.4\n% bulletin 6/2008\n")
+    row = (
+        "2008-06-28,cout-salarial,Salaire 06/2008,2500.00,2008-06-28,VEN-SAL-06,"
+        "bulletin-salaire:venissieux-6.pdf,,,"
+    )
+    with at("2008-10-01 10:00:00"):
+        copy.expense.import_(MARIE, ref, _csv(pieces, "venissieux-juin.csv", [row]))
+        copy.statement.certify(
+            MARIE,
+            ref,
+            since=date(2008, 6, 1),
+            until=date(2008, 6, 30),
+            certified_on=june_certified_on,
+        )
+    with at("2008-10-05 10:00:00"):
+        copy.bilan.produce(MARIE, ref, "final", issued_on=date(2008, 10, 5))
+    with at("2008-10-10 10:00:00"):
+        solde, _ = copy.payment.add(
+            MARIE, ref, PaymentKind.SOLDE, Decimal("4500.00"), date(2008, 10, 10)
+        )
+    return solde.id
+
+
+def test_no_solde_beyond_what_was_certified_when_the_resiliation_took_effect(
+    copy: Archive, tmp_path: Path
+) -> None:
+    # Issue 18, article 10: June certified on 1 October, after the résiliation took effect
+    # (15 September): the solde may not go beyond the 5 000 certified by then.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    solde = _resiliation(copy, tmp_path, ref, date(2008, 10, 1))
+    report = _check(copy, ref)
+    assert [(f.subject, f.kind.value, f.found) for f in report.findings] == [
+        (solde, "payments-above-resiliation", "7500.00")
+    ]
+    assert report.findings[0].expected == (
+        "cumulated payments ≤ 5000.00, the expenses certified by 2008-09-15 (résiliation "
+        "notified 2008-06-15 + 3 months, article 10)"
+    )
+
+
+def test_a_solde_on_what_was_certified_during_the_preavis_is_no_finding(
+    copy: Archive, tmp_path: Path
+) -> None:
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _resiliation(copy, tmp_path, ref, date(2008, 9, 10))
+    assert _check(copy, ref).ok
+
+
+def test_over_budget_against_the_budget_in_force_at_the_end(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: an avenant taking effect after the convention ended (1 February 2008) does not
+    # raise the ceiling of the expenses realised in 2007 ("sauf avenant et accord préalable").
+    ref = _small_convention(
+        copy,
+        tmp_path,
+        {Poste.COUT_SALARIAL: Decimal("5000.00")},
+        [
+            "2007-03-28,cout-salarial,Salaire 03/2007,3500.00,2007-03-28,BRON-SAL-03,"
+            "bulletin-salaire:bron-1.pdf,,,",
+            "2007-04-28,cout-salarial,Salaire 04/2007,3500.00,2007-04-28,BRON-SAL-04,"
+            "bulletin-salaire:bron-2.pdf,,,",
+        ],
+    )
+    avenant = tmp_path / "avenant-bron.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1, Bron\n")
+    with at("2008-02-01 10:00:00"):
+        copy.convention.amend(
+            MARIE,
+            ref,
+            {Poste.COUT_SALARIAL: Decimal("7000.00")},
+            avenant,
+            effective_on=date(2008, 2, 1),
+        )
+    report = _check(copy, ref)
+    assert _kinds(report) == Counter({"over-budget": 1})
+    assert report.budget == {"cout-salarial": Decimal("5000.00")}
+
+
+def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def test_a_bilan_shows_the_budget_in_force_on_its_date(copy: Archive, tmp_path: Path) -> None:
+    # Issue 18: the bilan intermédiaire of 20 August, produced after the avenant (recorded on
+    # 15 September, in force from 1 September, budget 20 000), shows the budget of 20 August.
+    ref = _avance_convention(copy, tmp_path, "10000.00")
+    _venissieux_lines(copy, tmp_path, ref)
+    _avenant(copy, tmp_path, ref, "20000.00", date(2008, 9, 1))
+    with at("2008-09-20 10:00:00"):
+        before = copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 8, 20))
+        after = copy.bilan.produce(MARIE, ref, "intermediaire", issued_on=date(2008, 9, 20))
+    assert "10 000,00" in _pdf_text(before.pdf, tmp_path)
+    assert "20 000,00" not in _pdf_text(before.pdf, tmp_path)
+    assert "20 000,00" in _pdf_text(after.pdf, tmp_path)

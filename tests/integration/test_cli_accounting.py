@@ -168,4 +168,25 @@ def test_certify_needs_lines_and_the_comptable_role(run, populated, csv_dir: Pat
     info = run.json("statement", "certify", "--convention", CONV, as_="marie.dupont")
     assert info["total"] == "86.40" and info["lines"] == 1
     assert run.json("evidence", "show", info["evidence_id"])["kind"] == "etat-certifie"
-    assert run("accounting", "check", "--convention", CONV).exit_code == 0
+    # the convention ended on 2007-12-31 and has no bilan final: that is its only finding
+    report = run("accounting", "check", "--convention", CONV, "--json")
+    assert report.exit_code == 1 and '"final-bilan-missing"' in report.stdout
+    assert report.stdout.count('"kind"') == 1
+
+
+def test_certify_on_the_etat_s_own_date(run, populated, csv_dir: Path) -> None:
+    # Issue 18: the état carries its own certification date (--certified-on), never in the
+    # future (a usage error, nothing filed); it is stored and listed.
+    path = _write(
+        csv_dir,
+        "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,",
+    )
+    run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+    args = ("statement", "certify", "--convention", CONV)
+    run.fails(2, *args, "--certified-on", "2999-01-01", as_="marie.dupont")
+    assert run.json("statement", "list", "--convention", CONV) == []
+    info = run.json(*args, "--certified-on", "2007-03-20", as_="marie.dupont")
+    assert info["certified_on"] == "2007-03-20"
+    listed = run.json("statement", "list", "--convention", CONV)
+    assert [s["certified_on"] for s in listed] == ["2007-03-20"]
+    assert run("verify").exit_code == 0

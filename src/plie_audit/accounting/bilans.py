@@ -81,11 +81,13 @@ def document_context(
     kind: str,
     lines: list[LineInfo],
     indicator_values: list[indicators.IndicatorInfo],
+    issued: date | None = None,
 ) -> dict[str, Any]:
     """The figures the bilan shows: money by poste with its lines, the latest état certifié,
-    the indicators, the transport tickets, the payments."""
+    the indicators, the transport tickets, the payments. The budget is the one in force on
+    the bilan's date ``issued`` (issue 18: an avenant is never retroactive)."""
     convention = conv.ref
-    money = statements.financial_rows(session, convention, lines)
+    money = statements.financial_rows(session, convention, lines, issued)
     latest = session.execute(
         select(Statement)
         .where(Statement.convention_ref == convention)

@@ -5,7 +5,8 @@ line without its ticket; a line without any piece; a line realised outside the c
 paid after the final bilan's due date (end + 3 months); a bad clé de répartition; real expenses
 above the total budget; double funding (a piece or a payment reference charged to two
 conventions, or the keys of one shared cost summing above 1); every payment breaking article 4;
-a final bilan issued more than three months after the end. Warnings: a poste above its own
+a final bilan issued more than three months after the end, or none when the convention ended
+more than three months before the check date (today). Warnings: a poste above its own
 budget line (only the total is a ceiling, article 4).
 """
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit import lazy
+from plie_audit import clock, lazy
 from plie_audit.accounting import budget, keys, payments, statements
 from plie_audit.accounting.expenses import LineInfo, list_lines
 from plie_audit.conventions import require as require_convention
@@ -79,7 +80,11 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
     kinds = _piece_kinds(db)
     with db.read() as session:
         conv = require_convention(session, convention)
-        report.budget = budget.current(session, convention)
+        # the budget in force when the convention ended (at the end of a résiliation's
+        # préavis if earlier, article 10): an avenant taking effect later does not raise it
+        ended = payments.resiliation(session, convention)
+        end = min(conv.end_date, ended[1]) if ended else conv.end_date
+        report.budget = budget.at(session, convention, end)
         report.totals = statements.totals(lines)
         due = BILAN_DELAY.after(conv.end_date)
         for line in lines:
@@ -94,6 +99,18 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
             .scalars()
             .all()
         )
+        # Article 5-2: "Ce bilan est produit au plus tard dans les trois mois après la fin de
+        # la convention" — ended more than 3 months before the check date, without one.
+        today = clock.today()
+        if today > due and not payments.final_bilan_dates(session, convention):
+            report.findings.append(
+                Finding(
+                    convention,
+                    FindingKind.FINAL_BILAN_MISSING,
+                    f"a bilan final by {due.isoformat()} (end + 3 months, article 5-2)",
+                    f"none on {today.isoformat()}",
+                )
+            )
         for bilan in finals:
             if bilan.issued_on > due:
                 report.findings.append(

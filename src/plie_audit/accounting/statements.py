@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plie_audit import canonical, csvsafe
+from plie_audit import canonical, clock, csvsafe
 from plie_audit.accounting import budget
 from plie_audit.accounting.expenses import COLUMNS, LineInfo
 from plie_audit.db.models import Convention, JournalEntry, Statement
@@ -55,11 +55,16 @@ def totals(lines: list[LineInfo]) -> dict[str, Decimal]:
     return sums
 
 
-def financial_rows(session: Session, convention: str, lines: list[LineInfo]) -> dict[str, Any]:
+def financial_rows(
+    session: Session, convention: str, lines: list[LineInfo], day: date | None = None
+) -> dict[str, Any]:
     """The rows of the synthèse financière, in the form of the budget prévisionnel: one row
     per poste (article 5 lists informatique as its own rubrique), the article 4 view of
-    fonctionnement « dont informatique », and the total — informatique counted once."""
-    ceiling = budget.current(session, convention)
+    fonctionnement « dont informatique », and the total — informatique counted once.
+
+    The budget is the one in force on ``day`` (the document's own date: an avenant is never
+    retroactive, issue 18), else the budget in force now."""
+    ceiling = budget.at(session, convention, day) if day else budget.current(session, convention)
     sums = totals(lines)
     rows = []
     for poste in Poste:
@@ -171,6 +176,7 @@ class StatementInfo:
     until: date | None
     total: Decimal
     lines: int
+    certified_on: date | None = None  # the état's own date (statement certify --certified-on)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -181,6 +187,7 @@ class StatementInfo:
             "until": self.until.isoformat() if self.until else None,
             "total": format_amount(self.total),
             "lines": self.lines,
+            "certified_on": self.certified_on.isoformat() if self.certified_on else None,
         }
 
 
@@ -192,7 +199,14 @@ def list_statements(session: Session, convention: str) -> list[StatementInfo]:
     ).scalars()
     return [
         StatementInfo(
-            r.id, r.convention_ref, r.evidence_id, r.since, r.until, r.total, r.lines_count
+            r.id,
+            r.convention_ref,
+            r.evidence_id,
+            r.since,
+            r.until,
+            r.total,
+            r.lines_count,
+            r.certified_on or r.created_at.astimezone(clock.PARIS).date(),
         )
         for r in rows
     ]

@@ -120,6 +120,12 @@ def statement() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--since", type=PAST_DATE, help="First day of the period (expense date).")
 @click.option("--until", type=PAST_DATE, help="Last day of the period (expense date).")
+@click.option(
+    "--certified-on",
+    type=PAST_DATE,
+    help="The état's own date (default today): payments are judged on the états certified "
+    "by their day.",
+)
 @output_option("Also write the signed PDF here.", new=True)
 @json_option
 @passphrase_file_option
@@ -129,6 +135,7 @@ def statement_certify(
     convention: str,
     since: date | None,
     until: date | None,
+    certified_on: date | None,
     output: Path | None,
     as_json: bool,
     passphrase_file: Path | None,
@@ -144,7 +151,11 @@ def statement_certify(
         --since 2007-01-01 --until 2007-06-30 -o etat-s1-2007.pdf
     """
     certified = state.archive().statement.certify(
-        actor(state, passphrase_file), convention, since=since, until=until
+        actor(state, passphrase_file),
+        convention,
+        since=since,
+        until=until,
+        certified_on=certified_on,
     )
     if output is not None:
         write_output(output, certified.pdf)

@@ -385,6 +385,9 @@ class Statement(Base):
     until: Mapped[date | None]
     total: Mapped[Decimal]
     lines_count: Mapped[int] = mapped_column(Integer)
+    # the document's own date (statement certify --certified-on, issue 18); NULL before
+    # 0012: certified the day it was recorded (Europe/Paris)
+    certified_on: Mapped[date | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(64))
 

@@ -277,7 +277,7 @@ def _statement(p: Projection, e: _Entry) -> None:
         "created_at": e.at,
         "created_by": e.actor,
     }
-    row.update(_optional(e, since="since", until="until"))
+    row.update(_optional(e, since="since", until="until", certified_on="certified_on"))
     p.put("statements", (e.subject(0),), **row)
 
 

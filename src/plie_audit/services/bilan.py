@@ -42,7 +42,7 @@ class BilanService(Service):
         values = indicators.list_values(self.ctx.db, convention)
         with self.ctx.db.read() as session:
             bilan_id = bilans.next_id(session, convention, kind)
-            shown = bilans.document_context(session, conv, kind, lines, values)
+            shown = bilans.document_context(session, conv, kind, lines, values, issued)
         document = documents.signed(
             action,
             "bilan.html",

@@ -37,14 +37,25 @@ class Certified:
 
 class StatementService(Service):
     def certify(
-        self, actor: Actor, convention: str, *, since: date | None = None, until: date | None = None
+        self,
+        actor: Actor,
+        convention: str,
+        *,
+        since: date | None = None,
+        until: date | None = None,
+        certified_on: date | None = None,
     ) -> Certified:
-        """Certify the état certifié exact: French PDF/A-3b, lines embedded, signed PAdES."""
+        """Certify the état certifié exact: French PDF/A-3b, lines embedded, signed PAdES.
+
+        ``certified_on`` is the document's own date (default today, never in the future): an
+        état filed later for an earlier period carries its certification date, and the
+        payments are judged on the états certified by their day (article 4, issue 18)."""
         action = self.ctx.act(actor, Role.COMPTABLE, "statement certify", [convention])
         conv = conventions.require(self.ctx.db, convention)
         for day, option in ((since, "--since"), (until, "--until")):
             if day is not None:
                 check_date(day, option, future=False)
+        certified = check_date(certified_on or clock.today(), "--certified-on", future=False)
         if since and until and until < since:
             raise InputError(f"--until {until} is before --since {since}")
         lines = statements.in_period(expenses.list_lines(self.ctx.db, convention), since, until)
@@ -57,7 +68,7 @@ class StatementService(Service):
             return existing
         with self.ctx.db.read() as session:
             statement_id = statements.next_id(session, convention)
-            money = statements.financial_rows(session, convention, lines)
+            money = statements.financial_rows(session, convention, lines, certified)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
         document = documents.signed(
             action,
@@ -67,6 +78,7 @@ class StatementService(Service):
                 "period": {"since": since, "until": until},
                 "statement_id": statement_id,
                 "produced_at": clock.now(),
+                "certified_on": certified,
                 "certified_by": actor.name,
                 "certified_by_subject": action.signer.certificate.subject.rfc4514_string(),
                 "lines_count": len(lines),
@@ -102,6 +114,7 @@ class StatementService(Service):
                     until=until,
                     total=total,
                     lines_count=len(lines),
+                    certified_on=certified,
                     created_at=now,
                     created_by=actor.name,
                 )
@@ -116,6 +129,7 @@ class StatementService(Service):
                     "lines_sha256": lines_sha256,
                     "since": since.isoformat() if since else None,
                     "until": until.isoformat() if until else None,
+                    "certified_on": certified.isoformat(),
                 },
                 at=now,
             )
@@ -129,7 +143,7 @@ class StatementService(Service):
             within=record,
         )
         info = statements.StatementInfo(
-            statement_id, convention, evidence_id, since, until, total, len(lines)
+            statement_id, convention, evidence_id, since, until, total, len(lines), certified
         )
         return Certified(info, document)
 
@@ -153,6 +167,7 @@ class StatementService(Service):
                 until,
                 already.total,
                 already.lines_count,
+                already.certified_on,
             )
             sha256 = piece.sha256
         with self.ctx.store.open(sha256) as handle:

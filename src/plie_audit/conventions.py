@@ -234,3 +234,20 @@ def show(db: Database, ref: str) -> ConventionInfo:
         return _info(
             row, dict(sorted(budget.items(), key=lambda i: _budget_order(i[0]))), int(count)
         )
+
+
+def longer_than_a_year(start: date, end: date) -> str | None:
+    """A warning when the period is longer than one year. Article 9 of the convention: « La
+    présente convention est signée pour une durée de 1 an » and « peut être modifiée ou
+    renouvelée annuellement par voie d'avenant » — a longer period is worth a second look."""
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:  # 29 February
+        anniversary = date(start.year + 1, 3, 1)
+    if end < anniversary:
+        return None
+    return (
+        f"warning: the period {start.isoformat()} to {end.isoformat()} is longer than one year; "
+        "article 9: the convention is signed for one year and renewed or changed by avenant "
+        "(convention amend --ends-on)"
+    )

@@ -88,6 +88,9 @@ class FindingKind(StrEnum):
     SOLDE_MISMATCH = "solde-mismatch"
     SOLDE_LATE = "solde-late"
     REVERSEMENT_ABOVE_PAID = "reversement-above-paid"
+    STAFF_COST_WITHOUT_LETTRE_MISSION = "staff-cost-without-lettre-mission"  # article 3-1
+    FRAIS_GESTION_WITHOUT_CLE = "frais-gestion-without-cle"  # article 5
+    BILAN_MISSING_INDICATORS = "bilan-missing-indicators"  # article 5-2, 2-
     FINAL_BILAN_LATE = "final-bilan-late"
     # issue 18, article 4: the solde follows the bilan final, due 3 months after the end (5-2)
     SOLDE_BEFORE_FINAL_BILAN = "solde-before-final-bilan"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -28,6 +29,7 @@ from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
 from plie_audit.errors import InputError
+from plie_audit.findings import FindingKind
 
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
@@ -103,6 +105,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pieces = root / "pieces"
     pieces.mkdir()
     (pieces / "declaration.pdf").write_text("%PDF-1.4\n% déclaration de commencement\n")
+    (pieces / "lettre-mission.pdf").write_text("%PDF-1.4\n% lettre de mission de l'agent\n")
     with at("2007-01-10 09:00:00"):
         archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
         archive.identity.create(
@@ -128,6 +131,12 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
             convention=CONV,
             kind=EvidenceKind.DECLARATION_COMMENCEMENT,
             paid_on=date(2007, 1, 10),
+        )
+        archive.evidence.add(  # article 3-1: the agent's mission, annexed to the convention
+            MARIE,
+            [pieces / "lettre-mission.pdf"],
+            convention=CONV,
+            kind=EvidenceKind.LETTRE_MISSION,
         )
     with at("2007-01-20 10:00:00"):
         archive.payment.add(MARIE, CONV, PaymentKind.AVANCE, Decimal("11800.00"), date(2007, 1, 20))
@@ -156,7 +165,8 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
         figures = pieces / "indicateurs.csv"
         figures.write_text(
             "name,value\nbeneficiaires,142\nhommes,61\nfemmes,81\nage.moins-26,35\n"
-            "handicap,12\nsorties-positives,48\nduree-moyenne-parcours-jours,412\n",
+            "handicap,12\nsorties-positives,48\nduree-moyenne-parcours-jours,412\n"
+            "actions.accompagnement-renforce,97\n",
             encoding="utf-8",
         )
         archive.indicator.import_(MARIE, CONV, figures)
@@ -296,11 +306,26 @@ def test_an_avance_before_the_declaration(copy: Archive) -> None:
     )
 
 
+FIGURES = (
+    "name,value\nbeneficiaires,40\nhommes,18\nfemmes,22\nage.moins-26,9\nhandicap,3\n"
+    "sorties-positives,14\nduree-moyenne-parcours-jours,380\nactions.formation,21\n"
+)
+
+
+def _figures(copy: Archive, ref: str, folder: Path) -> None:
+    """The article 5-2 indicators of a convention (its bilans final then lack none)."""
+    path = folder / f"indicateurs-{ref}.csv"
+    path.write_text(FIGURES, encoding="utf-8")
+    copy.indicator.import_(MARIE, ref, path)
+
+
 def _avance_convention(copy: Archive, tmp_path: Path, total: str) -> str:
     """A convention (April 2008 - March 2009) signed on 2008-03-20 with one poste, its déclaration de commencement
     filed (so that only the 20 % rule speaks), no line, no payment yet."""
     declaration = tmp_path / "declaration-venissieux.pdf"
     declaration.write_text("%PDF-1.4\n% déclaration de commencement, Vénissieux\n")
+    mission = tmp_path / "mission-venissieux.pdf"
+    mission.write_text("%PDF-1.4\n% lettre de mission, Vénissieux\n")
     ref = "PLIE-VENISSIEUX-2008"
     with at("2008-03-20 10:00:00"):
         info = copy.convention.add(
@@ -316,6 +341,8 @@ def _avance_convention(copy: Archive, tmp_path: Path, total: str) -> str:
             budget={Poste.COUT_SALARIAL: Decimal(total)},
         )
         assert info.signed_on == date(2008, 3, 20)
+        copy.evidence.add(MARIE, [mission], convention=ref, kind=EvidenceKind.LETTRE_MISSION)
+        _figures(copy, ref, tmp_path)
         copy.evidence.add(
             MARIE,
             [declaration],
@@ -529,14 +556,18 @@ def test_a_solde_seven_months_late(copy: Archive) -> None:
 
 
 def _small_convention(
-    copy: Archive, tmp_path: Path, budget: dict[Poste, Decimal], rows: list[str]
+    copy: Archive,
+    tmp_path: Path,
+    budget: dict[Poste, Decimal],
+    rows: list[str],
+    moment: str = "2007-12-20 10:00:00",
 ) -> str:
     """A second convention, its own budget and lines (no état, no payment yet)."""
     pieces = tmp_path / "pieces"
-    for name in ("bron-1.pdf", "bron-2.pdf"):  # pieces of its own (no double funding)
+    for name in ("bron-1.pdf", "bron-2.pdf", "bron-mission.pdf"):  # its own (no double funding)
         (pieces / name).write_text(f"%PDF-1.4\n% {name}\n")
     ref = "PLIE-BRON-2007"
-    with at("2007-12-20 10:00:00"):
+    with at(moment):
         copy.convention.add(
             MARIE,
             ref,
@@ -548,6 +579,10 @@ def _small_convention(
             programme=Programme.P2007_2013,
             budget=budget,
         )
+        copy.evidence.add(
+            MARIE, [pieces / "bron-mission.pdf"], convention=ref, kind=EvidenceKind.LETTRE_MISSION
+        )
+        _figures(copy, ref, tmp_path)
         copy.expense.import_(MARIE, ref, _csv(pieces, "bron.csv", rows))
     return ref
 
@@ -943,3 +978,160 @@ def test_a_bilan_shows_the_budget_in_force_on_its_date(copy: Archive, tmp_path: 
     assert "10 000,00" in _pdf_text(before.pdf, tmp_path)
     assert "20 000,00" not in _pdf_text(before.pdf, tmp_path)
     assert "20 000,00" in _pdf_text(after.pdf, tmp_path)
+
+
+# ------------------------------------------------------------------ articles 3-1 and 5 (issue 18)
+
+
+def test_staff_costs_without_a_lettre_de_mission(copy: Archive) -> None:
+    """Article 3-1: the agent's actions « sont décrites précisément dans la lettre de mission
+    jointe en annexe »: salary costs without it are a finding."""
+    (mission,) = copy.evidence.list(kind=EvidenceKind.LETTRE_MISSION)
+    with at("2008-03-20 10:00:00"):
+        copy.evidence.annul(MARIE, mission.id, "pièce d'une autre convention")
+    report = copy.accounting.check(CONV)
+    assert _kinds(report) == Counter({"staff-cost-without-lettre-mission": 1})
+    assert report.findings[0].subject == CONV
+
+
+def test_frais_de_gestion_need_their_cle_de_repartition(copy: Archive, tmp_path: Path) -> None:
+    """Article 5: frais de management, de gestion et de formation « en précisant pour cela la
+    clé de répartition ». Keyed on the line (the base convention) or by a filed clé: clean."""
+    rows = [
+        "2007-03-28,frais-gestion,Encadrement 03/2007,380.00,2007-03-28,BRON-GES-03,"
+        "facture:bron-1.pdf,,,",
+    ]
+    ref = _small_convention(copy, tmp_path, {Poste.FRAIS_GESTION: Decimal("1000.00")}, rows)
+    report = _check(copy, ref)
+    assert _kinds(report) == Counter({"frais-gestion-without-cle": 1})
+    key = tmp_path / "cle-repartition.pdf"
+    key.write_text("%PDF-1.4\n% clé de répartition : 0,5 ETP\n")
+    with at("2007-12-21 10:00:00"):
+        copy.evidence.add(MARIE, [key], convention=ref, kind=EvidenceKind.CLE_REPARTITION)
+    assert _check(copy, ref).ok
+
+
+def test_a_bilan_final_without_the_indicators_of_article_5_2(copy: Archive) -> None:
+    _sql(copy, "DELETE FROM indicators WHERE name IN ('handicap', 'sorties-positives')")
+    report = copy.accounting.check(CONV)
+    assert _kinds(report)["bilan-missing-indicators"] == 1
+    (finding,) = [f for f in report.findings if f.kind.value == "bilan-missing-indicators"]
+    assert finding.found == "missing: handicap, sorties-positives"
+
+
+def test_lines_without_piece_outside_the_period_or_paid_late(copy: Archive, tmp_path: Path) -> None:
+    rows = [
+        "2007-03-28,cout-salarial,Salaire sans bulletin,100.00,2007-03-28,BRON-SAL-X,,,,",
+        "2008-01-05,cout-salarial,Salaire de janvier 2008,100.00,2008-01-05,BRON-SAL-Y,"
+        "bulletin-salaire:bron-1.pdf,,,",
+        "2007-12-28,cout-salarial,Salaire payé tard,100.00,2008-04-15,BRON-SAL-Z,"
+        "bulletin-salaire:bron-2.pdf,,,",
+    ]
+    ref = _small_convention(
+        copy, tmp_path, {Poste.COUT_SALARIAL: Decimal("5000.00")}, rows, "2008-04-20 10:00:00"
+    )
+    assert _kinds(_check(copy, ref)) == Counter(
+        {"line-without-piece": 1, "line-outside-period": 1, "line-paid-late": 1}
+    )
+
+
+def test_a_key_that_does_not_give_the_amount(copy: Archive) -> None:
+    line = next(line for line in copy.expense.list(CONV) if line.key_rate)
+    _sql(copy, "UPDATE expense_lines SET key_rate = '0.4' WHERE id = ?", (line.id,))
+    report = copy.accounting.check(CONV)
+    assert _kinds(report)["bad-allocation-key"] == 1
+
+
+def test_one_payment_keyed_above_100_percent(copy: Archive, tmp_path: Path) -> None:
+    """One payment split between conventions by keys that add up to more than 1."""
+    line = next(line for line in copy.expense.list(CONV) if line.key_rate)
+    pieces = tmp_path / "pieces"
+    (pieces / "gestion-bron.pdf").write_text("%PDF-1.4\n% quote-part Bron\n")
+    rows = [
+        f"{line.spent_on},frais-gestion,Encadrement (quote-part),456.00,{line.paid_on},"
+        f"{line.payment_ref},facture:gestion-bron.pdf,760.00,0.6,0.6 ETP à Bron",
+    ]
+    ref = _small_convention(copy, tmp_path, {Poste.FRAIS_GESTION: Decimal("1000.00")}, rows)
+    assert _kinds(copy.accounting.check(ref))["allocation-keys-above-one"] == 1
+
+
+def test_an_acompte_before_its_bilan_intermediaire(copy: Archive) -> None:
+    """Article 5-1: the bilan intermédiaire is filed « lors de sa demande d'acompte »; the
+    first acompte moved before the first bilan (5 July 2007) rests on none."""
+    _payment(copy, "acompte", "9000.00", "2007-07-01")
+    assert _kinds(copy.accounting.check(CONV))["acompte-without-bilan"] >= 1
+
+
+def test_payments_above_what_is_certified(copy: Archive) -> None:
+    """Article 4: acomptes « sur présentation d'un état certifié des dépenses réalisées »: the
+    first acompte raised to 30 000 € exceeds the 26 868 € certified for January to June."""
+    _payment(copy, "acompte", "30000.00", "2007-07-20")
+    assert _kinds(copy.accounting.check(CONV))["payments-above-certified"] >= 1
+
+
+def test_a_bilan_final_after_three_months(copy: Archive) -> None:
+    """Article 5-2: « produit au plus tard dans les trois mois après la fin de la convention »
+    (31 March 2008 here; the base's, on 20 February, is on time)."""
+    with at("2008-04-15 10:00:00"):
+        copy.bilan.final(MARIE, CONV)
+    assert _kinds(copy.accounting.check(CONV)) == Counter({"final-bilan-late": 1})
+
+
+# ------------------------------------------------------------------ every finding, both ways
+
+# Each finding of `accounting check` (issue 18, "Done when"), with the seeded test that raises
+# it. The one that does not raise any of them is test_the_clean_convention_has_no_finding (a
+# full year of accounts, payments and bilans, checked clean); several have their own clean
+# counterpart too, named after the arrow.
+RAISED_BY = {
+    "statement-mismatch": "test_a_total_off_by_one_cent",
+    "missing-ticket": "test_a_missing_ticket",
+    "line-without-piece": "test_lines_without_piece_outside_the_period_or_paid_late",
+    "line-outside-period": "test_lines_without_piece_outside_the_period_or_paid_late",
+    "line-paid-late": "test_lines_without_piece_outside_the_period_or_paid_late",
+    "bad-allocation-key": "test_a_key_that_does_not_give_the_amount",
+    "over-budget": "test_over_budget_without_avenant",
+    "poste-over-budget": "test_a_poste_over_its_own_line_is_a_warning",
+    "double-funding": "test_a_piece_charged_to_two_conventions",
+    "allocation-keys-above-one": "test_one_payment_keyed_above_100_percent",
+    "avance-above-20-percent": "test_an_avance_of_21_percent",
+    "avance-before-declaration": "test_an_avance_before_the_declaration",
+    "acompte-below-10-percent": "test_an_avenant_is_never_retroactive",
+    "payments-above-80-percent": "test_an_avenant_is_never_retroactive",
+    "solde-mismatch": "test_an_avance_of_21_percent",
+    "solde-late": "test_a_solde_seven_months_late",
+    "reversement-above-paid": "test_a_reversement_comes_off_the_sums_paid",
+    "final-bilan-late": "test_a_bilan_final_after_three_months",
+    "acompte-without-bilan": "test_an_acompte_before_its_bilan_intermediaire",
+    "payments-above-certified": "test_payments_above_what_is_certified",
+    "solde-before-final-bilan": "test_a_solde_before_the_bilan_final",
+    "final-bilan-missing": "test_a_convention_ended_3_months_ago_without_bilan_final",
+    "payments-above-resiliation": (
+        "test_no_solde_beyond_what_was_certified_when_the_resiliation_took_effect"
+    ),
+    "staff-cost-without-lettre-mission": "test_staff_costs_without_a_lettre_de_mission",
+    "frais-gestion-without-cle": "test_frais_de_gestion_need_their_cle_de_repartition",
+    "bilan-missing-indicators": "test_a_bilan_final_without_the_indicators_of_article_5_2",
+}
+
+
+def _accounting_kinds() -> set[str]:
+    """Every FindingKind the accounting rules can produce, read from their source."""
+    source = Path(__file__).parents[2] / "src" / "plie_audit" / "accounting"
+    names = set()
+    for module in source.glob("*.py"):
+        names |= set(re.findall(r"FindingKind\.([A-Z0-9_]+)", module.read_text(encoding="utf-8")))
+    return {FindingKind[name].value for name in names}
+
+
+def test_every_accounting_finding_has_a_seeded_test_raising_it() -> None:
+    """The guard: a new finding needs its row above, and each row names a test of this
+    module that exists (and, run, raises it: each asserts its kind)."""
+    assert _accounting_kinds() - set(RAISED_BY) == set(), "add the new finding to RAISED_BY"
+    assert set(RAISED_BY) - _accounting_kinds() == set(), "a finding no longer exists"
+    missing = {name for name in RAISED_BY.values() if not callable(globals().get(name))}
+    assert missing == set()
+    source = Path(__file__).read_text(encoding="utf-8")
+    for kind, name in RAISED_BY.items():
+        body = source.split(f"def {name}(", 1)[1].split("\ndef ", 1)[0]
+        assert f'"{kind}"' in body, f"{name} does not assert {kind}"

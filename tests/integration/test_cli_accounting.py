@@ -140,6 +140,7 @@ def test_a_late_final_bilan_is_flagged(run, populated, csv_dir: Path, tmp_path: 
         "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,",
     )
     run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+    run.ok("statement", "certify", "--convention", CONV, as_="marie.dupont")  # article 5-2
     out = tmp_path / "bilan.pdf"
     result = run.ok(
         "bilan",

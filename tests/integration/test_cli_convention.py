@@ -197,3 +197,68 @@ def test_an_avenant_takes_effect_on_its_own_date(run, populated, tmp_path, uncha
             11, *args, "--file", later, "--effective-on", "2007-08-01", as_="marie.dupont"
         )
     assert "before the previous avenant (2007-09-01)" in result.stderr
+
+
+# ------------------------------------------------------------------ article 9 (issue 18)
+
+
+def test_a_period_longer_than_one_year_is_a_warning(run, filer) -> None:
+    """Article 9: « signée pour une durée de 1 an », renewed or changed by avenant."""
+    longer = list(ADD)
+    longer[longer.index("--end") + 1] = "2008-06-30"
+    result = run.ok(*longer, "--budget", "cout-salarial=10000", as_="marie.dupont")
+    assert "warning: the period 2007-01-01 to 2008-06-30 is longer than one year" in result.stderr
+    assert "convention PLIE-LYON-2007-02 added" in result.stdout
+
+
+def test_a_one_year_period_gives_no_warning(run, filer) -> None:
+    result = run.ok(*ADD, "--budget", "cout-salarial=10000", as_="marie.dupont")
+    assert "warning" not in result.stderr
+
+
+def test_an_avenant_can_change_the_end_date(run, filer, journal, tmp_path) -> None:
+    run.ok(*ADD, "--budget", "cout-salarial=10000", as_="marie.dupont")
+    avenant = tmp_path / "avenant-renouvellement.pdf"
+    avenant.write_bytes(b"%PDF-1.4\n% avenant n 1 : renouvellement pour 2008\n%%EOF\n")
+    said = run.json(
+        "convention",
+        "amend",
+        "PLIE-LYON-2007-02",
+        "--ends-on",
+        "2008-12-31",
+        "--file",
+        avenant,
+        "--effective-on",
+        "2007-12-01",
+        as_="marie.dupont",
+    )
+    assert said["ends_on"] == "2008-12-31"
+    assert said["budget"] == {"cout-salarial": "10000.00"}
+    assert run.json("convention", "show", "PLIE-LYON-2007-02")["end"] == "2008-12-31"
+    entry = journal()[-1]
+    assert (entry["event"], entry["detail"]["ends_on"]) == ("convention-amended", "2008-12-31")
+    assert run("verify").exit_code == 0  # the replay moves the end date too
+
+
+def test_an_avenant_needs_a_change_and_a_sensible_end(run, filer, snapshot, tmp_path) -> None:
+    run.ok(*ADD, "--budget", "cout-salarial=10000", as_="marie.dupont")
+    avenant = tmp_path / "avenant.pdf"
+    avenant.write_bytes(b"%PDF-1.4\n% avenant\n%%EOF\n")
+    before = snapshot()
+    result = run.fails(
+        11, "convention", "amend", "PLIE-LYON-2007-02", "--file", avenant, as_="marie.dupont"
+    )
+    assert "--budget POSTE=AMOUNT or --ends-on" in result.stderr
+    result = run.fails(
+        11,
+        "convention",
+        "amend",
+        "PLIE-LYON-2007-02",
+        "--ends-on",
+        "2006-12-31",
+        "--file",
+        avenant,
+        as_="marie.dupont",
+    )
+    assert "not after the convention's start" in result.stderr
+    assert snapshot() == before

@@ -81,6 +81,7 @@ class AmendmentInfo:
     evidence_id: str
     budget: dict[str, Decimal]
     effective_on: date
+    ends_on: date | None = None  # the new end date, when the avenant changes it (article 9)
 
     @property
     def total(self) -> Decimal:
@@ -92,6 +93,7 @@ class AmendmentInfo:
             "number": self.number,
             "evidence_id": self.evidence_id,
             "effective_on": self.effective_on.isoformat(),
+            "ends_on": self.ends_on.isoformat() if self.ends_on else None,
             "budget": {p: format_amount(a) for p, a in self.budget.items()},
             "budget_total": format_amount(self.total),
         }
@@ -104,10 +106,16 @@ def amend(
     changes: Mapping[Poste, Decimal],
     evidence_id: str,
     effective_on: date,
+    ends_on: date | None = None,
 ) -> AmendmentInfo:
     """Record an avenant taking effect on ``effective_on``: the postes it names take their
-    new amounts, the others stay."""
+    new amounts, the others stay; with ``ends_on``, the convention ends on that day instead
+    (article 9: « renouvelée ou modifiée par avenant »)."""
     now = clock.now()
+    if ends_on is not None:
+        conv = session.get(Convention, ref)
+        assert conv is not None
+        conv.end_date = ends_on
     for poste, amount in changes.items():
         line = session.get(BudgetLine, (ref, poste.value))
         if line is None:
@@ -138,7 +146,8 @@ def amend(
             "number": number,
             "budget": {p: format_amount(a) for p, a in budget.items()},
             "effective_on": effective_on.isoformat(),
+            **({"ends_on": ends_on.isoformat()} if ends_on else {}),
         },
         at=now,
     )
-    return AmendmentInfo(ref, number, evidence_id, budget, effective_on)
+    return AmendmentInfo(ref, number, evidence_id, budget, effective_on, ends_on)

@@ -23,12 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit import clock, lazy
-from plie_audit.accounting import budget, keys, payments, statements
+from plie_audit.accounting import budget, indicators, keys, payments, statements
 from plie_audit.accounting.expenses import LineInfo, list_lines
 from plie_audit.conventions import require as require_convention
 from plie_audit.db.models import Bilan, Evidence, ExpenseLine, ExpensePiece, Statement
 from plie_audit.db.session import Database
-from plie_audit.domain import Poste
+from plie_audit.domain import EvidenceKind, EvidenceStatus, Poste
 from plie_audit.errors import InputError, StoreError
 from plie_audit.findings import Finding, FindingKind, Report, findings_json
 from plie_audit.money import format_amount
@@ -90,6 +90,8 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
         for line in lines:
             report.findings.extend(_line_findings(line, kinds, conv.start_date, conv.end_date, due))
         _budget_findings(report)
+        filed = _convention_kinds(session, convention)
+        report.findings.extend(_article_findings(convention, lines, kinds, filed))
         report.findings.extend(_double_funding(session, convention))
         report.findings.extend(payments.check(session, convention))
         finals = (
@@ -111,7 +113,17 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
                     f"none on {today.isoformat()}",
                 )
             )
+        missing = indicators.missing_for_final(indicators.values_in(session, convention))
         for bilan in finals:
+            if missing:
+                report.findings.append(
+                    Finding(
+                        bilan.id,
+                        FindingKind.BILAN_MISSING_INDICATORS,
+                        "the indicators of article 5-2 (synthèse « qualité de service »)",
+                        "missing: " + ", ".join(missing),
+                    )
+                )
             if bilan.issued_on > due:
                 report.findings.append(
                     Finding(
@@ -134,6 +146,58 @@ def run(db: Database, store: ObjectStore, convention: str) -> AccountingReport:
     if latest is not None:
         report.findings.extend(_statement_findings(store, latest, sha, lines))
     return report
+
+
+def _convention_kinds(session: Session, convention: str) -> set[str]:
+    """The kinds of the standing pieces filed for the convention."""
+    return set(
+        session.execute(
+            select(Evidence.kind).where(
+                Evidence.convention_ref == convention,
+                Evidence.status == EvidenceStatus.ACTIVE.value,
+                Evidence.disposed_at.is_(None),
+            )
+        ).scalars()
+    )
+
+
+def _article_findings(
+    convention: str, lines: list[LineInfo], kinds: dict[str, str], filed: set[str]
+) -> list[Finding]:
+    """What articles 3-1 and 5 ask to be filed with the expenses."""
+    found = []
+    staff = [line for line in lines if line.poste == Poste.COUT_SALARIAL.value]
+    if staff and EvidenceKind.LETTRE_MISSION.value not in filed:
+        # Article 3-1: « Les actions de cet agent sont décrites précisément dans la lettre de
+        # mission jointe en annexe » — the salary cost rests on it.
+        found.append(
+            Finding(
+                convention,
+                FindingKind.STAFF_COST_WITHOUT_LETTRE_MISSION,
+                "a lettre-mission piece for the agent's salary cost (article 3-1)",
+                f"none filed; {len(staff)} cout-salarial line(s)",
+            )
+        )
+    has_key_piece = EvidenceKind.CLE_REPARTITION.value in filed
+    for line in lines:
+        # Article 5: frais de management, de gestion et de formation « en précisant pour cela
+        # la clé de répartition ».
+        if (
+            line.poste == Poste.FRAIS_GESTION.value
+            and line.key_rate is None
+            and not has_key_piece
+            and not any(kinds.get(p) == EvidenceKind.CLE_REPARTITION.value for p in line.pieces)
+        ):
+            found.append(
+                Finding(
+                    line.id,
+                    FindingKind.FRAIS_GESTION_WITHOUT_CLE,
+                    "a clé de répartition: key_rate on the line or a cle-repartition piece "
+                    "(article 5)",
+                    f"none ({line.source})",
+                )
+            )
+    return found
 
 
 def _piece_kinds(db: Database) -> dict[str, str]:

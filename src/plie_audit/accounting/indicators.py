@@ -29,6 +29,28 @@ VOCABULARY: dict[str, str] = {
     "sorties-positives": "Sorties positives du PLIE",
     "avancement": "Avancement physique",
 }
+# Article 5-2, 2- « synthèse qualité de service »: the indicators every bilan final gives —
+# nombre de bénéficiaires, répartition hommes/femmes, par tranche d'âge, proportion de publics
+# handicapés, durée moyenne des parcours et nature des actions mobilisées, sorties positives.
+# (``avancement`` is the bilan intermédiaire's état d'avancement physique, article 5-1.)
+REQUIRED_FOR_FINAL = (
+    "beneficiaires",
+    "hommes",
+    "femmes",
+    "age",
+    "handicap",
+    "duree-moyenne-parcours-jours",
+    "actions",
+    "sorties-positives",
+)
+
+
+def missing_for_final(values: list[IndicatorInfo]) -> list[str]:
+    """The article 5-2 indicators ``values`` lacks (by name or prefix)."""
+    given = {value.name.partition(".")[0] for value in values}
+    return [name for name in REQUIRED_FOR_FINAL if name not in given]
+
+
 _NAME_RE = re.compile(r"([a-z-]+)(\.[a-z0-9-]{1,40})?")
 _VALUE_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
@@ -97,8 +119,13 @@ def read_csv(path: Path) -> list[tuple[str, str]]:
 
 
 def list_values(db: Database, convention: str) -> list[IndicatorInfo]:
-    order = list(VOCABULARY)
     with db.read() as session:
-        rows = session.execute(select(Indicator).where(Indicator.convention_ref == convention))
-        infos = [IndicatorInfo(row.name, row.value) for row in rows.scalars()]
+        return values_in(session, convention)
+
+
+def values_in(session: Session, convention: str) -> list[IndicatorInfo]:
+    """The convention's indicators, in the order article 5-2 lists them."""
+    order = list(VOCABULARY)
+    rows = session.execute(select(Indicator).where(Indicator.convention_ref == convention))
+    infos = [IndicatorInfo(row.name, row.value) for row in rows.scalars()]
     return sorted(infos, key=lambda i: (order.index(i.name.partition(".")[0]), i.name))

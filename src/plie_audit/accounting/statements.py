@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from plie_audit import canonical, clock, csvsafe
 from plie_audit.accounting import budget
 from plie_audit.accounting.expenses import COLUMNS, LineInfo
-from plie_audit.db.models import Convention, JournalEntry, Statement
-from plie_audit.domain import POSTE_LABELS, Poste
+from plie_audit.db.models import Convention, Evidence, ExpenseLine, JournalEntry, Statement
+from plie_audit.domain import POSTE_LABELS, EvidenceStatus, Poste
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
@@ -46,6 +46,54 @@ def in_period(lines: list[LineInfo], since: date | None, until: date | None) -> 
         for line in lines
         if (since is None or line.spent_on >= since) and (until is None or line.spent_on <= until)
     ]
+
+
+def paid_after(lines: list[LineInfo], day: date) -> list[LineInfo]:
+    """The lines not yet paid on ``day``: an état certifie « des dépenses réalisées et
+    acquittées » (articles 5-1, 5-2), so a line paid after its certification date cannot be in
+    it."""
+    return [line for line in lines if line.paid_on > day]
+
+
+def uncovered(session: Session, convention: str, lines: list[LineInfo]) -> list[LineInfo]:
+    """The lines no standing état certifié covers: an état covers the lines of its period
+    that were recorded when it was certified, and stands while its PDF is active (neither
+    annulled, superseded nor disposed of). Article 5-2: the bilan final comprises « un état
+    certifié exact des dépenses réalisées et acquittées », so it needs every line covered."""
+    rows = session.execute(
+        select(Statement.since, Statement.until, Statement.created_at)
+        .join(Evidence, Evidence.id == Statement.evidence_id)
+        .where(
+            Statement.convention_ref == convention,
+            Evidence.status == EvidenceStatus.ACTIVE.value,
+            Evidence.disposed_at.is_(None),
+        )
+    ).all()
+    imported = dict(
+        session.execute(
+            select(ExpenseLine.id, ExpenseLine.imported_at).where(
+                ExpenseLine.convention_ref == convention
+            )
+        ).all()
+    )
+
+    def covered(line: LineInfo) -> bool:
+        when = imported.get(line.id)
+        return when is not None and any(
+            (since is None or line.spent_on >= since)
+            and (until is None or line.spent_on <= until)
+            and when <= created_at
+            for since, until, created_at in rows
+        )
+
+    return [line for line in lines if not covered(line)]
+
+
+def line_list(lines: list[LineInfo], limit: int = 10) -> str:
+    """``<id> (<csv> line N), …`` — the first ``limit`` lines, and how many more."""
+    shown = ", ".join(f"{line.id} ({line.source})" for line in lines[:limit])
+    more = len(lines) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
 
 
 def totals(lines: list[LineInfo]) -> dict[str, Decimal]:

@@ -15,6 +15,7 @@ from plie_audit.cli.options import (
     actor,
     echo_json,
     json_option,
+    note,
     pass_state,
     passphrase_file_option,
     say,
@@ -22,6 +23,7 @@ from plie_audit.cli.options import (
     visible,
 )
 from plie_audit.cli.retention import event_said
+from plie_audit.conventions import longer_than_a_year
 from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
 from plie_audit.errors import InputError
 from plie_audit.money import format_amount, format_euros_fr, parse_amount
@@ -114,6 +116,9 @@ def add(
         signed_on=signed_on,
     )
     say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
+    longer = longer_than_a_year(start, end)
+    if longer:
+        note(longer)
 
 
 @convention.command("list")
@@ -209,9 +214,15 @@ def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | 
     "--budget",
     "budget",
     multiple=True,
-    required=True,
     metavar="POSTE=AMOUNT",
     help="A new line of the budget prévisionnel (repeat per poste).",
+)
+@click.option(
+    "--ends-on",
+    type=DATE,
+    default=None,
+    help="The convention's new end date, when the avenant renews or changes its period "
+    "(article 9).",
 )
 @click.option(
     "--file",
@@ -233,6 +244,7 @@ def amend(
     state: State,
     ref: str,
     budget: tuple[str, ...],
+    ends_on: date | None,
     avenant: Path,
     effective_on: date | None,
     as_json: bool,
@@ -245,10 +257,12 @@ def amend(
     Example:
       plie-audit --as marie.dupont convention amend PLIE-LYON-2007-01 \\
         --budget deplacement=2500.00 --file avenant-1.pdf --effective-on 2007-09-01
+      plie-audit --as marie.dupont convention amend PLIE-LYON-2007-01 \\
+        --ends-on 2008-12-31 --file avenant-2-renouvellement.pdf
     """
-    changes = parse_budget(budget)
+    changes = parse_budget(budget) if budget else {}
     info = state.archive().convention.amend(
-        actor(state, passphrase_file), ref, changes, avenant, effective_on
+        actor(state, passphrase_file), ref, changes, avenant, effective_on, ends_on
     )
     if as_json:
         echo_json(info.as_json())
@@ -256,4 +270,5 @@ def amend(
     say(
         f"avenant n° {info.number} of {info.convention} filed as {info.evidence_id}; "
         f"budget total {format_amount(info.total)}, in force from {info.effective_on}"
+        + (f"; the convention now ends on {info.ends_on}" if info.ends_on else "")
     )

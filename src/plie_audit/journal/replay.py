@@ -213,6 +213,8 @@ def _amended(p: Projection, e: _Entry) -> None:
     ref, evidence_id = e.subject(0), e.subject(1)
     budget = e.detail["budget"]
     _budget(p, ref, budget)
+    if e.has("ends_on"):  # an avenant that changes the end date (article 9)
+        p.put("conventions", (ref,), end_date=e.text("ends_on"))
     p.put(
         "amendments",
         (ref, str(int(e.detail["number"]))),

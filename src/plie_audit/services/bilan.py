@@ -14,6 +14,7 @@ from plie_audit.accounting import bilans, expenses, indicators, statements
 from plie_audit.accounting.bilans import Produced
 from plie_audit.context import Actor
 from plie_audit.domain import Role, check_date
+from plie_audit.errors import InputError
 from plie_audit.evidence import filing
 from plie_audit.services import Service, documents
 
@@ -39,6 +40,24 @@ class BilanService(Service):
         issued = check_date(issued_on or clock.today(), "bilan date", future=False)
         late = bilans.lateness(kind, conv, issued)
         lines = expenses.list_lines(self.ctx.db, convention)
+        if kind == "final":
+            with self.ctx.db.read() as session:
+                missing = statements.uncovered(session, convention, lines)
+            if missing:
+                # Article 5-2: the bilan final comprises the état certifié exact of the
+                # expenses; every line of the convention must be certified first.
+                self.ctx.refuse(
+                    actor.name,
+                    f"bilan {kind}",
+                    f"the bilan final rests on an état certifié covering every expense line "
+                    f"(article 5-2); {len(missing)} line(s) are not covered: "
+                    f"{statements.line_list(missing)}; run `plie-audit statement certify "
+                    f"{convention}` first",
+                    [convention],
+                    Role.COMPTABLE,
+                    error=InputError,
+                    prefix="refused: ",
+                )
         values = indicators.list_values(self.ctx.db, convention)
         with self.ctx.db.read() as session:
             bilan_id = bilans.next_id(session, convention, kind)

@@ -80,15 +80,23 @@ class ConventionService(Service):
         changes: Mapping[Poste, Decimal],
         avenant: Path,
         effective_on: date | None = None,
+        ends_on: date | None = None,
     ) -> budget.AmendmentInfo:
         """Amend a convention's budget by an avenant taking effect on ``effective_on`` (default:
         today, Europe/Paris) — never retroactively: payments before that day are judged on the
         budget before it (article 4). The avenant is filed, and the new budget recorded in the
-        same commit."""
+        same commit. ``ends_on``: the avenant also changes the convention's end date
+        (article 9: the convention is renewed or changed by avenant)."""
         action = self.ctx.act(actor, Role.COMPTABLE, "convention amend", [ref])
         conv = conventions.require(self.ctx.db, ref)
-        if not changes:
-            raise InputError("an avenant changes at least one --budget POSTE=AMOUNT")
+        if not changes and ends_on is None:
+            raise InputError("an avenant changes at least one --budget POSTE=AMOUNT or --ends-on")
+        if ends_on is not None:
+            check_date(ends_on, "--ends-on")
+            if ends_on <= conv.start_date:
+                raise InputError(
+                    f"--ends-on {ends_on} is not after the convention's start ({conv.start_date})"
+                )
         effective = check_date(effective_on or clock.today(), "--effective-on", future=False)
         if conv.signed_on is not None and effective < conv.signed_on:
             raise InputError(
@@ -112,7 +120,9 @@ class ConventionService(Service):
         amended: builtins.list[budget.AmendmentInfo] = []
 
         def record(session: Session, ids: builtins.list[str]) -> None:
-            amended.append(budget.amend(session, actor.name, ref, changes, ids[0], effective))
+            amended.append(
+                budget.amend(session, actor.name, ref, changes, ids[0], effective, ends_on)
+            )
 
         filing.file_pieces(action, [request], within=record)
         return amended[0]

@@ -61,6 +61,23 @@ class StatementService(Service):
         lines = statements.in_period(expenses.list_lines(self.ctx.db, convention), since, until)
         if not lines:
             raise InputError(f"no expense line of {convention} to certify in that period")
+        certified_on = clock.today()
+        late = statements.paid_after(lines, certified_on)
+        if late:
+            # Articles 5-1, 5-2: « dépenses réalisées et acquittées » — only what is paid on
+            # the certification date can be certified as paid.
+            self.ctx.refuse(
+                actor.name,
+                "statement certify",
+                f"{len(late)} line(s) paid after the certification date "
+                f"{certified_on.isoformat()} cannot be certified as acquittées (articles 5-1, "
+                f"5-2): {statements.line_list(late)}; certify a period that ends before them "
+                "(--until) or certify once they are paid",
+                [convention],
+                Role.COMPTABLE,
+                error=InputError,
+                prefix="refused: ",
+            )
         csv_bytes = statements.lines_csv(lines)
         lines_sha256 = hashlib.sha256(csv_bytes).hexdigest()
         existing = self._existing(convention, since, until, lines_sha256)

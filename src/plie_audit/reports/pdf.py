@@ -14,6 +14,7 @@ fetched while rendering: templates reference no URL, and the URL fetcher refuses
 Jinja2 filters the templates use (see :func:`environment`):
 
 ``euros``      ``Decimal("1234.5")`` → ``1 234,50 €`` (U+202F, U+00A0; ``money.format_euros_fr``)
+``en_lettres`` ``Decimal("80")`` → ``quatre-vingts euros`` (``money.euros_in_words``)
 ``date_fr``    ``date(2016, 12, 31)`` → ``31 décembre 2016``;
                an aware ``datetime`` → ``2 avril 2007 à 08:30 UTC``
 ``sha``        a SHA-256 hex digest → its first 16 hex digits and « … » (tables)
@@ -39,7 +40,7 @@ import weasyprint  # type: ignore[import-untyped]
 from plie_audit import clock
 from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
-from plie_audit.money import format_euros_fr
+from plie_audit.money import euros_in_words, format_euros_fr
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STYLESHEET = TEMPLATES_DIR / "style.css"
@@ -77,6 +78,15 @@ def euros(amount: Decimal | int | None) -> str:
     if isinstance(amount, float):
         raise TypeError("amounts are Decimal, never float")
     return format_euros_fr(Decimal(amount))
+
+
+def en_lettres(amount: Decimal | int | None) -> str:
+    """The amount in French words: « mille deux cent trente-quatre euros et cinquante centimes »."""
+    if amount is None:
+        return EMPTY
+    if isinstance(amount, float):
+        raise TypeError("amounts are Decimal, never float")
+    return euros_in_words(Decimal(amount))
 
 
 def date_fr(value: date | None) -> str:
@@ -151,6 +161,7 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         euros=euros,
+        en_lettres=en_lettres,
         date_fr=date_fr,
         sha=sha,
         sha_full=sha_full,

@@ -22,6 +22,7 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from plie_audit.errors import InputError
+from plie_audit.money import euros_in_words
 from plie_audit.reports import pdf
 from plie_audit.reports.attachments import read_attachments
 from plie_audit.reports.pdf import render
@@ -404,6 +405,26 @@ def test_etat_certifie_certification_block(etat_text: str) -> None:
         CERTIFIER_SUBJECT,
     ):
         assert expected in etat_text, expected
+
+
+def test_etat_certifie_is_arrete_in_words_and_figures(
+    etat_text: str, lines: list[dict[str, Any]]
+) -> None:
+    """Issue 18: « Arrêté le présent état à la somme de <en lettres> (<en chiffres>) »."""
+    total = etat_context(lines)["total"]["realise"]
+    assert (
+        f"Arrêté le présent état à la somme de {euros_in_words(total)} ({euros(total)})."
+    ) in etat_text
+
+
+def test_etat_certifie_arrete_exact_amount(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    context = etat_context(lines[:5])
+    context["total"] = {**context["total"], "realise": Decimal("80201.81")}
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert (
+        "Arrêté le présent état à la somme de quatre-vingt mille deux cent un euros et "
+        "quatre-vingt-un centimes (80 201,81 €)."
+    ) in text
 
 
 def test_etat_certifie_place_defaults_to_the_agence(

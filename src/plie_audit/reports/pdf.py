@@ -15,8 +15,10 @@ Jinja2 filters the templates use (see :func:`environment`):
 
 ``euros``      ``Decimal("1234.5")`` → ``1 234,50 €`` (U+202F, U+00A0; ``money.format_euros_fr``)
 ``en_lettres`` ``Decimal("80")`` → ``quatre-vingts euros`` (``money.euros_in_words``)
-``date_fr``    ``date(2016, 12, 31)`` → ``31 décembre 2016``;
-               an aware ``datetime`` → ``2 avril 2007 à 08:30 UTC``
+``date_fr``    ``date(2016, 12, 31)`` → ``31 décembre 2016``; an aware ``datetime`` is
+               shown in Europe/Paris: 08:30 UTC → ``2 avril 2007 à 10 h 30 (heure de Paris)``
+``jour_fr``    an aware ``datetime`` → its civil day in Europe/Paris (``Fait à …, le …``):
+               22:30 UTC on 2 April 2007 → ``3 avril 2007``; a ``date`` as ``date_fr``
 ``sha``        a SHA-256 hex digest → its first 16 hex digits and « … » (tables)
 ``sha_full``   a SHA-256 hex digest → 4 groups of 16 hex digits separated by spaces
 ``octets``     ``12345`` → ``12 345 octets``
@@ -29,7 +31,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -90,7 +92,8 @@ def en_lettres(amount: Decimal | int | None) -> str:
 
 
 def date_fr(value: date | None) -> str:
-    """``31 décembre 2016``; a datetime adds the UTC time: ``2 avril 2007 à 08:30 UTC``.
+    """``31 décembre 2016``; a datetime adds the time in Europe/Paris, the archive's civil time
+    (../cli-contract.md): ``2 avril 2007 à 10 h 30 (heure de Paris)`` for 08:30 UTC.
 
     The first of the month is written « 1er », as French usage has it. A naive datetime is
     refused: every instant plie-audit records is aware UTC.
@@ -98,11 +101,24 @@ def date_fr(value: date | None) -> str:
     if value is None:
         return EMPTY
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"instant {value.isoformat()} is not timezone-aware")
-        moment = value.astimezone(UTC)
-        return f"{_day_fr(moment.date())} à {moment:%H:%M} UTC"
+        moment = _paris(value)
+        return f"{_day_fr(moment.date())} à {moment:%H} h {moment:%M} (heure de Paris)"
     return _day_fr(value)
+
+
+def jour_fr(value: date | None) -> str:
+    """The civil day in Europe/Paris of an instant (« Fait à …, le … »); a date as it is."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, datetime):
+        return _day_fr(_paris(value).date())
+    return _day_fr(value)
+
+
+def _paris(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"instant {value.isoformat()} is not timezone-aware")
+    return value.astimezone(clock.PARIS)
 
 
 def _day_fr(day: date) -> str:
@@ -163,6 +179,7 @@ def environment() -> jinja2.Environment:
         euros=euros,
         en_lettres=en_lettres,
         date_fr=date_fr,
+        jour_fr=jour_fr,
         sha=sha,
         sha_full=sha_full,
         octets=octets,

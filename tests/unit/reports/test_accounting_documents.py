@@ -407,6 +407,20 @@ def test_etat_certifie_certification_block(etat_text: str) -> None:
         assert expected in etat_text, expected
 
 
+def test_etat_certifie_is_signed_on_the_paris_day(
+    lines: list[dict[str, Any]], module_tmp: Path
+) -> None:
+    """Issue 18: times in Europe/Paris. Produced at 23:30 UTC on 30 June 2009, the état is
+    « Fait … le 1er juillet 2009 » and « Établi le 1er juillet 2009 à 01 h 30 »."""
+    context = etat_context(lines[:5])
+    context["produced_at"] = datetime(2009, 6, 30, 23, 30, tzinfo=UTC)
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait à Lyon, le 1er juillet 2009" in text
+    assert "Établi le 1er juillet 2009 à 01 h 30 (heure de Paris)" in text
+    assert "UTC" not in text
+    assert "30 juin 2009" not in text
+
+
 def test_etat_certifie_is_arrete_in_words_and_figures(
     etat_text: str, lines: list[dict[str, Any]]
 ) -> None:
@@ -544,7 +558,7 @@ def test_bilan_final_follows_article_5_2(
         "1. Synthèse financière",
         "1.1. État certifié exact des dépenses réalisées et acquittées",
         "État certifié exact n° EC-PLIE-LYON-2007-01-001 (pièce EV-001234), attesté et signé par"
-        " le comptable secondaire le 10 février 2009 à 14:07 UTC",
+        " le comptable secondaire le 10 février 2009 à 15 h 07 (heure de Paris)",
         *LABELS.values(),
         "dont frais informatiques",
         "1.3. Liste détaillée des dépenses réalisées et acquittées, par poste",

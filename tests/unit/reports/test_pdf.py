@@ -240,7 +240,7 @@ def test_audit_is_a_pdf_with_french_headings_and_values(audit_pdf: bytes, audit_
         "Rapport d'audit de conservation",
         f"Archive {ORIGIN}",
         "Situation au 31 décembre 2016",
-        "2 avril 2007 à 08:30 UTC",
+        "2 avril 2007 à 10 h 30 (heure de Paris)",
         "Hélène Garçon",
         "1. Synthèse",
         "2. Intégrité de l'archive",
@@ -345,7 +345,7 @@ def test_bordereau(bordereau_pdf: bytes, module_tmp: Path) -> None:
         "Bordereau d'élimination",
         "BE-2018-0001",
         "ALE Lyon Part-Dieu — service comptable",
-        "15 janvier 2018 à 09:05 UTC",
+        "15 janvier 2018 à 10 h 05 (heure de Paris)",
         "Code du patrimoine, art. R212-14 : toute élimination est interdite sans ce visa.",
         "Visa de la personne chargée du contrôle scientifique et technique de l'État sur les"
         " archives",
@@ -376,7 +376,7 @@ def test_certificat(certificat_pdf: bytes, module_tmp: Path) -> None:
         "Certificat d'élimination",
         "BE-2018-0001",
         "AD69/2018/042",
-        "2 avril 2018 à 08:30 UTC",
+        "2 avril 2018 à 10 h 30 (heure de Paris)",
         "Les métadonnées, les empreintes SHA-256 et les entrées du journal de ces pièces sont"
         " conservées : les preuves établies antérieurement",
         "restent vérifiables",
@@ -433,9 +433,18 @@ def test_date_fr_filter() -> None:
     assert pdf.date_fr(date(2016, 12, 31)) == "31 décembre 2016"
     assert pdf.date_fr(date(2007, 2, 1)) == "1er février 2007"
     assert pdf.date_fr(date(2008, 8, 15)) == "15 août 2008"
-    assert pdf.date_fr(datetime(2007, 4, 2, 8, 30, tzinfo=UTC)) == "2 avril 2007 à 08:30 UTC"
+    # issue 18: times in Europe/Paris (CEST in April, CET in January), never UTC
+    summer = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)
+    assert pdf.date_fr(summer) == "2 avril 2007 à 10 h 30 (heure de Paris)"
     paris = datetime.fromisoformat("2007-04-02T10:30:00+02:00")
-    assert pdf.date_fr(paris) == "2 avril 2007 à 08:30 UTC"
+    assert pdf.date_fr(paris) == "2 avril 2007 à 10 h 30 (heure de Paris)"
+    winter = datetime(2018, 1, 15, 9, 5, tzinfo=UTC)
+    assert pdf.date_fr(winter) == "15 janvier 2018 à 10 h 05 (heure de Paris)"
+    late = datetime(2007, 4, 2, 22, 30, tzinfo=UTC)  # already 3 April in Paris
+    assert pdf.date_fr(late) == "3 avril 2007 à 00 h 30 (heure de Paris)"
+    assert pdf.jour_fr(late) == "3 avril 2007"
+    assert pdf.jour_fr(date(2007, 4, 2)) == "2 avril 2007"
+    assert pdf.jour_fr(None) == "—"
     assert pdf.date_fr(None) == "—"
     with pytest.raises(ValueError, match="timezone-aware"):
         pdf.date_fr(datetime(2007, 4, 2, 8, 30))

@@ -1,8 +1,9 @@
 """Render a French document from a Jinja2 template to PDF/A-3b bytes with WeasyPrint.
 
 Templates live in ``templates/`` next to this module. ``base.html`` draws what every document
-shares: the header band (« République française — Archive des justificatifs FSE », the
-document's title, the archive's origin), the reference block and the footer (« Document
+shares: the header band (the ESF mention « Union européenne — Fonds social européen » on
+every page, « République française » only when the context's ``republique_francaise`` is true,
+the document's title, the archive's origin), the reference block and the footer (« Document
 produit par plie-audit », the reference, « Page X / Y »); ``style.css`` lays it out on A4 in
 DejaVu Sans, embedded. Every context must therefore hold ``origin``.
 

@@ -31,10 +31,14 @@ def render(
     attachments: Sequence[Attachment] = (),
 ) -> bytes:
     """Render ``template`` (``reports/templates/``) with ``shown``; the archive's origin is
-    in every document's header unless ``shown`` gives one."""
-    return reports.render(
-        template, {"origin": ctx.origin, **shown}, title=title, attachments=attachments
-    )
+    in every document's header unless ``shown`` gives one, and « République française » only
+    when the archive's settings ask for it (``init --republique-francaise``)."""
+    context = {
+        "origin": ctx.origin,
+        "republique_francaise": ctx.settings.republique_francaise,
+        **shown,
+    }
+    return reports.render(template, context, title=title, attachments=attachments)
 
 
 def signed(

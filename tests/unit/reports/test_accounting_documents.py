@@ -23,6 +23,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from plie_audit.errors import InputError
 from plie_audit.money import euros_in_words
+from plie_audit.publicity.check import check_file
 from plie_audit.reports import pdf
 from plie_audit.reports.attachments import read_attachments
 from plie_audit.reports.pdf import render
@@ -638,3 +639,28 @@ def test_missing_bilan_key_is_an_input_error(lines: list[dict[str, Any]]) -> Non
     del context["tickets"]
     with pytest.raises(InputError, match="tickets"):
         render("bilan.html", context, title="Bilan final")
+
+
+@pytest.mark.parametrize("which", ["etat", "final", "interim"])
+def test_accounting_documents_pass_the_publicity_check(
+    which: str, lines: list[dict[str, Any]], listing: bytes, tmp_path: Path
+) -> None:
+    """Issue 18: the état and the bilans carry « Union européenne — Fonds social européen »
+    and pass the archive's own `publicity check` (real pdftotext); no « République française »."""
+    if which == "etat":
+        document = render(
+            "etat_certifie.html",
+            etat_context(lines[:10]),
+            title="État certifié exact des dépenses réalisées et acquittées",
+            attachments=[(CSV_NAME, listing, "Liste détaillée des dépenses")],
+        )
+    else:
+        kind = "final" if which == "final" else "intermediaire"
+        document = render("bilan.html", bilan_context(lines[:10], kind=kind), title="Bilan")
+    path = tmp_path / "document.pdf"
+    path.write_bytes(document)
+    result = check_file(path, "2007-2013")
+    assert result.ok, result.as_json()
+    text = text_of(document, tmp_path)
+    assert "Union européenne — Fonds social européen" in text
+    assert "République française" not in text

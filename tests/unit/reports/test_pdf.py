@@ -23,6 +23,7 @@ from freezegun import freeze_time
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from plie_audit.errors import InputError, NotFoundError
+from plie_audit.publicity.check import check_file
 from plie_audit.reports import pdf
 from plie_audit.reports.pdf import render
 
@@ -236,7 +237,7 @@ def certificat_pdf() -> bytes:
 def test_audit_is_a_pdf_with_french_headings_and_values(audit_pdf: bytes, audit_text: str) -> None:
     assert audit_pdf.startswith(b"%PDF-")
     for expected in (
-        "République française — Archive des justificatifs FSE",
+        "Union européenne — Fonds social européen",
         "Rapport d'audit de conservation",
         f"Archive {ORIGIN}",
         "Situation au 31 décembre 2016",
@@ -294,7 +295,8 @@ def test_audit_pages_are_numbered_with_the_header_band_on_each(
     assert pages >= 3
     for page in range(1, pages + 1):
         assert f"Page {page} / {pages}" in text
-    assert text.count("République française — Archive des justificatifs FSE") == pages
+    assert text.count("Union européenne — Fonds social européen") == pages  # ESF, every page
+    assert text.count(f"Archive des justificatifs FSE — {ORIGIN}") == pages
     assert text.count("Situation au 31 décembre 2016") >= pages  # the footer's reference
 
 
@@ -463,3 +465,83 @@ def test_octets_and_status_filters() -> None:
     assert pdf.octets(1) == "1 octet"
     assert pdf.status_fr("held") == "gelé"
     assert pdf.status_fr("pending") == "en attente de l'événement déclencheur"
+
+
+# ------------------------------------------------------------ issue 18: ESF mention, heading
+
+
+def publicity_report_context() -> dict[str, Any]:
+    return {
+        "origin": ORIGIN,
+        "convention": "PLIE-LYON-2007-01",
+        "produced_at": datetime(2009, 2, 10, 14, 5, tzinfo=UTC),
+        "publications": [],
+    }
+
+
+def control_pack_context() -> dict[str, Any]:
+    return {
+        "origin": ORIGIN,
+        "request": {
+            "id": "CR-2019-0001",
+            "authority": "CICC",
+            "reference": "CICC/2019/17",
+            "conventions": ["PLIE-LYON-2007-01"],
+            "poste": None,
+            "since": None,
+            "until": None,
+            "deadline": date(2019, 4, 30),
+            "opened_at": datetime(2019, 3, 1, 9, 0, tzinfo=UTC),
+            "opened_by": "controle",
+        },
+        "produced_at": datetime(2019, 3, 2, 9, 0, tzinfo=UTC),
+        "produced_by": "Hélène Garçon",
+        "conventions": [],
+        "pieces": [],
+        "tombstones": [],
+        "trust": {
+            "root_fingerprint": digest(1),
+            "anchors": [],
+            "journal_key": "anpe.example/lyon+0123abcd+AQID",
+            "journal_key_id": "0123abcd",
+            "checkpoint_size": 42,
+            "checkpoint_root": digest(2),
+        },
+    }
+
+
+DOCUMENTS = {
+    "retention_audit.html": (lambda: audit_context(3), "Rapport d'audit de conservation"),
+    "bordereau.html": (bordereau_context, "Bordereau d'élimination"),
+    "certificat_elimination.html": (certificat_context, "Certificat d'élimination"),
+    "publicity_report.html": (publicity_report_context, "Contrôle des mentions de publicité"),
+    "control_pack.html": (control_pack_context, "Dossier de contrôle"),
+}
+
+
+@pytest.mark.parametrize("template", sorted(DOCUMENTS))
+def test_every_document_passes_the_archives_own_publicity_check(
+    template: str, tmp_path: Path
+) -> None:
+    """Issue 18: the ESF mention « Union européenne — Fonds social européen » is on every
+    generated document, which passes `publicity check` (real pdftotext); no « République
+    française » heading unless the settings ask for one."""
+    context, title = DOCUMENTS[template]
+    path = tmp_path / "document.pdf"
+    path.write_bytes(render(template, context(), title=title))
+    result = check_file(path, "2007-2013")
+    assert result.ok, result.as_json()
+    assert {f.element for f in result.found} >= {"fonds-social-europeen", "union-europeenne"}
+    text = text_of(path.read_bytes(), tmp_path)
+    assert "Union européenne — Fonds social européen" in text
+    assert "République française" not in text
+
+
+def test_republique_francaise_heading_only_when_asked(tmp_path: Path) -> None:
+    context = {**bordereau_context(), "republique_francaise": True}
+    document = render("bordereau.html", context, title="Bordereau d'élimination")
+    text = text_of(document, tmp_path)
+    assert text.startswith("République française Union européenne — Fonds social européen")
+    path = tmp_path / "bordereau.pdf"
+    path.write_bytes(document)
+    assert check_file(path, "2007-2013").ok

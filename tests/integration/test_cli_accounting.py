@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -169,3 +170,40 @@ def test_certify_needs_lines_and_the_comptable_role(run, populated, csv_dir: Pat
     assert info["total"] == "86.40" and info["lines"] == 1
     assert run.json("evidence", "show", info["evidence_id"])["kind"] == "etat-certifie"
     assert run("accounting", "check", "--convention", CONV).exit_code == 0
+
+
+def test_the_etat_names_its_signatory_by_full_name_and_function(
+    run, populated, csv_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 18: « Je soussigné(e), Hélène Garçon, comptable secondaire », not a login."""
+    run.ok(
+        "identity",
+        "create",
+        "helene.garcon",
+        "--role",
+        "comptable",
+        "--full-name",
+        "Hélène Garçon",
+        "--title",
+        "comptable secondaire de l'ALE Lyon Part-Dieu",
+    )
+    path = _write(
+        csv_dir,
+        "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,",
+    )
+    run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+    out = tmp_path / "etat.pdf"
+    run.ok("statement", "certify", "--convention", CONV, "-o", out, as_="helene.garcon")
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert (
+        "Je soussigné(e), Hélène Garçon, comptable secondaire de l'ALE Lyon Part-Dieu, "
+        "certifie exact"
+    ) in text
+    assert "soussigné(e), helene.garcon" not in text  # the login stays in the certificate
+    assert (
+        "Arrêté le présent état à la somme de quatre-vingt-six euros et quarante centimes" in text
+    )

@@ -78,6 +78,9 @@ class Identity(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # How documents name the signatory (issue 18): « Hélène Garçon, comptable secondaire ».
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
 
 
 class Convention(Base):

@@ -59,6 +59,7 @@ class StatementService(Service):
             statement_id = statements.next_id(session, convention)
             money = statements.financial_rows(session, convention, lines)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
+        full_name, title = documents.signatory(self.ctx, actor.name)
         document = documents.signed(
             action,
             "etat_certifie.html",
@@ -67,7 +68,8 @@ class StatementService(Service):
                 "period": {"since": since, "until": until},
                 "statement_id": statement_id,
                 "produced_at": clock.now(),
-                "certified_by": actor.name,
+                "certified_by": full_name,
+                "certified_title": title or "comptable secondaire",
                 "certified_by_subject": action.signer.certificate.subject.rfc4514_string(),
                 "lines_count": len(lines),
                 "attachment_name": statements.LINES_FILE,

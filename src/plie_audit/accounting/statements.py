@@ -159,6 +159,7 @@ def convention_dict(row: Convention) -> dict[str, Any]:
         "start": row.start_date,
         "end": row.end_date,
         "programme": row.programme,
+        "lieu": row.lieu,
     }
 
 

@@ -200,6 +200,7 @@ def _convention(p: Projection, e: _Entry) -> None:
         created_at=e.at,
         created_by=e.actor,
         signed_on=e.text("signed_on"),
+        lieu=e.text("lieu"),
         signed_budget=Digest(digest(canonical.encode(e.detail.get("budget") or {}))),
     )
     _budget(p, ref, e.detail.get("budget") or {})

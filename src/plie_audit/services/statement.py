@@ -85,7 +85,7 @@ class StatementService(Service):
                 (statements.TOTALS_FILE, totals, "Totaux certifiés (JSON canonique)"),
             ],
             reason="État certifié exact des dépenses réalisées et acquittées",
-            location=conv.agence,
+            location=conv.lieu or conv.agence,
         )
         total = money["total"]["realise"]
 

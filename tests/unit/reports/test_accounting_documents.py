@@ -442,14 +442,25 @@ def test_etat_certifie_arrete_exact_amount(lines: list[dict[str, Any]], module_t
     ) in text
 
 
-def test_etat_certifie_place_defaults_to_the_agence(
+def test_etat_certifie_place_is_the_conventions_town(
     lines: list[dict[str, Any]], module_tmp: Path
 ) -> None:
+    """Issue 18: « Fait à <lieu> » names a town (`convention add --lieu`), never the agence."""
     context = etat_context(lines[:5])
     del context["place"]
+    context["convention"] = {**CONVENTION, "lieu": "Villeurbanne"}
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait à Villeurbanne, le 10 février 2009" in text
+    context["convention"] = CONVENTION  # no town known: no invented place
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait le 10 février 2009" in text
+    assert "Fait à ALE Lyon Part-Dieu" not in text
+
+
+def test_etat_certifie_period(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    context = etat_context(lines[:5])
     context["period"] = {"since": date(2007, 1, 1), "until": date(2007, 6, 30)}
     text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
-    assert "Fait à ALE Lyon Part-Dieu, le 10 février 2009" in text
     assert "du 1er janvier 2007 au 30 juin 2007" in text
     assert "durée de la convention" not in text
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plie_audit import canonical, csvsafe
+from plie_audit import canonical, clock, csvsafe
 from plie_audit.accounting import budget
 from plie_audit.accounting.expenses import COLUMNS, LineInfo
 from plie_audit.db.models import Convention, JournalEntry, Statement
@@ -84,7 +84,16 @@ def financial_rows(session: Session, convention: str, lines: list[LineInfo]) -> 
         )
     total_budget = sum(ceiling.values(), Decimal("0.00"))
     total_real = sum(sums.values(), Decimal("0.00"))
+    avenant = budget.in_force(session, convention, clock.today())
     return {
+        # the budget's source, named in the document: None for the budget as signed
+        "avenant": None
+        if avenant is None
+        else {
+            "number": avenant.number,
+            "effective_on": avenant.effective_on,
+            "evidence_id": avenant.evidence_id,
+        },
         "rows": rows,
         "article4": {
             "fonctionnement_total": sums[Poste.FONCTIONNEMENT.value]

@@ -675,3 +675,17 @@ def test_accounting_documents_pass_the_publicity_check(
     text = text_of(document, tmp_path)
     assert "Union européenne — Fonds social européen" in text
     assert "République française" not in text
+
+
+def test_bilan_names_the_avenant_in_force(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    """Issue 18: the avenant in force is named in the document; none: the budget as signed."""
+    context = bilan_context(lines[:10])
+    text = text_of(render("bilan.html", context, title="Bilan final"), module_tmp)
+    assert "budget prévisionnel de la convention initiale (aucun avenant en vigueur)" in text
+    context["avenant"] = {
+        "number": 2,
+        "effective_on": date(2007, 7, 1),
+        "evidence_id": "EV-000042",
+    }
+    text = text_of(render("bilan.html", context, title="Bilan final"), module_tmp)
+    assert "avenant n° 2 en vigueur depuis le 1er juillet 2007 (pièce EV-000042)" in text

@@ -37,6 +37,9 @@ class Settings:
     tsa_url: str | None = None  # RFC 3161 time-stamping authority for journal checkpoints
     # Kinds whose bytes only SENSITIVE_READERS may read, beyond the payslips (domain.py).
     sensitive_kinds: tuple[str, ...] = ()
+    # Documents head with « République française » only when asked (`init
+    # --republique-francaise`): the archive is not the State's, the agence is its producer.
+    republique_francaise: bool = False
 
     def resolved_database_url(self, root: Path) -> str:
         """SQLite paths in ``archive.toml`` are relative to the archive folder."""
@@ -72,6 +75,8 @@ def write_settings(root: Path, settings: Settings) -> None:
     if settings.sensitive_kinds:
         kinds = ", ".join(_toml_string(kind) for kind in settings.sensitive_kinds)
         lines.append(f"sensitive_kinds = [{kinds}]")
+    if settings.republique_francaise:
+        lines.append("republique_francaise = true")
     lines.append("")
     target = root / SETTINGS_FILE
     tmp = root / (SETTINGS_FILE + ".tmp")
@@ -102,6 +107,12 @@ def _sensitive_kinds(value: object) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _boolean(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError("republique_francaise must be true or false")
+    return value
+
+
 def read_settings(root: Path) -> Settings:
     """Read ``archive.toml``; a missing or malformed file is an :class:`ArchiveStateError`."""
     path = root / SETTINGS_FILE
@@ -122,6 +133,7 @@ def read_settings(root: Path) -> Settings:
             format=_integer(section, "format"),
             tsa_url=_string(section, "tsa_url") if "tsa_url" in section else None,
             sensitive_kinds=_sensitive_kinds(section.get("sensitive_kinds", [])),
+            republique_francaise=_boolean(section.get("republique_francaise", False)),
         )
     except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, UnicodeDecodeError) as exc:
         raise ArchiveStateError(f"{path} is malformed: {exc}") from exc

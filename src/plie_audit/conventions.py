@@ -35,6 +35,7 @@ class NewConvention:
     programme: Programme
     budget: Mapping[Poste, Decimal]
     signed_on: date | None = None
+    lieu: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class ConventionInfo:
     budget: dict[str, Decimal] = field(default_factory=dict)
     evidence_count: int = 0
     signed_on: date | None = None
+    lieu: str | None = None
 
     @property
     def budget_total(self) -> Decimal:
@@ -66,6 +68,7 @@ class ConventionInfo:
             "end": self.end.isoformat(),
             "programme": self.programme,
             "signed_on": self.signed_on.isoformat() if self.signed_on else None,
+            "lieu": self.lieu,
             "budget": {poste: format_amount(amount) for poste, amount in self.budget.items()},
             "budget_total": format_amount(self.budget_total),
             "evidence_count": self.evidence_count,
@@ -85,6 +88,7 @@ def validate_new(
     programme: Programme,
     budget: Mapping[Poste, Decimal],
     signed_on: date | None = None,
+    lieu: str | None = None,
 ) -> NewConvention:
     """Check a new convention's values (no database access)."""
     check_convention_ref(ref)
@@ -107,6 +111,7 @@ def validate_new(
         programme=programme,
         budget=dict(budget),
         signed_on=signed_on,
+        lieu=None if lieu is None else clean_text(lieu, "--lieu", max_length=100, required=True),
     )
 
 
@@ -132,6 +137,7 @@ def add(session: Session, actor: str, new: NewConvention) -> None:
             created_at=now,
             created_by=actor,
             signed_on=new.signed_on,
+            lieu=new.lieu,
             signed_budget=canonical.encode(signed_budget(new.budget)).decode(),
         )
     )
@@ -152,6 +158,7 @@ def add(session: Session, actor: str, new: NewConvention) -> None:
             "programme": new.programme.value,
             "budget": signed_budget(new.budget),
             **({"signed_on": new.signed_on.isoformat()} if new.signed_on else {}),
+            **({"lieu": new.lieu} if new.lieu else {}),
         },
         at=now,
     )
@@ -189,6 +196,7 @@ def _info(row: Convention, budget: dict[str, Decimal], count: int) -> Convention
         budget=budget,
         evidence_count=count,
         signed_on=row.signed_on,
+        lieu=row.lieu,
     )
 
 

@@ -50,3 +50,121 @@ def format_euros_fr(amount: Decimal) -> str:
         groups.insert(0, units[-3:])
         units = units[:-3]
     return sign + "\u202f".join(groups) + "," + cents + "\u00a0€"
+
+
+# ------------------------------------------------------------------ amounts written in words
+#
+# « Arrêté le présent état à la somme de … » writes the total in words and in figures. The
+# spelling is the traditional one (not the 1990 rectifications), applied consistently:
+# - hyphens join the tens and units below one hundred only: « vingt-deux », « cent deux »;
+# - « et un » / « et onze » after vingt, trente … soixante: « vingt et un », « soixante et
+#   onze », but « quatre-vingt-un », « quatre-vingt-onze »;
+# - vingt (in quatre-vingts) and cent take an « s » when multiplied and ending the number, or
+#   before million(s) and milliard(s), which are nouns: « quatre-vingts », « deux cents »,
+#   « deux cents millions »; not before another number nor before mille: « deux cent un »,
+#   « quatre-vingt mille »;
+# - mille is invariable and never preceded by « un »: « mille », « deux mille »;
+# - million and milliard are nouns: « un million », « deux millions », « un million d'euros ».
+
+_UNITS = (
+    "zéro",
+    "un",
+    "deux",
+    "trois",
+    "quatre",
+    "cinq",
+    "six",
+    "sept",
+    "huit",
+    "neuf",
+    "dix",
+    "onze",
+    "douze",
+    "treize",
+    "quatorze",
+    "quinze",
+    "seize",
+    "dix-sept",
+    "dix-huit",
+    "dix-neuf",
+)
+_TENS = {2: "vingt", 3: "trente", 4: "quarante", 5: "cinquante", 6: "soixante"}
+MAX_IN_WORDS = 999_999_999_999
+
+
+def _below_100(n: int, *, final: bool) -> str:
+    """0 < n < 100; ``final``: nothing follows but a noun (plural of quatre-vingts)."""
+    if n < 20:
+        return _UNITS[n]
+    tens, units = divmod(n, 10)
+    if tens in (7, 9):  # soixante-dix …, quatre-vingt-dix …
+        base = "soixante" if tens == 7 else "quatre-vingt"
+        rest = units + 10
+        joiner = " et " if (tens == 7 and units == 1) else "-"
+        return f"{base}{joiner}{_UNITS[rest]}"
+    if tens == 8:
+        return (
+            "quatre-vingts"
+            if units == 0 and final
+            else "quatre-vingt" + (f"-{_UNITS[units]}" if units else "")
+        )
+    word = _TENS[tens]
+    if units == 0:
+        return word
+    if units == 1:
+        return f"{word} et un"
+    return f"{word}-{_UNITS[units]}"
+
+
+def _below_1000(n: int, *, final: bool) -> str:
+    """0 < n < 1000; ``final``: the group ends the number or stands before million(s)."""
+    hundreds, rest = divmod(n, 100)
+    words: list[str] = []
+    if hundreds:
+        if hundreds == 1:
+            words.append("cent")
+        else:
+            plural = "s" if rest == 0 and final else ""
+            words.append(f"{_UNITS[hundreds]} cent{plural}")
+    if rest:
+        words.append(_below_100(rest, final=final))
+    return " ".join(words)
+
+
+def number_in_words(n: int) -> str:
+    """A whole number in French words (traditional spelling): 80 → « quatre-vingts »."""
+    if n < 0 or n > MAX_IN_WORDS:
+        raise ValueError(f"{n} is out of range for words (0 to {MAX_IN_WORDS})")
+    if n == 0:
+        return _UNITS[0]
+    billions, rest = divmod(n, 1_000_000_000)
+    millions, rest = divmod(rest, 1_000_000)
+    thousands, units = divmod(rest, 1000)
+    words: list[str] = []
+    for count, noun in ((billions, "milliard"), (millions, "million")):
+        if count:
+            plural = "s" if count > 1 else ""
+            words.append(f"{_below_1000(count, final=True)} {noun}{plural}")
+    if thousands:
+        words.append("mille" if thousands == 1 else f"{_below_1000(thousands, final=False)} mille")
+    if units:
+        words.append(_below_1000(units, final=True))
+    return " ".join(words)
+
+
+def euros_in_words(amount: Decimal) -> str:
+    """``Decimal("1234.56")`` → « mille deux cent trente-quatre euros et cinquante-six
+    centimes »; « un million d'euros », « zéro euro », « quatre-vingts centimes » (0,80 €)."""
+    if amount < 0:
+        raise ValueError("amounts in words are positive")
+    cents_total = to_cents(amount)
+    units, cents = divmod(cents_total, 100)
+    words = number_in_words(units)
+    if units >= 1_000_000 and units % 1_000_000 == 0:
+        euros = f"{words} d'euros"  # un million d'euros, deux milliards d'euros
+    else:
+        euros = f"{words} euro{'s' if units > 1 else ''}"
+    if not cents:
+        return euros
+    centimes = f"{number_in_words(cents)} centime{'s' if cents > 1 else ''}"
+    return centimes if units == 0 else f"{euros} et {centimes}"

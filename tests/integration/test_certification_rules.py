@@ -153,3 +153,35 @@ def test_an_annulled_etat_covers_nothing(run, populated, csv_dir) -> None:
             as_="marie.dupont",
         )
         run.fails(11, "bilan", "final", "--convention", CONV, as_="marie.dupont")
+
+
+def test_an_etat_dated_before_a_payment_does_not_certify_it(run, populated, csv_dir) -> None:
+    """The certification date is the état's own (--certified-on): a line paid after it is
+    refused even when the état is entered later."""
+    with freeze_time("2007-07-10 10:00:00"):
+        path = write(
+            csv_dir,
+            "2007-03-12,deplacement,Billet,86.40,2007-03-15,NDF-1,titre-transport:billet.pdf,,,",
+        )
+        run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+        result = run.fails(
+            11,
+            "statement",
+            "certify",
+            "--convention",
+            CONV,
+            "--certified-on",
+            "2007-03-14",
+            as_="marie.dupont",
+        )
+        assert "paid after the certification date 2007-03-14" in result.stderr
+        done = run.json(
+            "statement",
+            "certify",
+            "--convention",
+            CONV,
+            "--certified-on",
+            "2007-03-15",
+            as_="marie.dupont",
+        )
+        assert done["certified_on"] == "2007-03-15"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -191,3 +192,76 @@ def test_certify_on_the_etat_s_own_date(run, populated, csv_dir: Path) -> None:
     listed = run.json("statement", "list", "--convention", CONV)
     assert [s["certified_on"] for s in listed] == ["2007-03-20"]
     assert run("verify").exit_code == 0
+
+
+def test_the_etat_names_its_signatory_by_full_name_and_function(
+    run, populated, csv_dir: Path, tmp_path: Path
+) -> None:
+    """Issue 18: « Je soussigné(e), Hélène Garçon, comptable secondaire », not a login."""
+    run.ok(
+        "identity",
+        "create",
+        "helene.garcon",
+        "--role",
+        "comptable",
+        "--full-name",
+        "Hélène Garçon",
+        "--title",
+        "comptable secondaire de l'ALE Lyon Part-Dieu",
+    )
+    path = _write(
+        csv_dir,
+        "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,",
+    )
+    run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+    out = tmp_path / "etat.pdf"
+    run.ok("statement", "certify", "--convention", CONV, "-o", out, as_="helene.garcon")
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert (
+        "Je soussigné(e), Hélène Garçon, comptable secondaire de l'ALE Lyon Part-Dieu, "
+        "certifie exact"
+    ) in text
+    assert "soussigné(e), helene.garcon" not in text  # the login stays in the certificate
+    assert (
+        "Arrêté le présent état à la somme de quatre-vingt-six euros et quarante centimes" in text
+    )
+
+
+def _pdf_text(path: Path) -> str:
+    return " ".join(
+        subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+
+
+def test_the_etat_names_the_avenant_in_force(run, populated, csv_dir: Path, tmp_path: Path) -> None:
+    """Issue 18: the document says which budget it is judged on — the convention as signed,
+    or the avenant in force (its number, its date, its piece)."""
+    path = _write(
+        csv_dir,
+        "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,",
+    )
+    run.ok("expense", "import", path, "--convention", CONV, as_="marie.dupont")
+    first = tmp_path / "etat-1.pdf"
+    run.ok("statement", "certify", "--convention", CONV, "--until", "2007-06-30", "-o", first,
+           as_="marie.dupont")  # fmt: skip
+    text = _pdf_text(first)
+    assert "Budget de référence budget prévisionnel de la convention initiale" in text
+    assert "avenant n°" not in text
+    avenant = tmp_path / "avenant-1.pdf"
+    avenant.write_text("%PDF-1.4\n% avenant n° 1\n")
+    info = run.json(
+        "convention", "amend", CONV, "--budget", "deplacement=2000.00", "--file", avenant,
+        "--effective-on", "2007-09-01", "--json", as_="marie.dupont",
+    )  # fmt: skip
+    second = tmp_path / "etat-2.pdf"
+    run.ok("statement", "certify", "--convention", CONV, "-o", second, as_="marie.dupont")
+    assert (
+        "Budget de référence avenant n° 1 en vigueur depuis le 1er septembre 2007 "
+        f"(pièce {info['evidence_id']})"
+    ) in _pdf_text(second)

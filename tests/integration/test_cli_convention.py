@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 ADD = (
@@ -47,6 +49,7 @@ def test_add_list_show(run, filer, controller, journal) -> None:
         "end": "2007-12-31",
         "programme": "2007-2013",
         "signed_on": None,
+        "lieu": None,
         "budget": {"cout-salarial": "42000.00", "informatique": "0.07", "deplacement": "1500.50"},
         "budget_total": "43500.57",
         "evidence_count": 0,
@@ -262,3 +265,36 @@ def test_an_avenant_needs_a_change_and_a_sensible_end(run, filer, snapshot, tmp_
     )
     assert "not after the convention's start" in result.stderr
     assert snapshot() == before
+
+
+def test_lieu_is_the_town_of_signature(run, filer, journal, tmp_path) -> None:
+    """Issue 18: « Fait à <lieu> » names a town, given at `convention add --lieu`."""
+    run.ok(*ADD, "--lieu", "Villeurbanne", "--budget", "deplacement=100", as_="marie.dupont")
+    assert run.json("convention", "show", "PLIE-LYON-2007-02")["lieu"] == "Villeurbanne"
+    assert journal()[-1]["detail"]["lieu"] == "Villeurbanne"
+    assert "Lieu        Villeurbanne" in run.ok("convention", "show", "PLIE-LYON-2007-02").stdout
+    assert run.ok("verify").exit_code == 0  # the row is the journal's replay
+    folder = tmp_path / "depenses"
+    folder.mkdir()
+    (folder / "billet.pdf").write_text("%PDF-1.4\n% billet\n")
+    csv_path = folder / "depenses.csv"
+    csv_path.write_text(
+        "date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,key_basis\n"
+        "2007-03-12,deplacement,Billet,86.40,2007-03-12,NDF-1,titre-transport:billet.pdf,,,\n",
+        encoding="utf-8",
+    )
+    run.ok("expense", "import", csv_path, "--convention", "PLIE-LYON-2007-02", as_="marie.dupont")
+    out = tmp_path / "etat.pdf"
+    run.ok(
+        "statement", "certify", "--convention", "PLIE-LYON-2007-02", "-o", out, as_="marie.dupont"
+    )
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Fait à Villeurbanne, le " in " ".join(text.split())
+
+
+@pytest.mark.parametrize("lieu", ["Lyon\u202e", "Ly\x1bon", "  "])
+def test_a_bad_lieu_is_refused(run, filer, unchanged, lieu: str) -> None:
+    with unchanged():
+        run.fails(11, *ADD, "--lieu", lieu, as_="marie.dupont")

@@ -491,3 +491,42 @@ def test_import_of_something_that_is_not_pkcs12(
             "--role",
             "deposant",
         )
+
+
+# ------------------------------------------------------------ issue 18: the signatory
+
+
+def test_create_with_full_name_and_title(run, initialised, journal) -> None:
+    run.ok(
+        "identity",
+        "create",
+        "helene.garcon",
+        "--role",
+        "comptable",
+        "--full-name",
+        "He\u0301le\u0300ne Garçon",  # decomposed: stored NFC
+        "--title",
+        "comptable secondaire",
+    )
+    (listed,) = run.json("identity", "list")
+    assert (listed["full_name"], listed["title"]) == ("Hélène Garçon", "comptable secondaire")
+    created = next(e for e in journal() if e["event"] == "identity-created")
+    assert created["detail"]["full_name"] == "Hélène Garçon"
+    assert created["detail"]["title"] == "comptable secondaire"
+    assert run.ok("verify").exit_code == 0  # the row is the journal's replay
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--full-name", "Hélène\u202eGarçon"),  # bidirectional override
+        ("--full-name", "Hélène\x1b[31mGarçon"),  # terminal escape
+        ("--title", "comptable\nsecondaire"),  # a newline forges a line
+        ("--title", "   "),
+    ],
+)
+def test_bad_full_name_or_title_changes_nothing(
+    run, initialised, unchanged, option: str, value: str
+) -> None:
+    with unchanged():
+        run.fails(11, "identity", "create", "helene.garcon", "--role", "comptable", option, value)

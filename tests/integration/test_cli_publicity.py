@@ -74,3 +74,37 @@ def test_a_failing_publication_is_filed_checked_and_journaled(
     assert run.json("evidence", "show", filed["flyer.txt"])["publicity"] == "fail"
     assert run.json("evidence", "show", filed["affiche.txt"])["publicity"] == "pass"
     assert "FSE mention        fail" in run.ok("evidence", "show", filed["flyer.txt"]).stdout
+
+
+def test_generated_documents_pass_the_publicity_check_without_a_state_heading(
+    run, populated, tmp_path: Path
+) -> None:
+    """Issue 18: a document the archive generates carries « Union européenne — Fonds social
+    européen » and passes the archive's own `publicity check`; no « République française »
+    heading by default."""
+    out = tmp_path / "publicite.pdf"
+    run.ok("publicity", "report", "--convention", CONV, "-o", out)
+    text = subprocess.run(
+        ["pdftotext", str(out), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Union européenne — Fonds social européen" in text
+    assert "République française" not in text
+    assert run("publicity", "check", out).exit_code == 0
+
+
+def test_the_state_heading_is_a_journaled_setting(run, archive_dir: Path, journal) -> None:
+    run.ok("init", "--origin", "anpe.example/lyon", "--republique-francaise")
+    settings = archive_dir / "archive.toml"
+    assert "republique_francaise = true" in settings.read_text(encoding="utf-8")
+    assert journal()[0]["detail"]["republique_francaise"] is True
+    assert run.ok("verify").exit_code == 0
+    text = settings.read_text(encoding="utf-8")  # removed behind the archive's back
+    settings.write_text(text.replace("republique_francaise = true\n", ""), encoding="utf-8")
+    result = run("verify", "--json")
+    assert result.exit_code == 1
+    assert {
+        "subject": "archive.toml:republique_francaise",
+        "kind": "settings-mismatch",
+        "expected": "republique_francaise=True (journal#1)",
+        "found": "republique_francaise=False",
+    } in json.loads(result.stdout)["findings"]

@@ -7,7 +7,15 @@ from decimal import Decimal
 import pytest
 
 from plie_audit.errors import InputError
-from plie_audit.money import format_amount, format_euros_fr, from_cents, parse_amount, to_cents
+from plie_audit.money import (
+    euros_in_words,
+    format_amount,
+    format_euros_fr,
+    from_cents,
+    number_in_words,
+    parse_amount,
+    to_cents,
+)
 
 NNBSP = "\u202f"  # narrow no-break space: the thousands separator
 NBSP = "\u00a0"  # no-break space before €
@@ -105,3 +113,69 @@ def test_cents_round_trip_exactly(text: str) -> None:
     amount = parse_amount(text)
     assert from_cents(to_cents(amount)) == amount
     assert to_cents(amount) == int(text.replace(".", ""))
+
+
+# ---------------------------------------------------------- amounts in words (issue 18)
+
+
+@pytest.mark.parametrize(
+    ("number", "words"),
+    [
+        (0, "zéro"),
+        (1, "un"),
+        (17, "dix-sept"),
+        (21, "vingt et un"),
+        (22, "vingt-deux"),
+        (61, "soixante et un"),
+        (70, "soixante-dix"),
+        (71, "soixante et onze"),
+        (72, "soixante-douze"),
+        (80, "quatre-vingts"),
+        (81, "quatre-vingt-un"),
+        (91, "quatre-vingt-onze"),
+        (99, "quatre-vingt-dix-neuf"),
+        (100, "cent"),
+        (101, "cent un"),
+        (180, "cent quatre-vingts"),
+        (200, "deux cents"),
+        (201, "deux cent un"),
+        (1000, "mille"),
+        (1001, "mille un"),
+        (2000, "deux mille"),
+        (80_000, "quatre-vingt mille"),
+        (200_000, "deux cent mille"),
+        (1_000_000, "un million"),
+        (2_000_000, "deux millions"),
+        (80_000_000, "quatre-vingts millions"),
+        (200_000_000, "deux cents millions"),
+        (1_000_000_000, "un milliard"),
+        (1_234_567, "un million deux cent trente-quatre mille cinq cent soixante-sept"),
+    ],
+)
+def test_number_in_words_traditional_spelling(number: int, words: str) -> None:
+    assert number_in_words(number) == words
+
+
+@pytest.mark.parametrize(
+    ("amount", "words"),
+    [
+        ("1234.56", "mille deux cent trente-quatre euros et cinquante-six centimes"),
+        ("80.00", "quatre-vingts euros"),
+        ("1.01", "un euro et un centime"),
+        ("0.80", "quatre-vingts centimes"),
+        ("0.00", "zéro euro"),
+        ("1000000.00", "un million d'euros"),
+        ("2000000.30", "deux millions d'euros et trente centimes"),
+        ("1000201.00", "un million deux cent un euros"),
+        ("63041.20", "soixante-trois mille quarante et un euros et vingt centimes"),
+    ],
+)
+def test_euros_in_words(amount: str, words: str) -> None:
+    assert euros_in_words(Decimal(amount)) == words
+
+
+def test_words_out_of_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="out of range"):
+        number_in_words(10**12)
+    with pytest.raises(ValueError, match="positive"):
+        euros_in_words(Decimal("-1.00"))

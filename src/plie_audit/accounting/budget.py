@@ -45,15 +45,21 @@ def at_signature(session: Session, ref: str) -> dict[str, Decimal]:
     return _in_order(row.signed_budget)
 
 
-def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
-    """The budget in force on ``day``: the budget as signed, changed by every avenant that
-    took effect on or before that day (an avenant is never retroactive)."""
-    latest = session.execute(
+def in_force(session: Session, ref: str, day: date) -> Amendment | None:
+    """The avenant in force on ``day`` (the latest that took effect on or before it), or None
+    when the budget as signed still applies. Documents name it (issue 18)."""
+    return session.execute(
         select(Amendment)
         .where(Amendment.convention_ref == ref, Amendment.effective_on <= day)
         .order_by(Amendment.number.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
+    """The budget in force on ``day``: the budget as signed, changed by every avenant that
+    took effect on or before that day (an avenant is never retroactive)."""
+    latest = in_force(session, ref, day)
     if latest is None:
         return at_signature(session, ref)
     return _in_order(latest.budget)

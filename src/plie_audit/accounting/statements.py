@@ -137,7 +137,16 @@ def financial_rows(
         )
     total_budget = sum(ceiling.values(), Decimal("0.00"))
     total_real = sum(sums.values(), Decimal("0.00"))
+    avenant = budget.in_force(session, convention, clock.today())
     return {
+        # the budget's source, named in the document: None for the budget as signed
+        "avenant": None
+        if avenant is None
+        else {
+            "number": avenant.number,
+            "effective_on": avenant.effective_on,
+            "evidence_id": avenant.evidence_id,
+        },
         "rows": rows,
         "article4": {
             "fonctionnement_total": sums[Poste.FONCTIONNEMENT.value]
@@ -212,6 +221,7 @@ def convention_dict(row: Convention) -> dict[str, Any]:
         "start": row.start_date,
         "end": row.end_date,
         "programme": row.programme,
+        "lieu": row.lieu,
     }
 
 

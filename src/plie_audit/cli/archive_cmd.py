@@ -81,6 +81,12 @@ def storage_options(function: F) -> F:
     help="A kind of personal document whose bytes only the comptable and controle roles may "
     "read, beyond bulletin-salaire (always); repeat for several.",
 )
+@click.option(
+    "--republique-francaise",
+    is_flag=True,
+    help="Head every generated document with « République française » (default: no such "
+    "heading; only a State service's archive should ask for it).",
+)
 @pass_state
 def init(
     state: State,
@@ -91,6 +97,7 @@ def init(
     tsa_url: str | None,
     tsa_ca: Path | None,
     sensitive_kinds: tuple[str, ...],
+    republique_francaise: bool,
 ) -> None:
     """Create the archive: settings, database, object store and root CA.
 
@@ -116,6 +123,7 @@ def init(
         tsa_url=tsa_url,
         tsa_anchors=anchors,
         sensitive_kinds=sensitive_kinds,
+        republique_francaise=republique_francaise,
     )
     root = archive.ctx.root_certificate()
     say(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")

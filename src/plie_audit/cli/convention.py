@@ -64,6 +64,12 @@ def convention() -> None:
     help="The day the convention was signed (YYYY-MM-DD); its budget is the avances' base.",
 )
 @click.option(
+    "--lieu",
+    metavar="TOWN",
+    default=None,
+    help="The town where its documents are signed: « Fait à TOWN, le … » (e.g. Lyon).",
+)
+@click.option(
     "--programme",
     required=True,
     type=click.Choice([p.value for p in Programme]),
@@ -87,6 +93,7 @@ def add(
     start: date,
     end: date,
     signed_on: date | None,
+    lieu: str | None,
     programme: str,
     budget: tuple[str, ...],
     passphrase_file: Path | None,
@@ -98,7 +105,7 @@ def add(
     Example:
       plie-audit --as marie.dupont convention add PLIE-LYON-2007-01 \\
         --plie "PLIE de Lyon" --agence "ALE Lyon Part-Dieu" --region Rhône-Alpes \\
-        --start 2007-01-01 --end 2007-12-31 --programme 2007-2013 \\
+        --start 2007-01-01 --end 2007-12-31 --programme 2007-2013 --lieu Lyon \\
         --budget cout-salarial=42000.00 --budget deplacement=1500.00
     """
     lines = parse_budget(budget)
@@ -114,6 +121,7 @@ def add(
         programme=Programme(programme),
         budget=lines,
         signed_on=signed_on,
+        lieu=lieu,
     )
     say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
     longer = longer_than_a_year(start, end)
@@ -170,6 +178,8 @@ def show(state: State, ref: str, as_json: bool) -> None:
     say(f"Convention {info.ref}")
     say(f"  PLIE        {visible(info.plie)}")
     say(f"  Agence      {visible(info.agence)}")
+    if info.lieu:
+        say(f"  Lieu        {visible(info.lieu)}")
     say(f"  Région      {visible(info.region)}")
     say(f"  Période     du {info.start.isoformat()} au {info.end.isoformat()}")
     say(f"  Programme   FSE {info.programme}")

@@ -41,9 +41,26 @@ def identity() -> None:
     type=ROLE_CHOICE,
     help="A role the identity holds (repeat for several).",
 )
+@click.option(
+    "--full-name",
+    metavar="TEXT",
+    help="The person's full name, as the documents they sign name them (e.g. 'Hélène Garçon').",
+)
+@click.option(
+    "--title",
+    metavar="TEXT",
+    help="Their function, as the documents name it (e.g. 'comptable secondaire').",
+)
 @passphrase_file_option
 @pass_state
-def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Path | None) -> None:
+def create(
+    state: State,
+    name: str,
+    roles: tuple[str, ...],
+    full_name: str | None,
+    title: str | None,
+    passphrase_file: Path | None,
+) -> None:
     """Create an identity with a certificate from the archive's root CA.
 
     Needs the archive passphrase ($PLIE_AUDIT_PASSPHRASE) and sets the new identity's
@@ -51,7 +68,8 @@ def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Pat
 
     \b
     Example (the comptable secondaire files and certifies):
-      plie-audit identity create marie.dupont --role deposant --role comptable
+      plie-audit identity create marie.dupont --role deposant --role comptable \\
+        --full-name 'Marie Dupont' --title 'comptable secondaire'
     """
     archive = state.archive()
     root_pass = archive_passphrase()
@@ -61,6 +79,8 @@ def create(state: State, name: str, roles: tuple[str, ...], passphrase_file: Pat
         [Role(r) for r in roles],
         identity_passphrase=new_pass,
         archive_passphrase=root_pass,
+        full_name=full_name,
+        title=title,
     )
     say(
         f"identity {info.name} created, roles {', '.join(info.roles)}, "

@@ -683,6 +683,7 @@ def _documents(
         "control_pack.html",
         {
             "origin": archive.origin,
+            "republique_francaise": archive.settings.republique_francaise,
             "request": {
                 **index["request"],
                 "since": request.since,

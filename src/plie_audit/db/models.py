@@ -78,6 +78,9 @@ class Identity(Base):
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # How documents name the signatory (issue 18): « Hélène Garçon, comptable secondaire ».
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(200))
 
 
 class Convention(Base):
@@ -99,6 +102,8 @@ class Convention(Base):
     # enveloppe sert de base au calcul des avances" (seed, article 4) — avenants never change
     # it (0009).
     signed_on: Mapped[date | None]
+    # The town where the documents are signed, « Fait à <lieu> » (issue 18; None: not given).
+    lieu: Mapped[str | None] = mapped_column(String(100))
     signed_budget: Mapped[str | None] = mapped_column(Text)
 
 

@@ -173,6 +173,9 @@ def _identity(p: Projection, e: _Entry, source: str) -> None:
         "created_at": e.at,
         "revoked_at": None,
         "revoke_reason": None,
+        # issue 18: how documents name the signatory; absent from older entries (NULL)
+        "full_name": e.text("full_name"),
+        "title": e.text("title"),
     }
     if e.has("chain_sha256"):
         row["chain_pem"] = Digest(str(e.detail["chain_sha256"]))
@@ -197,6 +200,7 @@ def _convention(p: Projection, e: _Entry) -> None:
         created_at=e.at,
         created_by=e.actor,
         signed_on=e.text("signed_on"),
+        lieu=e.text("lieu"),
         signed_budget=Digest(digest(canonical.encode(e.detail.get("budget") or {}))),
     )
     _budget(p, ref, e.detail.get("budget") or {})

@@ -129,6 +129,7 @@ def export_archive(
                 "store": archive.settings.store,
                 "tsa_url": archive.settings.tsa_url,
                 "sensitive_kinds": list(archive.settings.sensitive_kinds),
+                "republique_francaise": archive.settings.republique_francaise,
             },
             "journal": {"size": size, "root": root.hex(), "entries": layout.ENTRIES},
             "objects": {"count": objects[0], "bytes": objects[1], "folder": layout.OBJECTS},

@@ -1,8 +1,9 @@
 """Render a French document from a Jinja2 template to PDF/A-3b bytes with WeasyPrint.
 
 Templates live in ``templates/`` next to this module. ``base.html`` draws what every document
-shares: the header band (« République française — Archive des justificatifs FSE », the
-document's title, the archive's origin), the reference block and the footer (« Document
+shares: the header band (the ESF mention « Union européenne — Fonds social européen » on
+every page, « République française » only when the context's ``republique_francaise`` is true,
+the document's title, the archive's origin), the reference block and the footer (« Document
 produit par plie-audit », the reference, « Page X / Y »); ``style.css`` lays it out on A4 in
 DejaVu Sans, embedded. Every context must therefore hold ``origin``.
 
@@ -14,8 +15,11 @@ fetched while rendering: templates reference no URL, and the URL fetcher refuses
 Jinja2 filters the templates use (see :func:`environment`):
 
 ``euros``      ``Decimal("1234.5")`` → ``1 234,50 €`` (U+202F, U+00A0; ``money.format_euros_fr``)
-``date_fr``    ``date(2016, 12, 31)`` → ``31 décembre 2016``;
-               an aware ``datetime`` → ``2 avril 2007 à 08:30 UTC``
+``en_lettres`` ``Decimal("80")`` → ``quatre-vingts euros`` (``money.euros_in_words``)
+``date_fr``    ``date(2016, 12, 31)`` → ``31 décembre 2016``; an aware ``datetime`` is
+               shown in Europe/Paris: 08:30 UTC → ``2 avril 2007 à 10 h 30 (heure de Paris)``
+``jour_fr``    an aware ``datetime`` → its civil day in Europe/Paris (``Fait à …, le …``):
+               22:30 UTC on 2 April 2007 → ``3 avril 2007``; a ``date`` as ``date_fr``
 ``sha``        a SHA-256 hex digest → its first 16 hex digits and « … » (tables)
 ``sha_full``   a SHA-256 hex digest → 4 groups of 16 hex digits separated by spaces
 ``octets``     ``12345`` → ``12 345 octets``
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -39,7 +43,7 @@ import weasyprint  # type: ignore[import-untyped]
 from plie_audit import clock
 from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
-from plie_audit.money import format_euros_fr
+from plie_audit.money import euros_in_words, format_euros_fr
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STYLESHEET = TEMPLATES_DIR / "style.css"
@@ -79,8 +83,18 @@ def euros(amount: Decimal | int | None) -> str:
     return format_euros_fr(Decimal(amount))
 
 
+def en_lettres(amount: Decimal | int | None) -> str:
+    """The amount in French words: « mille deux cent trente-quatre euros et cinquante centimes »."""
+    if amount is None:
+        return EMPTY
+    if isinstance(amount, float):
+        raise TypeError("amounts are Decimal, never float")
+    return euros_in_words(Decimal(amount))
+
+
 def date_fr(value: date | None) -> str:
-    """``31 décembre 2016``; a datetime adds the UTC time: ``2 avril 2007 à 08:30 UTC``.
+    """``31 décembre 2016``; a datetime adds the time in Europe/Paris, the archive's civil time
+    (../cli-contract.md): ``2 avril 2007 à 10 h 30 (heure de Paris)`` for 08:30 UTC.
 
     The first of the month is written « 1er », as French usage has it. A naive datetime is
     refused: every instant plie-audit records is aware UTC.
@@ -88,11 +102,24 @@ def date_fr(value: date | None) -> str:
     if value is None:
         return EMPTY
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"instant {value.isoformat()} is not timezone-aware")
-        moment = value.astimezone(UTC)
-        return f"{_day_fr(moment.date())} à {moment:%H:%M} UTC"
+        moment = _paris(value)
+        return f"{_day_fr(moment.date())} à {moment:%H} h {moment:%M} (heure de Paris)"
     return _day_fr(value)
+
+
+def jour_fr(value: date | None) -> str:
+    """The civil day in Europe/Paris of an instant (« Fait à …, le … »); a date as it is."""
+    if value is None:
+        return EMPTY
+    if isinstance(value, datetime):
+        return _day_fr(_paris(value).date())
+    return _day_fr(value)
+
+
+def _paris(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"instant {value.isoformat()} is not timezone-aware")
+    return value.astimezone(clock.PARIS)
 
 
 def _day_fr(day: date) -> str:
@@ -151,7 +178,9 @@ def environment() -> jinja2.Environment:
     )
     env.filters.update(
         euros=euros,
+        en_lettres=en_lettres,
         date_fr=date_fr,
+        jour_fr=jour_fr,
         sha=sha,
         sha_full=sha_full,
         octets=octets,

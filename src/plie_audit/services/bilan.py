@@ -69,7 +69,7 @@ class BilanService(Service):
                 **shown,
                 "issued_on": issued,
                 "produced_at": clock.now(),
-                "produced_by": actor.name,
+                "produced_by": documents.signed_by(self.ctx, actor.name),
                 "late": late,
             },
             title=bilans.TITLES[kind],

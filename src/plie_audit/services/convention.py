@@ -38,6 +38,7 @@ class ConventionService(Service):
         programme: Programme,
         budget: Mapping[Poste, Decimal] | None = None,
         signed_on: date | None = None,
+        lieu: str | None = None,
     ) -> ConventionInfo:
         """Add a convention (*convention de coopération locale*) with its budget prévisionnel."""
         action = self.ctx.act(actor, Role.COMPTABLE, "convention add", [ref])
@@ -51,6 +52,7 @@ class ConventionService(Service):
             programme=programme,
             budget=budget or {},
             signed_on=signed_on,
+            lieu=lieu,
         )
         action.commit(lambda session: conventions.add(session, actor.name, new))
         return conventions.show(self.ctx.db, new.ref)

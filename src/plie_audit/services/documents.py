@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from plie_audit import lazy
 from plie_audit.context import Action, Context
+from plie_audit.signing import identities
 
 if TYPE_CHECKING:
     from plie_audit.reports import pdf as reports
@@ -31,10 +32,14 @@ def render(
     attachments: Sequence[Attachment] = (),
 ) -> bytes:
     """Render ``template`` (``reports/templates/``) with ``shown``; the archive's origin is
-    in every document's header unless ``shown`` gives one."""
-    return reports.render(
-        template, {"origin": ctx.origin, **shown}, title=title, attachments=attachments
-    )
+    in every document's header unless ``shown`` gives one, and « République française » only
+    when the archive's settings ask for it (``init --republique-francaise``)."""
+    context = {
+        "origin": ctx.origin,
+        "republique_francaise": ctx.settings.republique_francaise,
+        **shown,
+    }
+    return reports.render(template, context, title=title, attachments=attachments)
 
 
 def signed(
@@ -57,6 +62,21 @@ def signed(
         location=location or ctx.origin,
         tsa_url=ctx.settings.tsa_url,
     )
+
+
+def signatory(ctx: Context, name: str) -> tuple[str, str | None]:
+    """How documents name an identity (issue 18): its full name and function as given at
+    ``identity create --full-name --title``; an identity made without them keeps its name and
+    no function (the template's own default applies)."""
+    with ctx.db.read() as session:
+        row = identities.get(session, name)
+        return row.full_name or row.name, row.title
+
+
+def signed_by(ctx: Context, name: str) -> str:
+    """« Hélène Garçon, comptable secondaire » (or the bare name, see :func:`signatory`)."""
+    full_name, title = signatory(ctx, name)
+    return f"{full_name}, {title}" if title else full_name
 
 
 def producer(ctx: Context) -> str:

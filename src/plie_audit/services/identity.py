@@ -38,6 +38,8 @@ class IdentityInfo:
     created_at: str
     revoked_at: str | None
     revoke_reason: str | None
+    full_name: str | None = None
+    title: str | None = None
 
     @classmethod
     def from_row(cls, row: Identity) -> IdentityInfo:
@@ -53,6 +55,8 @@ class IdentityInfo:
             created_at=clock.isoformat(row.created_at),
             revoked_at=clock.isoformat(row.revoked_at) if row.revoked_at else None,
             revoke_reason=row.revoke_reason,
+            full_name=row.full_name,
+            title=row.title,
         )
 
     def as_json(self) -> dict[str, object]:
@@ -68,6 +72,8 @@ class IdentityInfo:
             "revoked_at": self.revoked_at,
             "revoke_reason": self.revoke_reason,
             "status": "revoked" if self.revoked_at else "active",
+            "full_name": self.full_name,
+            "title": self.title,
         }
 
 
@@ -79,16 +85,31 @@ class IdentityService(Service):
         *,
         identity_passphrase: bytes,
         archive_passphrase: bytes,
+        full_name: str | None = None,
+        title: str | None = None,
     ) -> IdentityInfo:
-        """Create an identity with a certificate issued by the archive's root CA."""
+        """Create an identity with a certificate issued by the archive's root CA.
+
+        ``full_name`` and ``title`` (« Hélène Garçon », « comptable secondaire ») are how the
+        documents this identity signs name their signatory (issue 18)."""
         action = self.ctx.keep(archive_passphrase, "identity create")
         _check_new(self.ctx, name, roles)
+        signatory = _signatory(full_name, title)
         identities.check_new_passphrase(identity_passphrase, "the identity passphrase")
         root_key, root_cert = self.ctx.unlock_root(archive_passphrase)
         now = clock.now()
         key, certificate = ca.issue_identity(root_key, root_cert, name, self.ctx.origin, now)
         return self._register(
-            action, name, roles, "issued", key, certificate, [root_cert], identity_passphrase, now
+            action,
+            name,
+            roles,
+            "issued",
+            key,
+            certificate,
+            [root_cert],
+            identity_passphrase,
+            now,
+            signatory,
         )
 
     def import_(
@@ -142,13 +163,18 @@ class IdentityService(Service):
         chain: Sequence[x509.Certificate],
         passphrase: bytes,
         now: datetime,
+        signatory: tuple[str | None, str | None] = (None, None),
     ) -> IdentityInfo:
         """Write the identity's key file, then its row and journal entry in one commit (a key
         file left by an interrupted run is never in use: it is replaced)."""
         key_path = identities.identity_key_path(self.ctx.keys_dir, name)
         key_path.unlink(missing_ok=True)
         identities.write_key_file(key_path, ca.encrypt_private_key(key, passphrase))
-        row = identities.new_identity_row(name, roles, source, certificate, chain, now)
+        full_name, title = signatory
+        row = identities.new_identity_row(
+            name, roles, source, certificate, chain, now, full_name=full_name, title=title
+        )
+        said = {"full_name": full_name, "title": title}
 
         def record(session: Session) -> None:
             session.add(row)
@@ -161,6 +187,7 @@ class IdentityService(Service):
                     "fingerprint": row.fingerprint,
                     "subject": certificate.subject.rfc4514_string(),
                     "chain_sha256": hashlib.sha256(row.chain_pem.encode("utf-8")).hexdigest(),
+                    **{key: value for key, value in said.items() if value is not None},
                 },
                 at=now,
             )
@@ -231,3 +258,17 @@ def _check_signing_usage(certificate: x509.Certificate) -> None:
         return
     if not (usage.digital_signature or usage.content_commitment):
         raise InputError("the certificate's key usage allows neither signing nor non-repudiation")
+
+
+SIGNATORY_MAX = 200
+
+
+def _signatory(full_name: str | None, title: str | None) -> tuple[str | None, str | None]:
+    """The full name and function, cleaned like every name (NFC; control and bidirectional
+    characters refused, issue 18); a blank one is refused, an absent one stays None."""
+    cleaned = (
+        None if value is None else clean_text(value, what, max_length=SIGNATORY_MAX, required=True)
+        for value, what in ((full_name, "--full-name"), (title, "--title"))
+    )
+    name, function = cleaned
+    return name, function

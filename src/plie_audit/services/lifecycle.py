@@ -71,6 +71,7 @@ class InitOptions(TypedDict, total=False):
     tsa_anchors: Sequence[x509.Certificate]
     sensitive_kinds: Sequence[str]
     producer: str | None  # the service producteur named on the bordereaux d'élimination
+    republique_francaise: bool  # head generated documents with « République française »
 
 
 def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> Context:
@@ -121,6 +122,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
         created_at=clock.isoformat(now),
         tsa_url=tsa_url,
         sensitive_kinds=tuple(sensitive),
+        republique_francaise=bool(options.get("republique_francaise", False)),
     )
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -164,6 +166,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
                     "journal_key": checkpoints.verifier_key(origin, journal_key),
                     "tsa_url": tsa_url,
                     **({"producer": producer} if producer else {}),
+                    "republique_francaise": settings.republique_francaise,
                 },
                 at=now,
             )
@@ -258,6 +261,7 @@ def rebuild(
         sensitive_kinds=tuple(
             str(kind) for kind in exported.get("settings", {}).get("sensitive_kinds", [])
         ),
+        republique_francaise=exported.get("settings", {}).get("republique_francaise") is True,
     )
     created_here = not root.exists()
     try:

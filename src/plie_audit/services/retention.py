@@ -298,7 +298,7 @@ class RetentionService(Service):
                 "id": bordereau.id,
                 "origin": data["origin"],
                 "produced_at": clock.parse_instant(data["created_at"]),
-                "produced_by": data["created_by"],
+                "produced_by": documents.signed_by(self.ctx, str(data["created_by"])),
                 "service": documents.producer(self.ctx),
                 "pieces": [
                     {
@@ -428,7 +428,7 @@ class RetentionService(Service):
                 "visa_sha256": act.sha256,
                 "producer": producer,
                 "disposed_at": now,
-                "disposed_by": actor.name,
+                "disposed_by": documents.signed_by(self.ctx, actor.name),
                 "pieces": [{**p, "policy_id": ", ".join(p["policies"])} for p in report.disposed],
                 "skipped": skipped,
             },
@@ -528,7 +528,7 @@ def _audit_context(
         "origin": ctx.origin,
         "as_of": report.as_of,
         "produced_at": clock.now(),
-        "produced_by": actor.name if actor else None,
+        "produced_by": documents.signed_by(ctx, actor.name) if actor else None,
         "summary": report.summary,
         "integrity": {
             "ok": report.integrity.ok,

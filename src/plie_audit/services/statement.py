@@ -61,8 +61,7 @@ class StatementService(Service):
         lines = statements.in_period(expenses.list_lines(self.ctx.db, convention), since, until)
         if not lines:
             raise InputError(f"no expense line of {convention} to certify in that period")
-        certified_on = clock.today()
-        late = statements.paid_after(lines, certified_on)
+        late = statements.paid_after(lines, certified)
         if late:
             # Articles 5-1, 5-2: « dépenses réalisées et acquittées » — only what is paid on
             # the certification date can be certified as paid.
@@ -70,7 +69,7 @@ class StatementService(Service):
                 actor.name,
                 "statement certify",
                 f"{len(late)} line(s) paid after the certification date "
-                f"{certified_on.isoformat()} cannot be certified as acquittées (articles 5-1, "
+                f"{certified.isoformat()} cannot be certified as acquittées (articles 5-1, "
                 f"5-2): {statements.line_list(late)}; certify a period that ends before them "
                 "(--until) or certify once they are paid",
                 [convention],
@@ -87,6 +86,7 @@ class StatementService(Service):
             statement_id = statements.next_id(session, convention)
             money = statements.financial_rows(session, convention, lines, certified)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
+        full_name, title = documents.signatory(self.ctx, actor.name)
         document = documents.signed(
             action,
             "etat_certifie.html",
@@ -96,7 +96,8 @@ class StatementService(Service):
                 "statement_id": statement_id,
                 "produced_at": clock.now(),
                 "certified_on": certified,
-                "certified_by": actor.name,
+                "certified_by": full_name,
+                "certified_title": title or "comptable secondaire",
                 "certified_by_subject": action.signer.certificate.subject.rfc4514_string(),
                 "lines_count": len(lines),
                 "attachment_name": statements.LINES_FILE,
@@ -112,7 +113,7 @@ class StatementService(Service):
                 (statements.TOTALS_FILE, totals, "Totaux certifiés (JSON canonique)"),
             ],
             reason="État certifié exact des dépenses réalisées et acquittées",
-            location=conv.agence,
+            location=conv.lieu or conv.agence,
         )
         total = money["total"]["realise"]
 

@@ -125,6 +125,9 @@ def new_identity_row(
     certificate: x509.Certificate,
     chain: Sequence[x509.Certificate],
     at: datetime,
+    *,
+    full_name: str | None = None,
+    title: str | None = None,
 ) -> Identity:
     return Identity(
         name=name,
@@ -134,4 +137,6 @@ def new_identity_row(
         chain_pem=ca.certs_to_pem(chain).decode(),
         fingerprint=ca.fingerprint(certificate),
         created_at=at,
+        full_name=full_name,
+        title=title,
     )

@@ -220,7 +220,7 @@ def compare(
     return result
 
 
-SETTINGS = ("origin", "sensitive_kinds", "tsa_url")
+SETTINGS = ("origin", "sensitive_kinds", "tsa_url", "republique_francaise")
 """What ``archive.toml`` says that the archive's initialisation recorded in the journal."""
 
 
@@ -234,6 +234,7 @@ def check_settings(settings: Settings, projection: Projection) -> list[Finding]:
         "origin": settings.origin,
         "sensitive_kinds": sorted(set(settings.sensitive_kinds) | {"bulletin-salaire"}),
         "tsa_url": settings.tsa_url,
+        "republique_francaise": settings.republique_francaise,
     }
     for name in SETTINGS:
         if name not in recorded:

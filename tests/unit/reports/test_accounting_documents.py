@@ -22,6 +22,8 @@ from pyhanko.pdf_utils.embed import EmbeddedFileObject, FileSpec, embed_file
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 from plie_audit.errors import InputError
+from plie_audit.money import euros_in_words
+from plie_audit.publicity.check import check_file
 from plie_audit.reports import pdf
 from plie_audit.reports.attachments import read_attachments
 from plie_audit.reports.pdf import render
@@ -406,14 +408,59 @@ def test_etat_certifie_certification_block(etat_text: str) -> None:
         assert expected in etat_text, expected
 
 
-def test_etat_certifie_place_defaults_to_the_agence(
+def test_etat_certifie_is_signed_on_the_paris_day(
     lines: list[dict[str, Any]], module_tmp: Path
 ) -> None:
+    """Issue 18: times in Europe/Paris. Produced at 23:30 UTC on 30 June 2009, the état is
+    « Fait … le 1er juillet 2009 » and « Établi le 1er juillet 2009 à 01 h 30 »."""
+    context = etat_context(lines[:5])
+    context["produced_at"] = datetime(2009, 6, 30, 23, 30, tzinfo=UTC)
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait à Lyon, le 1er juillet 2009" in text
+    assert "Établi le 1er juillet 2009 à 01 h 30 (heure de Paris)" in text
+    assert "UTC" not in text
+    assert "30 juin 2009" not in text
+
+
+def test_etat_certifie_is_arrete_in_words_and_figures(
+    etat_text: str, lines: list[dict[str, Any]]
+) -> None:
+    """Issue 18: « Arrêté le présent état à la somme de <en lettres> (<en chiffres>) »."""
+    total = etat_context(lines)["total"]["realise"]
+    assert (
+        f"Arrêté le présent état à la somme de {euros_in_words(total)} ({euros(total)})."
+    ) in etat_text
+
+
+def test_etat_certifie_arrete_exact_amount(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    context = etat_context(lines[:5])
+    context["total"] = {**context["total"], "realise": Decimal("80201.81")}
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert (
+        "Arrêté le présent état à la somme de quatre-vingt mille deux cent un euros et "
+        "quatre-vingt-un centimes (80 201,81 €)."
+    ) in text
+
+
+def test_etat_certifie_place_is_the_conventions_town(
+    lines: list[dict[str, Any]], module_tmp: Path
+) -> None:
+    """Issue 18: « Fait à <lieu> » names a town (`convention add --lieu`), never the agence."""
     context = etat_context(lines[:5])
     del context["place"]
+    context["convention"] = {**CONVENTION, "lieu": "Villeurbanne"}
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait à Villeurbanne, le 10 février 2009" in text
+    context["convention"] = CONVENTION  # no town known: no invented place
+    text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
+    assert "Fait le 10 février 2009" in text
+    assert "Fait à ALE Lyon Part-Dieu" not in text
+
+
+def test_etat_certifie_period(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    context = etat_context(lines[:5])
     context["period"] = {"since": date(2007, 1, 1), "until": date(2007, 6, 30)}
     text = text_of(render("etat_certifie.html", context, title="État"), module_tmp)
-    assert "Fait à ALE Lyon Part-Dieu, le 10 février 2009" in text
     assert "du 1er janvier 2007 au 30 juin 2007" in text
     assert "durée de la convention" not in text
 
@@ -523,7 +570,7 @@ def test_bilan_final_follows_article_5_2(
         "1. Synthèse financière",
         "1.1. État certifié exact des dépenses réalisées et acquittées",
         "État certifié exact n° EC-PLIE-LYON-2007-01-001 (pièce EV-001234), attesté et signé par"
-        " le comptable secondaire le 10 février 2009 à 14:07 UTC",
+        " le comptable secondaire le 10 février 2009 à 15 h 07 (heure de Paris)",
         *LABELS.values(),
         "dont frais informatiques",
         "1.3. Liste détaillée des dépenses réalisées et acquittées, par poste",
@@ -603,3 +650,42 @@ def test_missing_bilan_key_is_an_input_error(lines: list[dict[str, Any]]) -> Non
     del context["tickets"]
     with pytest.raises(InputError, match="tickets"):
         render("bilan.html", context, title="Bilan final")
+
+
+@pytest.mark.parametrize("which", ["etat", "final", "interim"])
+def test_accounting_documents_pass_the_publicity_check(
+    which: str, lines: list[dict[str, Any]], listing: bytes, tmp_path: Path
+) -> None:
+    """Issue 18: the état and the bilans carry « Union européenne — Fonds social européen »
+    and pass the archive's own `publicity check` (real pdftotext); no « République française »."""
+    if which == "etat":
+        document = render(
+            "etat_certifie.html",
+            etat_context(lines[:10]),
+            title="État certifié exact des dépenses réalisées et acquittées",
+            attachments=[(CSV_NAME, listing, "Liste détaillée des dépenses")],
+        )
+    else:
+        kind = "final" if which == "final" else "intermediaire"
+        document = render("bilan.html", bilan_context(lines[:10], kind=kind), title="Bilan")
+    path = tmp_path / "document.pdf"
+    path.write_bytes(document)
+    result = check_file(path, "2007-2013")
+    assert result.ok, result.as_json()
+    text = text_of(document, tmp_path)
+    assert "Union européenne — Fonds social européen" in text
+    assert "République française" not in text
+
+
+def test_bilan_names_the_avenant_in_force(lines: list[dict[str, Any]], module_tmp: Path) -> None:
+    """Issue 18: the avenant in force is named in the document; none: the budget as signed."""
+    context = bilan_context(lines[:10])
+    text = text_of(render("bilan.html", context, title="Bilan final"), module_tmp)
+    assert "budget prévisionnel de la convention initiale (aucun avenant en vigueur)" in text
+    context["avenant"] = {
+        "number": 2,
+        "effective_on": date(2007, 7, 1),
+        "evidence_id": "EV-000042",
+    }
+    text = text_of(render("bilan.html", context, title="Bilan final"), module_tmp)
+    assert "avenant n° 2 en vigueur depuis le 1er juillet 2007 (pièce EV-000042)" in text

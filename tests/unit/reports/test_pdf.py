@@ -23,6 +23,7 @@ from freezegun import freeze_time
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from plie_audit.errors import InputError, NotFoundError
+from plie_audit.publicity.check import check_file
 from plie_audit.reports import pdf
 from plie_audit.reports.pdf import render
 
@@ -242,11 +243,11 @@ def certificat_pdf() -> bytes:
 def test_audit_is_a_pdf_with_french_headings_and_values(audit_pdf: bytes, audit_text: str) -> None:
     assert audit_pdf.startswith(b"%PDF-")
     for expected in (
-        "République française — Archive des justificatifs FSE",
+        "Union européenne — Fonds social européen",
         "Rapport d'audit de conservation",
         f"Archive {ORIGIN}",
         "Situation au 31 décembre 2016",
-        "2 avril 2007 à 08:30 UTC",
+        "2 avril 2007 à 10 h 30 (heure de Paris)",
         "Hélène Garçon",
         "1. Synthèse",
         "2. Intégrité de l'archive",
@@ -301,7 +302,8 @@ def test_audit_pages_are_numbered_with_the_header_band_on_each(
     assert pages >= 3
     for page in range(1, pages + 1):
         assert f"Page {page} / {pages}" in text
-    assert text.count("République française — Archive des justificatifs FSE") == pages
+    assert text.count("Union européenne — Fonds social européen") == pages  # ESF, every page
+    assert text.count(f"Archive des justificatifs FSE — {ORIGIN}") == pages
     assert text.count("Situation au 31 décembre 2016") >= pages  # the footer's reference
 
 
@@ -352,7 +354,7 @@ def test_bordereau(bordereau_pdf: bytes, module_tmp: Path) -> None:
         "Bordereau d'élimination",
         "BE-2018-0001",
         "ALE Lyon Part-Dieu — service comptable",
-        "15 janvier 2018 à 09:05 UTC",
+        "15 janvier 2018 à 10 h 05 (heure de Paris)",
         "Code du patrimoine, art. R212-14 : toute élimination est interdite sans ce visa.",
         "Visa de la personne chargée du contrôle scientifique et technique de l'État sur les"
         " archives",
@@ -383,7 +385,7 @@ def test_certificat(certificat_pdf: bytes, module_tmp: Path) -> None:
         "Certificat d'élimination",
         "BE-2018-0001",
         "AD69/2018/042",
-        "2 avril 2018 à 08:30 UTC",
+        "2 avril 2018 à 10 h 30 (heure de Paris)",
         "Les métadonnées, les empreintes SHA-256 et les entrées du journal de ces pièces sont"
         " conservées : les preuves établies antérieurement",
         "restent vérifiables",
@@ -440,9 +442,18 @@ def test_date_fr_filter() -> None:
     assert pdf.date_fr(date(2016, 12, 31)) == "31 décembre 2016"
     assert pdf.date_fr(date(2007, 2, 1)) == "1er février 2007"
     assert pdf.date_fr(date(2008, 8, 15)) == "15 août 2008"
-    assert pdf.date_fr(datetime(2007, 4, 2, 8, 30, tzinfo=UTC)) == "2 avril 2007 à 08:30 UTC"
+    # issue 18: times in Europe/Paris (CEST in April, CET in January), never UTC
+    summer = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)
+    assert pdf.date_fr(summer) == "2 avril 2007 à 10 h 30 (heure de Paris)"
     paris = datetime.fromisoformat("2007-04-02T10:30:00+02:00")
-    assert pdf.date_fr(paris) == "2 avril 2007 à 08:30 UTC"
+    assert pdf.date_fr(paris) == "2 avril 2007 à 10 h 30 (heure de Paris)"
+    winter = datetime(2018, 1, 15, 9, 5, tzinfo=UTC)
+    assert pdf.date_fr(winter) == "15 janvier 2018 à 10 h 05 (heure de Paris)"
+    late = datetime(2007, 4, 2, 22, 30, tzinfo=UTC)  # already 3 April in Paris
+    assert pdf.date_fr(late) == "3 avril 2007 à 00 h 30 (heure de Paris)"
+    assert pdf.jour_fr(late) == "3 avril 2007"
+    assert pdf.jour_fr(date(2007, 4, 2)) == "2 avril 2007"
+    assert pdf.jour_fr(None) == "—"
     assert pdf.date_fr(None) == "—"
     with pytest.raises(ValueError, match="timezone-aware"):
         pdf.date_fr(datetime(2007, 4, 2, 8, 30))
@@ -461,3 +472,83 @@ def test_octets_and_status_filters() -> None:
     assert pdf.octets(1) == "1 octet"
     assert pdf.status_fr("held") == "gelé"
     assert pdf.status_fr("pending") == "en attente de l'événement déclencheur"
+
+
+# ------------------------------------------------------------ issue 18: ESF mention, heading
+
+
+def publicity_report_context() -> dict[str, Any]:
+    return {
+        "origin": ORIGIN,
+        "convention": "PLIE-LYON-2007-01",
+        "produced_at": datetime(2009, 2, 10, 14, 5, tzinfo=UTC),
+        "publications": [],
+    }
+
+
+def control_pack_context() -> dict[str, Any]:
+    return {
+        "origin": ORIGIN,
+        "request": {
+            "id": "CR-2019-0001",
+            "authority": "CICC",
+            "reference": "CICC/2019/17",
+            "conventions": ["PLIE-LYON-2007-01"],
+            "poste": None,
+            "since": None,
+            "until": None,
+            "deadline": date(2019, 4, 30),
+            "opened_at": datetime(2019, 3, 1, 9, 0, tzinfo=UTC),
+            "opened_by": "controle",
+        },
+        "produced_at": datetime(2019, 3, 2, 9, 0, tzinfo=UTC),
+        "produced_by": "Hélène Garçon",
+        "conventions": [],
+        "pieces": [],
+        "tombstones": [],
+        "trust": {
+            "root_fingerprint": digest(1),
+            "anchors": [],
+            "journal_key": "anpe.example/lyon+0123abcd+AQID",
+            "journal_key_id": "0123abcd",
+            "checkpoint_size": 42,
+            "checkpoint_root": digest(2),
+        },
+    }
+
+
+DOCUMENTS = {
+    "retention_audit.html": (lambda: audit_context(3), "Rapport d'audit de conservation"),
+    "bordereau.html": (bordereau_context, "Bordereau d'élimination"),
+    "certificat_elimination.html": (certificat_context, "Certificat d'élimination"),
+    "publicity_report.html": (publicity_report_context, "Contrôle des mentions de publicité"),
+    "control_pack.html": (control_pack_context, "Dossier de contrôle"),
+}
+
+
+@pytest.mark.parametrize("template", sorted(DOCUMENTS))
+def test_every_document_passes_the_archives_own_publicity_check(
+    template: str, tmp_path: Path
+) -> None:
+    """Issue 18: the ESF mention « Union européenne — Fonds social européen » is on every
+    generated document, which passes `publicity check` (real pdftotext); no « République
+    française » heading unless the settings ask for one."""
+    context, title = DOCUMENTS[template]
+    path = tmp_path / "document.pdf"
+    path.write_bytes(render(template, context(), title=title))
+    result = check_file(path, "2007-2013")
+    assert result.ok, result.as_json()
+    assert {f.element for f in result.found} >= {"fonds-social-europeen", "union-europeenne"}
+    text = text_of(path.read_bytes(), tmp_path)
+    assert "Union européenne — Fonds social européen" in text
+    assert "République française" not in text
+
+
+def test_republique_francaise_heading_only_when_asked(tmp_path: Path) -> None:
+    context = {**bordereau_context(), "republique_francaise": True}
+    document = render("bordereau.html", context, title="Bordereau d'élimination")
+    text = text_of(document, tmp_path)
+    assert text.startswith("République française Union européenne — Fonds social européen")
+    path = tmp_path / "bordereau.pdf"
+    path.write_bytes(document)
+    assert check_file(path, "2007-2013").ok

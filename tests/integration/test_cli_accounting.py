@@ -265,3 +265,18 @@ def test_the_etat_names_the_avenant_in_force(run, populated, csv_dir: Path, tmp_
         "Budget de référence avenant n° 1 en vigueur depuis le 1er septembre 2007 "
         f"(pièce {info['evidence_id']})"
     ) in _pdf_text(second)
+
+
+@pytest.mark.parametrize("value", [None, "not json", '["a list"]', '{"deplacement":"x"}'])
+def test_an_unreadable_signed_budget_stops_the_check(run, populated, sql, value) -> None:
+    """Issue 18: the 20 % rule is judged on the budget as signed, or not at all — a damaged
+    cell is a one-line row-unreadable (exit 1), never a fall-back to another budget nor a
+    traceback."""
+    run.ok(
+        "payment", "add", "--convention", CONV, "--kind", "avance", "--amount", "100.00",
+        "--date", "2007-01-20", as_="marie.dupont",
+    )  # fmt: skip
+    sql("UPDATE conventions SET signed_budget = ? WHERE ref = ?", (value, CONV))
+    result = run.fails(1, "accounting", "check", "--convention", CONV)
+    assert f"row-unreadable conventions:{CONV} column signed_budget" in result.stderr
+    assert "verify" in result.stderr

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from plie_audit import canonical, clock
 from plie_audit.db.models import Amendment, BudgetLine, Convention
 from plie_audit.domain import Poste
+from plie_audit.errors import DamagedData, NotFoundError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
@@ -30,19 +31,30 @@ def current(session: Session, ref: str) -> dict[str, Decimal]:
     return {poste: budget[poste] for poste in POSTE_ORDER if poste in budget}
 
 
-def _in_order(encoded: str) -> dict[str, Decimal]:
-    """A budget as kept in a row (canonical JSON of poste → amount), in article 4 order."""
-    decoded = canonical.decode(encoded.encode("utf-8"))
-    return {poste: Decimal(decoded[poste]) for poste in POSTE_ORDER if poste in decoded}
+def _in_order(encoded: str | None, where: str) -> dict[str, Decimal]:
+    """A budget as kept in a row (canonical JSON of poste → amount), in article 4 order.
+    An empty or undecodable cell stops the command with ``row-unreadable`` (fail closed: the
+    20 % and 10 % rules are never judged on another budget than the one the texts name)."""
+    try:
+        if encoded is None:
+            raise ValueError("empty")
+        decoded = canonical.decode(encoded.encode("utf-8"))
+        if not isinstance(decoded, dict):
+            raise ValueError("not a budget")
+        return {poste: Decimal(decoded[poste]) for poste in POSTE_ORDER if poste in decoded}
+    except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+        raise DamagedData(f"row-unreadable {where}: {exc}; run `plie-audit verify`") from None
 
 
 def at_signature(session: Session, ref: str) -> dict[str, Decimal]:
     """The budget prévisionnel as signed, poste by poste: "cette enveloppe sert de base au
     calcul des avances" (seed, article 4). No avenant changes it."""
     row = session.get(Convention, ref)
-    if row is None or row.signed_budget is None:  # a damaged row: the budget in force
-        return current(session, ref)
-    return _in_order(row.signed_budget)
+    if row is None:
+        raise NotFoundError(f"unknown convention {ref!r}")
+    # NULL only if migration 0009 found no readable convention-added entry, or written
+    # behind the archive's back: `verify` names it against the journal; nothing is judged.
+    return _in_order(row.signed_budget, f"conventions:{ref} column signed_budget")
 
 
 def in_force(session: Session, ref: str, day: date) -> Amendment | None:
@@ -62,7 +74,7 @@ def at(session: Session, ref: str, day: date) -> dict[str, Decimal]:
     latest = in_force(session, ref, day)
     if latest is None:
         return at_signature(session, ref)
-    return _in_order(latest.budget)
+    return _in_order(latest.budget, f"amendments:{ref}/{latest.number} column budget")
 
 
 def last_effective(session: Session, ref: str) -> date | None:

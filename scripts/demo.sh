@@ -49,9 +49,21 @@ run plie-audit evidence list --convention "$CONV" --kind titre-transport
 step "4 bis. Les dépenses réalisées et acquittées, l'avance, l'état certifié exact, le bilan final et le solde (articles 4 et 5)"
 run plie-audit --as marie.dupont expense import "$DEMO/justificatifs/depenses.csv" --convention "$CONV"
 run plie-audit --as marie.dupont payment add --convention "$CONV" --kind avance --amount 10000.00 --date 2007-01-20
-run plie-audit --as marie.dupont indicator set --convention "$CONV" beneficiaires 142
-run plie-audit --as marie.dupont indicator set --convention "$CONV" sorties-positives 48
-run plie-audit --as marie.dupont statement certify --convention "$CONV" -o "$DEMO/etat-certifie.pdf"
+echo "-- les indicateurs de l'article 5-2 (chiffres agrégés, jamais nominatifs) :"
+cat > "$DEMO/indicateurs.csv" <<'CSV'
+name,value
+beneficiaires,142
+hommes,61
+femmes,81
+age.moins-26,35
+handicap,12
+duree-moyenne-parcours-jours,412
+actions.accompagnement-renforce,97
+sorties-positives,48
+CSV
+run plie-audit --as marie.dupont indicator import --convention "$CONV" "$DEMO/indicateurs.csv"
+echo "-- l'état est daté du jour où il a été certifié (--certified-on), pas du jour de sa saisie :"
+run plie-audit --as marie.dupont statement certify --convention "$CONV" --certified-on 2008-01-15 -o "$DEMO/etat-certifie.pdf"
 run pdfsig "$DEMO/etat-certifie.pdf"
 run pdfdetach -list "$DEMO/etat-certifie.pdf"
 SOLDE=$(plie-audit statement list --convention "$CONV" --json | python -c 'import json,sys; from decimal import Decimal; print(Decimal(json.load(sys.stdin)[-1]["total"]) - Decimal("10000.00"))')

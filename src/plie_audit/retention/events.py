@@ -21,7 +21,7 @@ date later (a retention date never moves earlier); every version is in the journ
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -95,6 +95,26 @@ def _scope(programme: Programme | None, convention: str | None) -> tuple[str, di
     return f"convention {convention}", {"convention": str(convention)}
 
 
+def _recorded(
+    session: Session,
+    actor: str,
+    subjects: list[str],
+    scope: str,
+    on: date,
+    now: datetime,
+) -> EventRecord:
+    """Journal a recording (a new event, or one recorded again after its withdrawal)."""
+    journal.append(
+        session,
+        Event.RETENTION_EVENT_RECORDED,
+        actor,
+        subjects=subjects,
+        detail={"date": on.isoformat(), "scope": scope.split(" ", 1)[0]},
+        at=now,
+    )
+    return EventRecord(scope, subjects[1], on, None, True)
+
+
 def record(
     session: Session,
     actor: str,
@@ -137,15 +157,7 @@ def record(
             )
 
         guarded(session, add, what, **guard_scope)
-        journal.append(
-            session,
-            Event.RETENTION_EVENT_RECORDED,
-            actor,
-            subjects=subjects,
-            detail={"date": on.isoformat(), "scope": "programme" if programme else "convention"},
-            at=now,
-        )
-        return EventRecord(scope, event.value, on, None, True)
+        return _recorded(session, actor, subjects, scope, on, now)
     withdrawn_at = row.withdrawn_at
     withdrawn = withdrawn_at is not None
     if row.on == on and not withdrawn:
@@ -170,15 +182,7 @@ def record(
 
     guarded(session, correct, what, **guard_scope)
     if withdrawn:  # recorded again: a new recording, the row's previous life is journaled
-        journal.append(
-            session,
-            Event.RETENTION_EVENT_RECORDED,
-            actor,
-            subjects=subjects,
-            detail={"date": on.isoformat(), "scope": "programme" if programme else "convention"},
-            at=now,
-        )
-        return EventRecord(scope, event.value, on, None, True)
+        return _recorded(session, actor, subjects, scope, on, now)
     journal.append(
         session,
         Event.RETENTION_EVENT_CORRECTED,

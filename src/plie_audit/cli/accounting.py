@@ -13,6 +13,7 @@ from plie_audit.accounting.payments import PaymentKind
 from plie_audit.cli.options import (
     AMOUNT,
     PAST_DATE,
+    RenamedOption,
     State,
     actor,
     echo_json,
@@ -258,7 +259,15 @@ def payment() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.option("--kind", required=True, type=click.Choice([k.value for k in PaymentKind]))
 @click.option("--amount", required=True, type=AMOUNT, help="Amount paid, e.g. 10000.00.")
-@click.option("--date", "paid_on", required=True, type=PAST_DATE, help="Date paid.")
+@click.option(
+    "--on",
+    "paid_on",
+    cls=RenamedOption,
+    old=("--date",),
+    required=True,
+    type=PAST_DATE,
+    help="The day it was paid (YYYY-MM-DD).",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -277,7 +286,7 @@ def payment_add(
     \b
     Example:
       plie-audit --as marie.dupont payment add --convention PLIE-LYON-2007-01 \\
-        --kind avance --amount 10000.00 --date 2007-02-15
+        --kind avance --amount 10000.00 --on 2007-02-15
     """
     info, findings = state.archive().payment.add(
         actor(state, passphrase_file), convention, PaymentKind(kind), amount, paid_on
@@ -410,10 +419,16 @@ def indicator() -> None:
 @click.option("--convention", required=True, help="Convention reference.")
 @click.argument("name")
 @click.argument("value")
+@json_option
 @passphrase_file_option
 @pass_state
 def indicator_set(
-    state: State, convention: str, name: str, value: str, passphrase_file: Path | None
+    state: State,
+    convention: str,
+    name: str,
+    value: str,
+    as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
     """Set one indicator (role comptable).
 
@@ -426,16 +441,20 @@ def indicator_set(
         beneficiaires 142
     """
     info = state.archive().indicator.set(actor(state, passphrase_file), convention, name, value)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"{info.label}: {info.value}")
 
 
 @indicator.command("import")
 @click.option("--convention", required=True, help="Convention reference.")
 @click.argument("csv_file", metavar="CSV", type=click.Path(path_type=Path))
+@json_option
 @passphrase_file_option
 @pass_state
 def indicator_import(
-    state: State, convention: str, csv_file: Path, passphrase_file: Path | None
+    state: State, convention: str, csv_file: Path, as_json: bool, passphrase_file: Path | None
 ) -> None:
     """Set indicators from a CSV with the header name,value (role comptable).
 
@@ -445,6 +464,9 @@ def indicator_import(
         indicateurs-2007.csv
     """
     infos = state.archive().indicator.import_(actor(state, passphrase_file), convention, csv_file)
+    if as_json:
+        echo_json([i.as_json() for i in infos])
+        return
     say(f"{len(infos)} indicators set")
 
 

@@ -87,6 +87,7 @@ def storage_options(function: F) -> F:
     help="Head every generated document with « République française » (default: no such "
     "heading; only a State service's archive should ask for it).",
 )
+@json_option
 @pass_state
 def init(
     state: State,
@@ -98,6 +99,7 @@ def init(
     tsa_ca: Path | None,
     sensitive_kinds: tuple[str, ...],
     republique_francaise: bool,
+    as_json: bool,
 ) -> None:
     """Create the archive: settings, database, object store and root CA.
 
@@ -126,6 +128,17 @@ def init(
         republique_francaise=republique_francaise,
     )
     root = archive.ctx.root_certificate()
+    if as_json:
+        echo_json(
+            {
+                "archive": str(state.archive_dir),
+                "origin": archive.settings.origin,
+                "root_certificate_sha256": ca.fingerprint(root),
+                "journal_key": archive.journal.key(),
+            }
+        )
+        archive.close()
+        return
     say(f"archive created in {state.archive_dir} (origin {archive.settings.origin})")
     say(f"root certificate sha256:{ca.fingerprint(root)}")
     say(f"journal key {archive.journal.key()}")

@@ -156,6 +156,8 @@ def show(state: State, request_id: str, as_json: bool) -> None:
         "pieces",
     ):
         value = data[key]
+        if value is None:  # no such bound: the request is not limited by it
+            value = "-"
         say(f"{key:<12} {visible(', '.join(value) if isinstance(value, list) else value)}")
     for pack in info.packs:
         say(
@@ -166,9 +168,10 @@ def show(state: State, request_id: str, as_json: bool) -> None:
 
 @control.command("close")
 @click.argument("request_id", metavar="ID")
+@json_option
 @passphrase_file_option
 @pass_state
-def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
+def close(state: State, request_id: str, as_json: bool, passphrase_file: Path | None) -> None:
     """Close a control request (role controle): its hold on the pieces ends.
 
     \b
@@ -176,6 +179,9 @@ def close(state: State, request_id: str, passphrase_file: Path | None) -> None:
       plie-audit --as claire.martin control close CR-0001
     """
     info = state.archive().control.close(actor(state, passphrase_file), request_id)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"control request {info.id} closed")
 
 
@@ -261,9 +267,12 @@ def pack(
 @control.command("served")
 @click.argument("request_id", metavar="ID")
 @click.option("--recipient", required=True, help="Who received the pack.")
+@json_option
 @passphrase_file_option
 @pass_state
-def served(state: State, request_id: str, recipient: str, passphrase_file: Path | None) -> None:
+def served(
+    state: State, request_id: str, recipient: str, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Record the delivery of a request's latest pack (role controle).
 
     \b
@@ -271,6 +280,9 @@ def served(state: State, request_id: str, recipient: str, passphrase_file: Path 
       plie-audit --as claire.martin control served CR-0001 --recipient "CICC, M. Bernard"
     """
     done = state.archive().control.served(actor(state, passphrase_file), request_id, recipient)
+    if as_json:
+        echo_json(done)
+        return
     say(f"pack {done['pack']} served to {done['recipient']} at {done['served_at']}")
 
 

@@ -82,6 +82,7 @@ def convention() -> None:
     metavar="POSTE=AMOUNT",
     help="A line of the budget prévisionnel (repeat per poste).",
 )
+@json_option
 @passphrase_file_option
 @pass_state
 def add(
@@ -96,6 +97,7 @@ def add(
     lieu: str | None,
     programme: str,
     budget: tuple[str, ...],
+    as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Add a convention with its budget prévisionnel (role comptable). The budget as signed
@@ -123,10 +125,13 @@ def add(
         signed_on=signed_on,
         lieu=lieu,
     )
-    say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
     longer = longer_than_a_year(start, end)
     if longer:
         note(longer)
+    if as_json:
+        echo_json(info.as_json())
+        return
+    say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
 
 
 @convention.command("list")
@@ -195,9 +200,12 @@ def show(state: State, ref: str, as_json: bool) -> None:
 @click.argument("ref")
 @click.argument("event", type=click.Choice([t.value for t in Trigger]))
 @click.argument("on", metavar="DATE", type=PAST_DATE)
+@json_option
 @passphrase_file_option
 @pass_state
-def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | None) -> None:
+def event(
+    state: State, ref: str, event: str, on: date, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Record a retention trigger event for one convention (role archiviste; write-once,
     corrections only later; never a date in the future).
 
@@ -215,7 +223,7 @@ def event(state: State, ref: str, event: str, on: date, passphrase_file: Path | 
     record = state.archive().convention.event(
         actor(state, passphrase_file), ref, Trigger(event), on
     )
-    event_said(record)
+    event_said(record, as_json)
 
 
 @convention.command("amend")

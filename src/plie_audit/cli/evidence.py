@@ -201,7 +201,7 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
         ("size", f"{info.size} bytes"),
         ("media type", info.media_type),
         ("name", info.name),
-        ("convention", info.convention),
+        ("convention", info.convention or "-"),
         ("kind", info.kind),
         ("poste", info.poste or "-"),
         ("amount", format_amount(info.amount) if info.amount is not None else "-"),
@@ -259,9 +259,12 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
 @evidence.command("get")
 @click.argument("evidence_id", metavar="ID")
 @output_option("Where to write the bytes (must not exist).", required=True, dir_okay=True)
+@json_option
 @passphrase_file_option
 @pass_state
-def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:
+def get(
+    state: State, evidence_id: str, output: Path, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Write a piece's bytes, after checking them against their SHA-256 (journaled read).
 
     \b
@@ -269,15 +272,21 @@ def get(state: State, evidence_id: str, output: Path, passphrase_file: Path | No
       plie-audit --as marie.dupont evidence get ev-3f9a1c0d -o billet.pdf
     """
     info = state.archive().evidence.get(actor(state, passphrase_file), evidence_id, output)
+    if as_json:
+        echo_json({"id": info.id, "output": str(output), "size": info.size, "sha256": info.sha256})
+        return
     say(f"wrote {output} ({info.size} bytes, sha256:{info.sha256})")
 
 
 @evidence.command("export")
 @click.argument("evidence_id", metavar="ID")
 @output_option("Folder to write into (created if needed).", required=True, dir_okay=True)
+@json_option
 @passphrase_file_option
 @pass_state
-def export(state: State, evidence_id: str, output: Path, passphrase_file: Path | None) -> None:
+def export(
+    state: State, evidence_id: str, output: Path, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Export a piece with its .p7s, filing record and its .p7s, and chain.pem.
 
     \b
@@ -287,6 +296,9 @@ def export(state: State, evidence_id: str, output: Path, passphrase_file: Path |
         -content out/billet.pdf -CAfile root.pem -purpose any
     """
     paths = state.archive().evidence.export(actor(state, passphrase_file), evidence_id, output)
+    if as_json:
+        echo_json({"id": evidence_id, "output": str(output), "files": [str(p) for p in paths]})
+        return
     for path in paths:
         say(f"wrote {path}")
 
@@ -294,9 +306,12 @@ def export(state: State, evidence_id: str, output: Path, passphrase_file: Path |
 @evidence.command("annul")
 @click.argument("evidence_id", metavar="ID")
 @click.option("--reason", required=True, help="Why (kept with the piece and in the journal).")
+@json_option
 @passphrase_file_option
 @pass_state
-def annul(state: State, evidence_id: str, reason: str, passphrase_file: Path | None) -> None:
+def annul(
+    state: State, evidence_id: str, reason: str, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Mark a piece annulled; it stays stored and listed.
 
     \b
@@ -304,6 +319,9 @@ def annul(state: State, evidence_id: str, reason: str, passphrase_file: Path | N
       plie-audit --as marie.dupont evidence annul ev-3f9a1c0d --reason "déposé deux fois"
     """
     info = state.archive().evidence.annul(actor(state, passphrase_file), evidence_id, reason)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"{info.id} annulled ({visible(reason)})")
 
 

@@ -51,6 +51,7 @@ def identity() -> None:
     metavar="TEXT",
     help="Their function, as the documents name it (e.g. 'comptable secondaire').",
 )
+@json_option
 @passphrase_file_option
 @pass_state
 def create(
@@ -59,6 +60,7 @@ def create(
     roles: tuple[str, ...],
     full_name: str | None,
     title: str | None,
+    as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Create an identity with a certificate from the archive's root CA.
@@ -82,6 +84,9 @@ def create(
         full_name=full_name,
         title=title,
     )
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(
         f"identity {info.name} created, roles {', '.join(info.roles)}, "
         f"certificate sha256:{info.fingerprint}"
@@ -110,6 +115,7 @@ def create(
     type=click.Path(dir_okay=False, path_type=Path),
     help="PEM file with the issuing CA's root, when the PKCS#12 lacks it.",
 )
+@json_option
 @passphrase_file_option
 @pass_state
 def import_(
@@ -118,6 +124,7 @@ def import_(
     pkcs12_file: Path,
     roles: tuple[str, ...],
     ca_file: Path | None,
+    as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Import an identity whose certificate comes from an outside CA.
@@ -142,6 +149,9 @@ def import_(
         archive_passphrase=root_pass,
         anchors=anchors,
     )
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(
         f"identity {info.name} imported ({info.subject}, issued by {info.issuer}), "
         f"roles {', '.join(info.roles)}"
@@ -181,8 +191,9 @@ def list_(state: State, as_json: bool) -> None:
 @click.argument("name", required=False)
 @click.option("--root", "root", is_flag=True, help="Export the archive's root certificate.")
 @output_option("Write the PEM to this file instead of stdout.", new=True)
+@json_option
 @pass_state
-def export(state: State, name: str | None, root: bool, output: Path | None) -> None:
+def export(state: State, name: str | None, root: bool, output: Path | None, as_json: bool) -> None:
     """Export an identity's certificate chain, or the root certificate (PEM).
 
     \b
@@ -194,18 +205,29 @@ def export(state: State, name: str | None, root: bool, output: Path | None) -> N
         raise click.UsageError("give either NAME or --root")
     archive = state.archive()
     pem = archive.identity.export_root() if root else archive.identity.export(name or "")
-    if output is None:
+    if output is not None:
+        output.write_bytes(pem)
+    if as_json:
+        echo_json(
+            {
+                "identity": None if root else name,
+                "root": root,
+                "output": None if output is None else str(output),
+                "pem": pem.decode(),
+            }
+        )
+    elif output is None:
         click.echo(pem.decode(), nl=False)
     else:
-        output.write_bytes(pem)
         note(f"wrote {output}")
 
 
 @identity.command("revoke")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (kept in the journal).")
+@json_option
 @pass_state
-def revoke(state: State, name: str, reason: str) -> None:
+def revoke(state: State, name: str, reason: str, as_json: bool) -> None:
     """Revoke an identity: it can no longer act; what it signed before stays valid.
 
     \b
@@ -214,4 +236,7 @@ def revoke(state: State, name: str, reason: str) -> None:
     """
     archive = state.archive()
     info = archive.identity.revoke(name, reason, archive_passphrase=archive_passphrase())
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"identity {info.name} revoked at {info.revoked_at}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from plie_audit.cli.options import (
+    RenamedOption,
     State,
     archive_passphrase,
     echo_json,
@@ -53,14 +54,18 @@ def checkpoint(state: State, as_json: bool) -> None:
 
 
 @journal.command("key")
+@json_option
 @pass_state
-def key(state: State) -> None:
+def key(state: State, as_json: bool) -> None:
     """Print the journal's verifier key (C2SP signed-note form), to hand out of band.
 
     \b
     Example:
       plie-audit journal key > journal-key.txt
     """
+    if as_json:
+        echo_json({"log_key": state.archive().journal.key()})
+        return
     click.echo(state.archive().journal.key())
 
 
@@ -147,8 +152,10 @@ def prove(
 
 @journal.command("verify")
 @click.option(
-    "--key",
+    "--log-key",
     "verifier_key",
+    cls=RenamedOption,
+    old=("--key",),
     metavar="VERIFIER_KEY",
     help="Check checkpoints with this verifier key (received out of band) instead "
     "of the one the archive stores.",
@@ -182,8 +189,8 @@ def verify(
 
     \b
     Examples:
-      plie-audit journal verify --key "$(cat journal-key.txt)"
-      plie-audit journal verify --key "$(cat journal-key.txt)" \\
+      plie-audit journal verify --log-key "$(cat journal-key.txt)"
+      plie-audit journal verify --log-key "$(cat journal-key.txt)" \\
           --checkpoint pack/data/trust/checkpoint.txt
     """
     audit = state.archive().journal.verify(verifier_key, checkpoint_files)
@@ -215,7 +222,10 @@ def verify(
 
 @journal.command("list")
 @click.option(
-    "--since",
+    "--from-seq",
+    "from_seq",
+    cls=RenamedOption,
+    old=("--since",),
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
@@ -224,14 +234,14 @@ def verify(
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many entries.")
 @json_option
 @pass_state
-def list_(state: State, since: int, limit: int | None, as_json: bool) -> None:
+def list_(state: State, from_seq: int, limit: int | None, as_json: bool) -> None:
     """List journal entries.
 
     \b
     Example:
-      plie-audit journal list --since 40 --json
+      plie-audit journal list --from-seq 40 --json
     """
-    entries = state.archive().journal.list(since=since, limit=limit)
+    entries = state.archive().journal.list(since=from_seq, limit=limit)
     if as_json:
         echo_json(
             [

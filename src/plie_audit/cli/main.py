@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from plie_audit import __version__
 from plie_audit.cli import (
@@ -26,20 +27,41 @@ from plie_audit.cli import (
     publicity,
     retention,
 )
-from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State, visible
+from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State, echo_json, visible
 from plie_audit.errors import PlieAuditError
 
 
-def _verbose(args: Sequence[str] | None) -> bool:
-    return "--verbose" in (sys.argv[1:] if args is None else list(args))
+def _arguments(args: Sequence[str] | None) -> list[str]:
+    return sys.argv[1:] if args is None else list(args)
 
 
-def _fail(message: str, code: int, verbose: bool) -> None:
-    if verbose:
+def _error_json(message: str, code: int, exc: BaseException | None) -> dict[str, Any]:
+    """The error object ``--json`` prints on stdout (cli-contract, Shape): ``ok`` false and
+    ``errors``, one object per problem with ``line``, ``column``, ``value`` (null when the
+    problem is not in a file's row) and ``message``; ``exit_code`` repeats the code."""
+    rows = getattr(exc, "errors", None)
+    if isinstance(rows, list) and rows:
+        errors = [dict(row) for row in rows]
+    else:
+        errors = [{"line": None, "column": None, "value": None, "message": message}]
+    return {"ok": False, "exit_code": code, "errors": errors}
+
+
+def _fail(
+    message: str,
+    code: int,
+    args: list[str],
+    exc: BaseException | None = None,
+) -> None:
+    if "--verbose" in args:
         traceback.print_exc()
     # Errors are one line (cli-contract, Exit codes); some click messages span several. What
     # they quote of the user's input is shown escaped (ESC, U+202E...: options.visible).
     message = " ".join(part.strip() for part in message.split("\n") if part.strip())
+    if "--json" in args:
+        # stdout then holds only the error object (a command may have printed nothing yet:
+        # JSON results are printed once, at the end).
+        echo_json(_error_json(message, code, exc))
     click.echo(f"error: {visible(message)}", err=True)
     sys.exit(code)
 
@@ -55,22 +77,22 @@ class RootGroup(click.Group):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
-        verbose = _verbose(args)
+        arguments = _arguments(args)
         try:
             result = super().main(
                 args, prog_name or "plie-audit", complete_var, standalone_mode=False, **extra
             )
         except (click.exceptions.Abort, KeyboardInterrupt):
-            _fail("interrupted; the archive is unchanged by the unfinished step", 130, verbose)
+            _fail("interrupted; the archive is unchanged by the unfinished step", 130, arguments)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx else ""
-            _fail(exc.format_message() + hint, exc.exit_code, verbose)
+            _fail(exc.format_message() + hint, exc.exit_code, arguments, exc)
         except click.ClickException as exc:
-            _fail(exc.format_message(), exc.exit_code, verbose)
+            _fail(exc.format_message(), exc.exit_code, arguments, exc)
         except PlieAuditError as exc:
-            _fail(str(exc), exc.exit_code, verbose)
+            _fail(str(exc), exc.exit_code, arguments, exc)
         except Exception as exc:  # noqa: BLE001 - the CLI root reports what nothing else caught
-            _fail(f"internal error: {exc.__class__.__name__}: {exc}", 3, verbose)
+            _fail(f"internal error: {exc.__class__.__name__}: {exc}", 3, arguments, exc)
         sys.exit(result if isinstance(result, int) else 0)
 
 
@@ -115,6 +137,33 @@ def main() -> None:
     cli.main()
 
 
+def _as_after_verb(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """``--as`` given after the noun and verb (cli-contract, Shape): the same identity as
+    before them; given in both places, the two must agree."""
+    if value is None:
+        return
+    state = ctx.find_object(State)
+    if state is None:  # pragma: no cover - the root callback always sets it
+        raise click.UsageError("--as: no command state", ctx=ctx)
+    root = ctx.find_root()
+    given_before = root.get_parameter_source("identity") is ParameterSource.COMMANDLINE
+    if given_before and state.identity != value:
+        raise click.UsageError(
+            f"--as given twice with different identities ({state.identity}, {value})", ctx=ctx
+        )
+    state.identity = value
+
+
+def _leaves(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = []
+    for command in group.commands.values():
+        if isinstance(command, click.Group):
+            found.extend(_leaves(command))
+        else:
+            found.append(command)
+    return found
+
+
 for command in (
     archive_cmd.init,
     archive_cmd.verify,
@@ -135,3 +184,14 @@ for command in (
     accounting.indicator,
 ):
     cli.add_command(command)
+
+for leaf in _leaves(cli):
+    leaf.params.append(
+        click.Option(
+            ["--as", "as_after_verb"],
+            metavar="IDENTITY",
+            expose_value=False,
+            callback=_as_after_verb,
+            help="Who acts; the same as the global --as, accepted here too.",
+        )
+    )

@@ -88,6 +88,28 @@ DATE = DateType()
 PAST_DATE = DateType(future=False)  # a payment, a trigger event, a certification, a bilan
 
 
+class RenamedOption(click.Option):
+    """An option whose former names still work for one release (the CLI's one vocabulary,
+    cli-contract Shape: ``--from-seq`` for a sequence number, ``--on`` for the date of an act,
+    ``--log-key`` for the journal key) but are shown nowhere: not in ``--help``, not in
+    docs/cli.md, not in completion. Listed in docs/cli.md's section on former names."""
+
+    def __init__(
+        self, param_decls: Sequence[str], *, old: Sequence[str] = (), **attrs: Any
+    ) -> None:
+        super().__init__([*param_decls, *old], **attrs)
+        self.old_names = tuple(old)
+        self.opts = [name for name in self.opts if name not in self.old_names]
+        self._old_opts = [name for name in old if name.startswith("-")]
+
+    def add_to_parser(self, parser: Any, ctx: click.Context) -> None:
+        self.opts = [*self.opts, *self._old_opts]
+        try:
+            super().add_to_parser(parser, ctx)
+        finally:
+            self.opts = [name for name in self.opts if name not in self._old_opts]
+
+
 def json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON only, on stdout.")(
         function

@@ -101,9 +101,10 @@ def policy_show(state: State, policy_id: str, as_json: bool) -> None:
 
 @policy.command("add")
 @click.argument("file", type=click.Path(path_type=Path))
+@json_option
 @passphrase_file_option
 @pass_state
-def policy_add(state: State, file: Path, passphrase_file: Path | None) -> None:
+def policy_add(state: State, file: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Add a retention policy from a TOML file (role archiviste).
 
     \b
@@ -111,14 +112,18 @@ def policy_add(state: State, file: Path, passphrase_file: Path | None) -> None:
       plie-audit --as anne.archiviste retention policy add esf-2007-2013-local.toml
     """
     info = state.archive().retention.policy.add(actor(state, passphrase_file), file)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"policy {info.policy.id} added ({'enabled' if info.enabled else 'disabled'})")
 
 
 @policy.command("update")
 @click.argument("file", type=click.Path(path_type=Path))
+@json_option
 @passphrase_file_option
 @pass_state
-def policy_update(state: State, file: Path, passphrase_file: Path | None) -> None:
+def policy_update(state: State, file: Path, as_json: bool, passphrase_file: Path | None) -> None:
     """Change a retention policy from a TOML file; refused if it would shorten retention.
 
     \b
@@ -126,36 +131,51 @@ def policy_update(state: State, file: Path, passphrase_file: Path | None) -> Non
       plie-audit --as anne.archiviste retention policy update esf-2007-2013-seed.toml
     """
     info = state.archive().retention.policy.update(actor(state, passphrase_file), file)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"policy {info.policy.id} changed (version {info.version})")
 
 
 @policy.command("enable")
 @click.argument("policy_id", metavar="ID")
+@json_option
 @passphrase_file_option
 @pass_state
-def policy_enable(state: State, policy_id: str, passphrase_file: Path | None) -> None:
+def policy_enable(
+    state: State, policy_id: str, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Enable a retention policy (role archiviste).
 
     \b
     Example:
       plie-audit --as anne.archiviste retention policy enable esf-2007-2013-op-closure
     """
-    state.archive().retention.policy.enable(actor(state, passphrase_file), policy_id)
+    info = state.archive().retention.policy.enable(actor(state, passphrase_file), policy_id)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"policy {policy_id} enabled")
 
 
 @policy.command("disable")
 @click.argument("policy_id", metavar="ID")
+@json_option
 @passphrase_file_option
 @pass_state
-def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -> None:
+def policy_disable(
+    state: State, policy_id: str, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Disable a retention policy; refused while pieces filed under it exist.
 
     \b
     Example:
       plie-audit --as anne.archiviste retention policy disable esf-2014-2020-b
     """
-    state.archive().retention.policy.disable(actor(state, passphrase_file), policy_id)
+    info = state.archive().retention.policy.disable(actor(state, passphrase_file), policy_id)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"policy {policy_id} disabled")
 
 
@@ -171,9 +191,17 @@ def policy_disable(state: State, policy_id: str, passphrase_file: Path | None) -
 )
 @click.argument("event", type=TRIGGER_CHOICE)
 @click.argument("on", metavar="DATE", type=PAST_DATE)
+@json_option
 @passphrase_file_option
 @pass_state
-def event(state: State, programme: str, event: str, on: date, passphrase_file: Path | None) -> None:
+def event(
+    state: State,
+    programme: str,
+    event: str,
+    on: date,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
     """Record a trigger event's date for a programme (write-once; corrections only later).
 
     \b
@@ -184,7 +212,7 @@ def event(state: State, programme: str, event: str, on: date, passphrase_file: P
     record = state.archive().retention.event(
         actor(state, passphrase_file), Trigger(event), on, programme=Programme(programme)
     )
-    event_said(record)
+    event_said(record, as_json)
 
 
 @retention.command("event-withdraw")
@@ -192,6 +220,7 @@ def event(state: State, programme: str, event: str, on: date, passphrase_file: P
 @click.option("--convention", "convention", metavar="REF", help="A convention's own event.")
 @click.argument("event", type=TRIGGER_CHOICE)
 @click.option("--reason", required=True, help="Why it was entered by mistake (journaled).")
+@json_option
 @passphrase_file_option
 @pass_state
 def event_withdraw(
@@ -200,6 +229,7 @@ def event_withdraw(
     convention: str | None,
     event: str,
     reason: str,
+    as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
     """Withdraw a trigger event entered by mistake (role archiviste).
@@ -222,11 +252,16 @@ def event_withdraw(
         programme=Programme(programme) if programme else None,
         convention=convention,
     )
+    if as_json:
+        echo_json(record.as_json())
+        return
     say(f"{record.event} {record.on.isoformat()} for {record.scope} withdrawn")
 
 
-def event_said(record: EventRecord) -> None:
-    if not record.changed:
+def event_said(record: EventRecord, as_json: bool) -> None:
+    if as_json:
+        echo_json(record.as_json())
+    elif not record.changed:
         say(f"{record.event} for {record.scope} is already {record.on.isoformat()}")
     elif record.previous:
         say(
@@ -279,10 +314,16 @@ def hold() -> None:
     help="controle blocks disposal while active; procedure-judiciaire and demande-commission "
     "also interrupt the retention period: on release it starts again.",
 )
+@json_option
 @passphrase_file_option
 @pass_state
 def hold_add(
-    state: State, convention: str, reason: str, kind: str, passphrase_file: Path | None
+    state: State,
+    convention: str,
+    reason: str,
+    kind: str,
+    as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
     """Hold every piece of a convention (role archiviste).
 
@@ -296,15 +337,21 @@ def hold_add(
     info = state.archive().retention.hold.add(
         actor(state, passphrase_file), convention, reason, HoldKind(kind)
     )
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"hold {info.id} ({info.kind.value}) on {info.convention}")
 
 
 @hold.command("release")
 @click.argument("hold_id", metavar="ID")
 @click.option("--reason", required=True, help="Why (kept in the journal).")
+@json_option
 @passphrase_file_option
 @pass_state
-def hold_release(state: State, hold_id: str, reason: str, passphrase_file: Path | None) -> None:
+def hold_release(
+    state: State, hold_id: str, reason: str, as_json: bool, passphrase_file: Path | None
+) -> None:
     """Release a hold (role archiviste).
 
     \b
@@ -312,6 +359,9 @@ def hold_release(state: State, hold_id: str, reason: str, passphrase_file: Path 
       plie-audit --as anne.archiviste retention hold release H-0001 --reason "jugement rendu"
     """
     info = state.archive().retention.hold.release(actor(state, passphrase_file), hold_id, reason)
+    if as_json:
+        echo_json(info.as_json())
+        return
     say(f"hold {info.id} released")
 
 

@@ -217,16 +217,23 @@ class Cli:
         """Run a command that must fail with ``code`` and a one-line ``error: ...``."""
         result = self(*args, **kwargs)
         assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-        assert_one_line_error(result)
+        assert_one_line_error(result, as_json="--json" in [str(arg) for arg in args])
         return result
 
 
-def assert_one_line_error(result: Result) -> None:
+def assert_one_line_error(result: Result, *, as_json: bool = False) -> None:
+    """One ``error:`` line on stderr; stdout empty, or with ``--json`` the error object
+    (cli-contract, Shape: ``{"ok": false, "errors": [...]}``)."""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stdout == ""
+    if as_json:
+        error = json.loads(result.stdout)
+        assert error["ok"] is False and error["exit_code"] == result.exit_code, error
+        assert error["errors"] and all(e["message"] for e in error["errors"]), error
+    else:
+        assert result.stdout == ""
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    progress_shown,
     say,
     table,
     write_output,
@@ -151,13 +152,16 @@ def statement_certify(
       plie-audit --as marie.dupont statement certify --convention PLIE-LYON-2007-01 \\
         --since 2007-01-01 --until 2007-06-30 -o etat-s1-2007.pdf
     """
-    certified = state.archive().statement.certify(
-        actor(state, passphrase_file),
-        convention,
-        since=since,
-        until=until,
-        certified_on=certified_on,
-    )
+    who = actor(state, passphrase_file)
+    with progress_shown("certifying") as progress:
+        certified = state.archive().statement.certify(
+            who,
+            convention,
+            since=since,
+            until=until,
+            certified_on=certified_on,
+            progress=progress,
+        )
     if output is not None:
         write_output(output, certified.pdf)
         note(f"wrote {output}")

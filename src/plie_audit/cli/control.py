@@ -21,6 +21,7 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    progress_shown,
     say,
     table,
     visible,
@@ -349,9 +350,10 @@ def pack_verify(
         held = packs_verify.read_previous(previous) if previous is not None else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="'--previous'") from None
-    report = packs_verify.verify_pack(
-        path, roots=wanted, log_key=key, previous=held, no_trust=no_trust
-    )
+    with progress_shown("hashing the pack") as progress:
+        report = packs_verify.verify_pack(
+            path, roots=wanted, log_key=key, previous=held, no_trust=no_trust, progress=progress
+        )
     for warning in report.warnings:
         note(warning if "warning" in warning else f"warning: {warning}")
     if as_json:

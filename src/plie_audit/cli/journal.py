@@ -16,6 +16,7 @@ from plie_audit.cli.options import (
     note,
     output_option,
     pass_state,
+    progress_shown,
     say,
     table,
 )
@@ -193,7 +194,8 @@ def verify(
       plie-audit journal verify --log-key "$(cat journal-key.txt)" \\
           --checkpoint pack/data/trust/checkpoint.txt
     """
-    audit = state.archive().journal.verify(verifier_key, checkpoint_files)
+    with progress_shown("verifying the journal") as progress:
+        audit = state.archive().journal.verify(verifier_key, checkpoint_files, progress=progress)
     ok = audit.ok
     if as_json:
         echo_json(audit.as_json())

@@ -6,7 +6,9 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -295,23 +297,58 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
 
 
 class Progress:
-    """A progress bar on stderr when it is a terminal; silent otherwise."""
+    """Progress of a long run on stderr, when it is a terminal (silent otherwise, so logs and
+    pipes stay clean): ``label  done/total  pct  rate/s  ETA m:ss``, redrawn at most five
+    times a second and ended with a line feed."""
 
-    def __init__(self, label: str) -> None:
+    REDRAW_SECONDS = 0.2
+
+    def __init__(self, label: str, *, unit: str = "") -> None:
         self.label = label
-        self._bar: Any = None
-        self._done = 0
+        self.unit = unit
+        self._started: float | None = None
+        self._drawn_at = 0.0
+        self._shown = False
 
     def __call__(self, done: int, total: int) -> None:
         if not sys.stderr.isatty():
             return
-        if self._bar is None:
-            self._bar = click.progressbar(length=total, label=self.label, file=sys.stderr)
-            self._bar.__enter__()
-        self._bar.update(done - self._done)
-        self._done = done
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        if done < total and now - self._drawn_at < self.REDRAW_SECONDS:
+            return
+        self._drawn_at = now
+        click.echo(
+            "\r" + progress_line(self.label, done, total, now - self._started, self.unit),
+            err=True,
+            nl=False,
+        )
+        self._shown = True
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(None, None, None)
-            self._bar = None
+        if self._shown:
+            click.echo("", err=True)
+            self._shown = False
+
+
+@contextmanager
+def progress_shown(label: str) -> Iterator[Progress]:
+    """A :class:`Progress` for the length of a ``with`` block, its line ended after it."""
+    progress = Progress(label)
+    try:
+        yield progress
+    finally:
+        progress.close()
+
+
+def progress_line(label: str, done: int, total: int, elapsed: float, unit: str = "") -> str:
+    """One progress line: ``verifying  1,024/5,000  20 %  812/s  ETA 0:05``."""
+    share = f"{100 * done // total:3d} %" if total else "    "
+    rate = done / elapsed if elapsed > 0 else 0.0
+    eta = "ETA --:--"
+    if rate > 0 and total >= done:
+        seconds = int((total - done) / rate + 0.5)
+        eta = f"ETA {seconds // 60}:{seconds % 60:02d}"
+    suffix = f" {unit}" if unit else ""
+    return f"{label}  {done:,}/{total:,}{suffix}  {share}  {rate:,.0f}/s  {eta}"

@@ -21,6 +21,7 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    progress_shown,
     say,
     table,
 )
@@ -423,7 +424,10 @@ def audit(
       plie-audit --as anne.archiviste retention audit -o audit-2026.pdf
     """
     who = actor(state, passphrase_file) if state.identity else None
-    result = state.archive().retention.audit(who, as_of=as_of, pdf=output is not None)
+    with progress_shown("checking every piece") as progress:
+        result = state.archive().retention.audit(
+            who, as_of=as_of, pdf=output is not None, progress=progress
+        )
     report = result.report
     if output is not None and result.pdf is not None:
         output.write_bytes(result.pdf)
@@ -573,7 +577,10 @@ def dispose(
             abort=True,
             err=True,
         )
-    report = archive.retention.dispose(who, bordereau_id, visa, dry_run=dry_run, **act)
+    with progress_shown("destroying") as progress:
+        report = archive.retention.dispose(
+            who, bordereau_id, visa, dry_run=dry_run, progress=progress, **act
+        )
     if as_json:
         echo_json(report.as_json())
         return

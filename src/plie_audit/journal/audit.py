@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -65,6 +65,7 @@ from plie_audit.journal.checkpoints import CheckpointInfo, issued_detail
 from plie_audit.journal.log import ENTRY_FORMATS, Event, extend, frontier_root, join_frontier
 from plie_audit.journal.replay import Projection
 from plie_audit.journal.signatures import EntrySignatures
+from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, timestamps
 from plie_audit.store import CHECKPOINT_NAME, ObjectStore, checkpoint_name
 
@@ -154,6 +155,7 @@ def audit_journal(
     signatures: bool = False,
     store: ObjectStore | None = None,
     given: Sequence[tuple[str, str]] = (),
+    progress: ProgressCallback | None = None,
 ) -> JournalAudit:
     """Check the journal, its tree, its entries' signatures and every checkpoint;
     ``verifier_key`` overrides the key stored in the archive (an authority passes the one it
@@ -167,7 +169,7 @@ def audit_journal(
         try:
             note.parse_verifier_key(verifier_key)
         except InvalidProof as exc:
-            raise InputError(f"--key: not a verifier key ({exc})") from None
+            raise InputError(f"--log-key: not a verifier key ({exc})") from None
     outside = [_given_note(where, text) for where, text in given]
     audit = JournalAudit(checkpoints_given=len(outside))
     copies = _read_copies(audit, store) if store is not None else None
@@ -199,7 +201,7 @@ def audit_journal(
         )
         kept = [*(copies or {}).values(), *outside]
         sizes = {cp.size for cp in checkpoints} | {one.body.size for one in kept}
-        roots = _recompute(session, audit, sorted(sizes), signers)
+        roots = _recompute(session, audit, sorted(sizes), signers, progress)
         audit.findings.extend(signers.findings)
         audit.entry_signatures = signers.verified
         holding = _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)
@@ -351,10 +353,18 @@ def _tsa_anchors(audit: JournalAudit, info: ArchiveInfo | None) -> list[Any]:
         return []
 
 
+PROGRESS_EVERY = 1024  # entries between two progress reports
+
+
 def _recompute(
-    session: Session, audit: JournalAudit, sizes: list[int], signers: EntrySignatures
+    session: Session,
+    audit: JournalAudit,
+    sizes: list[int],
+    signers: EntrySignatures,
+    progress: ProgressCallback | None = None,
 ) -> dict[int, bytes]:
     """Stream entries and nodes side by side; return the recomputed root at each size."""
+    total = (session.scalar(select(func.count()).select_from(JournalEntry)) or 0) if progress else 0
     wanted = iter(sizes)
     next_size = next(wanted, None)
     roots: dict[int, bytes] = {}
@@ -416,6 +426,8 @@ def _recompute(
             if node_findings <= MAX_NODE_FINDINGS:
                 audit.findings.append(_node_finding(subject, level, index, value, stored))
         size += 1
+        if progress is not None and (size % PROGRESS_EVERY == 0 or size == total):
+            progress(min(size, total), total)
         while next_size is not None and next_size == size:
             roots[size] = frontier_root(size, frontier)
             next_size = next(wanted, None)

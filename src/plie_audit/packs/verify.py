@@ -41,6 +41,7 @@ from plie_audit.findings import Finding, Report
 from plie_audit.journal import merkle, note
 from plie_audit.packs import bagit, layout
 from plie_audit.packs.scope import Scope, ScopeError, ScopePiece, parse_scope
+from plie_audit.progress import ProgressCallback
 from plie_audit.signing import ca, cms
 from plie_audit.store.base import CHUNK_SIZE
 
@@ -250,12 +251,13 @@ def verify_pack(
     log_key: str | None = None,
     previous: Previous | None = None,
     no_trust: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> PackReport:
     """Check the bag or pack at ``path`` (a folder or a zip). ``roots`` and ``log_key`` are
     the trust given from outside (see the module docstring); ``previous`` a checkpoint held
     from before (:func:`read_previous`); ``no_trust`` only changes the report's exit status.
     Raises ``BagError`` only when ``path`` is neither a folder nor a zip."""
-    bag = bagit.validate(Path(path))
+    bag = bagit.validate(Path(path), progress=progress)
     report = PackReport(version=bag.version, warnings=list(bag.warnings), no_trust=no_trust)
     report.findings.extend(bag.findings)
     report.counts["files"] = bag.files

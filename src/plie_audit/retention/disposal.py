@@ -50,6 +50,7 @@ from plie_audit.errors import (
 )
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.progress import ProgressCallback
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
 from plie_audit.retention.policies import FinalAction
 from plie_audit.store import ObjectStore
@@ -463,7 +464,12 @@ def certificates(db: Database, bordereau_id: str) -> list[str]:
         )
 
 
-def destroy_unneeded_bytes(db: Database, store: ObjectStore, hashes: set[str]) -> set[str]:
+def destroy_unneeded_bytes(
+    db: Database,
+    store: ObjectStore,
+    hashes: set[str],
+    progress: ProgressCallback | None = None,
+) -> set[str]:
     """Delete each object no filing still needs (every filing of those bytes disposed of)."""
     destroyed: set[str] = set()
     with db.read() as session:
@@ -474,7 +480,10 @@ def destroy_unneeded_bytes(db: Database, store: ObjectStore, hashes: set[str]) -
                 )
             ).scalars()
         )
-    for sha256 in sorted(hashes - needed):
+    unneeded = sorted(hashes - needed)
+    for done, sha256 in enumerate(unneeded, 1):
+        if progress is not None:
+            progress(done, len(unneeded))
         try:
             store.delete(sha256)
         except StoreLocked:

@@ -20,6 +20,7 @@ from plie_audit.journal import log as journal_log
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo, ConsistencyProof, read_note_file
 from plie_audit.journal.log import Event
+from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service
 
 
@@ -79,7 +80,11 @@ class JournalService(Service):
         return checkpoints.prove_consistency(self.ctx.db, from_size, to_size)
 
     def verify(
-        self, verifier_key: str | None = None, checkpoints: Sequence[Path] = ()
+        self,
+        verifier_key: str | None = None,
+        checkpoints: Sequence[Path] = (),
+        *,
+        progress: ProgressCallback | None = None,
     ) -> JournalAudit:
         """Recompute the journal's tree and check every checkpoint and time-stamp.
 
@@ -89,7 +94,12 @@ class JournalService(Service):
         anything is checked, for a file that is no signed checkpoint note)."""
         given = [(str(path), read_note_file(Path(path))) for path in checkpoints]
         return audit_journal(
-            self.ctx.db, self.ctx.origin, verifier_key, store=self.ctx.store, given=given
+            self.ctx.db,
+            self.ctx.origin,
+            verifier_key,
+            store=self.ctx.store,
+            given=given,
+            progress=progress,
         )
 
     def checkpoints(self) -> builtins.list[CheckpointInfo]:

@@ -226,13 +226,22 @@ class RetentionService(Service):
 
     # ------------------------------------------------------------ audit
     def audit(
-        self, actor: Actor | None = None, *, as_of: date | None = None, pdf: bool = False
+        self,
+        actor: Actor | None = None,
+        *,
+        as_of: date | None = None,
+        pdf: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> AuditResult:
         """Report every piece's retention and a full integrity check; run by an archiviste,
         the French report is signed (PAdES), filed and the audit journaled."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention audit") if actor else None
         integrity = verification.verify_archive(
-            self.ctx.db, self.ctx.store, self.ctx.origin, settings=self.ctx.settings
+            self.ctx.db,
+            self.ctx.store,
+            self.ctx.origin,
+            settings=self.ctx.settings,
+            progress=progress,
         )
         report = audits.run(self.ctx.db, as_of or clock.today(), integrity)
         if not pdf and action is None:
@@ -335,6 +344,7 @@ class RetentionService(Service):
         visa_file: Path,
         exclude: Sequence[str] = (),
         dry_run: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> disposal.DisposalReport:
         """Destroy the pieces of a bordereau that are still eligible by the real clock, under
         the visa of the archives service (Code du patrimoine R212-14: « Toute élimination est
@@ -463,7 +473,7 @@ class RetentionService(Service):
         )
         report.certificate_ids = ids[:2]
         # After the commit: a disposal interrupted here is finished by running it again.
-        disposal.destroy_unneeded_bytes(self.ctx.db, store, destroy)
+        disposal.destroy_unneeded_bytes(self.ctx.db, store, destroy, progress)
         return report
 
     def _refuse(

@@ -25,6 +25,7 @@ from plie_audit.errors import ConflictError, InputError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount
+from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service, documents
 
 
@@ -33,6 +34,9 @@ class Certified:
     statement: statements.StatementInfo
     pdf: bytes
     existing: bool = False  # the same lines were certified already: nothing new filed
+
+
+CERTIFY_STEPS = 4  # lines checked, figures computed, rendered and signed, filed
 
 
 class StatementService(Service):
@@ -44,12 +48,16 @@ class StatementService(Service):
         since: date | None = None,
         until: date | None = None,
         certified_on: date | None = None,
+        progress: ProgressCallback | None = None,
     ) -> Certified:
         """Certify the état certifié exact: French PDF/A-3b, lines embedded, signed PAdES.
 
         ``certified_on`` is the document's own date (default today, never in the future): an
         état filed later for an earlier period carries its certification date, and the
-        payments are judged on the états certified by their day (article 4, issue 18)."""
+        payments are judged on the états certified by their day (article 4, issue 18).
+        ``progress`` is told of its four steps: lines checked, figures computed, document
+        rendered and signed, filed."""
+        step = progress or (lambda _done, _total: None)
         action = self.ctx.act(actor, Role.COMPTABLE, "statement certify", [convention])
         conv = conventions.require(self.ctx.db, convention)
         for day, option in ((since, "--since"), (until, "--until")):
@@ -77,6 +85,7 @@ class StatementService(Service):
                 error=InputError,
                 prefix="refused: ",
             )
+        step(1, CERTIFY_STEPS)
         csv_bytes = statements.lines_csv(lines)
         lines_sha256 = hashlib.sha256(csv_bytes).hexdigest()
         existing = self._existing(convention, since, until, lines_sha256)
@@ -86,6 +95,7 @@ class StatementService(Service):
             statement_id = statements.next_id(session, convention)
             money = statements.financial_rows(session, convention, lines, certified)
         totals = statements.totals_json(statement_id, convention, since, until, lines)
+        step(2, CERTIFY_STEPS)
         full_name, title = documents.signatory(self.ctx, actor.name)
         document = documents.signed(
             action,
@@ -116,6 +126,7 @@ class StatementService(Service):
             location=conv.lieu or conv.agence,
         )
         total = money["total"]["realise"]
+        step(3, CERTIFY_STEPS)
 
         def record(session: Session, ids: builtins.list[str]) -> None:
             if session.get(Statement, statement_id) is not None:
@@ -160,6 +171,7 @@ class StatementService(Service):
             label=f"État certifié exact {statement_id} ({format_amount(total)})",
             within=record,
         )
+        step(4, CERTIFY_STEPS)
         info = statements.StatementInfo(
             statement_id, convention, evidence_id, since, until, total, len(lines), certified
         )

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import os
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +44,14 @@ from plie_audit.packs.bagit.sources import (
     BagSource,
     open_bag,
 )
+from plie_audit.progress import ProgressCallback
 
 # ------------------------------------------------------------------ validation
 
 
-def validate(path: Path, *, fast: bool = False) -> BagReport:
+def validate(
+    path: Path, *, fast: bool = False, progress: ProgressCallback | None = None
+) -> BagReport:
     """Check that ``path`` (a folder or a zip) is a complete and valid bag.
 
     ``fast`` runs every check but hashing. Raises :class:`BagError` only when ``path`` cannot
@@ -58,7 +61,7 @@ def validate(path: Path, *, fast: bool = False) -> BagReport:
     except ArchiveRefused as exc:
         return BagReport(findings=list(exc.problems))
     with source:
-        return _Validator(source).run(fast=fast)
+        return _Validator(source, progress).run(fast=fast)
 
 
 @dataclass
@@ -80,8 +83,9 @@ class _Manifest:
 
 
 class _Validator:
-    def __init__(self, source: BagSource) -> None:
+    def __init__(self, source: BagSource, progress: ProgressCallback | None = None) -> None:
         self.source = source
+        self.progress = progress
         self.findings: list[BagFinding] = []
         self.warnings: list[str] = []
         self.version: tuple[int, int] | None = None
@@ -605,11 +609,19 @@ class _Validator:
                 return rel, None, str(exc) or type(exc).__name__
 
         targets = sorted(wanted)
+        results: list[tuple[str, dict[str, str] | None, str]] = []
+
+        def collect(found: Iterable[tuple[str, dict[str, str] | None, str]]) -> None:
+            for one in found:  # in this thread: the progress line is drawn from one place
+                results.append(one)
+                if self.progress is not None:
+                    self.progress(len(results), len(targets))
+
         if self.source.parallel_reads and len(targets) > 1:
             with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 2)) as pool:
-                results = list(pool.map(digest, targets))
+                collect(pool.map(digest, targets))
         else:
-            results = [digest(rel) for rel in targets]
+            collect(digest(rel) for rel in targets)
         computed: dict[str, dict[str, str]] = {}
         for rel, digests, error in results:
             if digests is None:

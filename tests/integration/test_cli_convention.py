@@ -37,7 +37,10 @@ def test_add_list_show(run, filer, controller, journal) -> None:
         "informatique=0.07",
         as_="marie.dupont",
     )
-    assert "convention PLIE-LYON-2007-02 added (budget total 43500.57)" in result.stdout
+    # on the terminal, money in the one French form (JSON keeps "43500.57")
+    assert (
+        "convention PLIE-LYON-2007-02 added (budget total 43\u202f500,57\u00a0€)" in result.stdout
+    )
 
     (listed,) = run.json("convention", "list")
     assert listed == {

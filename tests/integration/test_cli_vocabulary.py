@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -399,3 +400,49 @@ def test_no_none_in_what_a_person_reads(run, populated, samples) -> None:
         result = run(*args)
         assert result.exit_code in (0, 1), (args, result.stderr)
         assert "None" not in result.stdout + result.stderr, (args, result.stdout)
+
+
+def test_money_on_the_terminal_in_one_french_form(run, populated, samples) -> None:
+    """JSON and CSV keep ``1234.50``; what the terminal shows is ``1 234,50 €`` everywhere."""
+    run.ok(
+        "evidence",
+        "add",
+        samples["billet-lyon-paris.pdf"],
+        "--convention",
+        CONV,
+        "--kind",
+        "titre-transport",
+        "--poste",
+        "deplacement",
+        "--amount",
+        "1086.40",
+        "--paid-on",
+        "2007-03-12",
+        as_="marie.dupont",
+    )
+    run.ok(
+        "payment",
+        "add",
+        "--convention",
+        CONV,
+        "--kind",
+        "avance",
+        "--amount",
+        "1000.00",
+        "--on",
+        "2007-02-15",
+        as_="marie.dupont",
+    )
+    (piece,) = run.json("evidence", "list")
+    assert piece["amount"] == "1086.40"
+    shown = ""
+    for args in (
+        ("evidence", "list"),
+        ("evidence", "show", piece["id"]),
+        ("convention", "list"),
+        ("convention", "show", CONV),
+        ("payment", "list", "--convention", CONV),
+    ):
+        shown += run.ok(*args).stdout
+    assert "1\u202f086,40\u00a0€" in shown and "1\u202f000,00\u00a0€" in shown
+    assert not re.search(r"\b\d+\.\d\d\b", shown), shown

@@ -28,7 +28,7 @@ from plie_audit.cli.options import (
     write_output,
 )
 from plie_audit.findings import Finding
-from plie_audit.money import format_amount, format_euros_fr
+from plie_audit.money import format_euros_fr
 
 
 def _say_findings(findings: list[Finding], word: str = "FINDING") -> None:
@@ -99,7 +99,7 @@ def expense_list(state: State, convention: str, as_json: bool) -> None:
                 line.id,
                 line.spent_on.isoformat(),
                 line.poste,
-                format_amount(line.amount),
+                format_euros_fr(line.amount),
                 line.paid_on.isoformat(),
                 line.payment_ref,
                 str(len(line.pieces)),
@@ -205,7 +205,7 @@ def statement_list(state: State, convention: str, as_json: bool) -> None:
                 i.since.isoformat() if i.since else "-",
                 i.until.isoformat() if i.until else "-",
                 str(i.lines),
-                format_amount(i.total),
+                format_euros_fr(i.total),
                 i.evidence_id,
             ]
             for i in infos
@@ -323,7 +323,7 @@ def payment_list(state: State, convention: str, as_json: bool) -> None:
         return
     table(
         ["id", "kind", "amount", "date"],
-        [[i.id, i.kind, format_amount(i.amount), i.paid_on.isoformat()] for i in infos],
+        [[i.id, i.kind, format_euros_fr(i.amount), i.paid_on.isoformat()] for i in infos],
     )
 
 

@@ -26,7 +26,7 @@ from plie_audit.cli.retention import event_said
 from plie_audit.conventions import longer_than_a_year
 from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
 from plie_audit.errors import InputError
-from plie_audit.money import format_amount, format_euros_fr, parse_amount
+from plie_audit.money import format_euros_fr, parse_amount
 from plie_audit.retention.policies import Trigger
 
 
@@ -131,7 +131,7 @@ def add(
     if as_json:
         echo_json(info.as_json())
         return
-    say(f"convention {info.ref} added (budget total {format_amount(info.budget_total)})")
+    say(f"convention {info.ref} added (budget total {format_euros_fr(info.budget_total)})")
 
 
 @convention.command("list")
@@ -157,7 +157,7 @@ def list_(state: State, as_json: bool) -> None:
                 i.programme,
                 i.start.isoformat(),
                 i.end.isoformat(),
-                format_amount(i.budget_total),
+                format_euros_fr(i.budget_total),
                 str(i.evidence_count),
             ]
             for i in infos
@@ -287,6 +287,6 @@ def amend(
         return
     say(
         f"avenant n° {info.number} of {info.convention} filed as {info.evidence_id}; "
-        f"budget total {format_amount(info.total)}, in force from {info.effective_on}"
+        f"budget total {format_euros_fr(info.total)}, in force from {info.effective_on}"
         + (f"; the convention now ends on {info.ends_on}" if info.ends_on else "")
     )

@@ -26,7 +26,7 @@ from plie_audit.cli.options import (
     visible,
 )
 from plie_audit.domain import EvidenceKind, Poste
-from plie_audit.money import format_amount
+from plie_audit.money import format_euros_fr
 
 if TYPE_CHECKING:
     from plie_audit.evidence.filing import FilingReport
@@ -169,7 +169,7 @@ def list_(state: State, convention: str | None, kind: str | None, as_json: bool)
                 i.convention or "-",
                 i.kind,
                 i.poste or "",
-                format_amount(i.amount) if i.amount is not None else "",
+                format_euros_fr(i.amount) if i.amount is not None else "",
                 i.paid_on.isoformat() if i.paid_on else "",
                 i.status,
                 i.name,
@@ -204,7 +204,7 @@ def show(state: State, evidence_id: str, as_json: bool) -> None:
         ("convention", info.convention or "-"),
         ("kind", info.kind),
         ("poste", info.poste or "-"),
-        ("amount", format_amount(info.amount) if info.amount is not None else "-"),
+        ("amount", format_euros_fr(info.amount) if info.amount is not None else "-"),
         ("paid on", info.paid_on.isoformat() if info.paid_on else "-"),
         ("label", info.label or "-"),
         ("filed at", info.filed_at),

@@ -19,6 +19,7 @@ from plie_audit import __version__
 from plie_audit.cli import (
     accounting,
     archive_cmd,
+    complete,
     control,
     convention,
     evidence,
@@ -195,3 +196,5 @@ for leaf in _leaves(cli):
             help="Who acts; the same as the global --as, accepted here too.",
         )
     )
+
+complete.attach(cli)

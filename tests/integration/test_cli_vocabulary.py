@@ -19,6 +19,7 @@ import click
 import pytest
 
 from plie_audit.cli.main import cli as plie_cli
+from plie_audit.cli.options import RenamedOption
 
 CONV = "PLIE-LYON-2007-01"
 
@@ -446,3 +447,28 @@ def test_money_on_the_terminal_in_one_french_form(run, populated, samples) -> No
         shown += run.ok(*args).stdout
     assert "1\u202f086,40\u00a0€" in shown and "1\u202f000,00\u00a0€" in shown
     assert not re.search(r"\b\d+\.\d\d\b", shown), shown
+
+
+FORMER_NAMES = {
+    ("journal list", "--since"): "--from-seq",
+    ("journal verify", "--key"): "--log-key",
+    ("payment add", "--date"): "--on",
+    ("control pack", "--since-checkpoint"): "--from-checkpoint",
+}
+
+
+def test_former_names_are_kept_hidden_and_listed() -> None:
+    """Every renamed option: its former name is in FORMER_NAMES (and docs/formats.md), and
+    no help shows it."""
+    found = {}
+    for name, command in LEAVES:
+        for param in command.params:
+            if isinstance(param, RenamedOption):
+                for old in param.old_names:
+                    found[(name, old)] = param.opts[0]
+                    ctx = click.Context(command, info_name=name)
+                    assert old not in command.get_help(ctx).replace(param.opts[0], ""), name
+    assert found == FORMER_NAMES
+    documented = (Path(__file__).parents[2] / "docs" / "formats.md").read_text()
+    for (name, old), new in FORMER_NAMES.items():
+        assert f"`{name} {old}` → `{new}`" in documented

@@ -175,7 +175,7 @@ def test_a_pack_from_a_rolled_back_archive_fails_against_the_previous_checkpoint
 def test_a_rolled_back_archive_refuses_to_prove_consistency_from_the_served_pack(
     history: History, tmp_path: Path, case: str
 ) -> None:
-    """`control pack --since-checkpoint` with the first pack's checkpoint: the rolled-back
+    """`control pack --from-checkpoint` with the first pack's checkpoint: the rolled-back
     archive cannot prove it, and refuses before any work (exit 11 on the command line)."""
     archive = Archive.open(history.archives[case])
     try:

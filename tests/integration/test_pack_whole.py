@@ -252,7 +252,7 @@ def test_since_checkpoint_refuses_what_is_not_this_journal(
         with unchanged():
             result = run.fails(
                 11, "control", "pack", request, "-o", tmp_path / "p", "--no-index-pdf",
-                "--since-checkpoint", path, as_="claire.martin",
+                "--from-checkpoint", path, as_="claire.martin",
             )  # fmt: skip
         assert message in result.stderr, result.stderr
         assert not (tmp_path / "p").exists()

@@ -12,6 +12,7 @@ from plie_audit import lazy
 from plie_audit.cli.options import (
     DATE,
     Progress,
+    RenamedOption,
     State,
     actor,
     archive_passphrase,
@@ -198,8 +199,10 @@ def close(state: State, request_id: str, as_json: bool, passphrase_file: Path | 
     "controls that read JSON.",
 )
 @click.option(
-    "--since-checkpoint",
+    "--from-checkpoint",
     "since_checkpoint",
+    cls=RenamedOption,
+    old=("--since-checkpoint",),
     type=click.Path(path_type=Path, dir_okay=False),
     metavar="FILE",
     help="A signed checkpoint the authority holds (an earlier pack's pack-checkpoint.txt): "
@@ -225,7 +228,7 @@ def pack(
     entry (pack-checkpoint.txt, pack-built.tlog-proof): the archive passphrase
     ($PLIE_AUDIT_PASSPHRASE, else a prompt) is needed for it. The pack also carries the
     consistency proof from the checkpoint of the last pack served to the same authority, and
-    from --since-checkpoint. The pack is built hidden beside the target and takes its name
+    from --from-checkpoint. The pack is built hidden beside the target and takes its name
     only when complete, recorded and proven; run again after an interruption, the command
     finishes or rebuilds it, and on a pack of this request already at the target it reports
     that pack (any other existing target is refused).
@@ -234,7 +237,7 @@ def pack(
     Example:
       plie-audit --as claire.martin control pack CR-0001 -o pack-CICC-2009-0412 --zip
       plie-audit --as claire.martin control pack CR-0002 -o pack-2 \\
-          --since-checkpoint pack-CICC-2009-0412/pack-checkpoint.txt
+          --from-checkpoint pack-CICC-2009-0412/pack-checkpoint.txt
     """
     who = actor(state, passphrase_file)
     passphrase = archive_passphrase()

@@ -136,7 +136,7 @@ def build(
     and prove that entry in a checkpoint sealed for it (``seal``) — format 2, docs/formats.md.
 
     ``since_checkpoint``: a signed checkpoint note the authority holds; the pack then also
-    carries the consistency proof from it (``control pack --since-checkpoint``)."""
+    carries the consistency proof from it (``control pack --from-checkpoint``)."""
     archive = action.ctx
     request = requests.get(archive.db, request_id)
     if not request.open:
@@ -205,7 +205,7 @@ def build(
 
 
 def _since_size(archive: Context, text: str) -> int:
-    """The size of a checkpoint an authority holds (``--since-checkpoint``), once it is shown
+    """The size of a checkpoint an authority holds (``--from-checkpoint``), once it is shown
     to be one of this archive's journal: signed by its journal key, and the archive's journal
     of that size has the root it signs. Anything else is refused before any work."""
     key = checkpoints.stored_verifier_key(archive.db)
@@ -217,18 +217,18 @@ def _since_size(archive: Context, text: str) -> int:
         held = note.parse_checkpoint(note.open_note(text, key))
     except InvalidProof as exc:
         raise InputError(
-            f"--since-checkpoint: not a checkpoint signed by this archive's journal key ({exc})"
+            f"--from-checkpoint: not a checkpoint signed by this archive's journal key ({exc})"
         ) from None
     with archive.db.read() as session:
         size, _root = tree.head(session)
         if held.size > size:
             raise InputError(
-                f"--since-checkpoint: it has {held.size} entries, the journal only {size}: "
+                f"--from-checkpoint: it has {held.size} entries, the journal only {size}: "
                 "this archive was rolled back, or the checkpoint is not its own"
             )
         if tree.root_at(session, held.size) != held.root:
             raise InputError(
-                f"--since-checkpoint: the journal's first {held.size} entries have another "
+                f"--from-checkpoint: the journal's first {held.size} entries have another "
                 "root than the checkpoint signs: the journal was rewritten (a fork)"
             )
     return held.size

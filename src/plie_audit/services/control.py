@@ -91,7 +91,7 @@ class ControlService(Service):
         action = self.ctx.act(actor, Role.CONTROLE, "control pack", [request_id])
         requests.get(self.ctx.db, request_id)
         since = (
-            read_note_file(Path(since_checkpoint), "--since-checkpoint")
+            read_note_file(Path(since_checkpoint), "--from-checkpoint")
             if since_checkpoint is not None
             else None
         )

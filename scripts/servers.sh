@@ -52,11 +52,20 @@ start_postgres() {
     as_postgres "$bin/initdb" -D "$data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
       >"$DIR/pg/initdb.log"
   fi
-  if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+  local try
+  for try in 1 2 3; do
+    as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1 && break
     # Durability settings off: a throwaway test cluster, not an archive.
-    as_postgres "$bin/pg_ctl" -D "$data" -l "$DIR/pg/server.log" -w -o \
+    as_postgres "$bin/pg_ctl" -D "$data" -l "$DIR/pg/server.log" -w -t 120 -o \
       "-p $PG_PORT -k $DIR/pg -c listen_addresses=127.0.0.1 -c fsync=off \
-       -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start >/dev/null
+       -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" start \
+      >/dev/null 2>&1 && break
+    log "PostgreSQL start $try of 3 failed (log: $DIR/pg/server.log)"
+    sleep 2
+  done
+  if ! as_postgres "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    log "PostgreSQL did not start (log: $DIR/pg/server.log)"
+    exit 3
   fi
   log "PostgreSQL up on 127.0.0.1:$PG_PORT"
 }
@@ -69,17 +78,96 @@ stop_postgres() {
 }
 
 # -- Ceph radosgw ------------------------------------------------------------------------
+# Starting a one-node Ceph on a fresh, loaded machine is not always clean the first time (an
+# OSD has been seen getting "wrong fsid" from a monitor still forming its quorum). Each daemon
+# is started only once the one before answers, each wait is bounded, and a failed bring-up is
+# torn down and tried again from scratch (CEPH_TRIES times), so the test command passes
+# first time.
+CEPH_TRIES=${PLIE_CEPH_TRIES:-3}
+
 start_ceph() {
-  local c="$DIR/ceph"
   if curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/"; then
     log "radosgw already answers on 127.0.0.1:$RGW_PORT"
     return 0
   fi
+  local try
+  for try in $(seq 1 "$CEPH_TRIES"); do
+    if start_ceph_once; then
+      log "radosgw (S3 with Object Lock) up on 127.0.0.1:$RGW_PORT"
+      return 0
+    fi
+    log "Ceph bring-up $try of $CEPH_TRIES failed (logs kept in $DIR/ceph-failed-$try)"
+    stop_ceph
+    rm -rf "$DIR/ceph-failed-$try"
+    mv "$DIR/ceph" "$DIR/ceph-failed-$try" 2>/dev/null || true
+  done
+  log "Ceph did not come up after $CEPH_TRIES tries (logs in $DIR/ceph-failed-*)"
+  exit 3
+}
+
+# wait_for SECONDS WHAT COMMAND...: run COMMAND every second until it succeeds.
+wait_for() {
+  local seconds=$1 what=$2 waited
+  shift 2
+  for waited in $(seq 1 "$seconds"); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    if [ $((waited % 10)) -eq 0 ]; then log "waiting for $what (${waited}s)"; fi
+    sleep 1
+  done
+  log "$what: not ready after ${seconds}s"
+  return 1
+}
+
+mon_in_quorum() {
+  timeout 10 ceph quorum_status -f json 2>/dev/null | grep -q '"quorum_names":\["a"\]'
+}
+
+osd_up() {
+  timeout 10 ceph osd stat -f json 2>/dev/null | grep -Eq '"num_up_osds":1[,}]'
+}
+
+rgw_answers() {
+  curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/"
+}
+
+# One bring-up; returns non-zero (never exits) so that start_ceph can try again. Called in an
+# `if`, where `set -e` does not apply: every step says `|| return 1` itself.
+start_ceph_once() {
+  local c="$DIR/ceph"
+  [ -n "$DIR" ] || return 1
   stop_ceph
   rm -rf "$c"
-  mkdir -p "$c"/{mon,osd,run,log,rgw}
+  mkdir -p "$c"/{mon,osd,run,log,rgw} || return 1
   local fsid
-  fsid=$(uuidgen)
+  fsid=$(uuidgen) || return 1
+  write_ceph_conf "$c" "$fsid" || return 1
+  export CEPH_CONF="$c/ceph.conf"
+  ceph-authtool --create-keyring "$c/mon.keyring" --gen-key -n mon. --cap mon 'allow *' \
+    >/dev/null || return 1
+  monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$c/monmap" \
+    >/dev/null || return 1
+  ceph-mon --mkfs -i a --monmap "$c/monmap" --keyring "$c/mon.keyring" \
+    >>"$c/log/mon-mkfs.log" 2>&1 || return 1
+  ceph-mon -i a >>"$c/log/mon-start.log" 2>&1 || return 1
+  # The monitor must have formed its quorum before an OSD asks it for the map.
+  wait_for 90 "the Ceph monitor's quorum" mon_in_quorum || return 1
+  local uuid id
+  uuid=$(uuidgen) || return 1
+  id=$(timeout 30 ceph osd new "$uuid" 2>>"$c/log/osd-new.log") || return 1
+  [ -n "$id" ] || return 1
+  mkdir -p "$c/osd/ceph-$id" || return 1
+  ceph-osd -i "$id" --mkfs --osd-uuid "$uuid" >>"$c/log/osd-mkfs.log" 2>&1 || return 1
+  ceph-osd -i "$id" >>"$c/log/osd-start.log" 2>&1 || return 1
+  wait_for 90 "the Ceph OSD" osd_up || return 1
+  radosgw -n client.rgw.a >>"$c/log/rgw-start.log" 2>&1 || return 1
+  wait_for 120 "radosgw" rgw_answers || return 1
+  radosgw-admin user create --uid=plie-test --display-name=plie-test \
+    --access-key="$ACCESS_KEY" --secret="$SECRET_KEY" >/dev/null 2>>"$c/log/rgw-user.log" \
+    || return 1
+}
+
+write_ceph_conf() {
+  local c=$1 fsid=$2
   cat >"$c/ceph.conf" <<EOF
 [global]
 fsid = $fsid
@@ -118,40 +206,6 @@ rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
 rgw data = $c/rgw
 rgw dns name = localhost
 EOF
-  export CEPH_CONF="$c/ceph.conf"
-  ceph-authtool --create-keyring "$c/mon.keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-  monmaptool --create --fsid "$fsid" --addv a "[v1:127.0.0.1:$MON_PORT]" "$c/monmap" >/dev/null
-  ceph-mon --mkfs -i a --monmap "$c/monmap" --keyring "$c/mon.keyring"
-  ceph-mon -i a
-  # The monitor takes a moment to form its quorum (longer on a machine that has just installed
-  # the packages): ask until it answers, each try bounded, rather than fail the whole run.
-  local uuid id="" try
-  uuid=$(uuidgen)
-  for try in $(seq 1 30); do
-    if id=$(timeout 20 ceph osd new "$uuid" 2>>"$c/log/osd-new.log"); then break; fi
-    id=""
-    log "waiting for the Ceph monitor (try $try)"
-    sleep 2
-  done
-  if [ -z "$id" ]; then
-    log "the Ceph monitor did not answer (logs in $c/log)"
-    exit 3
-  fi
-  mkdir -p "$c/osd/ceph-$id"
-  ceph-osd -i "$id" --mkfs --osd-uuid "$uuid" >>"$c/log/osd-mkfs.log" 2>&1
-  ceph-osd -i "$id" >>"$c/log/osd-start.log" 2>&1
-  radosgw -n client.rgw.a
-  for _ in $(seq 1 90); do
-    curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/" && break
-    sleep 1
-  done
-  if ! curl -s -o /dev/null "http://127.0.0.1:$RGW_PORT/"; then
-    log "radosgw did not start (logs in $c/log)"
-    exit 3
-  fi
-  radosgw-admin user create --uid=plie-test --display-name=plie-test \
-    --access-key="$ACCESS_KEY" --secret="$SECRET_KEY" >/dev/null
-  log "radosgw (S3 with Object Lock) up on 127.0.0.1:$RGW_PORT"
 }
 
 stop_ceph() {

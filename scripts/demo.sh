@@ -19,6 +19,25 @@ CONV=PLIE-LYON-2007-01
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
+# Every claim the demo makes is checked: a claim that does not hold stops the demo with
+# « DÉMO ÉCHOUÉE » and a non-zero exit (CI runs the demo: scripts/test.sh, pass demo).
+fail() { printf 'DÉMO ÉCHOUÉE : %s\n' "$*" >&2; exit 1; }
+# expect CODE PATTERN WHY COMMAND... : run COMMAND (its output shown), which must exit with
+# CODE and, unless PATTERN is empty, print a line matching the extended regex PATTERN.
+expect() {
+  local want=$1 pattern=$2 why=$3 out code
+  shift 3
+  printf '$ %s\n' "$*"
+  set +e
+  out=$("$@" 2>&1); code=$?
+  set -e
+  printf '%s\n' "$out"
+  echo "(code de sortie $code)"
+  [ "$code" = "$want" ] || fail "$why : code de sortie $code, attendu $want"
+  if [ -n "$pattern" ] && ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
+    fail "$why : la sortie ne montre pas « $pattern »"
+  fi
+}
 
 step "1. Créer l'archive (SQLite + dossier local, autorité racine ECDSA P-256)"
 run plie-audit init --origin anpe.example/rhone-alpes --producer "ANPE — Direction régionale Rhône-Alpes"
@@ -42,13 +61,18 @@ run plie-audit convention show "$CONV"
 step "4. Déposer les justificatifs (générés, fictifs) depuis un manifeste CSV"
 run python -m plie_audit.samples.generate "$DEMO/justificatifs"
 run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv"
+FILED=$(plie-audit evidence list --json | python -c 'import json,sys; print(len(json.load(sys.stdin)))')
 echo "-- une reprise du même import ne dépose rien deux fois :"
-run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv" 2>&1 | tail -1
+expect 0 "" "la reprise de l'import" \
+  plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv"
+AGAIN=$(plie-audit evidence list --json | python -c 'import json,sys; print(len(json.load(sys.stdin)))')
+[ "$AGAIN" = "$FILED" ] || fail "la reprise a déposé $((AGAIN - FILED)) pièce(s) de plus"
+echo "($FILED pièces avant et après la reprise)"
 run plie-audit evidence list --convention "$CONV" --kind titre-transport
 
 step "4 bis. Les dépenses réalisées et acquittées, l'avance, l'état certifié exact, le bilan final et le solde (articles 4 et 5)"
 run plie-audit --as marie.dupont expense import "$DEMO/justificatifs/depenses.csv" --convention "$CONV"
-run plie-audit --as marie.dupont payment add --convention "$CONV" --kind avance --amount 10000.00 --date 2007-01-20
+run plie-audit --as marie.dupont payment add --convention "$CONV" --kind avance --amount 10000.00 --on 2007-01-20
 echo "-- les indicateurs de l'article 5-2 (chiffres agrégés, jamais nominatifs) :"
 cat > "$DEMO/indicateurs.csv" <<'CSV'
 name,value
@@ -68,7 +92,7 @@ run pdfsig "$DEMO/etat-certifie.pdf"
 run pdfdetach -list "$DEMO/etat-certifie.pdf"
 SOLDE=$(plie-audit statement list --convention "$CONV" --json | python -c 'import json,sys; from decimal import Decimal; print(Decimal(json.load(sys.stdin)[-1]["total"]) - Decimal("10000.00"))')
 run plie-audit --as marie.dupont bilan final --convention "$CONV" --issued-on 2008-02-20 -o "$DEMO/bilan-final.pdf"
-run plie-audit --as marie.dupont payment add --convention "$CONV" --kind solde --amount "$SOLDE" --date 2008-03-10
+run plie-audit --as marie.dupont payment add --convention "$CONV" --kind solde --amount "$SOLDE" --on 2008-03-10
 run plie-audit accounting check --convention "$CONV"
 
 step "4 ter. Publicité (article 11 a) : toute publication doit nommer le « Fonds social européen »"
@@ -78,10 +102,9 @@ cat > "$DEMO/affiche-forum-emploi.html" <<'HTML'
 <p>Avec le soutien de l'Union europ&eacute;enne. L'Europe s'engage en France.</p></body></html>
 HTML
 printf 'Atelier CV - PLIE de Lyon\nAvec le soutien du FSE.\n' > "$DEMO/flyer-atelier-cv.txt"
-set +e
-run plie-audit publicity check "$DEMO/affiche-forum-emploi.html" "$DEMO/flyer-atelier-cv.txt"
-echo "(code de sortie $? : le flyer ne nomme que l'acronyme « FSE »)"
-set -e
+echo "-- le flyer ne nomme que l'acronyme « FSE » : un constat (code 1), l'affiche est conforme"
+expect 1 "flyer-atelier-cv" "le contrôle de publicité aurait dû signaler le flyer" \
+  plie-audit publicity check "$DEMO/affiche-forum-emploi.html" "$DEMO/flyer-atelier-cv.txt"
 run plie-audit --as marie.dupont evidence add "$DEMO/affiche-forum-emploi.html" \
   "$DEMO/flyer-atelier-cv.txt" --convention "$CONV" --kind publication
 run plie-audit publicity report --convention "$CONV"
@@ -93,7 +116,7 @@ run cat "$DEMO/journal-key.txt"   # la clé de vérification, à remettre aux au
 
 step "6. Vérifier toute l'archive (empreintes, enregistrements, journal, points de contrôle)"
 run plie-audit verify
-run plie-audit journal verify --key "$(cat "$DEMO/journal-key.txt")"
+run plie-audit journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
 
 step "7. Exporter une pièce et la vérifier avec OpenSSL seul"
 run plie-audit identity export --root -o "$DEMO/root.pem"
@@ -125,25 +148,17 @@ echo "   l'entrée pack-built du journal et sa preuve dans pack-checkpoint.txt :
 run openssl cms -verify -binary -inform DER -in "$P1/pack-signature.p7s" \
   -content "$P1/tagmanifest-sha256.txt" -CAfile "$DEMO/root.pem" -purpose any -out /dev/null
 echo "-- sans les empreintes reçues à part, la confiance n'est pas établie : code 4, jamais 0"
-set +e
-out=$(env -i PATH=/usr/bin:/bin sh "$P1/verify.sh" "$P1" 2>&1); code=$?
-set -e
-printf '%s\n' "$out" | tail -n 1
-echo "(code de sortie $code)"
-[ "$code" = 4 ] || { echo "DEMO ÉCHOUÉE : verify.sh sans ancres aurait dû sortir avec 4"; exit 1; }
+expect 4 "" "verify.sh sans ancres aurait dû sortir avec 4" \
+  env -i PATH=/usr/bin:/bin sh "$P1/verify.sh" "$P1"
 echo "-- un faussaire retire une pièce et recalcule tous les manifestes BagIt (bagit.py) :"
 cp -a "$P1" "$DEMO/paquet-falsifie"
 GONE=$(find "$DEMO/paquet-falsifie/data/pieces" -type f -name '*.p7s' ! -name '*.record.json.p7s' | sort | sed -n 1p)
 rm -f "${GONE%.p7s}" "${GONE%.p7s}".*
 python -c 'import bagit, sys; bagit.Bag(sys.argv[1]).save(manifests=True)' "$DEMO/paquet-falsifie"
 run bagit.py --validate --quiet "$DEMO/paquet-falsifie" && echo "bagit.py : valide (il ne sait rien du périmètre)"
-set +e
-out=$(env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-falsifie/verify.sh" --root "$ROOTFP" \
-  --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-falsifie" 2>&1); code=$?
-set -e
-printf '%s\n' "$out" | grep -E 'ÉCHEC' | head -n 5
-echo "(code de sortie $code)"
-[ "$code" = 1 ] || { echo "DEMO ÉCHOUÉE : le paquet falsifié aurait dû être refusé (1)"; exit 1; }
+expect 1 "ÉCHEC" "le paquet falsifié aurait dû être refusé (1)" \
+  env -i PATH=/usr/bin:/bin sh "$DEMO/paquet-falsifie/verify.sh" --root "$ROOTFP" \
+  --log-key "$(cat "$DEMO/journal-key.txt")" "$DEMO/paquet-falsifie"
 run "${CTL[@]}" control served CR-0001 --recipient "CICC, mission de contrôle"
 run "${CTL[@]}" control close CR-0001
 echo "-- une seconde demande de la CICC : le nouveau paquet porte la preuve de cohérence depuis le"
@@ -165,40 +180,47 @@ run plie-audit --as marie.dupont evidence supersede "$SUP" "$DEMO/facture-rectif
 run plie-audit evidence show "$SUP"
 
 step "9. Un contrôleur ne peut pas déposer : refus journalisé, archive inchangée"
-set +e
-PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
+BEFORE=$(plie-audit journal list --json | python -c 'import json,sys; print(len(json.load(sys.stdin)))')
+expect 41 "" "le dépôt par un contrôleur aurait dû être refusé (41)" \
+  env PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the controller" \
   plie-audit --as controleur.cicc evidence add "$DEMO/root.pem" --convention "$CONV" --kind autre
-echo "(code de sortie $?)"
-set -e
+LAST=$(plie-audit journal list --from-seq "$((BEFORE + 1))" --json | python -c 'import json,sys; print(" ".join(e["event"] for e in json.load(sys.stdin)))')
+[ "$LAST" = "action-refused" ] || fail "le journal aurait dû gagner une seule entrée action-refused, il a : $LAST"
+echo "-- le journal a gagné une seule entrée : $LAST"
 
 step "10. Une altération derrière le dos de l'archive est détectée"
 cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-altered"
 OBJ=$(find "$DEMO/archive-altered/objects" -type f -path '*/??/*' | sort | sed -n 1p)
 chmod u+w "$OBJ"; printf 'X' | dd of="$OBJ" bs=1 seek=10 conv=notrunc status=none
-set +e
-plie-audit --archive "$DEMO/archive-altered" verify
-echo "(code de sortie $? : 1 = des constats)"
-set -e
+expect 1 "object-mismatch|hash-mismatch|FINDING" "l'octet changé aurait dû être signalé" \
+  plie-audit --archive "$DEMO/archive-altered" verify
 echo "-- une entrée du journal réécrite en base (déclencheurs supprimés, comme le ferait un attaquant) :"
+echo "   le premier dépôt de marie.dupont est attribué à paul.durand"
 cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-rewritten"
 python - "$DEMO/archive-rewritten/archive.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 db.execute("DROP TRIGGER journal_no_update")
-entry = db.execute("SELECT entry FROM journal WHERE seq = 8").fetchone()[0]
-db.execute("UPDATE journal SET entry = ? WHERE seq = 8", (entry.replace(b"marie.dupont", b"paul.durand"),))
+seq, entry = db.execute(
+    "SELECT seq, entry FROM journal WHERE actor = 'marie.dupont' AND event = 'evidence-filed' "
+    "ORDER BY seq LIMIT 1"
+).fetchone()
+forged = entry.replace(b"marie.dupont", b"paul.durand")
+assert forged != entry, "the entry does not name marie.dupont"
+db.execute("UPDATE journal SET entry = ? WHERE seq = ?", (forged, seq))
 db.commit()
+print(f"entrée {seq} réécrite")
 PY
-set +e
-plie-audit --archive "$DEMO/archive-rewritten" journal verify
-echo "(code de sortie $?)"
-set -e
+expect 1 "journal-entry-mismatch|node-mismatch" "la réécriture du journal aurait dû être signalée" \
+  plie-audit --archive "$DEMO/archive-rewritten" journal verify
 
 ARCH=(env PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the archivist" plie-audit --as anne.archiviste)
 
 step "11. Conservation : en attente du solde de la Commission, rien n'est éliminable"
 run plie-audit retention policy list
-run plie-audit retention audit
+expect 0 "retention audit as of" "l'audit de conservation" plie-audit retention audit
+ELIGIBLE=$(plie-audit retention audit --json | python -c 'import json,sys; print(json.load(sys.stdin)["summary"].get("eligible", 0))')
+[ "$ELIGIBLE" = 0 ] || fail "$ELIGIBLE pièce(s) éliminable(s) avant le solde de la Commission"
 
 step "12. La Commission a versé le solde 2007-2013 le 31 mars 2015 : conservation jusqu'au 31 mars 2018"
 run "${ARCH[@]}" retention event --programme 2007-2013 ec-final-balance-paid 2015-03-31
@@ -213,10 +235,9 @@ echo "-- le service d'archives renvoie le bordereau visé (ici, une copie du bor
 cp "$DEMO/bordereau.pdf" "$DEMO/bordereau-vise.pdf"
 VISA=(--visa "AD69-2026-0042" --visa-date "$(TZ=Europe/Paris date +%F)"
       --visa-authority "Archives départementales du Rhône" --visa-file "$DEMO/bordereau-vise.pdf")
-set +e
-"${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
-echo "(code de sortie $? : les pièces gelées ne s'éliminent pas)"
-set -e
+echo "-- les pièces gelées ne s'éliminent pas :"
+expect 50 "held \(H-0001\)" "l'élimination sous gel aurait dû être refusée (50)" \
+  "${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
 echo "-- le gel levé en base, derrière le dos de l'archive (sur une copie) : le journal fait foi"
 cp -a "$PLIE_AUDIT_ARCHIVE" "$DEMO/archive-unheld"
 python - "$DEMO/archive-unheld/archive.db" <<'PY'
@@ -235,20 +256,16 @@ plie-audit --archive "$DEMO/archive-unheld" verify | grep -E "row-mismatch: hold
 set -e
 run "${ARCH[@]}" retention hold release H-0001 --reason "contrôle clos sans suite"
 run "${ARCH[@]}" retention dispose --bordereau "$BORD" "${VISA[@]}" --yes
-set +e
-plie-audit --as marie.dupont evidence get "$ID" -o "$DEMO/apres-elimination.pdf"
-echo "(code de sortie $?)"
-set -e
+expect 50 "was disposed of" "une pièce éliminée ne se lit plus (50)" \
+  plie-audit --as marie.dupont evidence get "$ID" -o "$DEMO/apres-elimination.pdf"
 run plie-audit journal checkpoint >/dev/null
 run plie-audit verify
-run plie-audit journal verify --key "$(cat "$DEMO/journal-key.txt")"
+run plie-audit journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
 
 step "14. Réversibilité : l'archive entière exportée en formats ouverts, puis reconstruite"
 echo "-- l'archiviste seule ne lit pas les bulletins de salaire (données personnelles) :"
-set +e
-"${ARCH[@]}" archive export -o "$DEMO/archive-export"
-echo "(code de sortie $? : refus journalisé)"
-set -e
+expect 41 "" "l'archiviste seule aurait dû être refusée (41)" \
+  "${ARCH[@]}" archive export -o "$DEMO/archive-export"
 PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the head of accounts" \
   run plie-audit identity create paul.responsable --role archiviste --role comptable
 PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the head of accounts" \
@@ -256,6 +273,6 @@ PLIE_AUDIT_IDENTITY_PASSPHRASE="demo passphrase of the head of accounts" \
 run python -m bagit --quiet --validate "$DEMO/archive-export" && echo "bag valide (bagit.py)"
 run plie-audit --archive "$DEMO/archive-restored" archive import "$DEMO/archive-export"
 run plie-audit --archive "$DEMO/archive-restored" verify
-run plie-audit --archive "$DEMO/archive-restored" journal verify --key "$(cat "$DEMO/journal-key.txt")"
+run plie-audit --archive "$DEMO/archive-restored" journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
 
 step "Fin : l'archive de démonstration est dans $PLIE_AUDIT_ARCHIVE"

@@ -224,7 +224,8 @@ class Cli:
 def assert_one_line_error(result: Result, *, as_json: bool = False) -> None:
     """One ``error:`` line on stderr; stdout empty, or with ``--json`` the error object
     (cli-contract, Shape: ``{"ok": false, "errors": [...]}``)."""
-    lines = result.stderr.strip().splitlines()
+    # notes (`note: …`, e.g. how a spreadsheet was read) may come before the error line
+    lines = [line for line in result.stderr.strip().splitlines() if not line.startswith("note: ")]
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("error: "), result.stderr
     assert "Traceback" not in result.stderr

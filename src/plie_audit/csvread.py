@@ -1,22 +1,27 @@
-"""CSV the archive reads (../cli-contract.md, Files): UTF-8 (a BOM is accepted),
-comma-separated, a header row naming exactly the expected columns (any order). Every row is
-checked before anything changes: one bad row refuses the whole file, naming its line."""
+"""Tables the archive reads (cli-contract, Files): a header row naming exactly the expected
+columns (any order), then rows. How the file is read (CSV in UTF-8 or Windows-1252, `,` or `;`,
+or .xlsx) is :mod:`plie_audit.spreadsheet`; amounts and dates as French spreadsheets write them
+(``3 521,60 €``, ``28/01/2007``) are turned into their one form here, for the columns that hold
+them. Every row is checked before anything changes: bad rows refuse the whole file, and every
+one of them is reported (line, column, value, why: :class:`~plie_audit.errors.RowsRefused`)."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Collection, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from plie_audit import textin
-from plie_audit.errors import InputError
+from plie_audit import spreadsheet, textin
+from plie_audit.errors import InputError, RowsRefused
+from plie_audit.money import format_amount, parse_spreadsheet_amount
+from plie_audit.spreadsheet import Reading
 
 T = TypeVar("T")
 
 
-MAX_CSV_BYTES = 1 << 30  # a manifest of a million rows stays far below
+MAX_CSV_BYTES = spreadsheet.MAX_TABLE_BYTES
 
 
 def read_text(path: Path) -> str:
@@ -48,58 +53,119 @@ def inside(base: Path, text: str, what: str) -> Path:
 
 
 def parse(
-    path: Path, columns: Sequence[str], row: Callable[[dict[str, str], str], T], *, verb: str
+    path: Path,
+    columns: Sequence[str],
+    row: Callable[[dict[str, str], str], T],
+    *,
+    verb: str,
+    reading: Reading | None = None,
+    amounts: Collection[str] = (),
+    dates: Collection[str] = (),
 ) -> list[T]:
     """Parse every row of ``path`` with ``row(values, where)`` (which raises InputError for
-    a bad row); raise one InputError naming the first bad line and counting the others.
+    a bad row), the cells of ``amounts`` and ``dates`` columns first put in their one form
+    (``1234.50``, ``2007-01-28``). Raise :class:`RowsRefused` listing every bad row.
     ``verb`` says what did not happen: "filed", "imported"…"""
-    reader = csv.reader(io.StringIO(read_text(path), newline=""), strict=True)
+    table = spreadsheet.read(path, reading)
     expected = ",".join(columns)
-    try:
-        header = [name.strip() for name in next(reader)]
-    except StopIteration:
-        raise InputError(f"{path.name}: empty file, expected the header {expected}") from None
-    except csv.Error as exc:
-        raise InputError(f"{path.name} line 1: malformed CSV ({exc})") from None
+    if not table.header:
+        raise InputError(f"{path.name}: empty file, expected the header {expected}")
+    header = table.header
     missing = [name for name in columns if name not in header]
-    extra = [name for name in header if name not in columns]
-    if missing or extra or len(set(header)) != len(header):
+    extra = [name for name in header if name and name not in columns]
+    twice = sorted({name for name in header if name and header.count(name) > 1})
+    if missing or extra or twice:
         detail = []
         if missing:
             detail.append("missing column(s): " + ", ".join(missing))
         if extra:
             detail.append("unknown column(s): " + ", ".join(repr(e) for e in extra))
-        if len(set(header)) != len(header):
-            detail.append("a column appears twice")
+        if twice:
+            detail.append("column(s) given twice: " + ", ".join(twice))
         raise InputError(
             f"{path.name} line 1: bad header ({'; '.join(detail)}); expected {expected}"
         )
+    problems: list[dict[str, object]] = [
+        {"line": line, "column": column, "value": value, "message": message}
+        for line, column, value, message in table.problems
+    ]
     results: list[T] = []
-    problems: list[str] = []
-    line = 1
-    while True:
-        start = line + 1
-        try:
-            cells = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            problems.append(f"{path.name} line {start}: malformed CSV ({exc})")
-            break
-        line = reader.line_num
-        if not any(cell.strip() for cell in cells):
-            continue
-        where = f"{path.name} line {start}"
-        if len(cells) != len(header):
-            problems.append(f"{where}: {len(cells)} fields, the header has {len(header)}")
+    for line, cells in table.rows:
+        values = dict(zip(header, cells, strict=True))
+        bad = _normalise(values, amounts, dates)
+        if bad is not None:
+            problems.append({"line": line, **bad})
             continue
         try:
-            results.append(row(dict(zip(header, cells, strict=True)), where))
+            results.append(row(values, f"{path.name} line {line}"))
         except InputError as exc:
-            problems.append(f"{where}: {exc}")
+            column = _column_named(str(exc), header)
+            problems.append(
+                {
+                    "line": line,
+                    "column": column,
+                    "value": values.get(column) if column else None,
+                    "message": str(exc),
+                }
+            )
     if problems:
-        more = f" (and {len(problems) - 1} more bad row(s))" if len(problems) > 1 else ""
-        raise InputError(f"nothing {verb}: {problems[0]}{more}")
+        problems.sort(key=lambda problem: int(str(problem["line"])))
+        raise RowsRefused(_summary(path.name, verb, problems), problems)
     if not results:
         raise InputError(f"{path.name}: no rows")
     return results
+
+
+def _normalise(
+    values: dict[str, str], amounts: Collection[str], dates: Collection[str]
+) -> dict[str, object] | None:
+    """Put amounts and dates in their one form, in place; the first bad cell, else None."""
+    for column in amounts:
+        text = values.get(column, "")
+        if text.strip():
+            try:
+                values[column] = format_amount(parse_spreadsheet_amount(text, column))
+            except InputError as exc:
+                return {"column": column, "value": text, "message": str(exc)}
+    for column in dates:
+        text = values.get(column, "")
+        match = _DAY_FIRST.fullmatch(text.strip())
+        if match is None:
+            continue
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            values[column] = date(year, month, day).isoformat()
+        except ValueError:
+            return {
+                "column": column,
+                "value": text,
+                "message": f"bad {column} {text!r}: no such day",
+            }
+    return None
+
+
+_DAY_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")  # 28/01/2007, day first
+
+
+def _column_named(message: str, header: Sequence[str]) -> str | None:
+    """The column a row's error names (``bad amount …``, ``empty kind``, ``paid_on: …``)."""
+    for column in sorted(header, key=len, reverse=True):
+        if re.match(
+            rf"(?:bad |empty |negative |ambiguous |unknown )?{re.escape(column)}\b", message
+        ):
+            return column
+    return None
+
+
+def _summary(name: str, verb: str, problems: list[dict[str, object]]) -> str:
+    """One line naming every bad row: ``nothing imported: depenses.csv line 3: …``, or with
+    several, ``nothing imported, 3 bad rows in depenses.csv: line 3: …; line 5: …``."""
+
+    def one(problem: dict[str, object]) -> str:
+        return f"line {problem['line']}: {problem['message']}"
+
+    if len(problems) == 1:
+        return f"nothing {verb}: {name} {one(problems[0])}"
+    return f"nothing {verb}, {len(problems)} bad rows in {name}: " + "; ".join(
+        one(problem) for problem in problems
+    )

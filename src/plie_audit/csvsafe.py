@@ -14,11 +14,16 @@ def neutralise(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
-def write(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
-    """UTF-8 CSV bytes, comma-separated, ``\\r\\n`` line ends (RFC 4180), every cell safe."""
+def write(
+    header: Sequence[str], rows: Iterable[Sequence[str]], *, for_people: bool = False
+) -> bytes:
+    """UTF-8 CSV bytes, ``\\r\\n`` line ends (RFC 4180), every cell safe; comma-separated,
+    or ``for_people``: with a BOM and ``;``-separated, what a French spreadsheet opens with
+    its accents and columns right (scripts read it with ``utf-8-sig`` and ``;``)."""
     buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer = csv.writer(buffer, lineterminator="\r\n", delimiter=";" if for_people else ",")
     writer.writerow(header)
     for row in rows:
         writer.writerow([neutralise(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
+    text = buffer.getvalue()
+    return ("\ufeff" + text if for_people else text).encode("utf-8")

@@ -56,6 +56,16 @@ class InputError(PlieAuditError):
     exit_code = 11
 
 
+class RowsRefused(InputError):
+    """A file refused whole for its bad rows (cli-contract, Files: every bad row reported);
+    ``errors`` holds one ``{"line", "column", "value", "message"}`` per problem, what
+    ``--json`` prints."""
+
+    def __init__(self, message: str, errors: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 class NotFoundError(PlieAuditError):
     """A named convention, identity or piece does not exist."""
 

@@ -28,6 +28,41 @@ def parse_amount(value: str, what: str = "amount") -> Decimal:
     return Decimal(text).quantize(CENT)
 
 
+# As French spreadsheets write amounts (cli-contract, Files): ``3521,60``, ``3 521,60``,
+# ``3 521,60 €`` — thousands grouped by a space, a no-break space (U+00A0) or a narrow one
+# (U+202F), a decimal comma or dot, an optional euro sign or EUR.
+_GROUPS = "[ \u00a0\u202f]"
+_WRITTEN_RE = re.compile(
+    rf"(?P<units>[0-9]{{1,3}}(?:{_GROUPS}[0-9]{{3}})+|[0-9]+)(?:(?P<sep>[.,])(?P<decimals>[0-9]+))?"
+)
+_CURRENCY_RE = re.compile(r"\s*(?:€|eur|euros?)\s*$", re.IGNORECASE)
+
+
+def parse_spreadsheet_amount(value: str, what: str = "amount") -> Decimal:
+    """An amount as a spreadsheet writes it: ``3521.60``, ``3521,60``, ``3 521,60 €``.
+
+    Refused as ambiguous: both a dot and a comma (``1.234,5``, ``1,234.50``: which one is the
+    decimal mark?) and three digits after the one mark (``1.234``: 1234 or 1.234?)."""
+    text = _CURRENCY_RE.sub("", value.strip().replace("\u00a0", " ").replace("\u202f", " "))
+    text = text.strip()
+    if text.startswith("-"):
+        raise InputError(f"negative {what} {value!r}: amounts are positive euros")
+    if "." in text and "," in text:
+        raise InputError(
+            f"ambiguous {what} {value!r}: a dot and a comma (write 1234,50 or 1234.50)"
+        )
+    match = _WRITTEN_RE.fullmatch(text)
+    if match is None:
+        raise InputError(
+            f"bad {what} {value!r} (expected euros, e.g. 1234.50, 1234,50 or 1 234,50 €)"
+        )
+    decimals = match.group("decimals") or ""
+    if len(decimals) == 3:
+        raise InputError(f"ambiguous {what} {value!r}: thousands or decimals? (write 1234 or 1,23)")
+    units = re.sub(_GROUPS, "", match.group("units"))
+    return parse_amount(f"{units}.{decimals}" if decimals else units, what)
+
+
 def format_amount(amount: Decimal) -> str:
     """The machine form used in CSV, JSON and signed records: ``"1234.50"``."""
     return f"{amount.quantize(CENT, rounding=ROUND_HALF_UP):f}"

@@ -244,7 +244,9 @@ def test_real_tools_read_the_certified_statement(base: Path, copy: Archive, tmp_
     out = tmp_path / "detached"
     out.mkdir()
     subprocess.run(["pdfdetach", "-saveall", "-o", str(out), str(pdf)], check=True)
-    rows = list(csv.DictReader(io.StringIO((out / "lignes.csv").read_text(encoding="utf-8"))))
+    # written for people (issue 19): UTF-8 with a BOM, `;`; scripts read it so
+    text = (out / "lignes.csv").read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
     assert sorted(row["id"] for row in rows) == sorted(line.id for line in lines)
     assert sum(Decimal(row["amount"]) for row in rows) == total
 

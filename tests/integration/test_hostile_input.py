@@ -104,10 +104,11 @@ def archiviste(run, populated) -> str:
     ("content", "says"),
     [
         pytest.param(
-            (MANIFEST_HEADER + "\n" + ROW.replace("Billet", "Billet très cher") + "\n").encode(
+            # Latin-1 and Windows-1252 are read (issue 19); 0x81 is in neither UTF-8 nor 1252
+            (MANIFEST_HEADER + "\n" + ROW.replace("Billet", "Billet tr\x81s cher") + "\n").encode(
                 "latin-1"
             ),
-            "manifest.csv line 2: not UTF-8 (byte 0xe8",
+            "manifest.csv line 2: neither UTF-8 nor Windows-1252 (byte 0x81",
             id="latin-1",
         ),
         pytest.param(
@@ -136,13 +137,14 @@ def archiviste(run, populated) -> str:
             id="nul-byte",
         ),
         pytest.param(
-            (MANIFEST_HEADER.replace(",", ";") + "\n" + ROW.replace(",", ";") + "\n").encode(),
+            # `;` is read (issue 19), but not a header mixing both separators
+            (MANIFEST_HEADER.replace(",", ";", 3) + "\n" + ROW + "\n").encode(),
             "line 1: bad header (missing column(s): path, convention",
             id="semicolon-separated",
         ),
         pytest.param(
             (MANIFEST_HEADER + ",label\n" + ROW + ",x\n").encode(),
-            "a column appears twice",
+            "column(s) given twice: label",
             id="duplicate-column",
         ),
         pytest.param(
@@ -455,8 +457,10 @@ def depenses(tmp_path: Path) -> Path:
     ("content", "says"),
     [
         pytest.param(
-            (EXPENSE_HEADER + "\n" + EXPENSE.replace("Billet", "Dépense") + "\n").encode("cp1252"),
-            "depenses.csv line 2: not UTF-8",
+            (EXPENSE_HEADER + "\n" + EXPENSE.replace("Billet", "D\x81pense") + "\n").encode(
+                "latin-1"
+            ),
+            "depenses.csv line 2: neither UTF-8 nor Windows-1252",
             id="windows-1252",
         ),
         pytest.param(
@@ -498,12 +502,14 @@ def test_bad_expense_csv_imports_nothing(run, populated, depenses, unchanged, co
     ("content", "says"),
     [
         pytest.param(
-            "name,value\nbénéficiaires,142\n".encode("latin-1"), "not UTF-8", id="latin-1"
+            "name,value\nb\x81n\x81ficiaires,142\n".encode("latin-1"),
+            "neither UTF-8 nor Windows-1252",
+            id="latin-1",
         ),
         pytest.param(b'name,value\nbeneficiaires,"142\n', "malformed CSV", id="open-quote"),
         pytest.param(b"name,value\n=1+1,142\n", "unknown indicator '=1+1'", id="formula-name"),
         pytest.param(b"name,value\nbeneficiaires,=A1*2\n", "bad value '=A1*2'", id="formula-value"),
-        pytest.param(b"name;value\nbeneficiaires;142\n", "bad header", id="semicolons"),
+        pytest.param(b"name;value,x\nbeneficiaires;142\n", "bad header", id="semicolons"),
     ],
 )
 def test_bad_indicator_csv_imports_nothing(run, populated, tmp_path, unchanged, content, says):
@@ -526,7 +532,9 @@ def test_an_indicator_csv_with_bom_imports(run, populated, tmp_path) -> None:
 
 
 def _csv_cells(data: bytes) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    """CSV written for people: UTF-8 with a BOM, `;`-separated (issue 19)."""
+    assert data.startswith(b"\xef\xbb\xbf"), data[:20]
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
 def test_formulas_are_kept_on_import_and_neutralised_in_every_csv_written(
@@ -1089,8 +1097,8 @@ def test_a_malformed_verifier_key_is_refused(run, populated, unchanged, key, say
     """An empty --key (``--key "$(cat missing-file)"``) must not fall back to the archive's own
     key: the authority would then check the archive against itself."""
     with unchanged():
-        result = run.fails(11, "journal", "verify", "--key", key)
-    assert "--key: not a verifier key" in result.stderr and says in result.stderr
+        result = run.fails(11, "journal", "verify", "--log-key", key)
+    assert "--log-key: not a verifier key" in result.stderr and says in result.stderr
 
 
 def test_another_archive_s_key_is_a_finding(run, populated, unchanged) -> None:

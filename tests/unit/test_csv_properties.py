@@ -8,6 +8,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from datetime import date
 from decimal import Decimal
@@ -67,6 +68,16 @@ def _write(path: Path, header: list[str], rows: list[list[str]], bom: bool, crlf
     path.write_bytes((codecs.BOM_UTF8 if bom else b"") + buffer.getvalue().encode("utf-8"))
 
 
+def _iso(text: str) -> str:
+    """A date as written, day first (``31/03/2007``, as French spreadsheets write it: issue
+    19) or ISO, in ISO form."""
+    day_first = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", text.strip())
+    if day_first is None:
+        return text.strip()
+    day, month, year = (int(part) for part in day_first.groups())
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
 def _clean(text: str) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
@@ -123,8 +134,9 @@ def test_a_manifest_parses_to_what_its_rows_say_or_is_refused(
         assert request.convention == row["convention"].strip()
         assert request.kind.value == row["kind"].strip()
         assert (request.poste.value if request.poste else "") == row["poste"].strip()
-        assert request.amount == (Decimal(row["amount"]) if row["amount"].strip() else None)
-        assert (request.paid_on.isoformat() if request.paid_on else "") == row["paid_on"].strip()
+        written = row["amount"].strip().replace(",", ".")  # 1,50 is read as 1.50 (issue 19)
+        assert request.amount == (Decimal(written) if written else None)
+        assert (request.paid_on.isoformat() if request.paid_on else "") == _iso(row["paid_on"])
         assert request.paid_on is None or EARLIEST_DATE <= request.paid_on <= LATEST_DATE
         assert request.label == _clean(row["label"])
 

@@ -32,6 +32,8 @@ FLOORS: dict[str, int] = {
     "textin": 0,
     "csvread": 0,
     "csvsafe": 0,
+    "spreadsheet": 0,
+    "spreadsheet_templates": 0,
     "progress": 0,
     "findings": 0,
     "mediatype": 0,

@@ -34,6 +34,7 @@ from plie_audit.evidence import filing
 from plie_audit.evidence.access import resolve
 from plie_audit.journal.log import Event
 from plie_audit.money import format_amount, parse_amount
+from plie_audit.spreadsheet import Reading
 from plie_audit.store.local import check_regular_file
 
 COLUMNS = (
@@ -193,9 +194,10 @@ def _line(values: dict[str, str], base: Path, where: str) -> LineRequest:
     )
 
 
-def read_csv(path: Path) -> list[LineRequest]:
-    """Parse and check every row; raise InputError naming the first bad line. A line that
-    repeats an earlier one (same date, poste, label, amount, payment…) is refused too."""
+def read_csv(path: Path, reading: Reading | None = None) -> list[LineRequest]:
+    """Parse and check every row (CSV or .xlsx); raise RowsRefused naming every bad row. A
+    line that repeats an earlier one (same date, poste, label, amount, payment…) is refused
+    too."""
     filing.check_name(filing.file_name(path))  # the CSV is filed too, as the liste-depenses
     seen: dict[tuple[Any, ...], str] = {}
 
@@ -217,7 +219,15 @@ def read_csv(path: Path) -> list[LineRequest]:
         seen[key] = where
         return request
 
-    return csvread.parse(path, COLUMNS, row, verb="imported")
+    return csvread.parse(
+        path,
+        COLUMNS,
+        row,
+        verb="imported",
+        reading=reading,
+        amounts=("amount", "gross_amount"),
+        dates=("date", "paid_on"),
+    )
 
 
 def check_references(db: Database, convention: str, lines: list[LineRequest]) -> dict[str, str]:

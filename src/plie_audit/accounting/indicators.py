@@ -16,6 +16,7 @@ from plie_audit.db.session import Database
 from plie_audit.errors import InputError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.spreadsheet import Reading
 
 # name (or prefix before a dot) -> French label, in the order article 5-2 lists them
 VOCABULARY: dict[str, str] = {
@@ -108,13 +109,14 @@ def set_values(
     return [IndicatorInfo(name, value) for name, value in values]
 
 
-def read_csv(path: Path) -> list[tuple[str, str]]:
-    """Rows ``name,value`` (../cli-contract.md, Files); one bad row refuses the file."""
+def read_csv(path: Path, reading: Reading | None = None) -> list[tuple[str, str]]:
+    """Rows ``name,value`` (cli-contract, Files; CSV or .xlsx); bad rows refuse the file."""
     return csvread.parse(
         path,
         ("name", "value"),
         lambda values, where: check(values["name"], values["value"]),
         verb="imported",
+        reading=reading,
     )
 
 

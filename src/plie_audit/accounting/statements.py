@@ -180,6 +180,7 @@ def lines_csv(lines: list[LineInfo]) -> bytes:
             ]
             for line in lines
         ),
+        for_people=True,
     )
 
 

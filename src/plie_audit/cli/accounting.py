@@ -23,9 +23,13 @@ from plie_audit.cli.options import (
     pass_state,
     passphrase_file_option,
     progress_shown,
+    reading,
+    reading_options,
     say,
     table,
+    template_options,
     write_output,
+    write_template,
 )
 from plie_audit.findings import Finding
 from plie_audit.money import format_euros_fr
@@ -48,26 +52,53 @@ def expense() -> None:
 
 
 @expense.command("import")
-@click.argument("csv_file", metavar="CSV", type=click.Path(path_type=Path))
-@click.option("--convention", required=True, help="Convention reference.")
+@click.argument("csv_file", metavar="FILE", required=False, type=click.Path(path_type=Path))
+@click.option("--convention", help="Convention reference (required to import).")
+@reading_options
+@template_options
 @json_option
 @passphrase_file_option
 @pass_state
 def expense_import(
-    state: State, csv_file: Path, convention: str, as_json: bool, passphrase_file: Path | None
+    state: State,
+    csv_file: Path | None,
+    convention: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    template: bool,
+    template_output: Path | None,
+    as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
-    """Import expense lines and file their pieces (role deposant); re-runs skip lines
-    already imported.
+    """Import expense lines from a spreadsheet (CSV or .xlsx) and file their pieces (role
+    deposant); re-runs skip lines already imported.
 
     The header is date,poste,label,amount,paid_on,payment_ref,pieces,gross_amount,key_rate,
-    key_basis; pieces are KIND:PATH (relative to the CSV) or evidence:ID, separated by ';'.
+    key_basis; pieces are KIND:PATH (relative to the spreadsheet) or evidence:ID, separated
+    by ';'. Amounts as 3521.60, 3521,60 or 3 521,60 €; dates as 2007-01-28 or 28/01/2007.
 
     \b
-    Example:
+    Examples:
+      plie-audit expense import --template -o depenses.xlsx     # a ready spreadsheet
       plie-audit --as marie.dupont expense import depenses-2007.csv \\
         --convention PLIE-LYON-2007-01
     """
-    report = state.archive().expense.import_(actor(state, passphrase_file), convention, csv_file)
+    if template:
+        write_template("expense", template_output, csv_file, as_json)
+        return
+    if csv_file is None or convention is None:
+        raise click.UsageError(
+            "give the FILE to import and --convention REF (or --template -o FILE)"
+        )
+    if template_output is not None:
+        raise click.UsageError("-o is for --template")
+    report = state.archive().expense.import_(
+        actor(state, passphrase_file),
+        convention,
+        csv_file,
+        reading=reading(delimiter, encoding, sheet),
+    )
     if as_json:
         echo_json(report.as_json())
         return
@@ -453,12 +484,20 @@ def indicator_set(
 
 @indicator.command("import")
 @click.option("--convention", required=True, help="Convention reference.")
-@click.argument("csv_file", metavar="CSV", type=click.Path(path_type=Path))
+@click.argument("csv_file", metavar="FILE", type=click.Path(path_type=Path))
+@reading_options
 @json_option
 @passphrase_file_option
 @pass_state
 def indicator_import(
-    state: State, convention: str, csv_file: Path, as_json: bool, passphrase_file: Path | None
+    state: State,
+    convention: str,
+    csv_file: Path,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
     """Set indicators from a CSV with the header name,value (role comptable).
 
@@ -467,7 +506,12 @@ def indicator_import(
       plie-audit --as marie.dupont indicator import --convention PLIE-LYON-2007-01 \\
         indicateurs-2007.csv
     """
-    infos = state.archive().indicator.import_(actor(state, passphrase_file), convention, csv_file)
+    infos = state.archive().indicator.import_(
+        actor(state, passphrase_file),
+        convention,
+        csv_file,
+        reading=reading(delimiter, encoding, sheet),
+    )
     if as_json:
         echo_json([i.as_json() for i in infos])
         return

@@ -21,9 +21,14 @@ from plie_audit.cli.options import (
     output_option,
     pass_state,
     passphrase_file_option,
+    progress_shown,
+    reading,
+    reading_options,
     say,
     table,
+    template_options,
     visible,
+    write_template,
 )
 from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.money import format_euros_fr
@@ -118,28 +123,50 @@ def add(
 
 
 @evidence.command("import")
-@click.argument("manifest", type=click.Path(path_type=Path))
+@click.argument("manifest", required=False, type=click.Path(path_type=Path))
+@reading_options
+@template_options
 @json_option
 @passphrase_file_option
 @pass_state
-def import_(state: State, manifest: Path, as_json: bool, passphrase_file: Path | None) -> None:
-    """File many pieces from a manifest CSV; re-runs skip what is already filed.
+def import_(
+    state: State,
+    manifest: Path | None,
+    delimiter: str | None,
+    encoding: str | None,
+    sheet: str | None,
+    template: bool,
+    template_output: Path | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """File many pieces from a manifest spreadsheet (CSV or .xlsx); re-runs skip what is
+    already filed.
 
     The header is path,convention,kind,poste,amount,paid_on,label; paths are relative to the
-    CSV. Every row is checked before anything is filed.
+    spreadsheet. CSV in UTF-8 or Windows-1252, ',' or ';'; amounts as 86.40, 86,40 or
+    1 234,56 €; dates as 2007-03-12 or 12/03/2007. Every row is checked before anything is
+    filed; every bad row is reported.
 
     \b
-    Example:
-      plie-audit --as marie.dupont evidence import justificatifs/manifest.csv
+    Examples:
+      plie-audit evidence import --template -o pieces.xlsx      # a ready spreadsheet
+      plie-audit --as marie.dupont evidence import justificatifs/pieces.xlsx
+      plie-audit --as marie.dupont evidence import manifest.csv --encoding windows-1252
     """
+    if template:
+        write_template("evidence", template_output, manifest, as_json)
+        return
+    if manifest is None:
+        raise click.UsageError("give the MANIFEST to import (or --template -o FILE)")
+    if template_output is not None:
+        raise click.UsageError("-o is for --template")
     archive = state.archive()
-    progress = Progress("filing")
-    try:
+    who = actor(state, passphrase_file)
+    with progress_shown("filing") as progress:
         report = archive.evidence.import_(
-            actor(state, passphrase_file), manifest, progress=progress
+            who, manifest, progress=progress, reading=reading(delimiter, encoding, sheet)
         )
-    finally:
-        progress.close()
     _report(report, as_json)
 
 

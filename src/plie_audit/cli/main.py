@@ -6,6 +6,7 @@ per-area codes of :mod:`plie_audit.errors`. No traceback unless ``--verbose``.
 
 from __future__ import annotations
 
+import logging
 import sys
 import traceback
 from collections.abc import Sequence
@@ -30,6 +31,20 @@ from plie_audit.cli import (
 )
 from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State, echo_json, visible
 from plie_audit.errors import PlieAuditError
+
+
+class _NoteHandler(logging.Handler):
+    """What the library says a person should know (``plie_audit.notes``, e.g. « read as
+    Windows-1252 ») goes to stderr as ``note: …``, never to stdout."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"note: {visible(record.getMessage())}", err=True)
+
+
+_notes = logging.getLogger("plie_audit.notes")
+_notes.setLevel(logging.INFO)
+_notes.propagate = False
+_notes.addHandler(_NoteHandler())
 
 
 def _arguments(args: Sequence[str] | None) -> list[str]:

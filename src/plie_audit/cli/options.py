@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 
 import click
 
-from plie_audit import textin
+from plie_audit import spreadsheet_templates, textin
 from plie_audit.archive import Actor, Archive
 from plie_audit.domain import BIDI_CONTROLS, check_date, parse_date
 from plie_audit.errors import InputError
 from plie_audit.money import parse_amount
+from plie_audit.spreadsheet import Reading
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,6 +111,67 @@ class RenamedOption(click.Option):
             super().add_to_parser(parser, ctx)
         finally:
             self.opts = [name for name in self.opts if name not in self._old_opts]
+
+
+def reading_options(function: F) -> F:
+    """How to read a spreadsheet (CSV or .xlsx; cli-contract, Files): ``--delimiter``,
+    ``--encoding``, ``--sheet``; each detected when not given."""
+    for option in reversed(
+        (
+            click.option(
+                "--delimiter",
+                type=click.Choice([",", ";"]),
+                help="The CSV's separator (default: sniffed from the header line).",
+            ),
+            click.option(
+                "--encoding",
+                type=click.Choice(["utf-8", "windows-1252"]),
+                help="The CSV's encoding (default: UTF-8, else Windows-1252, said in a note).",
+            ),
+            click.option(
+                "--sheet", metavar="NAME", help="The .xlsx sheet to read (default: the first)."
+            ),
+        )
+    ):
+        function = option(function)
+    return function
+
+
+def reading(delimiter: str | None, encoding: str | None, sheet: str | None) -> Reading:
+    return Reading(delimiter=delimiter, encoding=encoding, sheet=sheet)
+
+
+def template_options(function: F) -> F:
+    """``--template -o FILE``: write a ready spreadsheet instead of importing one."""
+    function = click.option(
+        "-o",
+        "--output",
+        "template_output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="With --template: the file to write (.csv or .xlsx; must not exist).",
+    )(function)
+    return click.option(
+        "--template",
+        is_flag=True,
+        help="Write a ready spreadsheet (headers, one example row, notes) to -o FILE and "
+        "stop; nothing is imported.",
+    )(function)
+
+
+def write_template(kind: str, output: Path | None, given: Path | None, as_json: bool) -> None:
+    """``--template``: refuse an import file given with it, write the template to ``output``
+    (a new file)."""
+    if given is not None:
+        raise click.UsageError("--template writes a spreadsheet: give -o FILE, no file to import")
+    if output is None:
+        raise click.UsageError("--template needs -o FILE (.csv or .xlsx)")
+    if output.exists():
+        raise click.UsageError(f"{output} already exists")
+    write_output(output, spreadsheet_templates.write(kind, output))
+    if as_json:
+        echo_json({"template": kind, "output": str(output)})
+    else:
+        note(f"wrote {output}: fill it in, then import it")
 
 
 def json_option(function: F) -> F:

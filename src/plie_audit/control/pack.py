@@ -629,13 +629,16 @@ def _documents(
             csvsafe.write(
                 ["id", "kind", "amount", "paid_on"],
                 ([p.id, p.kind, format_amount(p.amount), p.paid_on.isoformat()] for p in paid),
+                for_people=True,
             ),
         )
         shown = show_convention(archive.db, ref)
         bag.write(
             layout.accounting_path(ref, "budget.csv"),
             csvsafe.write(
-                ["poste", "amount"], ([p, format_amount(a)] for p, a in shown.budget.items())
+                ["poste", "amount"],
+                ([p, format_amount(a)] for p, a in shown.budget.items()),
+                for_people=True,
             ),
         )
         bag.write(
@@ -643,6 +646,7 @@ def _documents(
             csvsafe.write(
                 ["name", "value"],
                 ([i.name, i.value] for i in indicators.list_values(archive.db, ref)),
+                for_people=True,
             ),
         )
         bag.write(

@@ -1,7 +1,8 @@
 """Manifest CSV for bulk filing (``evidence import``).
 
 Header (any order, all required, nothing else): ``path,convention,kind,poste,amount,paid_on,label``.
-UTF-8 with or without a BOM, comma-separated. ``path`` is relative to the CSV's folder;
+CSV (UTF-8 or Windows-1252, ``,`` or ``;``) or .xlsx, amounts and dates also as French
+spreadsheets write them (:mod:`plie_audit.csvread`). ``path`` is relative to the file's folder;
 ``poste``, ``amount``, ``paid_on`` and ``label`` may be empty. Every row is checked before
 anything is filed: one bad row refuses the whole file, naming its line.
 """
@@ -15,16 +16,23 @@ from plie_audit.domain import EvidenceKind, Poste, clean_text, parse_choice, par
 from plie_audit.errors import InputError
 from plie_audit.evidence.filing import PieceRequest
 from plie_audit.money import parse_amount
+from plie_audit.spreadsheet import Reading
 
 COLUMNS = ("path", "convention", "kind", "poste", "amount", "paid_on", "label")
 REQUIRED_VALUES = ("path", "convention", "kind")
 
 
-def read_manifest(manifest: Path) -> list[PieceRequest]:
-    """Parse and check every row of ``manifest``; raise InputError naming the first bad line."""
+def read_manifest(manifest: Path, reading: Reading | None = None) -> list[PieceRequest]:
+    """Parse and check every row of ``manifest``; raise RowsRefused naming every bad row."""
     base = manifest.parent
     return csvread.parse(
-        manifest, COLUMNS, lambda values, where: _request(values, base, where), verb="filed"
+        manifest,
+        COLUMNS,
+        lambda values, where: _request(values, base, where),
+        verb="filed",
+        reading=reading,
+        amounts=("amount",),
+        dates=("paid_on",),
     )
 
 

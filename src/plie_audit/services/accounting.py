@@ -21,17 +21,21 @@ from plie_audit.domain import Role, check_date
 from plie_audit.findings import Finding
 from plie_audit.journal.replay import replay
 from plie_audit.services import Service
+from plie_audit.spreadsheet import Reading
 from plie_audit.verification import governing
 
 
 class ExpenseService(Service):
     """``archive.expense``: expense lines (*dépenses réalisées et acquittées*)."""
 
-    def import_(self, actor: Actor, convention: str, path: Path) -> expenses.ImportReport:
-        """Import expense lines from a CSV, filing their pieces and the CSV itself; the lines
-        are recorded in the commit of the last pieces."""
+    def import_(
+        self, actor: Actor, convention: str, path: Path, *, reading: Reading | None = None
+    ) -> expenses.ImportReport:
+        """Import expense lines from a spreadsheet (CSV or .xlsx, ``reading`` says how),
+        filing their pieces and the file itself; the lines are recorded in the commit of the
+        last pieces."""
         action = self.ctx.act(actor, Role.DEPOSANT, "expense import", [convention])
-        lines = expenses.read_csv(Path(path))
+        lines = expenses.read_csv(Path(path), reading)
         references = expenses.check_references(self.ctx.db, convention, lines)
         return expenses.import_lines(action, convention, Path(path), lines, references)
 
@@ -72,11 +76,11 @@ class IndicatorService(Service):
         return info
 
     def import_(
-        self, actor: Actor, convention: str, path: Path
+        self, actor: Actor, convention: str, path: Path, *, reading: Reading | None = None
     ) -> builtins.list[indicators.IndicatorInfo]:
-        """Set indicators from a CSV with the header ``name,value``."""
+        """Set indicators from a spreadsheet with the header ``name,value``."""
         action = self.ctx.act(actor, Role.COMPTABLE, "indicator import", [convention])
-        return self._record(action, convention, indicators.read_csv(Path(path)))
+        return self._record(action, convention, indicators.read_csv(Path(path), reading))
 
     def _record(
         self, action: Action, convention: str, values: builtins.list[tuple[str, str]]

@@ -22,6 +22,7 @@ from plie_audit.evidence import access, corrections, filing, manifests
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service
+from plie_audit.spreadsheet import Reading
 
 
 class EvidenceService(Service):
@@ -56,12 +57,18 @@ class EvidenceService(Service):
         return filing.file_pieces(action, requests, progress)
 
     def import_(
-        self, actor: Actor, manifest: Path, *, progress: ProgressCallback | None = None
+        self,
+        actor: Actor,
+        manifest: Path,
+        *,
+        progress: ProgressCallback | None = None,
+        reading: Reading | None = None,
     ) -> filing.FilingReport:
-        """Bulk filing from a manifest CSV (``path,convention,kind,poste,amount,paid_on,label``)."""
+        """Bulk filing from a manifest spreadsheet, CSV or .xlsx (``path,convention,kind,poste,
+        amount,paid_on,label``; ``reading`` says how to read it, else detected)."""
         manifest = Path(manifest)
         action = self.ctx.act(actor, Role.DEPOSANT, "evidence import", [manifest.name])
-        requests = manifests.read_manifest(manifest)
+        requests = manifests.read_manifest(manifest, reading)
         filing.validate(self.ctx.db, requests, source=manifest.name)
         return filing.file_pieces(action, requests, progress)
 

@@ -158,21 +158,6 @@ def parse_date(value: str, what: str = "date", *, future: bool = True) -> date:
     return check_date(day, what, future=future)
 
 
-def parse_spreadsheet_date(value: str, what: str = "date", *, future: bool = True) -> date:
-    """A date as a French spreadsheet writes it, ``28/01/2007`` (day first), or ISO 8601."""
-    match = re.fullmatch(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})", value.strip())
-    if match is None:
-        if "/" in value:
-            raise InputError(f"bad {what} {value!r} (expected DD/MM/YYYY, e.g. 28/01/2007)")
-        return parse_date(value, what, future=future)
-    day, month, year = (int(part) for part in match.groups())
-    try:
-        parsed = date(year, month, day)
-    except ValueError:
-        raise InputError(f"bad {what} {value!r}: no such day") from None
-    return check_date(parsed, what, future=future)
-
-
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 _REF_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 

@@ -7,8 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from plie_audit.csvread import _column_named
-from plie_audit.domain import parse_spreadsheet_date
+from plie_audit.csvread import _column_named, _normalise
 from plie_audit.errors import InputError
 from plie_audit.money import parse_spreadsheet_amount
 from plie_audit.spreadsheet import _cell_text, sniff
@@ -55,17 +54,19 @@ def test_refused_amounts(written: str, says: str) -> None:
 
 
 def test_dates_day_first_or_iso() -> None:
-    assert parse_spreadsheet_date("28/01/2007") == date(2007, 1, 28)
-    assert parse_spreadsheet_date("1/2/2007") == date(2007, 2, 1)
-    assert parse_spreadsheet_date("2007-01-28") == date(2007, 1, 28)
-    for bad, says in (
-        ("31/02/2007", "no such day"),
-        ("2007/01/28", "expected DD/MM/YYYY"),
-        ("28-01-2007", "expected YYYY-MM-DD"),
-    ):
-        with pytest.raises(InputError) as caught:
-            parse_spreadsheet_date(bad)
-        assert says in str(caught.value)
+    """Day-first dates are put in ISO form; the row's own check then judges the date."""
+    for written, iso in (("28/01/2007", "2007-01-28"), ("1/2/2007", "2007-02-01")):
+        values = {"paid_on": written}
+        assert _normalise(values, (), ("paid_on",)) is None
+        assert values["paid_on"] == iso
+    values = {"paid_on": "2007-01-28"}
+    assert _normalise(values, (), ("paid_on",)) is None and values["paid_on"] == "2007-01-28"
+    bad = _normalise({"paid_on": "31/02/2007"}, (), ("paid_on",))
+    assert bad == {
+        "column": "paid_on",
+        "value": "31/02/2007",
+        "message": "bad paid_on '31/02/2007': no such day",
+    }
 
 
 def test_the_separator_is_the_one_the_header_uses() -> None:

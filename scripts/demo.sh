@@ -58,9 +58,29 @@ run plie-audit --as marie.dupont convention add "$CONV" \
   --budget informatique=2500.00 --budget deplacement=900.00 --budget fonctionnement=1200.00
 run plie-audit convention show "$CONV"
 
-step "4. Déposer les justificatifs (générés, fictifs) depuis un manifeste CSV"
+step "4. Déposer les justificatifs (générés, fictifs) depuis un tableau"
+echo "-- le modèle de tableau à remplir (en-têtes, une ligne d'exemple, une feuille « Notes ») :"
+run plie-audit evidence import --template -o "$DEMO/modele-pieces.xlsx"
 run python -m plie_audit.samples.generate "$DEMO/justificatifs"
-run plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv"
+echo "-- le tableau rempli, enregistré par un tableur français (Windows-1252, « ; », 86,40 €, 12/03/2007) :"
+python - "$DEMO/justificatifs/manifest.csv" <<'PY'
+import csv, sys
+from datetime import date
+path = sys.argv[1]
+with open(path, encoding="utf-8", newline="") as handle:
+    rows = list(csv.reader(handle))
+for row in rows[1:]:
+    if row[4]:
+        row[4] = row[4].replace(".", ",") + " €"
+    if row[5]:
+        row[5] = date.fromisoformat(row[5]).strftime("%d/%m/%Y")
+with open(path, "w", encoding="cp1252", newline="") as handle:
+    csv.writer(handle, delimiter=";", lineterminator="\r\n").writerows(rows)
+PY
+python -c 'import sys; print(open(sys.argv[1], encoding="cp1252").read().splitlines()[1])' \
+  "$DEMO/justificatifs/manifest.csv"
+expect 0 "read as Windows-1252" "le tableau d'un tableur français est lu tel quel" \
+  plie-audit --as marie.dupont evidence import "$DEMO/justificatifs/manifest.csv"
 FILED=$(plie-audit evidence list --json | python -c 'import json,sys; print(len(json.load(sys.stdin)))')
 echo "-- une reprise du même import ne dépose rien deux fois :"
 expect 0 "" "la reprise de l'import" \

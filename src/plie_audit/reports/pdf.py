@@ -38,12 +38,14 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 import weasyprint  # type: ignore[import-untyped]
 
 from plie_audit import clock
 from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
 from plie_audit.money import euros_in_words, format_euros_fr
+from plie_audit.reports import charts
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STYLESHEET = TEMPLATES_DIR / "style.css"
@@ -187,6 +189,8 @@ def environment() -> jinja2.Environment:
         status_fr=status_fr,
     )
     env.globals["RETENTION_STATUS_FR"] = RETENTION_STATUS_FR
+    # inline SVG drawn here from Decimal figures (every text in it escaped): safe markup
+    env.globals["budget_chart"] = lambda rows: markupsafe.Markup(charts.budget_chart(rows))  # noqa: S704
     return env
 
 

@@ -13,11 +13,12 @@ from typing import Any
 from plie_audit.money import format_euros_fr
 
 WIDTH = 480  # SVG user units (the PDF scales the drawing to the text width)
-LABEL_WIDTH = 150
-AMOUNT_WIDTH = 92
-BAR_HEIGHT = 9
-ROW_HEIGHT = 30
-TOP = 22
+LABEL_WIDTH = 0  # each poste's name on its own line above its bars
+AMOUNT_WIDTH = 140
+BAR_HEIGHT = 8
+LABEL_HEIGHT = 11
+ROW_HEIGHT = LABEL_HEIGHT + 2 * BAR_HEIGHT + 8
+TOP = 20
 
 BUDGET_COLOUR = "#b8c4d6"
 REALISE_COLOUR = "#1f4e8c"
@@ -43,10 +44,10 @@ def budget_chart(rows: Sequence[Mapping[str, Any]]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
         f'width="100%" role="img" aria-label="Budget prévisionnel et réalisé par poste">',
-        f'<rect x="{LABEL_WIDTH}" y="4" width="10" height="8" fill="{BUDGET_COLOUR}"/>',
-        f'<text x="{LABEL_WIDTH + 14}" y="11" font-size="8">Budget prévisionnel</text>',
-        f'<rect x="{LABEL_WIDTH + 110}" y="4" width="10" height="8" fill="{REALISE_COLOUR}"/>',
-        f'<text x="{LABEL_WIDTH + 124}" y="11" font-size="8">Réalisé</text>',
+        f'<rect x="0" y="4" width="10" height="8" fill="{BUDGET_COLOUR}"/>',
+        '<text x="14" y="11" font-size="8">Budget prévisionnel</text>',
+        f'<rect x="110" y="4" width="10" height="8" fill="{REALISE_COLOUR}"/>',
+        '<text x="124" y="11" font-size="8">Réalisé</text>',
     ]
     for index, row in enumerate(shown):
         y = TOP + index * ROW_HEIGHT
@@ -56,18 +57,19 @@ def budget_chart(rows: Sequence[Mapping[str, Any]]) -> str:
         colour = OVER_COLOUR if over else REALISE_COLOUR
         planned_length = bar_length(planned, scale)
         real_length = bar_length(real, scale)
-        right = WIDTH - AMOUNT_WIDTH + 4
+        right = WIDTH - AMOUNT_WIDTH + 6
+        bars = y + LABEL_HEIGHT
         parts += [
-            f'<text x="0" y="{y + BAR_HEIGHT + 4}" font-size="8">{escape(str(row["label"]))}'
-            "</text>",
-            f'<rect class="budget" x="{LABEL_WIDTH}" y="{y}" width="{planned_length:.2f}" '
+            f'<text x="0" y="{y + 8}" font-size="8" font-weight="bold">'
+            f"{escape(str(row['label']))}</text>",
+            f'<rect class="budget" x="{LABEL_WIDTH}" y="{bars}" width="{planned_length:.2f}" '
             f'height="{BAR_HEIGHT}" fill="{BUDGET_COLOUR}"/>',
-            f'<text x="{right}" y="{y + 7}" font-size="7">'
+            f'<text x="{right}" y="{bars + 7}" font-size="7">'
             f"{escape(format_euros_fr(planned)) if planned is not None else 'sans budget'}"
             "</text>",
-            f'<rect class="realise" x="{LABEL_WIDTH}" y="{y + BAR_HEIGHT + 2}" '
+            f'<rect class="realise" x="{LABEL_WIDTH}" y="{bars + BAR_HEIGHT + 1}" '
             f'width="{real_length:.2f}" height="{BAR_HEIGHT}" fill="{colour}"/>',
-            f'<text x="{right}" y="{y + BAR_HEIGHT + 9}" font-size="7" fill="{colour}">'
+            f'<text x="{right}" y="{bars + BAR_HEIGHT + 8}" font-size="7" fill="{colour}">'
             f"{escape(format_euros_fr(real))}{' — dépassement' if over else ''}</text>",
         ]
     parts.append("</svg>")

@@ -17,6 +17,7 @@ and, for the signed ones, pyHanko's validator reads the signature as intact.
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -46,13 +47,18 @@ def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
     marie = Actor("marie.dupont", b"passphrase-of-marie")
     anne = Actor("anne.archiviste", b"passphrase-of-anne")
     claire = Actor("claire.martin", b"passphrase-of-claire")
-    for who, roles in (
-        (marie, [Role.DEPOSANT, Role.COMPTABLE]),
-        (anne, [Role.ARCHIVISTE]),
-        (claire, [Role.CONTROLE]),
+    for who, roles, full_name, title in (
+        (marie, [Role.DEPOSANT, Role.COMPTABLE], "Marie Dupont", "comptable secondaire"),
+        (anne, [Role.ARCHIVISTE], "Anne Lefèvre", "archiviste"),
+        (claire, [Role.CONTROLE], "Claire Martin", "contrôleuse CICC"),
     ):
         archive.identity.create(
-            who.name, roles, identity_passphrase=who.passphrase, archive_passphrase=PASS
+            who.name,
+            roles,
+            identity_passphrase=who.passphrase,
+            archive_passphrase=PASS,
+            full_name=full_name,
+            title=title,
         )
     for ref, start, programme in (
         (CONV, date(2007, 1, 1), Programme.P2007_2013),
@@ -217,3 +223,68 @@ def test_the_budget_chart_is_drawn_in_the_document(
     assert "Budget prévisionnel et réalisé, par poste de dépenses" in text
     assert "Réalisé" in text and "sans budget" in text  # the convention has no budget
     assert "86,40" in text
+
+
+def _text(documents: dict[str, bytes], kind: str, folder: Path) -> str:
+    pdf = folder / f"{kind}.pdf"
+    pdf.write_bytes(documents[kind])
+    return subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+SIGNERS = {
+    "etat": "Marie Dupont, comptable secondaire",
+    "bilan": "Marie Dupont, comptable secondaire",
+    "certificat": "Anne Lefèvre, archiviste",
+    "audit": "Anne Lefèvre, archiviste",
+}
+
+
+@pytest.mark.parametrize("kind", SIGNED)
+def test_a_visible_signature_stamp(documents: dict[str, bytes], kind: str, tmp_path) -> None:
+    """Every signed document ends with a stamp: « Signé électroniquement », the signer's
+    name and function (never a login), the day (issue 19)."""
+    text = " ".join(_text(documents, kind, tmp_path).split())
+    assert "SIGNÉ ÉLECTRONIQUEMENT" in text.upper(), kind
+    assert f"par {SIGNERS[kind]}" in text, kind
+    assert "(heure de Paris)" in text.split("ÉLECTRONIQUEMENT")[-1] or "heure de Paris" in text
+
+
+@pytest.mark.parametrize("kind", ["bordereau", "certificat", "audit"])
+def test_retention_documents_speak_french(documents: dict[str, bytes], kind, tmp_path) -> None:
+    """No slug, ISO duration, repository path, login or None reaches the reader."""
+    text = _text(documents, kind, tmp_path)
+    for english in (
+        "destroy",
+        "ec-final-balance-paid",
+        "accounts-submitted",
+        "titre-transport",
+        "P3Y",
+        "../",
+        "arrondi :",
+        "None",
+        "anne.archiviste",
+        "retained until",
+        "held (",
+    ):
+        assert english not in text, (kind, english)
+
+
+def test_the_bordereau_is_laid_out_by_lots(documents: dict[str, bytes], tmp_path) -> None:
+    text = " ".join(_text(documents, "bordereau", tmp_path).split())
+    for expected in (
+        "1. Lots proposés à l'élimination",
+        "Titres de",  # the lot's title (« Titres de transport », wrapped in its cell)
+        "Destruction",
+        "3 ans après la présentation des",  # the 2014-2020 rule, in words
+        "Annexe — liste des pièces et empreintes",
+    ):
+        assert expected in text, expected
+
+
+def test_the_audit_has_its_timeline(documents: dict[str, bytes], tmp_path) -> None:
+    text = " ".join(_text(documents, "audit", tmp_path).split())
+    assert "5. Calendrier : pièces devenant éliminables par trimestre" in text
+    assert re.search(r"T[1-4] 20[0-9]{2}", text)
+    assert "La présentation des comptes de l'exercice" in text  # the event, in words

@@ -45,7 +45,7 @@ from plie_audit import clock
 from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
 from plie_audit.money import euros_in_words, format_euros_fr
-from plie_audit.reports import charts
+from plie_audit.reports import charts, timeline, words
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STYLESHEET = TEMPLATES_DIR / "style.css"
@@ -187,10 +187,19 @@ def environment() -> jinja2.Environment:
         sha_full=sha_full,
         octets=octets,
         status_fr=status_fr,
+        kind_fr=words.kind,
+        kind_lot=words.kind_lot,
+        final_action_fr=words.final_action,
+        trigger_fr=words.trigger,
+        duration_fr=words.duration,
+        majuscule=words.sentence,
+        motif_fr=words.reason,
     )
+    env.globals["date_range_fr"] = words.date_range
     env.globals["RETENTION_STATUS_FR"] = RETENTION_STATUS_FR
     # inline SVG drawn here from Decimal figures (every text in it escaped): safe markup
     env.globals["budget_chart"] = lambda rows: markupsafe.Markup(charts.budget_chart(rows))  # noqa: S704
+    env.globals["timeline_chart"] = lambda bars: markupsafe.Markup(timeline.chart(bars))  # noqa: S704
     return env
 
 

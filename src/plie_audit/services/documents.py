@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from plie_audit import lazy
+from plie_audit import clock, lazy
 from plie_audit.context import Action, Context
 from plie_audit.signing import identities
 
@@ -55,8 +55,17 @@ def signed(
     """Render a document and sign it (PAdES) as the acting identity, for ``reason``, at
     ``location`` (the archive's origin unless given)."""
     ctx = action.ctx
+    full_name, function = signatory(ctx, action.by)
+    # the visible stamp (issue 19) is drawn before signing, so the signature covers it
+    stamp = {"name": full_name, "title": function, "at": clock.now()}
     return pades.sign_pdf(
-        render(ctx, template, shown, title=title, attachments=attachments),
+        render(
+            ctx,
+            template,
+            {**shown, "signature_stamp": stamp},
+            title=title,
+            attachments=attachments,
+        ),
         action.signer,
         reason=reason,
         location=location or ctx.origin,

@@ -17,15 +17,18 @@ from datetime import date
 from pathlib import Path
 from typing import Any, NoReturn
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
+from plie_audit.db.models import Evidence
 from plie_audit.domain import EvidenceKind, Programme, Role, check_date, clean_text
 from plie_audit.errors import InputError, JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
+from plie_audit.reports import timeline, words
 from plie_audit.retention import audit as audits
 from plie_audit.retention import catalog, disposal, holds
 from plie_audit.retention import events as trigger_events
@@ -317,6 +320,7 @@ class RetentionService(Service):
                     }
                     for piece in data["pieces"]
                 ],
+                "lots": _lots(self.ctx, data["pieces"]),
             },
             title=f"Bordereau d'élimination {bordereau.id}",
             attachments=[
@@ -516,6 +520,49 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, indent=2).encode("utf-8")
 
 
+def _lots(ctx: Context, pieces: builtins.list[dict[str, Any]]) -> builtins.list[dict[str, Any]]:
+    """The bordereau's lots, as French archivists lay it out: one per document type, with
+    its date range (each piece's payment date, else the day it was filed), its number of
+    pieces, its volume, the retention rule in words and the final fate."""
+    ids = [str(piece["id"]) for piece in pieces]
+    with ctx.db.read() as session:
+        dated = {
+            row.id: row.paid_on or row.filed_at.date()
+            for row in session.execute(
+                select(Evidence.id, Evidence.paid_on, Evidence.filed_at).where(Evidence.id.in_(ids))
+            )
+        }
+    policies = {info.policy.id: info.policy for info in catalog.list_policies(ctx.db)}
+    lots = []
+    for kind in sorted({str(piece["kind"]) for piece in pieces}, key=words.kind_lot):
+        members = [piece for piece in pieces if piece["kind"] == kind]
+        days = sorted(dated[str(piece["id"])] for piece in members if str(piece["id"]) in dated)
+        rules = sorted(
+            {
+                words.rule(
+                    str(policy.duration), policy.trigger.value, policy.rounding.value, policy.floor
+                )
+                + f" ({policy.legal_basis})"
+                for piece in members
+                for policy_id in piece["policies"]
+                if (policy := policies.get(policy_id)) is not None
+            }
+        )
+        lots.append(
+            {
+                "kind": kind,
+                "title": words.kind_lot(kind),
+                "count": len(members),
+                "size": sum(int(piece["size"]) for piece in members),
+                "first": days[0] if days else None,
+                "last": days[-1] if days else None,
+                "rules": rules,
+                "fate": words.final_action(str(members[0]["final_action"])),
+            }
+        )
+    return lots
+
+
 def _audit_context(
     ctx: Context, report: audits.RetentionAudit, actor: Actor | None
 ) -> dict[str, Any]:
@@ -562,8 +609,15 @@ def _audit_context(
                 "enabled": p.enabled,
                 "confirmed": p.policy.confirmed,
                 "source": p.policy.source,
+                "rule": words.rule(
+                    str(p.policy.duration),
+                    p.policy.trigger.value,
+                    p.policy.rounding.value,
+                    p.policy.floor,
+                ),
             }
             for p in report.policies
         ],
         "events": [{"scope": e.scope, "event": e.event, "date": e.on} for e in report.events],
+        "timeline": timeline.counts((r.retain_until for r in report.pieces), report.as_of),
     }

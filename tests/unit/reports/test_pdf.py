@@ -55,6 +55,7 @@ def audit_piece(i: int) -> dict[str, Any]:
         "retain_until": None if status == "pending" else date(2016, 12, 31),
         "policies": ["FSE-2007-2013"],
         "holds": ["contrôle CICC 2015"] if status == "held" else [],
+        "final_action": "destroy",
     }
 
 
@@ -71,6 +72,7 @@ def policy(policy_id: str, *, confirmed: bool) -> dict[str, Any]:
         "enabled": True,
         "confirmed": confirmed,
         "source": f"retention_policies/{policy_id.lower()}.toml",
+        "rule": "3 ans après la clôture du programme opérationnel, porté au 31 décembre de l'année",
     }
 
 
@@ -105,10 +107,11 @@ def audit_context(pieces: int = AUDIT_PIECES, *, confirmed: bool = False) -> dic
         "events": [
             {
                 "scope": "programme 2007-2013",
-                "event": "programme_closure",
+                "event": "op-closure",
                 "date": date(2017, 3, 31),
             }
         ],
+        "timeline": [("T4 2016", 0), ("T1 2017", 7), ("T2 2017", 2), ("après", 5)],
     }
 
 
@@ -133,6 +136,21 @@ def bordereau_context() -> dict[str, Any]:
                 "final_action": "destruction",
             }
             for i in range(3)
+        ],
+        "lots": [
+            {
+                "kind": "titre-transport",
+                "title": "Titres de transport",
+                "count": 3,
+                "size": 3_000_003,
+                "first": date(2008, 1, 15),
+                "last": date(2009, 12, 2),
+                "rules": [
+                    "3 ans après le paiement du solde final du programme par la Commission "
+                    "européenne (Règlement (CE) n° 1083/2006, art. 90)"
+                ],
+                "fate": "destruction",
+            }
         ],
     }
 
@@ -255,9 +273,12 @@ def test_audit_is_a_pdf_with_french_headings_and_values(audit_pdf: bytes, audit_
         "3. Politiques de conservation appliquées",
         "4. Événements déclencheurs enregistrés",
         "31 mars 2017",
-        "5. Pièces éliminables dans les douze prochains mois",
-        "6. Pièces à trier ou à verser au service d'archives",
-        "7. Détail des pièces",
+        "5. Calendrier : pièces devenant éliminables par trimestre",
+        "T1 2017",
+        "6. Pièces éliminables dans les douze prochains mois",
+        "7. Pièces à trier ou à verser au service d'archives",
+        "8. Détail des pièces",
+        "La clôture du programme opérationnel",
         "Total 120",
         "Document produit par plie-audit",
     ):
@@ -360,7 +381,12 @@ def test_bordereau(bordereau_pdf: bytes, module_tmp: Path) -> None:
         " archives",
         "Référence du visa",
         "Signature",
-        "Total 3 3 000 003 octets",  # count and volume, grouped the French way
+        "1. Lots proposés à l'élimination",
+        "Titres de",  # the lot, by document type (its title may wrap in its cell)
+        "de janvier",
+        "3 000 003 octets",  # volume, grouped the French way
+        "Destruction",
+        "Annexe — liste des pièces et empreintes",
         "1 000 002 octets",
         "Règlement (CE) n° 1083/2006, art. 90",
     ):

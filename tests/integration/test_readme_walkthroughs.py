@@ -28,6 +28,8 @@ CONV = "PLIE-LYON-2007-01"
 ARCHIVE_PASSPHRASE = "phrase secrète de l’archive"
 CONTROLLER_PASSPHRASE = "phrase secrète du contrôleur"
 
+# `embedded`: the README's archive is the embedded default (no --database-url or --store), so
+# the PostgreSQL + S3 pass would only run the same walk again.
 pytestmark = [pytest.mark.slow, pytest.mark.openssl, pytest.mark.embedded]
 
 

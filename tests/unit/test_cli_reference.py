@@ -88,17 +88,29 @@ def test_hidden_options_and_commands_are_left_out() -> None:
     assert "old\\-name" not in pages["plie-audit-go.1"]
 
 
-def test_groff_renders_a_page_without_warnings() -> None:
-    # groff-base is in scripts/setup.sh's Debian packages.
+def _groff(page: str) -> str:
+    # groff-base is in scripts/setup.sh's Debian packages. -ww: every warning, but "cannot
+    # adjust line" (-Wbreak: a long option name on a narrow line is not an error).
     done = subprocess.run(
-        ["groff", "-man", "-Tascii", "-ww", "-rLL=120n"],
-        input=reference.man_pages()["plie-audit-evidence-import.1"],
+        ["groff", "-man", "-Tutf8", "-ww", "-Wbreak", "-rLL=120n"],
+        input=page,
         capture_output=True,
         text=True,
         check=False,
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr
-    shown = re.sub(".\b", "", done.stdout)  # bold and underline are overstruck in ASCII
+    return re.sub(".\b", "", done.stdout)  # bold and underline are overstruck
+
+
+def test_groff_renders_every_page_without_warnings() -> None:
+    for name, page in reference.man_pages().items():
+        assert page.isascii(), f"{name}: non-ASCII bytes (accents go as \\[uXXXX])"
+        assert _groff(page).strip(), name
+
+
+def test_a_rendered_page_reads_as_the_help() -> None:
+    shown = _groff(reference.man_pages()["plie-audit-evidence-import.1"])
     assert "plie-audit evidence import [OPTIONS] MANIFEST" in shown
-    assert "--passphrase-file FILE" in shown
     assert "plie-audit --as marie.dupont evidence import justificatifs/manifest.csv" in shown
+    statement = _groff(reference.man_pages()["plie-audit-statement.1"])
+    assert "États certifiés exacts des dépenses réalisées et acquittées" in statement

@@ -180,8 +180,11 @@ def _man_page(entry: Entry, entries: list[Entry]) -> str:
 
 def _roff(text: str) -> str:
     """Text as roff reads it: backslashes doubled, hyphens as minus signs (options copy and
-    paste right), a leading dot or quote kept from being read as a request."""
+    paste right), anything beyond ASCII as a named Unicode character (``\\[u00E9]``: the page
+    is plain ASCII, so groff and mandoc read the accents right whatever the locale), a leading
+    dot or quote kept from being read as a request."""
     text = text.replace("\\", "\\e").replace("-", "\\-")
+    text = "".join(c if ord(c) < 128 else f"\\[u{ord(c):04X}]" for c in text)
     return "\\&" + text if text.startswith((".", "'")) else text
 
 

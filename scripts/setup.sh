@@ -16,10 +16,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # Debian packages the project and its tests use: the real openssl (signature checks, the
 # test TSA), pango and fonts for weasyprint's French PDFs, poppler-utils (pdftotext, pdfsig)
 # to read and check them, faketime for the CLI walk through time; dash, busybox and unzip to
-# run a pack's verify.sh as auditors do (POSIX shells and awks, zipped packs).
+# run a pack's verify.sh as auditors do (POSIX shells and awks, zipped packs); groff-base to
+# check the generated man pages (docs/man/).
 need=()
 for package in openssl libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-               poppler-utils faketime dash busybox unzip; do
+               poppler-utils faketime dash busybox unzip groff-base; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=("python3-venv")

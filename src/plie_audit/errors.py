@@ -4,7 +4,7 @@ The CLI root (``plie_audit.cli.main``) is the only place that turns an error int
 ``error: <message>`` on stderr and an exit code. Third-party errors are translated at the
 boundary (``raise StoreError(...) from exc``).
 
-Exit codes (asserted in ``tests/unit/test_errors.py`` and listed in the README):
+Exit codes (asserted in ``tests/unit/test_errors.py``, listed in docs/commands.md):
 
 ====  ==========================================================================
 0     success

@@ -1,4 +1,5 @@
-"""One error hierarchy; each class carries the exit code the CLI returns (README table)."""
+"""One error hierarchy; each class carries the exit code the CLI returns (the table of
+docs/commands.md, summed up in README.md)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ class PublicityResult:
     warnings: tuple[str, ...]
     to_check_visually: tuple[str, ...]
     # Why the text could not be read (verdict ``undetermined``), one line, also in ``warnings``;
-    # None when it was read. Not in ``as_json``, whose keys are fixed (README, Publicity).
+    # None when it was read. Not in ``as_json``, whose keys are fixed (docs/commands.md).
     problem: str | None = None
 
     @property

@@ -54,9 +54,9 @@ def test_every_command_has_its_section_and_man_page() -> None:
 def test_options_and_their_help_are_in_the_reference() -> None:
     text = reference.markdown()
     assert "| `--passphrase-file FILE` | Read the identity's passphrase from this file" in text
-    assert "plie-audit --as marie.dupont evidence import justificatifs/manifest.csv" in text
+    assert "plie-audit --as marie.dupont evidence import justificatifs/pieces.xlsx" in text
     page = reference.man_pages()["plie-audit-evidence-import.1"]
-    assert ".B plie\\-audit evidence import [OPTIONS] MANIFEST" in page
+    assert ".B plie\\-audit evidence import [OPTIONS] [MANIFEST]" in page
     assert ".B \\-\\-passphrase\\-file FILE" in page
 
 
@@ -110,7 +110,7 @@ def test_groff_renders_every_page_without_warnings() -> None:
 
 def test_a_rendered_page_reads_as_the_help() -> None:
     shown = _groff(reference.man_pages()["plie-audit-evidence-import.1"])
-    assert "plie-audit evidence import [OPTIONS] MANIFEST" in shown
-    assert "plie-audit --as marie.dupont evidence import justificatifs/manifest.csv" in shown
+    assert "plie-audit evidence import [OPTIONS] [MANIFEST]" in shown
+    assert "plie-audit --as marie.dupont evidence import justificatifs/pieces.xlsx" in shown
     statement = _groff(reference.man_pages()["plie-audit-statement.1"])
     assert "États certifiés exacts des dépenses réalisées et acquittées" in statement

@@ -714,7 +714,11 @@ def _documents(
             "annex": sorted(index["pieces"], key=lambda piece: piece["id"]),
             "sample": None if drawn is None else _sample_context(drawn, index["pieces"]),
             "tombstones": [
-                {**t, "disposed_at": clock.parse_instant(t["disposed_at"])}
+                {
+                    **t,
+                    "kind": listing.kind_label(t["kind"]),
+                    "disposed_at": clock.parse_instant(t["disposed_at"]),
+                }
                 for t in index["tombstones"]
             ],
             "trust": {

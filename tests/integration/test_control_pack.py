@@ -22,6 +22,7 @@ from freezegun import freeze_time
 
 from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
+from plie_audit.control.index import KIND_LABELS
 from plie_audit.domain import Poste, Programme, Role
 from plie_audit.packs.verify import verify_pack
 from plie_audit.samples.generate import generate
@@ -212,11 +213,13 @@ def test_index_pdf_shows_the_request_and_the_totals(built) -> None:
     french = f"{total:,.2f}".replace(",", " ").replace(".", ",") + " €"
     assert french in text
     assert built["root_fp"][:16] in text.replace(" ", "")
-    # Every piece is listed with its id, nature and full SHA-256, and its path in the pack.
+    # Every piece is listed with its id and nature (in French); its full SHA-256 is in the
+    # annex (issue 19; its path is the target of its link, test_pack_index.py).
+    annex = text[text.index("Annexe — empreintes SHA-256") :]
     for piece in index["pieces"]:
         line = next(line for line in text.splitlines() if piece["id"] in line)
-        assert piece["kind"] in line and piece["sha256"] in line
-        assert piece["path"] in text
+        assert KIND_LABELS[piece["kind"]] in line
+        assert f"{piece['id']} {piece['sha256']}" in annex
 
 
 def test_building_is_journaled_and_served_is_recorded(built, tmp_path: Path) -> None:

@@ -208,6 +208,22 @@ def close(state: State, request_id: str, as_json: bool, passphrase_file: Path | 
     help="A signed checkpoint the authority holds (an earlier pack's pack-checkpoint.txt): "
     "the pack also carries the consistency proof from it.",
 )
+@click.option(
+    "--sample",
+    "sample_size",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Also draw a reproducible monetary-unit sample of N expense lines in scope "
+    "(probability proportional to amount), shown in index.pdf and index.json; needs --seed. "
+    "Example: --sample 25 --seed 20090412.",
+)
+@click.option(
+    "--seed",
+    "sample_seed",
+    type=click.IntRange(min=0),
+    metavar="S",
+    help="The sample's seed (a non-negative integer): the same N and S give the same lines.",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -218,6 +234,8 @@ def pack(
     as_zip: bool,
     no_index_pdf: bool,
     since_checkpoint: Path | None,
+    sample_size: int | None,
+    sample_seed: int | None,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -238,7 +256,11 @@ def pack(
       plie-audit --as claire.martin control pack CR-0001 -o pack-CICC-2009-0412 --zip
       plie-audit --as claire.martin control pack CR-0002 -o pack-2 \\
           --from-checkpoint pack-CICC-2009-0412/pack-checkpoint.txt
+      plie-audit --as claire.martin control pack CR-0001 -o pack-3 --sample 25 --seed 412
     """
+    if (sample_size is None) != (sample_seed is None):
+        raise click.UsageError("--sample N and --seed S go together")
+    sample = None if sample_size is None or sample_seed is None else (sample_size, sample_seed)
     who = actor(state, passphrase_file)
     passphrase = archive_passphrase()
     progress = Progress("packing")
@@ -252,6 +274,7 @@ def pack(
             archive_passphrase=passphrase,
             index_pdf=not no_index_pdf,
             since_checkpoint=since_checkpoint,
+            sample=sample,
         )
     finally:
         progress.close()

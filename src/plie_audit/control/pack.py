@@ -31,7 +31,9 @@ from plie_audit import canonical, clock, csvsafe, lazy
 from plie_audit.accounting import check, expenses, indicators, payments
 from plie_audit.accounting import statements as st
 from plie_audit.context import Action, Context
+from plie_audit.control import index as listing
 from plie_audit.control import requests
+from plie_audit.control import sample as sampling
 from plie_audit.conventions import require as require_convention
 from plie_audit.conventions import show as show_convention
 from plie_audit.db.models import (
@@ -48,7 +50,7 @@ from plie_audit.db.session import Database
 from plie_audit.errors import ConflictError, InputError, InvalidProof, JournalError
 from plie_audit.journal import checkpoints, note, tree
 from plie_audit.journal.log import Event
-from plie_audit.money import format_amount
+from plie_audit.money import format_amount, from_cents
 from plie_audit.packs import layout
 from plie_audit.packs.bagit import BagWriter
 from plie_audit.packs.scope import (
@@ -130,13 +132,18 @@ def build(
     progress: ProgressCallback | None = None,
     index_pdf: bool = True,
     since_checkpoint: str | None = None,
+    sample: tuple[int, int] | None = None,
 ) -> PackResult:
     """Build the pack of a request at ``output`` (a folder, or a zip with ``as_zip``), sign
     it as a whole, record it (``pack-built``, with its tag manifest's and scope's SHA-256)
     and prove that entry in a checkpoint sealed for it (``seal``) — format 2, docs/formats.md.
 
     ``since_checkpoint``: a signed checkpoint note the authority holds; the pack then also
-    carries the consistency proof from it (``control pack --from-checkpoint``)."""
+    carries the consistency proof from it (``control pack --from-checkpoint``).
+    ``sample``: (size, seed) of the monetary-unit sample of the expense lines in scope
+    (``control/sample.py``), shown in index.json and index.pdf and recorded in the entry."""
+    if sample is not None:
+        sampling.check_parameters(*sample)
     archive = action.ctx
     request = requests.get(archive.db, request_id)
     if not request.open:
@@ -165,7 +172,7 @@ def build(
     bag = BagWriter(folder, purpose="nothing packed")
     try:
         index = _payload(archive, bag, request, pieces, checkpoint, progress)
-        _documents(archive, bag, request, index, action.by, index_pdf)
+        _documents(archive, bag, request, index, action.by, index_pdf, sample)
         scope_sha256 = _scope(archive, bag, request, index, action.by)
         tag_sha256 = _tag_files(archive, bag, request, index_pdf)
         signature_sha256 = _sign(archive, action, folder)
@@ -177,6 +184,8 @@ def build(
             "scope_sha256": scope_sha256,
             "signature_sha256": signature_sha256,
         }
+        if sample is not None:
+            detail["sample"] = {"size": sample[0], "seed": sample[1]}
         # The pack is recorded before it is proven and takes its name: a pack at the output
         # path is always complete, recorded and proven; one interrupted after the record is
         # finished and renamed into place by the next run (_resume).
@@ -610,10 +619,12 @@ def _documents(
     index: dict[str, Any],
     actor: str,
     index_pdf: bool = True,
+    sample: tuple[int, int] | None = None,
 ) -> None:
     """Accounting files per convention, index.json and (unless ``index_pdf`` is False)
-    index.pdf."""
+    index.pdf; with ``sample`` (size, seed), the sample of the lines in scope in both."""
     conventions = []
+    in_scope: list[expenses.LineInfo] = []
     for ref in request.conventions:
         lines = [
             line
@@ -622,6 +633,7 @@ def _documents(
             and (request.since is None or line.spent_on >= request.since)
             and (request.until is None or line.spent_on <= request.until)
         ]
+        in_scope.extend(lines)
         bag.write(layout.accounting_path(ref, "depenses.csv"), st.lines_csv(lines))
         paid = payments.list_payments(archive.db, ref)
         bag.write(
@@ -677,6 +689,9 @@ def _documents(
             }
         )
         index.setdefault("accounting", {})[ref] = report.as_json()
+    drawn = sampling.draw(in_scope, *sample) if sample is not None else None
+    if drawn is not None:
+        index["sample"] = drawn.as_json()
     bag.write(
         layout.INDEX_JSON, json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
     )
@@ -699,8 +714,15 @@ def _documents(
             "produced_by": actor,
             "conventions": conventions,
             "pieces": index["pieces"],
+            "groups": listing.group(index["pieces"], in_scope, request.conventions),
+            "annex": sorted(index["pieces"], key=lambda piece: piece["id"]),
+            "sample": None if drawn is None else _sample_context(drawn, index["pieces"]),
             "tombstones": [
-                {**t, "disposed_at": clock.parse_instant(t["disposed_at"])}
+                {
+                    **t,
+                    "kind": listing.kind_label(t["kind"]),
+                    "disposed_at": clock.parse_instant(t["disposed_at"]),
+                }
                 for t in index["tombstones"]
             ],
             "trust": {
@@ -721,6 +743,36 @@ def _documents(
         ],
     )
     bag.write(layout.INDEX_PDF, document)
+
+
+def _sample_context(drawn: sampling.Sample, pieces: list[dict[str, Any]]) -> dict[str, Any]:
+    """What index.pdf shows of the sample: its parameters, and each line drawn with its
+    pieces (linked when they are in the pack)."""
+    paths = {piece["id"]: piece["path"] for piece in pieces}
+    return {
+        "size": drawn.size,
+        "seed": drawn.seed,
+        "exhaustive": drawn.exhaustive,
+        "interval": drawn.interval,
+        "interval_euros": None if drawn.interval is None else from_cents(round(drawn.interval)),
+        "start_cents": drawn.start_cents,
+        "lines": [
+            {
+                "id": line.id,
+                "convention": line.convention,
+                "poste": listing.POSTE_GROUPS.get(line.poste, line.poste),
+                "label": line.label,
+                "amount": line.amount,
+                "spent_on": line.spent_on,
+                "payment_ref": line.payment_ref,
+                "pieces": [
+                    {"id": p, "link": listing.link(paths[p]) if p in paths else None}
+                    for p in line.pieces
+                ],
+            }
+            for line in drawn.lines
+        ],
+    }
 
 
 def _scope(

@@ -82,12 +82,14 @@ class ControlService(Service):
         progress: ProgressCallback | None = None,
         index_pdf: bool = True,
         since_checkpoint: Path | None = None,
+        sample: tuple[int, int] | None = None,
     ) -> PackResult:
         """Build the self-verifying BagIt pack of a request, signed by ``actor`` as a whole
         and journaled (``pack-built``); the archive passphrase seals the checkpoint that
         proves that entry (and one covering the request's filings, when none does yet).
         ``since_checkpoint``: a checkpoint note file the authority holds; the pack carries the
-        consistency proof from it."""
+        consistency proof from it. ``sample``: (size N, seed S) of a monetary-unit sample of
+        the expense lines in scope (``control/sample.py``), in index.json and index.pdf."""
         action = self.ctx.act(actor, Role.CONTROLE, "control pack", [request_id])
         requests.get(self.ctx.db, request_id)
         since = (
@@ -105,6 +107,7 @@ class ControlService(Service):
             seal=lambda: seal(self.ctx, archive_passphrase),
             index_pdf=index_pdf,
             since_checkpoint=since,
+            sample=sample,
         )
 
     def served(self, actor: Actor, request_id: str, recipient: str) -> dict[str, Any]:

@@ -531,6 +531,9 @@ def control_pack_context() -> dict[str, Any]:
         "produced_by": "Hélène Garçon",
         "conventions": [],
         "pieces": [],
+        "groups": [],
+        "annex": [],
+        "sample": None,
         "tombstones": [],
         "trust": {
             "root_fingerprint": digest(1),

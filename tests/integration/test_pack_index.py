@@ -122,7 +122,9 @@ def lines_of(pack: Path) -> list[dict[str, str]]:
     found = []
     for path in sorted((pack / "data").rglob("depenses.csv")):
         convention = path.parent.name
-        for row in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"))):
+        # CSV for people (issue 19): UTF-8 with a BOM, `;`-separated
+        text = path.read_text(encoding="utf-8-sig")
+        for row in csv.DictReader(io.StringIO(text), delimiter=";"):
             found.append({**row, "convention": convention})
     return found
 

@@ -20,12 +20,10 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.control.index import KIND_LABELS
-from plie_audit.domain import Poste, Programme, Role
 from plie_audit.packs.verify import verify_pack
-from plie_audit.samples.generate import generate
+from support.year_2007 import convention_2007
 
 # Clocks are moved (freezegun, faketime): the embedded default only (servers keep their own).
 pytestmark = pytest.mark.timetravel
@@ -44,44 +42,7 @@ def at(moment: str) -> Any:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("control")
-    samples = root / "justificatifs"
-    manifest = generate(samples)
-    with at("2007-01-10 09:00:00"):
-        archive = Archive.init(root / "archive", passphrase=PASS, origin="anpe.example/lyon")
-        archive.identity.create(
-            MARIE.name,
-            [Role.DEPOSANT, Role.COMPTABLE],
-            identity_passphrase=MARIE.passphrase,
-            archive_passphrase=PASS,
-        )
-        archive.identity.create(
-            CLAIRE.name,
-            [Role.CONTROLE],
-            identity_passphrase=CLAIRE.passphrase,
-            archive_passphrase=PASS,
-        )
-        archive.convention.add(
-            MARIE,
-            CONV,
-            plie="PLIE de Lyon",
-            agence="ALE Lyon Part-Dieu",
-            region="Rhône-Alpes",
-            start=date(2007, 1, 1),
-            end=date(2007, 12, 31),
-            programme=Programme.P2007_2013,
-            budget={
-                Poste.COUT_SALARIAL: Decimal("43000.00"),
-                Poste.FRAIS_GESTION: Decimal("5000.00"),
-                Poste.INFORMATIQUE: Decimal("2500.00"),
-                Poste.DEPLACEMENT: Decimal("900.00"),
-                Poste.FONCTIONNEMENT: Decimal("1200.00"),
-            },
-        )
-    with at("2008-01-15 10:00:00"):
-        archive.evidence.import_(MARIE, manifest)
-        archive.expense.import_(MARIE, CONV, samples / "depenses.csv")
-        archive.payment.add(MARIE, CONV, PaymentKind.AVANCE, Decimal("10000.00"), date(2007, 1, 20))
-        archive.statement.certify(MARIE, CONV)
+    archive = convention_2007(root, PASS, MARIE, CLAIRE, at)
     with at("2009-04-01 10:00:00"):
         request = archive.control.open(
             CLAIRE,

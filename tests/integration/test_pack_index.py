@@ -26,11 +26,10 @@ import pytest
 from freezegun import freeze_time
 
 from conftest import ARCHIVE_PASSPHRASE, IDENTITY_PASSPHRASE, Cli
-from plie_audit.accounting.payments import PaymentKind
-from plie_audit.archive import Actor, Archive
-from plie_audit.domain import Poste, Programme, Role
+from plie_audit.archive import Actor
+from plie_audit.domain import Poste
 from plie_audit.money import format_euros_fr
-from plie_audit.samples.generate import generate
+from support.year_2007 import convention_2007
 
 pytestmark = pytest.mark.timetravel
 
@@ -47,41 +46,7 @@ def at(moment: str) -> Any:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("index")
-    samples = root / "justificatifs"
-    manifest = generate(samples)
-    with at("2007-01-10 09:00:00"):
-        archive = Archive.init(
-            root / "archive", passphrase=ARCHIVE_PASSPHRASE, origin="anpe.example/lyon"
-        )
-        for actor, roles in ((MARIE, [Role.DEPOSANT, Role.COMPTABLE]), (CLAIRE, [Role.CONTROLE])):
-            archive.identity.create(
-                actor.name,
-                roles,
-                identity_passphrase=actor.passphrase,
-                archive_passphrase=ARCHIVE_PASSPHRASE,
-            )
-        archive.convention.add(
-            MARIE,
-            CONV,
-            plie="PLIE de Lyon",
-            agence="ALE Lyon Part-Dieu",
-            region="Rhône-Alpes",
-            start=date(2007, 1, 1),
-            end=date(2007, 12, 31),
-            programme=Programme.P2007_2013,
-            budget={
-                Poste.COUT_SALARIAL: Decimal("43000.00"),
-                Poste.FRAIS_GESTION: Decimal("5000.00"),
-                Poste.INFORMATIQUE: Decimal("2500.00"),
-                Poste.DEPLACEMENT: Decimal("900.00"),
-                Poste.FONCTIONNEMENT: Decimal("1200.00"),
-            },
-        )
-    with at("2008-01-15 10:00:00"):
-        archive.evidence.import_(MARIE, manifest)
-        archive.expense.import_(MARIE, CONV, samples / "depenses.csv")
-        archive.payment.add(MARIE, CONV, PaymentKind.AVANCE, Decimal("10000.00"), date(2007, 1, 20))
-        archive.statement.certify(MARIE, CONV)
+    archive = convention_2007(root, ARCHIVE_PASSPHRASE, MARIE, CLAIRE, at)
     with at("2009-04-01 10:00:00"):
         request = archive.control.open(
             CLAIRE,

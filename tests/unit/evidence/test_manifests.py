@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plie_audit.domain import EvidenceKind, Poste
-from plie_audit.errors import InputError
+from plie_audit.errors import InputError, RowsRefused
 from plie_audit.evidence.manifests import read_manifest
 
 HEADER = "path,convention,kind,poste,amount,paid_on,label\n"
@@ -64,13 +64,14 @@ def test_unknown_column_is_named(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "reason"),
     [
-        ("a.pdf,C-1,facture,,12.345,,", "bad amount"),
+        ("a.pdf,C-1,facture,,12.345,,", "ambiguous amount"),  # 12345 or 12.345?
+        ("a.pdf,C-1,facture,,12.3456,,", "at most two decimals"),
         ("a.pdf,C-1,facture,,-12.00,,", "negative amount"),
         ("a.pdf,C-1,facture,,,2007-02-30,", "no such day"),
         ("a.pdf,C-1,ticket,,,,", "unknown kind"),
         ("a.pdf,C-1,facture,transport,,,", "unknown poste"),
         (",C-1,facture,,,,", "empty path"),
-        ("a.pdf,C-1,facture", "3 fields"),
+        ("a.pdf,C-1,facture,,,,,extra", "8 fields, the header has 7"),
     ],
 )
 def test_a_bad_row_refuses_the_whole_file_naming_its_line(
@@ -99,10 +100,23 @@ def test_a_label_with_a_line_break_is_refused(tmp_path: Path) -> None:
         read_manifest(manifest)
 
 
-def test_every_bad_row_is_counted(tmp_path: Path) -> None:
+def test_every_bad_row_is_listed(tmp_path: Path) -> None:
     manifest = _manifest(tmp_path, HEADER + "a,C,x,,,,\nb,C,y,,,,\nc,C,z,,,,\n")
-    with pytest.raises(InputError, match=r"line 2: .*\(and 2 more bad row\(s\)\)"):
+    with pytest.raises(RowsRefused) as caught:
         read_manifest(manifest)
+    assert str(caught.value).startswith("nothing filed, 3 bad rows in manifest.csv: line 2: ")
+    assert [(e["line"], e["column"], e["value"]) for e in caught.value.errors] == [
+        (2, "kind", "x"),
+        (3, "kind", "y"),
+        (4, "kind", "z"),
+    ]
+
+
+def test_a_short_row_is_padded_with_empty_cells(tmp_path: Path) -> None:
+    """Spreadsheets do not all write a row's empty trailing cells: they are empty values."""
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4\n")
+    (request,) = read_manifest(_manifest(tmp_path, HEADER + "a.pdf,C-1,facture\n"))
+    assert (request.kind.value, request.poste, request.amount) == ("facture", None, None)
 
 
 def test_empty_and_header_only_files_are_refused(tmp_path: Path) -> None:
@@ -112,10 +126,14 @@ def test_empty_and_header_only_files_are_refused(tmp_path: Path) -> None:
         read_manifest(_manifest(tmp_path, HEADER))
 
 
-def test_not_utf8_is_refused_with_its_line(tmp_path: Path) -> None:
+def test_windows_1252_is_read_and_other_bytes_refused_with_their_line(tmp_path: Path) -> None:
+    (tmp_path / "a.pdf").write_bytes(b"%PDF-1.4\n")
     path = tmp_path / "m.csv"
-    path.write_bytes(HEADER.encode() + "a.pdf,C,facture,,,,Région\n".encode("latin-1"))
-    with pytest.raises(InputError, match=r"m\.csv line 2: not UTF-8"):
+    path.write_bytes(HEADER.encode() + "a.pdf,C,facture,,,,Région\n".encode("cp1252"))
+    (request,) = read_manifest(path)
+    assert request.label == "Région"
+    path.write_bytes(HEADER.encode() + b"a.pdf,C,facture,,,,R\x81gion\n")
+    with pytest.raises(InputError, match=r"m\.csv line 2: neither UTF-8 nor Windows-1252"):
         read_manifest(path)
 
 

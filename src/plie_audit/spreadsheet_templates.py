@@ -114,15 +114,15 @@ def write(kind: str, path: Path) -> bytes:
 
 def _xlsx(template: Template) -> bytes:
     book = openpyxl.Workbook()
-    data = book.active
+    data = book.worksheets[0]  # a new workbook has one sheet
     data.title = template.sheet
     data.append(list(template.columns))
     data.append(list(template.example))
     for cell in data[1]:
         cell.font = openpyxl.styles.Font(bold=True)
-    for column, name in zip(data.columns, template.columns, strict=True):
-        width = max(len(name), *(len(str(c.value or "")) for c in column))
-        data.column_dimensions[column[0].column_letter].width = min(width + 2, 60)
+    for index, (name, example) in enumerate(zip(template.columns, template.example, strict=True)):
+        letter = openpyxl.utils.get_column_letter(index + 1)
+        data.column_dimensions[letter].width = min(max(len(name), len(example)) + 2, 60)
     notes = book.create_sheet("Notes")
     notes.append(["Colonne", "Ce qu'elle contient"])
     for cell in notes[1]:

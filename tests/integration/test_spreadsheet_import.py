@@ -334,3 +334,26 @@ def test_amounts_in_json_keep_their_one_form(run, populated, tmp_path: Path) -> 
     )
     run.ok("evidence", "import", manifest, as_="marie.dupont")
     assert Decimal(_filed(run)[name]["amount"]) == Decimal("0.50")
+
+
+def test_missing_files_and_unknown_conventions_are_listed_too(run, populated, tmp_path, unchanged):
+    """The second check (files, conventions, kinds) lists every bad row as the first does."""
+    (name,) = _pieces(tmp_path, 1)
+    rows = [
+        HEADER,
+        [name, CONV, "facture", "", "", "", ""],
+        ["absent.pdf", CONV, "facture", "", "", "", ""],
+        [name, "PLIE-NULLE-PART", "facture", "", "", "", ""],
+        ["absent-aussi.pdf", CONV, "facture", "", "", "", ""],
+    ]
+    manifest = _csv(tmp_path / "pieces.csv", rows, delimiter=";", encoding="utf-8")
+    with unchanged():
+        result = run.fails(11, "evidence", "import", manifest, "--json", as_="marie.dupont")
+    errors = json.loads(result.stdout)["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (3, "path"),
+        (4, "convention"),
+        (5, "path"),
+    ]
+    assert "absent.pdf" in errors[0]["message"] and errors[1]["value"] == "PLIE-NULLE-PART"
+    assert "line 3" in result.stderr and "line 5" in result.stderr

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ from plie_audit.context import Action, LockScope
 from plie_audit.db.models import Convention, Evidence
 from plie_audit.db.session import Database
 from plie_audit.domain import PRODUCED_KINDS, EvidenceKind, EvidenceStatus, Poste, check_text
-from plie_audit.errors import InputError, PlieAuditError
+from plie_audit.errors import InputError, PlieAuditError, RowsRefused
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import FilingRecord, evidence_id
 from plie_audit.journal.log import Event
@@ -170,20 +171,40 @@ def validate(db: Database, requests: Sequence[PieceRequest], source: str | None 
                 )
             )
         }
+    rows: list[dict[str, object]] = []  # the same problems, as rows of the manifest
     for request in requests:
+        column, value = "path", str(request.path)
         try:
             check_regular_file(request.path)
+            check_name(request.name)
+            column, value = "convention", request.convention or ""
             if request.convention is not None and request.convention not in known:
                 raise InputError(conventions.unknown(request.convention))
-            check_name(request.name)
+            column, value = "kind", request.kind.value
             if replaced.get(request.supersedes or "") != request.kind.value:
                 check_filed_by_hand(request.kind)
         except InputError as exc:
             problems.append(_prefix(request) + str(exc))
+            line = _MANIFEST_LINE.search(request.where)
+            if line is not None:
+                rows.append(
+                    {
+                        "line": int(line.group(1)),
+                        "column": column,
+                        "value": value,
+                        "message": str(exc),
+                    }
+                )
     if problems:
-        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        # every problem named (cli-contract, Files: every bad row reported), not the first
         origin = f"{source}: nothing filed: " if source else ""
-        raise InputError(origin + problems[0] + more)
+        message = origin + "; ".join(problems)
+        if rows and len(rows) == len(problems):
+            raise RowsRefused(message, rows)
+        raise InputError(message)
+
+
+_MANIFEST_LINE = re.compile(r" line ([0-9]+)$")  # PieceRequest.where of a manifest's row
 
 
 class Inspector:

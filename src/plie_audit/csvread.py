@@ -13,19 +13,12 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
-from plie_audit import spreadsheet, textin
+from plie_audit import spreadsheet
 from plie_audit.errors import InputError, RowsRefused
 from plie_audit.money import format_amount, parse_spreadsheet_amount
 from plie_audit.spreadsheet import Reading
 
 T = TypeVar("T")
-
-
-MAX_CSV_BYTES = spreadsheet.MAX_TABLE_BYTES
-
-
-def read_text(path: Path) -> str:
-    return textin.read_text(path, "CSV", MAX_CSV_BYTES)
 
 
 def inside(base: Path, text: str, what: str) -> Path:

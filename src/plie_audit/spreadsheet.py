@@ -89,11 +89,12 @@ def decode(raw: bytes, name: str, encoding: str | None) -> str:
         return _windows_1252(raw, name)
     if encoding is None and not raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            raw.decode("utf-8-sig")
+            text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:
             text = _windows_1252(raw, name)
             notes.info(f"{name}: read as Windows-1252 (not UTF-8); give --encoding to force one")
             return text
+        return textin.refuse_nul(text, name, "CSV")
     return textin.decode_utf8(raw, name, "CSV")
 
 
@@ -106,10 +107,7 @@ def _windows_1252(raw: bytes, name: str) -> str:
             f"{name} line {line}: neither UTF-8 nor Windows-1252 (byte 0x{raw[exc.start]:02x}); "
             "save the CSV as UTF-8"
         ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise InputError(f"{name} line {line}: NUL character (save the CSV as UTF-8)")
-    return text
+    return textin.refuse_nul(text, name, "CSV")
 
 
 def sniff(first_line: str, given: str | None) -> str:

@@ -65,6 +65,11 @@ def decode_utf8(raw: bytes, name: str, kind: str) -> str:
             f"{name} line {line}: not UTF-8 (byte 0x{raw[exc.start]:02x}; latin-1 or "
             f"Windows-1252?) (save the {kind} as UTF-8)"
         ) from None
+    return refuse_nul(text, name, kind)
+
+
+def refuse_nul(text: str, name: str, kind: str) -> str:
+    """``text``, unless it holds a NUL (UTF-16 read as bytes, or no text at all)."""
     if "\x00" in text:
         line = text[: text.index("\x00")].count("\n") + 1
         raise InputError(

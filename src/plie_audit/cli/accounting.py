@@ -28,8 +28,8 @@ from plie_audit.cli.options import (
     say,
     table,
     template_options,
+    template_written,
     write_output,
-    write_template,
 )
 from plie_audit.findings import Finding
 from plie_audit.money import format_euros_fr
@@ -84,15 +84,12 @@ def expense_import(
       plie-audit --as marie.dupont expense import depenses-2007.csv \\
         --convention PLIE-LYON-2007-01
     """
-    if template:
-        write_template("expense", template_output, csv_file, as_json)
+    if template_written("expense", template, template_output, csv_file, as_json):
         return
     if csv_file is None or convention is None:
         raise click.UsageError(
             "give the FILE to import and --convention REF (or --template -o FILE)"
         )
-    if template_output is not None:
-        raise click.UsageError("-o is for --template")
     report = state.archive().expense.import_(
         actor(state, passphrase_file),
         convention,

@@ -27,8 +27,8 @@ from plie_audit.cli.options import (
     say,
     table,
     template_options,
+    template_written,
     visible,
-    write_template,
 )
 from plie_audit.domain import EvidenceKind, Poste
 from plie_audit.money import format_euros_fr
@@ -154,13 +154,10 @@ def import_(
       plie-audit --as marie.dupont evidence import justificatifs/pieces.xlsx
       plie-audit --as marie.dupont evidence import manifest.csv --encoding windows-1252
     """
-    if template:
-        write_template("evidence", template_output, manifest, as_json)
+    if template_written("evidence", template, template_output, manifest, as_json):
         return
     if manifest is None:
         raise click.UsageError("give the MANIFEST to import (or --template -o FILE)")
-    if template_output is not None:
-        raise click.UsageError("-o is for --template")
     archive = state.archive()
     who = actor(state, passphrase_file)
     with progress_shown("filing") as progress:

@@ -158,9 +158,16 @@ def template_options(function: F) -> F:
     )(function)
 
 
-def write_template(kind: str, output: Path | None, given: Path | None, as_json: bool) -> None:
-    """``--template``: refuse an import file given with it, write the template to ``output``
-    (a new file)."""
+def template_written(
+    kind: str, template: bool, output: Path | None, given: Path | None, as_json: bool
+) -> bool:
+    """``--template -o FILE``: write the template for ``kind`` to a new ``output`` and say
+    so (True); without ``--template``, nothing (False), and ``-o`` is refused. An import file
+    given with ``--template`` is refused."""
+    if not template:
+        if output is not None:
+            raise click.UsageError("-o is for --template")
+        return False
     if given is not None:
         raise click.UsageError("--template writes a spreadsheet: give -o FILE, no file to import")
     if output is None:
@@ -172,6 +179,7 @@ def write_template(kind: str, output: Path | None, given: Path | None, as_json: 
         echo_json({"template": kind, "output": str(output)})
     else:
         note(f"wrote {output}: fill it in, then import it")
+    return True
 
 
 def json_option(function: F) -> F:

@@ -42,7 +42,6 @@ import markupsafe
 import weasyprint  # type: ignore[import-untyped]
 
 from plie_audit import clock
-from plie_audit.clock import MONTHS_FR
 from plie_audit.errors import InputError, NotFoundError
 from plie_audit.money import euros_in_words, format_euros_fr
 from plie_audit.reports import charts, timeline, words
@@ -105,8 +104,8 @@ def date_fr(value: date | None) -> str:
         return EMPTY
     if isinstance(value, datetime):
         moment = _paris(value)
-        return f"{_day_fr(moment.date())} à {moment:%H} h {moment:%M} (heure de Paris)"
-    return _day_fr(value)
+        return f"{words.day(moment.date())} à {moment:%H} h {moment:%M} (heure de Paris)"
+    return words.day(value)
 
 
 def jour_fr(value: date | None) -> str:
@@ -114,19 +113,14 @@ def jour_fr(value: date | None) -> str:
     if value is None:
         return EMPTY
     if isinstance(value, datetime):
-        return _day_fr(_paris(value).date())
-    return _day_fr(value)
+        return words.day(_paris(value).date())
+    return words.day(value)
 
 
 def _paris(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"instant {value.isoformat()} is not timezone-aware")
     return value.astimezone(clock.PARIS)
-
-
-def _day_fr(day: date) -> str:
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{number} {MONTHS_FR[day.month - 1]} {day.year}"
 
 
 def sha(digest: str | None) -> str:

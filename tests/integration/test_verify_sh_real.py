@@ -178,3 +178,34 @@ def test_real_zip_extracted_and_removed(packs: dict[str, Any], tmp_path: Path) -
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert list(scratch.iterdir()) == []
+
+
+def test_a_folder_left_at_its_working_name_is_passed_by(packs: dict[str, Any], tmp_path):
+    """verify.sh's working folder is named after its PID: a folder already there (left by a
+    killed run, or put there by someone else) is neither used nor a reason to give up; the
+    script takes the next name. ``exec`` keeps the PID, so the folder is made for it."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    script = packs["second"] / "verify.sh"
+    done = subprocess.run(
+        [
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+            f"TMPDIR={scratch}",
+            "sh",
+            "-c",
+            'for name in verify-sh.$$ verify-sh.$$.0; do mkdir "$TMPDIR/$name" '
+            '&& echo stale > "$TMPDIR/$name/x"; done && exec sh "$0" "$@"',
+            str(script),
+            *packs["trust"],
+            str(packs["zip"]),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    left = sorted(scratch.iterdir())  # the stale folders, untouched; the script's own is gone
+    assert len(left) == 2 and all((f / "x").read_text() == "stale\n" for f in left)

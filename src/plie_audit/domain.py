@@ -105,6 +105,30 @@ class EvidenceStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
+class PaymentKind(StrEnum):
+    """What a payment is (article 4: avance, acomptes, solde; ``accounting/payments.py``)."""
+
+    AVANCE = "avance"
+    ACOMPTE = "acompte"
+    SOLDE = "solde"
+    # Money returned by the ANPE to the PLIE (article 10: "le reversement partiel ou total des
+    # sommes versées"): it lowers what was paid, in every balance below.
+    REVERSEMENT = "reversement"
+
+
+class HoldKind(StrEnum):
+    """What a hold (*gel*) is for (``retention/holds.py`` says what each kind does)."""
+
+    CONTROLE = "controle"
+    PROCEDURE_JUDICIAIRE = "procedure-judiciaire"
+    DEMANDE_COMMISSION = "demande-commission"
+
+    @property
+    def interrupts(self) -> bool:
+        """Whether its release starts the retention period again (``retention/holds.py``)."""
+        return self in (HoldKind.PROCEDURE_JUDICIAIRE, HoldKind.DEMANDE_COMMISSION)
+
+
 E = TypeVar("E", bound=StrEnum)
 
 

@@ -22,7 +22,8 @@ import sys
 import threading
 from types import ModuleType
 
-_LOCK = threading.Lock()
+# Re-entrant: find_spec imports a parent package, whose own lazy bindings come back here.
+_LOCK = threading.RLock()
 
 
 def module(name: str) -> ModuleType:

@@ -25,9 +25,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, PaymentKind, Poste, Programme, Role
 from plie_audit.errors import InputError
 from plie_audit.findings import FindingKind
 

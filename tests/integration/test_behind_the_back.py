@@ -26,10 +26,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.db.models import Base
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, PaymentKind, Poste, Programme, Role
 from plie_audit.errors import JournalError
 from plie_audit.retention.policies import Trigger
 from support.visa import visa, visa_args

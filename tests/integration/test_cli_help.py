@@ -25,7 +25,7 @@ def _command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tup
     return paths
 
 
-COMMANDS = _command_paths(cli)
+COMMANDS = _command_paths(cli.load_all())
 
 
 def test_the_issue_2_commands_exist() -> None:

@@ -34,7 +34,7 @@ def _leaves(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, c
     return found
 
 
-LEAVES = _leaves(plie_cli)
+LEAVES = _leaves(plie_cli.load_all())
 
 
 @pytest.mark.parametrize("name", [name for name, _ in LEAVES])

@@ -19,11 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Date, Integer, LargeBinary, Table, delete, insert, select, update
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
 from plie_audit.db.models import Base
 from plie_audit.db.types import Money, UTCDateTime
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, PaymentKind, Poste, Programme, Role
 from plie_audit.journal.replay import GOVERNING_TABLES
 from plie_audit.retention.policies import Trigger
 

@@ -38,10 +38,9 @@ from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from plie_audit import canonical
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor
 from plie_audit.cli.main import cli as plie_cli
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, PaymentKind, Poste, Programme, Role
 from plie_audit.evidence.record import evidence_id
 from plie_audit.signing import identities
 from plie_audit.signing.identities import Signer

@@ -28,10 +28,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, HoldKind, Poste, Programme, Role
 from plie_audit.errors import PlieAuditError
 from plie_audit.retention.engine import RetentionRules
-from plie_audit.retention.holds import HoldKind
 from plie_audit.retention.policies import Trigger
 
 PASS = b"archive-passphrase-2007"

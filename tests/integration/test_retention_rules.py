@@ -17,10 +17,9 @@ import pytest
 
 from plie_audit import clock
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import EvidenceKind, Poste, Programme, Role
+from plie_audit.domain import EvidenceKind, HoldKind, Poste, Programme, Role
 from plie_audit.errors import InputError, RetentionError
 from plie_audit.retention import events
-from plie_audit.retention.holds import HoldKind
 from plie_audit.retention.policies import Trigger
 
 ANNE = Actor("anne.archiviste", b"identity-passphrase-2007")

@@ -21,9 +21,8 @@ import pytest
 from freezegun import freeze_time
 
 from plie_audit import clock
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import Programme, Role
+from plie_audit.domain import PaymentKind, Programme, Role
 from plie_audit.errors import InputError
 from plie_audit.retention.policies import Trigger
 

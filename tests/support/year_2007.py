@@ -12,9 +12,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.archive import Actor, Archive
-from plie_audit.domain import Poste, Programme, Role
+from plie_audit.domain import PaymentKind, Poste, Programme, Role
 from plie_audit.samples.generate import generate
 
 CONV = "PLIE-LYON-2007-01"

@@ -16,9 +16,8 @@ from sqlalchemy.orm import Session
 from plie_audit import clock
 from plie_audit.accounting import indicators, statements
 from plie_audit.accounting.expenses import LineInfo
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.db.models import Bilan, Convention, Payment, Statement
-from plie_audit.domain import EvidenceKind, Poste
+from plie_audit.domain import EvidenceKind, PaymentKind, Poste
 from plie_audit.errors import ConflictError, InputError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event

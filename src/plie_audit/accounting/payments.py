@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
@@ -45,6 +44,7 @@ from plie_audit.accounting import budget
 from plie_audit.conventions import require as require_convention
 from plie_audit.db.models import Bilan, Evidence, Payment, Statement
 from plie_audit.db.session import Database
+from plie_audit.domain import PaymentKind
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
@@ -58,15 +58,6 @@ SOLDE_DELAY = Duration(months=6)
 # Article 10: "l'une des deux parties peut décider de mettre fin à la convention … moyennant
 # un préavis de trois mois, notifié par lettre recommandée avec accusé de réception".
 RESILIATION_NOTICE = Duration(months=3)
-
-
-class PaymentKind(StrEnum):
-    AVANCE = "avance"
-    ACOMPTE = "acompte"
-    SOLDE = "solde"
-    # Money returned by the ANPE to the PLIE (article 10: "le reversement partiel ou total des
-    # sommes versées"): it lowers what was paid, in every balance below.
-    REVERSEMENT = "reversement"
 
 
 @dataclass(frozen=True)

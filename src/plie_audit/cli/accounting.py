@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.cli.options import (
     AMOUNT,
     PAST_DATE,
@@ -31,6 +30,7 @@ from plie_audit.cli.options import (
     template_written,
     write_output,
 )
+from plie_audit.domain import PaymentKind
 from plie_audit.findings import Finding
 from plie_audit.money import format_euros_fr
 

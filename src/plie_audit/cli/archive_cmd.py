@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from plie_audit.archive import Archive
+from plie_audit import lazy
 from plie_audit.cli.evidence import KIND_CHOICE
 from plie_audit.cli.options import (
     F,
@@ -24,7 +25,13 @@ from plie_audit.cli.options import (
     read_input_file,
     say,
 )
-from plie_audit.signing import ca
+
+if TYPE_CHECKING:
+    from plie_audit import archive as archive_api
+    from plie_audit.signing import ca
+else:  # imported when a command runs, not for --help (lazy.py)
+    archive_api = lazy.module("plie_audit.archive")
+    ca = lazy.module("plie_audit.signing.ca")
 
 
 def storage_options(function: F) -> F:
@@ -115,7 +122,7 @@ def init(
     """
     anchors = ca.certs_from_pem(read_input_file(tsa_ca)) if tsa_ca else []
     passphrase = archive_passphrase(confirm=True)
-    archive = Archive.init(
+    archive = archive_api.Archive.init(
         state.archive_dir,
         passphrase=passphrase,
         database_url=database_url,
@@ -277,7 +284,7 @@ def import_cmd(
     """
     progress = Progress("importing")
     try:
-        archive, result = Archive.import_(
+        archive, result = archive_api.Archive.import_(
             state.archive_dir,
             source,
             database_url=database_url,

@@ -11,14 +11,21 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from click.shell_completion import CompletionItem
 
-from plie_audit.archive import Archive
+from plie_audit import lazy
 from plie_audit.cli.options import ENV_ARCHIVE
 
-Lister = Callable[[Archive], list[tuple[str, str]]]
+if TYPE_CHECKING:
+    from plie_audit import archive as archive_api
+    from plie_audit.archive import Archive
+else:  # opened only when a value is completed (lazy.py)
+    archive_api = lazy.module("plie_audit.archive")
+
+Lister = Callable[["Archive"], list[tuple[str, str]]]
 
 
 def _archive_dir(ctx: click.Context) -> Path:
@@ -36,7 +43,7 @@ def _completer(
         if not (folder / "archive.toml").is_file():
             return []
         try:
-            archive = Archive.open(folder)
+            archive = archive_api.Archive.open(folder)
             try:
                 found = lister(archive)
             finally:
@@ -92,17 +99,23 @@ BY_GROUP: dict[tuple[str, str], Lister] = {
 }
 
 
-def attach(group: click.Group, path: tuple[str, ...] = ()) -> None:
-    """Give every parameter of the command tree that names an archive's object its
-    completion (root options included)."""
-    for param in group.params:
-        _attach_one(param, path)
-    for name, command in group.commands.items():
-        if isinstance(command, click.Group):
-            attach(command, (*path, name))
-            continue
+def attach_root(root: click.Group) -> None:
+    """The root's own options (``--as``) complete identities."""
+    for param in root.params:
+        _attach_one(param, ())
+
+
+def attach_command(command: click.Command, path: tuple[str, ...]) -> None:
+    """Give every parameter of ``command`` (a group: of its whole tree) that names an
+    archive's object its completion; ``path`` is the command's name under the root."""
+    if isinstance(command, click.Group):
         for param in command.params:
-            _attach_one(param, (*path, name))
+            _attach_one(param, path)
+        for name, sub in command.commands.items():
+            attach_command(sub, (*path, name))
+        return
+    for param in command.params:
+        _attach_one(param, path)
 
 
 def _attach_one(param: click.Parameter, path: tuple[str, ...]) -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from plie_audit import lazy
 from plie_audit.cli.options import (
     DATE,
     PAST_DATE,
@@ -23,11 +25,15 @@ from plie_audit.cli.options import (
     visible,
 )
 from plie_audit.cli.retention import event_said
-from plie_audit.conventions import longer_than_a_year
 from plie_audit.domain import POSTE_LABELS, Poste, Programme, parse_choice
 from plie_audit.errors import InputError
 from plie_audit.money import format_euros_fr, parse_amount
 from plie_audit.retention.policies import Trigger
+
+if TYPE_CHECKING:
+    from plie_audit import conventions
+else:  # the library's conventions module (the ORM) only when a command runs (lazy.py)
+    conventions = lazy.module("plie_audit.conventions")
 
 
 def parse_budget(values: tuple[str, ...]) -> dict[Poste, Decimal]:
@@ -125,7 +131,7 @@ def add(
         signed_on=signed_on,
         lieu=lieu,
     )
-    longer = longer_than_a_year(start, end)
+    longer = conventions.longer_than_a_year(start, end)
     if longer:
         note(longer)
     if as_json:

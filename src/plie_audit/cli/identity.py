@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
+from plie_audit import lazy
 from plie_audit.cli.options import (
     State,
     archive_passphrase,
@@ -21,7 +23,11 @@ from plie_audit.cli.options import (
     table,
 )
 from plie_audit.domain import Role
-from plie_audit.signing import ca
+
+if TYPE_CHECKING:
+    from plie_audit.signing import ca
+else:  # cryptography's x509, only for --ca-file (lazy.py)
+    ca = lazy.module("plie_audit.signing.ca")
 
 ROLE_CHOICE = click.Choice([role.value for role in Role])
 

@@ -9,28 +9,62 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
-from plie_audit import __version__
-from plie_audit.cli import (
-    accounting,
-    archive_cmd,
-    complete,
-    control,
-    convention,
-    evidence,
-    identity,
-    journal,
-    publicity,
-    retention,
-)
+from plie_audit import __version__, lazy
+from plie_audit.cli import complete
 from plie_audit.cli.options import ENV_ARCHIVE, ENV_IDENTITY, State, echo_json, visible
 from plie_audit.errors import PlieAuditError
+
+if TYPE_CHECKING:
+    from plie_audit.cli import (
+        accounting,
+        archive_cmd,
+        control,
+        convention,
+        evidence,
+        identity,
+        journal,
+        publicity,
+        retention,
+    )
+else:  # a command's module is imported when it runs or a help lists it (issue 20, lazy.py)
+    accounting = lazy.module("plie_audit.cli.accounting")
+    archive_cmd = lazy.module("plie_audit.cli.archive_cmd")
+    control = lazy.module("plie_audit.cli.control")
+    convention = lazy.module("plie_audit.cli.convention")
+    evidence = lazy.module("plie_audit.cli.evidence")
+    identity = lazy.module("plie_audit.cli.identity")
+    journal = lazy.module("plie_audit.cli.journal")
+    publicity = lazy.module("plie_audit.cli.publicity")
+    retention = lazy.module("plie_audit.cli.retention")
+
+# The commands under the root, by name: ``plie-audit evidence list`` imports cli/evidence.py
+# and what it needs, not the modules of the other sixteen (start-up, issue 20).
+COMMANDS: dict[str, Callable[[], click.Command]] = {
+    "accounting": lambda: accounting.accounting,
+    "archive": lambda: archive_cmd.archive_group,
+    "bilan": lambda: accounting.bilan,
+    "control": lambda: control.control,
+    "convention": lambda: convention.convention,
+    "evidence": lambda: evidence.evidence,
+    "expense": lambda: accounting.expense,
+    "identity": lambda: identity.identity,
+    "indicator": lambda: accounting.indicator,
+    "init": lambda: archive_cmd.init,
+    "journal": lambda: journal.journal,
+    "pack": lambda: control.pack_group,
+    "payment": lambda: accounting.payment,
+    "publicity": lambda: publicity.publicity,
+    "retention": lambda: retention.retention,
+    "statement": lambda: accounting.statement,
+    "verify": lambda: archive_cmd.verify,
+}
 
 
 class _NoteHandler(logging.Handler):
@@ -83,7 +117,24 @@ def _fail(
 
 
 class RootGroup(click.Group):
-    """Runs commands non-standalone so that every error is reported the same way."""
+    """Runs commands non-standalone so that every error is reported the same way; loads each
+    command (:data:`COMMANDS`) when it is first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            command = COMMANDS[cmd_name]()
+            _prepare(command, (cmd_name,))
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
+    def load_all(self) -> RootGroup:
+        """Every command loaded (for what walks the whole tree: tests, the reference)."""
+        for name in COMMANDS:
+            self.get_command(None, name)
+        return self
 
     def main(
         self,
@@ -180,36 +231,21 @@ def _leaves(group: click.Group) -> list[click.Command]:
     return found
 
 
-for command in (
-    archive_cmd.init,
-    archive_cmd.verify,
-    archive_cmd.archive_group,
-    identity.identity,
-    convention.convention,
-    evidence.evidence,
-    journal.journal,
-    retention.retention,
-    control.control,
-    control.pack_group,
-    publicity.publicity,
-    accounting.expense,
-    accounting.statement,
-    accounting.accounting,
-    accounting.payment,
-    accounting.bilan,
-    accounting.indicator,
-):
-    cli.add_command(command)
-
-for leaf in _leaves(cli):
-    leaf.params.append(
-        click.Option(
-            ["--as", "as_after_verb"],
-            metavar="IDENTITY",
-            expose_value=False,
-            callback=_as_after_verb,
-            help="Who acts; the same as the global --as, accepted here too.",
+def _prepare(command: click.Command, path: tuple[str, ...]) -> None:
+    """What every command gets when it is loaded: ``--as`` after the verb on each leaf, and
+    the completion of the archive's own names."""
+    leaves = _leaves(command) if isinstance(command, click.Group) else [command]
+    for leaf in leaves:
+        leaf.params.append(
+            click.Option(
+                ["--as", "as_after_verb"],
+                metavar="IDENTITY",
+                expose_value=False,
+                callback=_as_after_verb,
+                help="Who acts; the same as the global --as, accepted here too.",
+            )
         )
-    )
+    complete.attach_command(command, path)
 
-complete.attach(cli)
+
+complete.attach_root(cli)

@@ -13,16 +13,21 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from plie_audit import spreadsheet_templates, textin
-from plie_audit.archive import Actor, Archive
+from plie_audit import lazy, spreadsheet_templates, textin
 from plie_audit.domain import BIDI_CONTROLS, check_date, parse_date
 from plie_audit.errors import InputError
 from plie_audit.money import parse_amount
 from plie_audit.spreadsheet import Reading
+
+if TYPE_CHECKING:
+    from plie_audit import archive as archive_api
+    from plie_audit.archive import Actor, Archive
+else:  # the library is imported when a command runs, not for --help (issue 20, lazy.py)
+    archive_api = lazy.module("plie_audit.archive")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,7 +48,7 @@ class State:
 
     def archive(self) -> Archive:
         if self._archive is None:
-            self._archive = Archive.open(self.archive_dir)
+            self._archive = archive_api.Archive.open(self.archive_dir)
         return self._archive
 
     def close(self) -> None:
@@ -286,7 +291,7 @@ def actor(state: State, passphrase_file: Path | None) -> Actor:
         raise click.UsageError(
             f"this command acts on the archive: give --as IDENTITY (or set ${ENV_IDENTITY})"
         )
-    return Actor(state.identity, identity_passphrase(passphrase_file))
+    return archive_api.Actor(state.identity, identity_passphrase(passphrase_file))
 
 
 def write_output(path: Path, data: bytes) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -26,10 +26,11 @@ from plie_audit.cli.options import (
     table,
 )
 from plie_audit.clock import isoformat
-from plie_audit.domain import Programme
-from plie_audit.retention.events import EventRecord
-from plie_audit.retention.holds import HoldKind
+from plie_audit.domain import HoldKind, Programme
 from plie_audit.retention.policies import Trigger
+
+if TYPE_CHECKING:
+    from plie_audit.retention.events import EventRecord
 
 TRIGGER_CHOICE = click.Choice([t.value for t in Trigger])
 PROGRAMME_CHOICE = click.Choice([p.value for p in Programme])

@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,20 +29,10 @@ from plie_audit import canonical, clock
 from plie_audit.conventions import require as require_convention
 from plie_audit.db.models import ControlRequest, Hold
 from plie_audit.db.session import Database
+from plie_audit.domain import HoldKind
 from plie_audit.errors import ConflictError, NotFoundError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
-
-
-class HoldKind(StrEnum):
-    CONTROLE = "controle"
-    PROCEDURE_JUDICIAIRE = "procedure-judiciaire"
-    DEMANDE_COMMISSION = "demande-commission"
-
-    @property
-    def interrupts(self) -> bool:
-        """Whether its release starts the retention period again (module docstring)."""
-        return self in (HoldKind.PROCEDURE_JUDICIAIRE, HoldKind.DEMANDE_COMMISSION)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,10 @@ pipeline (``context.py``) and calls the domain packages below it; it never impor
 
 from __future__ import annotations
 
-from plie_audit.context import Context
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the package is light: `lazy.module` of a service imports it first
+    from plie_audit.context import Context
 
 
 class Service:

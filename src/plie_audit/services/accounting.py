@@ -15,9 +15,8 @@ from pathlib import Path
 
 from plie_audit import conventions
 from plie_audit.accounting import check, expenses, indicators, payments
-from plie_audit.accounting.payments import PaymentKind
 from plie_audit.context import Action, Actor
-from plie_audit.domain import Role, check_date
+from plie_audit.domain import PaymentKind, Role, check_date
 from plie_audit.findings import Finding
 from plie_audit.journal.replay import replay
 from plie_audit.services import Service

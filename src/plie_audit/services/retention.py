@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
 from plie_audit.db.models import Evidence
-from plie_audit.domain import EvidenceKind, Programme, Role, check_date, clean_text
+from plie_audit.domain import EvidenceKind, HoldKind, Programme, Role, check_date, clean_text
 from plie_audit.errors import InputError, JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
@@ -106,7 +106,7 @@ class HoldService(Service):
         actor: Actor,
         convention: str,
         reason: str,
-        kind: holds.HoldKind = holds.HoldKind.CONTROLE,
+        kind: HoldKind = HoldKind.CONTROLE,
     ) -> holds.HoldInfo:
         """Hold every piece of a convention: none can be disposed of until released. A hold
         of kind ``procedure-judiciaire`` or ``demande-commission`` also interrupts the

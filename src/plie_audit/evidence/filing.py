@@ -23,12 +23,14 @@ was recorded in the same commit gets its check then).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -237,6 +239,13 @@ def prepare(
 ) -> Prepared:
     """Read, hash and store the piece's bytes, sign them and its filing record, inspect it
     (nothing recorded yet)."""
+    stored = _store_and_sign(store, signer, request)
+    return dataclasses.replace(stored, inspection=inspect(request, stored.put.sha256))
+
+
+def _store_and_sign(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepared:
+    """:func:`prepare` but the inspection: what bulk filing runs on every core (the store and
+    the signature release the GIL while they read, write and sign)."""
     try:
         put = store.put_file(request.path)
     except PlieAuditError as exc:
@@ -264,7 +273,7 @@ def prepare(
         content_sig=sign(signer, bytes.fromhex(put.sha256), filed_at),
         filed_at=filed_at,
         filed_by=signer.name,
-        inspection=inspect(request, put.sha256),
+        inspection=None,
     )
 
 
@@ -397,35 +406,42 @@ def file_pieces(
     checked: list[PublicationResult] = []
     ids: list[str] = []
     done = 0
-    for number, batch in enumerate(batches, start=1):
-        prepared = []
-        for request in batch:
-            prepared.append(prepare(store, action.signer, request, inspect))
-            done += 1
-            if progress is not None:
-                progress(done, len(requests))
-        store.flush()  # the bytes are durable before any record points at them
+    signer = action.signer
+    # Pieces are stored and signed a few at a time (store.parallelism: the cores on a folder,
+    # more on S3); publications are then inspected one by one, in order.
+    with ThreadPoolExecutor(max_workers=store.parallelism) as pool:
+        for number, batch in enumerate(batches, start=1):
+            prepared = []
+            for stored in pool.map(lambda request: _store_and_sign(store, signer, request), batch):
+                inspection = inspect(stored.request, stored.put.sha256)
+                if inspection is not None:
+                    stored = dataclasses.replace(stored, inspection=inspection)
+                prepared.append(stored)
+                done += 1
+                if progress is not None:
+                    progress(done, len(requests))
+            store.flush()  # the bytes are durable before any record points at them
 
-        fresh = {
-            item.put.sha256: LockState(retain_until=None, legal_hold=True)
-            for item in prepared
-            if item.put.created
-        }
-        rows = action.commit(
-            functools.partial(
-                _record,
-                action=action,
-                prepared=prepared,
-                within=within if number == len(batches) else None,
-                skipped=skipped,
-                ids=ids,
-                checked=checked,
-            ),
-            # New objects were put under a legal hold; a piece whose retention date is already
-            # known gets its COMPLIANCE retention now (retention/locks.py).
-            locks=functools.partial(_new_locks, known=fresh),
-        )
-        filed.extend(EvidenceInfo.from_row(row) for row in rows)
+            fresh = {
+                item.put.sha256: LockState(retain_until=None, legal_hold=True)
+                for item in prepared
+                if item.put.created
+            }
+            rows = action.commit(
+                functools.partial(
+                    _record,
+                    action=action,
+                    prepared=prepared,
+                    within=within if number == len(batches) else None,
+                    skipped=skipped,
+                    ids=ids,
+                    checked=checked,
+                ),
+                # New objects were put under a legal hold; a piece whose retention date is already
+                # known gets its COMPLIANCE retention now (retention/locks.py).
+                locks=functools.partial(_new_locks, known=fresh),
+            )
+            filed.extend(EvidenceInfo.from_row(row) for row in rows)
     return FilingReport(filed=filed, skipped=skipped, ids=ids, publicity=checked)
 
 

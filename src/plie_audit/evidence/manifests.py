@@ -25,10 +25,11 @@ REQUIRED_VALUES = ("path", "convention", "kind")
 def read_manifest(manifest: Path, reading: Reading | None = None) -> list[PieceRequest]:
     """Parse and check every row of ``manifest``; raise RowsRefused naming every bad row."""
     base = manifest.parent
+    resolved: dict[Path, Path] = {}
     return csvread.parse(
         manifest,
         COLUMNS,
-        lambda values, where: _request(values, base, where),
+        lambda values, where: _request(values, base, where, resolved),
         verb="filed",
         reading=reading,
         amounts=("amount",),
@@ -36,11 +37,13 @@ def read_manifest(manifest: Path, reading: Reading | None = None) -> list[PieceR
     )
 
 
-def _request(values: dict[str, str], base: Path, where: str) -> PieceRequest:
+def _request(
+    values: dict[str, str], base: Path, where: str, resolved: dict[Path, Path]
+) -> PieceRequest:
     for name in REQUIRED_VALUES:
         if not values[name].strip():
             raise InputError(f"empty {name}")
-    path = csvread.inside(base, values["path"].strip(), "manifest")
+    path = csvread.inside(base, values["path"].strip(), "manifest", resolved)
     poste = values["poste"].strip()
     amount = values["amount"].strip()
     paid_on = values["paid_on"].strip()

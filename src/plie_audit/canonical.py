@@ -18,8 +18,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+"""Types whose values ``_check`` accepts as they are (exactly these, not subclasses)."""
+
 
 def _check(value: Any) -> None:
+    # Fast path for the exact types plie-audit builds (a journal entry's dict, lists of
+    # strings, scalars): the same decision as the general walk below, without its isinstance
+    # chain on every scalar. Anything else (a subclass, a float...) takes the general walk.
+    kind = type(value)
+    if kind in _SCALARS:
+        return
+    if kind is dict:
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise TypeError(f"canonical keys are ASCII strings, not {key!r}")
+            if type(item) not in _SCALARS:
+                _check(item)
+        return
+    if kind is list or kind is tuple:
+        for item in value:
+            if type(item) not in _SCALARS:
+                _check(item)
+        return
+    _check_any(value)
+
+
+def _check_any(value: Any) -> None:
     if isinstance(value, float):
         raise TypeError("floats are never encoded: use strings for amounts")
     if isinstance(value, dict):

@@ -183,3 +183,59 @@ def test_the_agreement_tests_can_fail() -> None:
 
     value = HOSTILE_VALUES[4]
     assert _outcome(ascii_encoder, value) != _outcome(_reference_encode, value)
+
+
+def _reference_decode(data: bytes) -> object:
+    """``canonical.decode`` before its fast path: the decoder's own ``decode``, then the
+    reference encoding compared with the bytes."""
+    value = canonical._DECODER.decode(data.decode("utf-8"))
+    plain = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    try:
+        again = _reference_encode(value) if not data.isascii() else plain.encode()
+    except TypeError as exc:
+        raise ValueError(f"not in canonical form: {exc}") from exc
+    if again != data:
+        raise ValueError("not in canonical form")
+    return value
+
+
+def _decoded(decoder: Callable[[bytes], object], data: bytes) -> tuple[str, object]:
+    try:
+        return "value", decoder(data)
+    except (TypeError, ValueError) as exc:
+        return type(exc).__name__, str(exc)
+
+
+HOSTILE_BYTES = [
+    b"",
+    b" ",
+    b' {"a":1}',
+    b'{"a":1} ',
+    b'{"a":1}{"b":2}',
+    b'{"a":1}x',
+    b"[1,2,]",
+    b'{"a":1.5}',
+    b'{"a":1e3}',
+    b'{"a":NaN}',
+    b'{"a":"\\ud800"}',
+    b'{"b":1,"a":2}',
+    b'{"a":"\xff"}',
+    '{"clé":1}'.encode(),
+    '{"a":"é","b":[null,true,false,-12345678901234567890123]}'.encode(),
+    b'"just a string"',
+    b"123",
+    b"null",
+    b'{"a":{"b":{"c":[[],{}]}}}',
+]
+
+
+@pytest.mark.parametrize("data", HOSTILE_BYTES)
+def test_fast_decode_decides_as_the_reference(data: bytes) -> None:
+    assert _decoded(canonical.decode, data) == _decoded(_reference_decode, data)
+
+
+@given(_json_values)
+def test_fast_decode_agrees_on_generated_bytes(value: object) -> None:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    for data in (text.encode("utf-8", "surrogatepass"), f" {text}".encode(), text.encode()[:-1]):
+        assert _decoded(canonical.decode, data) == _decoded(_reference_decode, data)

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
@@ -129,18 +130,22 @@ def _stream(session: Session, statement: Any) -> Iterator[Any]:
 
 
 def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
+    at = isoformat(row.at) if row.at is not None else None
+    return _problems(row.seq, at, row.event, row.actor, row.entry)
+
+
+def _problems(
+    seq: int, at: str | None, event: str | None, actor: str | None, data: bytes
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The entry ``data`` decoded, and the names of the fields its row says otherwise (``at``
+    is the row's instant as :func:`isoformat` writes it)."""
     try:
-        entry = canonical.decode(row.entry)
+        entry = canonical.decode(data)
     except ValueError as exc:
         return None, [f"unreadable entry ({exc})"]
     if not isinstance(entry, dict):
         return None, ["unreadable entry (not an object)"]
-    expected = {
-        "seq": row.seq,
-        "event": row.event,
-        "actor": row.actor,
-        "at": isoformat(row.at) if row.at is not None else None,
-    }
+    expected = {"seq": seq, "event": event, "actor": actor, "at": at}
     problems = [name for name, value in expected.items() if entry.get(name) != value]
     if entry.get("format") not in ENTRY_FORMATS:
         problems.insert(0, "format")
@@ -228,8 +233,7 @@ class _Row:
     signature: bytes | None
 
 
-@dataclass(frozen=True)
-class _Node:
+class _Node(NamedTuple):
     level: int | None
     idx: int | None
     hash: bytes | None
@@ -245,6 +249,12 @@ def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
     ).order_by(JournalNode.pos)
     unreadable = 0
     for row in _stream(session, statement):
+        _pos, level, idx, value = row
+        if type(level) is int and type(idx) is int and type(value) is bytes:
+            # What readback.decode returns for these cells unchanged (an int that is not a
+            # bool, bytes); any other cell takes the general path below.
+            yield _Node(level, idx, value)
+            continue
         decoded: dict[str, Any] = {}
         for name in ("level", "idx", "hash"):
             try:
@@ -385,16 +395,27 @@ def _recompute(
         _raw(JournalEntry.signature),
     ).order_by(JournalEntry.seq)
     for stored_row in _stream(session, entries):
-        row = _readable(audit, stored_row)
-        subject = f"journal#{row.seq}"
-        if row.seq != previous_seq + 1:
+        seq, stored_at, event, actor, data, signature = stored_row
+        at = _stored_instant(stored_at)
+        if not (
+            at is not None
+            and type(event) is str
+            and (actor is None or type(actor) is str)
+            and type(data) is bytes
+            and (signature is None or type(signature) is bytes)
+        ):
+            # Not exactly the cells readback.decode returns as they are: the general path
+            # (a cell that does not decode is a finding).
+            row = _readable(audit, stored_row)
+            event, actor, data, signature = row.event, row.actor, row.entry, row.signature
+            at = isoformat(row.at) if row.at is not None else None
+        subject = f"journal#{seq}"
+        if seq != previous_seq + 1:
             audit.findings.append(
-                Finding(
-                    subject, FindingKind.JOURNAL_GAP, f"seq {previous_seq + 1}", f"seq {row.seq}"
-                )
+                Finding(subject, FindingKind.JOURNAL_GAP, f"seq {previous_seq + 1}", f"seq {seq}")
             )
-        previous_seq = row.seq
-        entry, problems = _entry_problems(row)
+        previous_seq = seq
+        entry, problems = _problems(seq, at, event, actor, data)
         previous_at = _check_time(audit, subject, entry, previous_at, latest)
         if problems:
             audit.findings.append(
@@ -406,9 +427,9 @@ def _recompute(
                 )
             )
         if entry is not None:
-            _collect(audit, entry, row.seq)
-            signers.check(row.seq, entry, bytes(row.entry), row.signature)
-        for level, index, value in extend(size, frontier, merkle.leaf_hash(row.entry)):
+            _collect(audit, entry, seq)
+            signers.check(seq, entry, data, signature)
+        for level, index, value in extend(size, frontier, merkle.leaf_hash(data)):
             stored = next(nodes, None)
             audit.nodes += stored is not None
             if (
@@ -479,7 +500,7 @@ def _check_time(
     CLOCK_SKEW — else the clock of whoever wrote it was set back or ahead. Return the time
     the next entry is compared with."""
     try:
-        at = clock.parse_instant(str(entry["at"])) if entry is not None else None
+        at = _entry_instant(entry["at"]) if entry is not None else None
     except (KeyError, ValueError):
         at = None  # an unreadable entry: journal-entry-mismatch says so
     if at is None:
@@ -503,6 +524,34 @@ def _check_time(
             )
         )
     return at
+
+
+# How SQLAlchemy stores an instant in SQLite, year 1000 or later (so that isoformat writes
+# its year in four digits): ASCII digits only (readback's \d would take any digit).
+_SQLITE_INSTANT = re.compile(
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
+)
+# An entry's instant as isoformat writes it.
+_ENTRY_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _stored_instant(cell: Any) -> str | None:
+    """``isoformat(readback.decode(at, cell))`` for a cell in SQLite's own form that decodes;
+    None for any other (the caller then takes the general path, which reports it)."""
+    if type(cell) is not str or not _SQLITE_INSTANT.fullmatch(cell):
+        return None
+    try:
+        datetime.fromisoformat(cell)  # a real instant (no 30 February)
+    except ValueError:
+        return None
+    return f"{cell[:10]}T{cell[11:19]}Z"
+
+
+def _entry_instant(value: Any) -> datetime:
+    """``clock.parse_instant(str(value))``, without its general parsing for the usual form."""
+    if type(value) is str and _ENTRY_INSTANT.fullmatch(value):
+        return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+    return clock.parse_instant(str(value))
 
 
 def _node_finding(subject: str, level: int, index: int, value: bytes, stored: Any) -> Finding:

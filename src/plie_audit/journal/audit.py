@@ -126,7 +126,7 @@ class KeptNote:
 
 def _stream(session: Session, statement: Any) -> Iterator[Any]:
     """Rows (not ORM objects: a million of them must stream cheaply), a batch at a time."""
-    return iter(session.execute(statement.execution_options(yield_per=STREAM_ROWS)))
+    return iter(session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS)))
 
 
 def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
@@ -250,9 +250,7 @@ def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
     unreadable = 0
     for row in _stream(session, statement):
         _pos, level, idx, value = row
-        if type(level) is int and type(idx) is int and type(value) is bytes:
-            # What readback.decode returns for these cells unchanged (an int that is not a
-            # bool, bytes); any other cell takes the general path below.
+        if _plain_node(level, idx, value):
             yield _Node(level, idx, value)
             continue
         decoded: dict[str, Any] = {}
@@ -396,14 +394,8 @@ def _recompute(
     ).order_by(JournalEntry.seq)
     for stored_row in _stream(session, entries):
         seq, stored_at, event, actor, data, signature = stored_row
-        at = _stored_instant(stored_at)
-        if not (
-            at is not None
-            and type(event) is str
-            and (actor is None or type(actor) is str)
-            and type(data) is bytes
-            and (signature is None or type(signature) is bytes)
-        ):
+        at = _plain_row(stored_at, event, actor, data, signature)
+        if at is None:
             # Not exactly the cells readback.decode returns as they are: the general path
             # (a cell that does not decode is a finding).
             row = _readable(audit, stored_row)
@@ -533,6 +525,27 @@ _SQLITE_INSTANT = re.compile(
 )
 # An entry's instant as isoformat writes it.
 _ENTRY_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _plain_node(level: Any, idx: Any, value: Any) -> bool:
+    """The node's cells are what readback.decode returns unchanged (an int that is not a
+    bool, bytes); any other takes the general path, cell by cell."""
+    return type(level) is int and type(idx) is int and type(value) is bytes
+
+
+def _plain_row(at: Any, event: Any, actor: Any, data: Any, signature: Any) -> str | None:
+    """The row's instant as :func:`isoformat` writes it, when every cell is one that
+    readback.decode returns as it is (the instant: in SQLite's own form, a real one); None
+    when any is not (the caller takes the general path, which reports what does not
+    decode)."""
+    if (
+        type(event) is str
+        and (actor is None or type(actor) is str)
+        and type(data) is bytes
+        and (signature is None or type(signature) is bytes)
+    ):
+        return _stored_instant(at)
+    return None
 
 
 def _stored_instant(cell: Any) -> str | None:

@@ -103,7 +103,8 @@ def _refuse_float(text: str) -> Any:
 
 # One encoder and one decoder, built once (json.dumps/loads with options build new ones).
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-_DECODER = json.JSONDecoder(parse_float=_refuse_float)
+# NaN, Infinity and -Infinity are floats too (json reads them without parse_float).
+_DECODER = json.JSONDecoder(parse_float=_refuse_float, parse_constant=_refuse_float)
 _SCAN_ONCE: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 # The C encoder _ENCODER.encode builds on every call, built once: the same options, and no
 # circular-reference markers (encode() walks the value first; decoded values have no cycles).

@@ -79,7 +79,10 @@ def test_decode_refuses_non_canonical_bytes(data: bytes) -> None:
         canonical.decode(data)
 
 
-@pytest.mark.parametrize("data", [b'{"amount":12.5}', b"[1e3]", b'{"a":-0.0}'])
+@pytest.mark.parametrize(
+    "data",
+    [b'{"amount":12.5}', b"[1e3]", b'{"a":-0.0}', b'{"a":NaN}', b"[Infinity]", b"-Infinity"],
+)
 def test_decode_refuses_floats(data: bytes) -> None:
     with pytest.raises(ValueError, match="float"):
         canonical.decode(data)

@@ -124,9 +124,31 @@ class KeptNote:
     body: note.Checkpoint
 
 
-def _stream(session: Session, statement: Any) -> Iterator[Any]:
-    """Rows (not ORM objects: a million of them must stream cheaply), a batch at a time."""
-    return iter(session.connection().execute(statement.execution_options(yield_per=STREAM_ROWS)))
+def _driver_cursor(connection: Any) -> bool:
+    """Whether :func:`_stream` reads through the driver's cursor (SQLite)."""
+    return bool(connection.dialect.name == "sqlite")
+
+
+def _stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
+    """Rows as tuples of the cells as stored (not ORM objects: a million of them must stream
+    cheaply), a batch at a time. On SQLite the statement (raw columns, no parameters) is read
+    through the driver's cursor of the session's connection, in the same transaction: the
+    driver's tuples are the values SQLAlchemy's rows would hold; elsewhere (a server-side
+    cursor keeps memory flat), through SQLAlchemy."""
+    connection = session.connection()
+    if _driver_cursor(connection):
+        compiled = statement.compile(dialect=connection.dialect)
+        if not compiled.params:
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(compiled.string)
+                while rows := cursor.fetchmany(STREAM_ROWS):
+                    yield from rows
+            finally:
+                cursor.close()
+            return
+    for row in connection.execute(statement.execution_options(yield_per=STREAM_ROWS)):
+        yield tuple(row)
 
 
 def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
@@ -145,6 +167,15 @@ def _problems(
         return None, [f"unreadable entry ({exc})"]
     if not isinstance(entry, dict):
         return None, ["unreadable entry (not an object)"]
+    get = entry.get
+    if (
+        get("seq") == seq
+        and get("event") == event
+        and get("actor") == actor
+        and get("at") == at
+        and get("format") in ENTRY_FORMATS
+    ):
+        return entry, []  # what the comparison below finds then (decoded values: == is not !=)
     expected = {"seq": seq, "event": event, "actor": actor, "at": at}
     problems = [name for name, value in expected.items() if entry.get(name) != value]
     if entry.get("format") not in ENTRY_FORMATS:
@@ -233,14 +264,27 @@ class _Row:
     signature: bytes | None
 
 
+class _Cells(NamedTuple):
+    """A journal row as stored (the columns :func:`_recompute` selects)."""
+
+    seq: Any
+    at: Any
+    event: Any
+    actor: Any
+    entry: Any
+    signature: Any
+
+
 class _Node(NamedTuple):
+    pos: Any
     level: int | None
     idx: int | None
     hash: bytes | None
 
 
-def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
-    """The stored tree nodes in ``pos`` order, decoded; a cell that does not decode is a
+def _nodes(session: Session, audit: JournalAudit) -> Iterator[Any]:
+    """The stored tree nodes in ``pos`` order, decoded (``(pos, level, idx, hash)``: a row
+    of plain cells as read, else a :class:`_Node`); a cell that does not decode is a
     ``row-unreadable`` finding (at most :data:`MAX_NODE_FINDINGS`) and reads as None, so the
     node differs from the one recomputed."""
     table: Any = JournalNode.__table__
@@ -249,27 +293,27 @@ def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
     ).order_by(JournalNode.pos)
     unreadable = 0
     for row in _stream(session, statement):
-        _pos, level, idx, value = row
+        pos, level, idx, value = row
         if _plain_node(level, idx, value):
-            yield _Node(level, idx, value)
+            yield row  # (pos, level, idx, hash): its cells are the decoded ones
             continue
         decoded: dict[str, Any] = {}
-        for name in ("level", "idx", "hash"):
+        for name, cell in (("level", level), ("idx", idx), ("hash", value)):
             try:
-                decoded[name] = readback.decode(table.c[name], getattr(row, name))
+                decoded[name] = readback.decode(table.c[name], cell)
             except readback.CellError as exc:
                 decoded[name] = None
                 unreadable += 1
                 if unreadable <= MAX_NODE_FINDINGS:
                     audit.findings.append(
                         Finding(
-                            f"journal_nodes:{row.pos}",
+                            f"journal_nodes:{pos}",
                             FindingKind.ROW_UNREADABLE,
                             f"a readable {name}",
                             str(exc),
                         )
                     )
-        yield _Node(decoded["level"], decoded["idx"], decoded["hash"])
+        yield _Node(pos, decoded["level"], decoded["idx"], decoded["hash"])
 
 
 def _readable(audit: JournalAudit, row: Any) -> _Row:
@@ -382,6 +426,7 @@ def _recompute(
     last_bad_leaf = -1  # the nodes above a changed leaf differ too: report only the leaf
     previous_seq = 0
     previous_at: datetime | None = None
+    stored_nodes = 0
     latest = clock.now() + CLOCK_SKEW
     nodes = _nodes(session, audit)
     entries = select(
@@ -398,7 +443,7 @@ def _recompute(
         if at is None:
             # Not exactly the cells readback.decode returns as they are: the general path
             # (a cell that does not decode is a finding).
-            row = _readable(audit, stored_row)
+            row = _readable(audit, _Cells(*stored_row))
             event, actor, data, signature = row.event, row.actor, row.entry, row.signature
             at = isoformat(row.at) if row.at is not None else None
         subject = f"journal#{seq}"
@@ -423,21 +468,24 @@ def _recompute(
             signers.check(seq, entry, data, signature)
         for level, index, value in extend(size, frontier, merkle.leaf_hash(data)):
             stored = next(nodes, None)
-            audit.nodes += stored is not None
-            if (
-                stored is not None
-                and (stored.level, stored.idx) == (level, index)
-                and stored.hash is not None
-                and hmac.compare_digest(stored.hash, value)
-            ):
-                continue
+            if stored is not None:
+                stored_nodes += 1
+                _pos, stored_level, stored_idx, stored_hash = stored
+                if (
+                    stored_level == level
+                    and stored_idx == index
+                    and stored_hash is not None
+                    and hmac.compare_digest(stored_hash, value)
+                ):
+                    continue
             if level == 0:
                 last_bad_leaf = index
             elif last_bad_leaf >= index << level:
                 continue
             node_findings += 1
             if node_findings <= MAX_NODE_FINDINGS:
-                audit.findings.append(_node_finding(subject, level, index, value, stored))
+                found = _Node(*stored) if stored is not None else None
+                audit.findings.append(_node_finding(subject, level, index, value, found))
         size += 1
         if progress is not None and (size % PROGRESS_EVERY == 0 or size == total):
             progress(min(size, total), total)
@@ -445,6 +493,7 @@ def _recompute(
             roots[size] = frontier_root(size, frontier)
             next_size = next(wanted, None)
     audit.entries = size
+    audit.nodes = stored_nodes
     extra = sum(1 for _ in nodes)
     if extra:
         audit.findings.append(

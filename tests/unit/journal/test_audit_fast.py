@@ -148,15 +148,18 @@ def _counting(monkeypatch: pytest.MonkeyPatch, name: str) -> list[Any]:
     return returned
 
 
+@pytest.mark.parametrize("driver", [True, False], ids=["driver cursor", "sqlalchemy rows"])
 @pytest.mark.parametrize("damage", sorted(DAMAGES))
 def test_the_fast_path_finds_what_the_general_path_finds(
-    damage: str, sound: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    damage: str, driver: bool, sound: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = _damaged(sound, tmp_path, DAMAGES[damage])
     rows = _counting(monkeypatch, "_plain_row")
+    monkeypatch.setattr(audit, "_driver_cursor", lambda _connection: driver)
     fast = _findings(database)
     assert sum(value is not None for value in rows) >= ENTRIES - 2  # it was taken
     _general(monkeypatch)
+    monkeypatch.setattr(audit, "_driver_cursor", lambda _connection: False)
     general = _findings(database)
     assert fast == general
     assert bool(fast[0]) == (damage not in HARMLESS)

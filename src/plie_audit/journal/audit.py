@@ -151,11 +151,6 @@ def _stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
         yield tuple(row)
 
 
-def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
-    at = isoformat(row.at) if row.at is not None else None
-    return _problems(row.seq, at, row.event, row.actor, row.entry)
-
-
 def _problems(
     seq: int, at: str | None, event: str | None, actor: str | None, data: bytes
 ) -> tuple[dict[str, Any] | None, list[str]]:

@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, select, type_coerce
 from sqlalchemy import inspect as sa_inspect
@@ -123,24 +124,54 @@ class KeptNote:
     body: note.Checkpoint
 
 
-def _stream(session: Session, statement: Any) -> Iterator[Any]:
-    """Rows (not ORM objects: a million of them must stream cheaply), a batch at a time."""
-    return iter(session.execute(statement.execution_options(yield_per=STREAM_ROWS)))
+def _driver_cursor(connection: Any) -> bool:
+    """Whether :func:`_stream` reads through the driver's cursor (SQLite)."""
+    return bool(connection.dialect.name == "sqlite")
 
 
-def _entry_problems(row: _Row) -> tuple[dict[str, Any] | None, list[str]]:
+def _stream(session: Session, statement: Any) -> Iterator[tuple[Any, ...]]:
+    """Rows as tuples of the cells as stored (not ORM objects: a million of them must stream
+    cheaply), a batch at a time. On SQLite the statement (raw columns, no parameters) is read
+    through the driver's cursor of the session's connection, in the same transaction: the
+    driver's tuples are the values SQLAlchemy's rows would hold; elsewhere (a server-side
+    cursor keeps memory flat), through SQLAlchemy."""
+    connection = session.connection()
+    if _driver_cursor(connection):
+        compiled = statement.compile(dialect=connection.dialect)
+        if not compiled.params:
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(compiled.string)
+                while rows := cursor.fetchmany(STREAM_ROWS):
+                    yield from rows
+            finally:
+                cursor.close()
+            return
+    for row in connection.execute(statement.execution_options(yield_per=STREAM_ROWS)):
+        yield tuple(row)
+
+
+def _problems(
+    seq: int, at: str | None, event: str | None, actor: str | None, data: bytes
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The entry ``data`` decoded, and the names of the fields its row says otherwise (``at``
+    is the row's instant as :func:`isoformat` writes it)."""
     try:
-        entry = canonical.decode(row.entry)
+        entry = canonical.decode(data)
     except ValueError as exc:
         return None, [f"unreadable entry ({exc})"]
     if not isinstance(entry, dict):
         return None, ["unreadable entry (not an object)"]
-    expected = {
-        "seq": row.seq,
-        "event": row.event,
-        "actor": row.actor,
-        "at": isoformat(row.at) if row.at is not None else None,
-    }
+    get = entry.get
+    if (
+        get("seq") == seq
+        and get("event") == event
+        and get("actor") == actor
+        and get("at") == at
+        and get("format") in ENTRY_FORMATS
+    ):
+        return entry, []  # what the comparison below finds then (decoded values: == is not !=)
+    expected = {"seq": seq, "event": event, "actor": actor, "at": at}
     problems = [name for name, value in expected.items() if entry.get(name) != value]
     if entry.get("format") not in ENTRY_FORMATS:
         problems.insert(0, "format")
@@ -228,15 +259,27 @@ class _Row:
     signature: bytes | None
 
 
-@dataclass(frozen=True)
-class _Node:
+class _Cells(NamedTuple):
+    """A journal row as stored (the columns :func:`_recompute` selects)."""
+
+    seq: Any
+    at: Any
+    event: Any
+    actor: Any
+    entry: Any
+    signature: Any
+
+
+class _Node(NamedTuple):
+    pos: Any
     level: int | None
     idx: int | None
     hash: bytes | None
 
 
-def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
-    """The stored tree nodes in ``pos`` order, decoded; a cell that does not decode is a
+def _nodes(session: Session, audit: JournalAudit) -> Iterator[Any]:
+    """The stored tree nodes in ``pos`` order, decoded (``(pos, level, idx, hash)``: a row
+    of plain cells as read, else a :class:`_Node`); a cell that does not decode is a
     ``row-unreadable`` finding (at most :data:`MAX_NODE_FINDINGS`) and reads as None, so the
     node differs from the one recomputed."""
     table: Any = JournalNode.__table__
@@ -245,23 +288,27 @@ def _nodes(session: Session, audit: JournalAudit) -> Iterator[_Node]:
     ).order_by(JournalNode.pos)
     unreadable = 0
     for row in _stream(session, statement):
+        pos, level, idx, value = row
+        if _plain_node(level, idx, value):
+            yield row  # (pos, level, idx, hash): its cells are the decoded ones
+            continue
         decoded: dict[str, Any] = {}
-        for name in ("level", "idx", "hash"):
+        for name, cell in (("level", level), ("idx", idx), ("hash", value)):
             try:
-                decoded[name] = readback.decode(table.c[name], getattr(row, name))
+                decoded[name] = readback.decode(table.c[name], cell)
             except readback.CellError as exc:
                 decoded[name] = None
                 unreadable += 1
                 if unreadable <= MAX_NODE_FINDINGS:
                     audit.findings.append(
                         Finding(
-                            f"journal_nodes:{row.pos}",
+                            f"journal_nodes:{pos}",
                             FindingKind.ROW_UNREADABLE,
                             f"a readable {name}",
                             str(exc),
                         )
                     )
-        yield _Node(decoded["level"], decoded["idx"], decoded["hash"])
+        yield _Node(pos, decoded["level"], decoded["idx"], decoded["hash"])
 
 
 def _readable(audit: JournalAudit, row: Any) -> _Row:
@@ -374,6 +421,7 @@ def _recompute(
     last_bad_leaf = -1  # the nodes above a changed leaf differ too: report only the leaf
     previous_seq = 0
     previous_at: datetime | None = None
+    stored_nodes = 0
     latest = clock.now() + CLOCK_SKEW
     nodes = _nodes(session, audit)
     entries = select(
@@ -385,16 +433,21 @@ def _recompute(
         _raw(JournalEntry.signature),
     ).order_by(JournalEntry.seq)
     for stored_row in _stream(session, entries):
-        row = _readable(audit, stored_row)
-        subject = f"journal#{row.seq}"
-        if row.seq != previous_seq + 1:
+        seq, stored_at, event, actor, data, signature = stored_row
+        at = _plain_row(stored_at, event, actor, data, signature)
+        if at is None:
+            # Not exactly the cells readback.decode returns as they are: the general path
+            # (a cell that does not decode is a finding).
+            row = _readable(audit, _Cells(*stored_row))
+            event, actor, data, signature = row.event, row.actor, row.entry, row.signature
+            at = isoformat(row.at) if row.at is not None else None
+        subject = f"journal#{seq}"
+        if seq != previous_seq + 1:
             audit.findings.append(
-                Finding(
-                    subject, FindingKind.JOURNAL_GAP, f"seq {previous_seq + 1}", f"seq {row.seq}"
-                )
+                Finding(subject, FindingKind.JOURNAL_GAP, f"seq {previous_seq + 1}", f"seq {seq}")
             )
-        previous_seq = row.seq
-        entry, problems = _entry_problems(row)
+        previous_seq = seq
+        entry, problems = _problems(seq, at, event, actor, data)
         previous_at = _check_time(audit, subject, entry, previous_at, latest)
         if problems:
             audit.findings.append(
@@ -406,25 +459,28 @@ def _recompute(
                 )
             )
         if entry is not None:
-            _collect(audit, entry, row.seq)
-            signers.check(row.seq, entry, bytes(row.entry), row.signature)
-        for level, index, value in extend(size, frontier, merkle.leaf_hash(row.entry)):
+            _collect(audit, entry, seq)
+            signers.check(seq, entry, data, signature)
+        for level, index, value in extend(size, frontier, merkle.leaf_hash(data)):
             stored = next(nodes, None)
-            audit.nodes += stored is not None
-            if (
-                stored is not None
-                and (stored.level, stored.idx) == (level, index)
-                and stored.hash is not None
-                and hmac.compare_digest(stored.hash, value)
-            ):
-                continue
+            if stored is not None:
+                stored_nodes += 1
+                _pos, stored_level, stored_idx, stored_hash = stored
+                if (
+                    stored_level == level
+                    and stored_idx == index
+                    and stored_hash is not None
+                    and hmac.compare_digest(stored_hash, value)
+                ):
+                    continue
             if level == 0:
                 last_bad_leaf = index
             elif last_bad_leaf >= index << level:
                 continue
             node_findings += 1
             if node_findings <= MAX_NODE_FINDINGS:
-                audit.findings.append(_node_finding(subject, level, index, value, stored))
+                found = _Node(*stored) if stored is not None else None
+                audit.findings.append(_node_finding(subject, level, index, value, found))
         size += 1
         if progress is not None and (size % PROGRESS_EVERY == 0 or size == total):
             progress(min(size, total), total)
@@ -432,6 +488,7 @@ def _recompute(
             roots[size] = frontier_root(size, frontier)
             next_size = next(wanted, None)
     audit.entries = size
+    audit.nodes = stored_nodes
     extra = sum(1 for _ in nodes)
     if extra:
         audit.findings.append(
@@ -479,7 +536,7 @@ def _check_time(
     CLOCK_SKEW — else the clock of whoever wrote it was set back or ahead. Return the time
     the next entry is compared with."""
     try:
-        at = clock.parse_instant(str(entry["at"])) if entry is not None else None
+        at = _entry_instant(entry["at"]) if entry is not None else None
     except (KeyError, ValueError):
         at = None  # an unreadable entry: journal-entry-mismatch says so
     if at is None:
@@ -503,6 +560,55 @@ def _check_time(
             )
         )
     return at
+
+
+# How SQLAlchemy stores an instant in SQLite, year 1000 or later (so that isoformat writes
+# its year in four digits): ASCII digits only (readback's \d would take any digit).
+_SQLITE_INSTANT = re.compile(
+    r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
+)
+# An entry's instant as isoformat writes it.
+_ENTRY_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _plain_node(level: Any, idx: Any, value: Any) -> bool:
+    """The node's cells are what readback.decode returns unchanged (an int that is not a
+    bool, bytes); any other takes the general path, cell by cell."""
+    return type(level) is int and type(idx) is int and type(value) is bytes
+
+
+def _plain_row(at: Any, event: Any, actor: Any, data: Any, signature: Any) -> str | None:
+    """The row's instant as :func:`isoformat` writes it, when every cell is one that
+    readback.decode returns as it is (the instant: in SQLite's own form, a real one); None
+    when any is not (the caller takes the general path, which reports what does not
+    decode)."""
+    if (
+        type(event) is str
+        and (actor is None or type(actor) is str)
+        and type(data) is bytes
+        and (signature is None or type(signature) is bytes)
+    ):
+        return _stored_instant(at)
+    return None
+
+
+def _stored_instant(cell: Any) -> str | None:
+    """``isoformat(readback.decode(at, cell))`` for a cell in SQLite's own form that decodes;
+    None for any other (the caller then takes the general path, which reports it)."""
+    if type(cell) is not str or not _SQLITE_INSTANT.fullmatch(cell):
+        return None
+    try:
+        datetime.fromisoformat(cell)  # a real instant (no 30 February)
+    except ValueError:
+        return None
+    return f"{cell[:10]}T{cell[11:19]}Z"
+
+
+def _entry_instant(value: Any) -> datetime:
+    """``clock.parse_instant(str(value))``, without its general parsing for the usual form."""
+    if type(value) is str and _ENTRY_INSTANT.fullmatch(value):
+        return datetime.fromisoformat(value[:19]).replace(tzinfo=UTC)
+    return clock.parse_instant(str(value))
 
 
 def _node_finding(subject: str, level: int, index: int, value: bytes, stored: Any) -> Finding:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from cryptography.hazmat.primitives.asymmetric import ec
+from sqlalchemy import insert, select
 
 from plie_audit.db.migrate import upgrade
 from plie_audit.db.models import JournalEntry
@@ -21,6 +25,7 @@ from plie_audit.journal.log import (
     decode_entry,
     encode_entry,
 )
+from plie_audit.signing.entries import EntrySigner
 
 AT = datetime(2007, 4, 2, 8, 30, tzinfo=UTC)
 
@@ -143,3 +148,85 @@ def test_floats_never_reach_the_journal(db: Database) -> None:
         journal.append(session, Event.EVIDENCE_FILED, "m", detail={"amount": 86.4}, at=AT)
     with db.read() as session:
         assert session.execute(select(JournalEntry)).first() is None
+
+
+# ------------------------------------------------ the bulk writer stores what Core stores
+
+
+def _core_insert_rows(connection: Any, table: Any, columns: Any, rows: Any) -> None:
+    """The writer's general path (one dict per row through ``Connection.execute``)."""
+    connection.execute(insert(table), [dict(zip(columns, row, strict=True)) for row in rows])
+
+
+def _append_many(database: Database) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    details: list[dict[str, Any]] = [
+        {},
+        {"name": 'Région Rhône-Alpes – « café » "q" \\ \x00 \x1f 𝄞', "size": 2**70},
+        {"nested": {"b": [1, None, True, {"z": "é"}], "a": -(2**64)}, "none": None},
+    ]
+    for batch in range(3):
+        with database.write() as session:
+            if batch == 1:
+                journal.sign_as(session, EntrySigner("marie.dupont", key))
+            for number in range(40):
+                journal.append(
+                    session,
+                    Event.EVIDENCE_FILED if number % 3 else Event.ACTION_REFUSED,
+                    "marie.dupont" if number % 4 else None,
+                    subjects=[f"ev-{number}", "PLIE-LYON-2007-01"],
+                    sha256=["ab" * 32] * (number % 3),
+                    detail=details[number % 3],
+                    at=datetime(2007, 4, 2, 8, 30, number, 1000 * number, tzinfo=UTC),
+                )
+
+
+def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with closing(sqlite3.connect(path)) as connection:
+        return {
+            "journal": connection.execute(
+                "SELECT seq, at, event, actor, entry, signature IS NULL FROM journal ORDER BY seq"
+            ).fetchall(),
+            "journal_nodes": connection.execute(
+                "SELECT * FROM journal_nodes ORDER BY pos"
+            ).fetchall(),
+            "journal_head": connection.execute("SELECT * FROM journal_head").fetchall(),
+        }
+
+
+def test_the_bulk_writer_stores_what_core_inserts_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast = Database(f"sqlite:///{tmp_path / 'fast.db'}")
+    upgrade(fast)
+    _append_many(fast)
+    monkeypatch.setattr(journal, "_insert_rows", _core_insert_rows)
+    core = Database(f"sqlite:///{tmp_path / 'core.db'}")
+    upgrade(core)
+    _append_many(core)
+    fast_rows, core_rows = _dump(tmp_path / "fast.db"), _dump(tmp_path / "core.db")
+    assert len(fast_rows["journal"]) == 120
+    assert sum(not unsigned for *_, unsigned in fast_rows["journal"]) == 30  # actor named
+    assert fast_rows == core_rows
+
+
+def test_stored_entries_are_the_reference_encoding(db: Database) -> None:
+    """Every stored entry is ``json.dumps(sort_keys, no spaces, UTF-8)`` of its fields."""
+    _append_many(db)
+    with db.read() as session:
+        rows = session.execute(select(JournalEntry).order_by(JournalEntry.seq)).scalars().all()
+    for row in rows:
+        entry = decode_entry(row.entry)
+        value = {
+            "actor": entry.actor,
+            "at": row.at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "detail": entry.detail,
+            "event": row.event,
+            "format": ENTRY_FORMAT,
+            "seq": row.seq,
+            "sha256": list(entry.sha256),
+            "signed_by": entry.signed_by,
+            "subjects": list(entry.subjects),
+        }
+        reference = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert row.entry == reference.encode("utf-8")

@@ -191,9 +191,12 @@ def test_edited_kind(run, pieces, sql) -> None:
         ("filed_at", "2007-04-02 08:30:00.000000", "filed_at=2007-04-02T08:30:00Z"),
     ],
 )
+@pytest.mark.parametrize("sealed", [False, True], ids=["unsealed", "sealed"])
 def test_every_signed_field_is_checked(
-    run, populated, filer, pieces, sql, column, value, found
+    run, populated, filer, pieces, sql, column, value, found, sealed
 ) -> None:
+    """Sealed: the rows' records are bound to entries a signed checkpoint seals, and verify
+    compares the row with its record without decoding it (issue 20): the same finding."""
     populated.convention.add(
         filer,
         "PLIE-LYON-2007-02",
@@ -204,6 +207,8 @@ def test_every_signed_field_is_checked(
         end=date(2007, 12, 31),
         programme=Programme.P2007_2013,
     )
+    if sealed:
+        assert run("journal", "checkpoint").exit_code == 0
     note = pieces["note"]
     sql(f"UPDATE evidence SET {column} = ? WHERE id = ?", (value, note.id))
     report = _verify(run)

@@ -147,32 +147,51 @@ def decode(column: Column[Any], value: Any) -> Any:
     raises :class:`CellError` when it is not one."""
     if value is None:
         return None
+    return decoder(column)(value)
+
+
+def _unknown(kind: Any) -> Any:
+    def refuse(_value: Any) -> Any:
+        raise CellError(f"column type {kind!r} is not read back")
+
+    return refuse
+
+
+def _plain(kind: type, general: Any) -> Any:
+    """A cell already of exactly ``kind`` as it is (what the driver gives for a sound cell);
+    anything else through ``general``."""
+
+    def take(value: Any) -> Any:
+        return value if type(value) is kind else general(value)
+
+    return take
+
+
+def decoder(column: Column[Any]) -> Any:
+    """The function that decodes a non-null cell of ``column`` (raises :class:`CellError`),
+    chosen once per column rather than once per cell (verify reads 400,000 cells on 20,000
+    pieces: issue 20)."""
     kind = column.type
     if isinstance(kind, UTCDateTime):
-        return _instant(value)
+        return _instant
     if isinstance(kind, Money):
-        return _money(value)
+        return _money
     if isinstance(kind, Date):
-        return _date(value)
+        return _date
     if isinstance(kind, Boolean):
-        return _boolean(value)
+        return _boolean
     if isinstance(kind, Integer | BigInteger):
-        return _integer(value)
+        return _plain(int, _integer)
     if isinstance(kind, LargeBinary):
-        return _bytes(value)
+        return _plain(bytes, _bytes)
     if isinstance(kind, String | Text):
-        return _text(value)
-    raise CellError(f"column type {kind!r} is not read back")
+        return _plain(str, _text)
+    return _unknown(kind)
 
 
 def table_of(model: type[Base]) -> Table:
     """A model's table (typed as a :class:`Table`)."""
     return Base.metadata.tables[model.__tablename__]
-
-
-def key_of(table: Table, raw: dict[str, Any]) -> str:
-    """A row's primary key as text (``a/b`` for a composite one)."""
-    return "/".join(str(raw.get(column.name)) for column in table.primary_key.columns)
 
 
 def rows(
@@ -197,16 +216,21 @@ def rows(
     statement = statement.order_by(*keys).execution_options(yield_per=batch)
     if limit is not None:
         statement = statement.limit(limit)
+    names = [column.name for column in wanted]
+    decoders = [decoder(column) for column in wanted]
+    places = [wanted.index(primary) for primary in keys]
     for row in session.execute(statement):
-        raw = dict(row._mapping)
-        key = key_of(table, raw)
+        key = "/".join(str(row[place]) for place in places)
         values: dict[str, Any] = {}
         problems: list[Unreadable] = []
-        for column in wanted:
+        for name, decode_cell, value in zip(names, decoders, row, strict=True):
+            if value is None:
+                values[name] = None
+                continue
             try:
-                values[column.name] = decode(column, raw[column.name])
+                values[name] = decode_cell(value)
             except CellError as exc:
-                problems.append(Unreadable(table.name, key, column.name, str(exc)))
+                problems.append(Unreadable(table.name, key, name, str(exc)))
         yield key, values, problems
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, TypeVar, cast
 
@@ -46,14 +47,32 @@ VerifyReport = Report
 """``verify``'s report: ``{"ok", "checked", "counts", "findings"}`` (docs/formats.md)."""
 
 
-def _presence(store: ObjectStore, row: Evidence) -> tuple[Finding | None, bool, ObjectStat | None]:
-    """The cheap check first (one stat: the object exists and has the recorded size; on S3
-    its lock too), and whether the bytes are there to hash (a disposed piece's bytes may stay
-    while another filing needs them)."""
+@dataclass(frozen=True)
+class _Object:
+    """What the store says of one address: its stat (or why it could not say) and, when it
+    holds bytes, their SHA-256 as read now (or why they could not be read)."""
+
+    stat: ObjectStat | None
+    error: str | None = None
+    found: str | None = None
+
+
+def _look(store: ObjectStore, sha256: str) -> _Object:
+    """One object, in a worker: the cheap check (one stat; on S3 its lock too), then its
+    bytes hashed, streamed."""
     try:
-        stat = store.stat(row.sha256)
+        stat = store.stat(sha256)
     except StoreError as exc:
-        finding = Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", str(exc))
+        return _Object(None, str(exc))
+    return _Object(stat, None, None if stat is None else _hash(store, sha256))
+
+
+def _presence(row: Evidence, seen: _Object) -> tuple[Finding | None, bool, ObjectStat | None]:
+    """The object exists and has the recorded size, and whether its bytes were there to hash
+    (a disposed piece's bytes may stay while another filing needs them)."""
+    stat = seen.stat
+    if seen.error is not None:
+        finding = Finding(row.id, FindingKind.OBJECT_UNREADABLE, f"sha256:{row.sha256}", seen.error)
         return finding, False, None
     if stat is None:
         if row.disposed_at is not None:
@@ -117,20 +136,21 @@ def _check_locks(
     return findings
 
 
-def _batched(
+def _submitted(
     pool: ThreadPoolExecutor, workers: int, work: Callable[[T], R], items: Sequence[T]
-) -> list[R]:
-    """``pool.map`` by batches: one task per file costs more than hashing a 2 kB file; a few
-    tasks per worker keep every core (or connection) busy."""
-    if not items:
-        return []
+) -> list[Future[list[R]]]:
+    """``work`` over ``items`` by batches, without waiting: the batches' futures, in order.
+    One task per file costs more than hashing a 2 kB file; a few tasks per worker keep every
+    core (or connection) busy."""
     size = max(1, min(64, len(items) // (workers * 4)))
-    batches = [items[start : start + size] for start in range(0, len(items), size)]
     return [
-        result
-        for batch in pool.map(lambda part: [work(item) for item in part], batches)
-        for result in batch
+        pool.submit(lambda part: [work(item) for item in part], items[start : start + size])
+        for start in range(0, len(items), size)
     ]
+
+
+def _collected(futures: list[Future[list[R]]]) -> list[R]:
+    return [result for future in futures for result in future.result()]
 
 
 def _hash(store: ObjectStore, sha256: str) -> str:
@@ -412,24 +432,10 @@ def verify_archive(
     rules = _retention_rules(db, findings) if store.locks else None
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for rows in _chunks(db, findings):
-            present: set[str] = set()
-            stats: dict[str, ObjectStat | None] = {}
-            for row, (problem, there, stat) in zip(
-                rows, _batched(pool, threads, lambda row: _presence(store, row), rows), strict=True
-            ):
-                stats[row.sha256] = stat
-                if problem is not None:
-                    findings.append(problem)
-                elif there:
-                    present.add(row.id)
-            unique = sorted({row.sha256 for row in rows if row.id in present})
-            hashes = dict(
-                zip(
-                    unique,
-                    _batched(pool, threads, lambda sha: _hash(store, sha), unique),
-                    strict=True,
-                )
-            )
+            # The workers stat and hash the chunk's objects while this thread checks its rows
+            # against their records and entries; the findings keep the order of the checks.
+            unique = sorted({row.sha256 for row in rows})
+            looking = _submitted(pool, threads, lambda sha: _look(store, sha), unique)
             entries = _entries(
                 db,
                 {
@@ -439,9 +445,23 @@ def verify_archive(
                     if seq is not None
                 },
             )
+            checks: list[list[Finding]] = []
             for row in rows:
-                if row.id in present:
-                    found = hashes[row.sha256]
+                entry_findings, sealed = check_entries(row, entries, audit)
+                row_findings = check_record(row, sealed=sealed) + entry_findings
+                if signatures or not sealed:
+                    row_findings.extend(check_signatures(row, signers))
+                    cms_checked += 2
+                checks.append(row_findings)
+            seen = dict(zip(unique, _collected(looking), strict=True))
+            stats: dict[str, ObjectStat | None] = {}
+            for row, row_findings in zip(rows, checks, strict=True):
+                problem, there, stat = _presence(row, seen[row.sha256])
+                stats[row.sha256] = stat
+                if problem is not None:
+                    findings.append(problem)
+                found = seen[row.sha256].found
+                if there and found is not None:
                     hashed_bytes += row.size
                     if not hmac.compare_digest(found, row.sha256):
                         findings.append(
@@ -452,12 +472,7 @@ def verify_archive(
                                 f"sha256:{found}",
                             )
                         )
-                findings.extend(check_record(row))
-                entry_findings, sealed = check_entries(row, entries, audit)
-                findings.extend(entry_findings)
-                if signatures or not sealed:
-                    findings.extend(check_signatures(row, signers))
-                    cms_checked += 2
+                findings.extend(row_findings)
                 checked += 1
                 if progress is not None:
                     progress(checked, total_count)

@@ -25,12 +25,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plie_audit import lazy
 from plie_audit.config import Settings
 from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence
 from plie_audit.db.session import Database
@@ -38,11 +38,21 @@ from plie_audit.domain import ALWAYS_SENSITIVE, SENSITIVE_READERS, Role
 from plie_audit.errors import PermissionRefused, PlieAuditError, RetentionError, SigningError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Entry, Event
-from plie_audit.retention import locks as retention_locks
-from plie_audit.signing import ca, entries, identities
+from plie_audit.signing import entries
 from plie_audit.signing.entries import ARCHIVE_SIGNER, EntrySigner
-from plie_audit.signing.identities import ROOT_KEY_FILE, Signer
 from plie_audit.store import LockState, ObjectStore
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from plie_audit.retention import locks as retention_locks
+    from plie_audit.signing import ca, identities
+    from plie_audit.signing.identities import Signer
+else:  # what only acting commands use: a read command opens the archive without them (lazy.py)
+    x509 = lazy.module("cryptography.x509")
+    retention_locks = lazy.module("plie_audit.retention.locks")
+    ca = lazy.module("plie_audit.signing.ca")
+    identities = lazy.module("plie_audit.signing.identities")
 
 T = TypeVar("T")
 
@@ -125,7 +135,7 @@ class Context:
 
     def unlock_root(self, passphrase: bytes) -> tuple[ca.PrivateKey, x509.Certificate]:
         """The root CA's key (only the archive's keeper has its passphrase) and certificate."""
-        pem = (self.keys_dir / ROOT_KEY_FILE).read_bytes()
+        pem = (self.keys_dir / identities.ROOT_KEY_FILE).read_bytes()
         key = ca.decrypt_private_key(pem, passphrase, what="the archive root key")
         return key, self.root_certificate()
 

@@ -21,9 +21,7 @@ from plie_audit.spreadsheet import Reading
 T = TypeVar("T")
 
 
-def inside(
-    base: Path, text: str, what: str, resolved: dict[Path, Path] | None = None
-) -> Path:
+def inside(base: Path, text: str, what: str, resolved: dict[Path, Path] | None = None) -> Path:
     """The file ``text`` names, relative to ``base`` (the CSV's folder), refused when it is
     absolute or leads out of ``base`` through ``..`` or a linked folder: a CSV received with a
     lot of pieces must not make the archive read files elsewhere. The last component is left

@@ -8,12 +8,12 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from plie_audit import clock
+from plie_audit import clock, lazy
 from plie_audit.clock import isoformat
 from plie_audit.context import Action
 from plie_audit.db.models import Evidence, Identity, PublicityResult
@@ -26,14 +26,19 @@ from plie_audit.errors import (
     RetentionError,
     StoreError,
 )
-from plie_audit.evidence import checks
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.evidence.record import ID_PREFIX
 from plie_audit.findings import Finding, FindingKind
 from plie_audit.journal.log import Event
-from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStore
 from plie_audit.store.base import CHUNK_SIZE
+
+if TYPE_CHECKING:
+    from plie_audit.evidence import checks
+    from plie_audit.retention import engine as retention_engine
+else:  # `evidence show` checks a piece (CMS) and its retention; `evidence list` needs neither
+    checks = lazy.module("plie_audit.evidence.checks")
+    retention_engine = lazy.module("plie_audit.retention.engine")
 
 MIN_PREFIX = 4  # hex digits after "ev-" needed to name a piece by a prefix of its id
 
@@ -124,7 +129,9 @@ def show(db: Database, store: ObjectStore, evidence_id: str) -> EvidenceDetail:
         "missing" if size is None else ("present" if size == row.size else "size-mismatch")
     )
     with db.read() as session:
-        retention = RetentionRules.load(session).evaluate(row, clock.today()).as_json()
+        retention = (
+            retention_engine.RetentionRules.load(session).evaluate(row, clock.today()).as_json()
+        )
         checked = session.get(PublicityResult, row.id)
     for key in ("id", "sha256", "convention"):
         retention.pop(key, None)

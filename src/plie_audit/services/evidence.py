@@ -15,14 +15,23 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from plie_audit import lazy
 from plie_audit.context import Actor
 from plie_audit.domain import EvidenceKind, Poste, Role, clean_text
-from plie_audit.evidence import access, corrections, filing, manifests
+from plie_audit.evidence import access
 from plie_audit.evidence.info import EvidenceInfo
 from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service
 from plie_audit.spreadsheet import Reading
+
+if TYPE_CHECKING:
+    from plie_audit.evidence import corrections, filing, manifests
+else:  # filing code (publicity checks, CMS) only for the verbs that file (issue 20, lazy.py)
+    corrections = lazy.module("plie_audit.evidence.corrections")
+    filing = lazy.module("plie_audit.evidence.filing")
+    manifests = lazy.module("plie_audit.evidence.manifests")
 
 
 class EvidenceService(Service):

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict, Unpack
 
-from cryptography import x509
 from sqlalchemy import select
 
 from plie_audit import clock, lazy
@@ -38,25 +37,31 @@ from plie_audit.domain import (
     parse_choice,
 )
 from plie_audit.errors import ArchiveStateError, InputError
-from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
-from plie_audit.retention import catalog as retention_catalog
-from plie_audit.signing import ca, identities
 from plie_audit.signing.entries import ARCHIVE_SIGNER, EntrySigner
-from plie_audit.signing.identities import ROOT_KEY_FILE
 from plie_audit.store import open_store
 
 if TYPE_CHECKING:
+    from cryptography import x509
+
     from plie_audit.db import migrate
+    from plie_audit.journal import checkpoints
     from plie_audit.portable import export as portable_export
     from plie_audit.portable import restore
     from plie_audit.portable.export import ExportResult
     from plie_audit.portable.restore import ImportResult
+    from plie_audit.retention import catalog as retention_catalog
+    from plie_audit.signing import ca, identities
 else:  # Alembic takes half a second to import: only init and import need it; export and
     # import are rare commands (lazy.py)
     migrate = lazy.module("plie_audit.db.migrate")
+    # and what only init and rebuild use (opening an archive needs none: issue 20)
+    checkpoints = lazy.module("plie_audit.journal.checkpoints")
+    retention_catalog = lazy.module("plie_audit.retention.catalog")
+    ca = lazy.module("plie_audit.signing.ca")
+    identities = lazy.module("plie_audit.signing.identities")
     portable_export = lazy.module("plie_audit.portable.export")
     restore = lazy.module("plie_audit.portable.restore")
 
@@ -137,7 +142,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
         # CN stays within X.520's 64 characters; the origin is in O (CN=...,O=<origin>).
         root_key, root_cert = ca.create_root("plie-audit root CA", origin, now)
         identities.write_key_file(
-            root / "keys" / ROOT_KEY_FILE, ca.encrypt_private_key(root_key, passphrase)
+            root / "keys" / identities.ROOT_KEY_FILE, ca.encrypt_private_key(root_key, passphrase)
         )
         journal_key = checkpoints.create_key(root / "keys", passphrase)
         keeper = EntrySigner(ARCHIVE_SIGNER, root_key)

@@ -15,13 +15,16 @@ OpenSSL checks one with the identity's certificate::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from plie_audit.errors import SignatureInvalid
-from plie_audit.signing.cms import PrivateKey
+
+if TYPE_CHECKING:  # a type only: journal entries need no CMS (asn1crypto) to be signed
+    from plie_audit.signing.cms import PrivateKey
 
 ARCHIVE_SIGNER = "@archive"
 """``signed_by`` of the archive keeper's own acts (signed by the root CA key); no identity can

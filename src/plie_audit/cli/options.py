@@ -384,9 +384,12 @@ class Progress:
         self._started: float | None = None
         self._drawn_at = 0.0
         self._shown = False
+        self._terminal: bool | None = None  # asked once: a call per piece costs 10 µs
 
     def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
+        if self._terminal is None:
+            self._terminal = sys.stderr.isatty()
+        if not self._terminal:
             return
         now = time.monotonic()
         if self._started is None:

@@ -2,9 +2,13 @@
 and the checkpoint area ``<root>/checkpoints/`` (``store/base.py``).
 
 Writes are atomic: the bytes go to ``<root>/.tmp/`` while being hashed, then the file is
-renamed to its address. Durability is batched: :meth:`LocalStore.flush` makes every new object
-and its directory entry durable (``syncfs`` where Linux has it, else fsync per file and folder)
-and the caller commits the database only after it, so no record can point at missing bytes.
+given its address whole. Where Linux allows (``O_TMPFILE``), the file has no name while it is
+written and is linked to its address once complete (``linkat``): no temporary name, rename or
+chmod per piece (issue 20: a third of the cost of filing a 2 kB piece); elsewhere it is a
+named temporary file, renamed. Durability is batched: :meth:`LocalStore.flush` makes every
+new object and its directory entry durable (``syncfs`` where Linux has it, else fsync per file
+and folder) and the caller commits the database only after it, so no record can point at
+missing bytes.
 An object found already present is re-hashed before it is trusted (a crash may have left a
 renamed but unsynced file); if it does not match, it is replaced by the new, good bytes.
 """
@@ -50,6 +54,7 @@ def _libc_syncfs() -> object | None:
 
 
 _SYNCFS = _libc_syncfs()
+_O_TMPFILE = getattr(os, "O_TMPFILE", 0)
 
 
 def check_regular_file(path: Path) -> os.stat_result:
@@ -132,6 +137,7 @@ class LocalStore:
         self._pending_files: list[Path] = []
         self._pending_dirs: set[Path] = set()
         self._made: set[Path] = set()  # folders known to exist: one mkdir each per process
+        self._anonymous: bool | None = None  # whether O_TMPFILE + linkat work here (probed)
 
     # -- layout ---------------------------------------------------------------------------
     def create(self) -> None:
@@ -150,10 +156,9 @@ class LocalStore:
         digest = hashlib.sha256()
         size = 0
         head = b""
-        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
-        tmp = Path(tmp_name)
+        fd, tmp = self._new_file()
         try:
-            with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+            with open(source, "rb") as reader, os.fdopen(fd, "wb", closefd=False) as writer:
                 before = os.fstat(reader.fileno())
                 if (before.st_dev, before.st_ino) != (checked.st_dev, checked.st_ino):
                     raise InputError(f"{source}: was replaced while it was being filed")
@@ -171,23 +176,77 @@ class LocalStore:
                     size += count
                 check_unchanged(source, before, os.fstat(reader.fileno()), size)
             sha = digest.hexdigest()
-            created = self._install(tmp, sha)
+            created = self._install(fd, tmp, sha)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise StoreError(f"cannot store {source}: {exc.strerror or exc}") from exc
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
             raise
+        finally:
+            os.close(fd)
         return PutResult(sha256=sha, size=size, head=head, created=created)
 
-    def _install(self, tmp: Path, sha: str) -> bool:
+    def _new_file(self) -> tuple[int, Path | None]:
+        """A file to write a piece into: unnamed (O_TMPFILE, ``None``) where it works, else a
+        named temporary file, read-only to the others."""
+        if self._anonymous is None:
+            self._anonymous = self._probe_anonymous()
+        if self._anonymous:
+            return os.open(self._tmp, _O_TMPFILE | os.O_WRONLY, 0o444), None
+        fd, name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        return fd, Path(name)
+
+    def _probe_anonymous(self) -> bool:
+        """Whether this folder's file system takes O_TMPFILE files and links them by their
+        descriptor (Linux with /proc; not every file system, not other systems)."""
+        if not _O_TMPFILE:
+            return False
+        probe = self._tmp / f"probe-{os.getpid()}"
+        try:
+            fd = os.open(self._tmp, _O_TMPFILE | os.O_WRONLY, 0o444)
+        except OSError:
+            return False
+        try:
+            self._link(fd, probe)
+        except OSError:
+            return False
+        finally:
+            os.close(fd)
+        probe.unlink(missing_ok=True)
+        return True
+
+    def _link(self, fd: int, path: Path) -> None:
+        """Give the unnamed file ``fd`` the name ``path``: linkat with AT_SYMLINK_FOLLOW on
+        /proc/self/fd/N. A ``src_dir_fd`` makes Python call linkat rather than link (which
+        would not follow); with an absolute path linkat does not use it."""
+        os.link(f"/proc/self/fd/{fd}", path, src_dir_fd=fd, follow_symlinks=True)
+
+    def _install(self, fd: int, tmp: Path | None, sha: str) -> bool:
         target = self.path_for(sha)
         if target.exists() and self._matches(target, sha):
-            tmp.unlink()
+            if tmp is not None:
+                tmp.unlink()
             return False
         self._folder(target.parent)
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)  # atomic: the address never holds partial bytes
+        if tmp is None:
+            try:
+                self._link(fd, target)  # atomic: the address gets the file whole or not at all
+            except FileExistsError:
+                # Bytes at the address that do not match (a crash before syncfs, a change
+                # behind the archive's back), or the same bytes put at the same moment by
+                # another thread: name the new file, then put it over the address.
+                if self._matches(target, sha):
+                    return False
+                tmp = self._tmp / f"put-{os.getpid()}-{fd}-{sha[:16]}"
+                tmp.unlink(missing_ok=True)
+                self._link(fd, tmp)
+                os.replace(tmp, target)
+        else:
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)  # atomic: the address never holds partial bytes
         self._pending_files.append(target)
         self._pending_dirs.add(target.parent)
         self._pending_dirs.add(self.root)

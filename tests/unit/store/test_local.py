@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,24 @@ from plie_audit.store import LocalStore, open_store
 from plie_audit.store.local import HEAD_SIZE
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
+@pytest.fixture(params=["unnamed", "named"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> LocalStore:
+    """Both ways a piece is written: an unnamed O_TMPFILE file linked to its address (Linux),
+    and a named temporary file renamed (elsewhere)."""
     created = LocalStore(tmp_path / "objects")
     created.create()
+    created._anonymous = request.param == "unnamed"
     return created
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="O_TMPFILE and /proc/self/fd are Linux's")
+def test_unnamed_files_are_used_where_linux_allows(tmp_path: Path) -> None:
+    store = LocalStore(tmp_path / "objects")
+    store.create()
+    put = store.put_file(_file(tmp_path, "a.pdf", b"piece"))
+    assert store._anonymous is True
+    assert stat.S_IMODE(store.path_for(put.sha256).stat().st_mode) == 0o444
+    assert list((store.root / ".tmp").iterdir()) == []
 
 
 def _file(tmp_path: Path, name: str, data: bytes) -> Path:

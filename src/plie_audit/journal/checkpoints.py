@@ -32,14 +32,14 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from plie_audit import clock
+from plie_audit import clock, lazy
 from plie_audit.db.models import ARCHIVE_INFO_ID, ArchiveInfo, Evidence, JournalEntry
 from plie_audit.db.models import Checkpoint as CheckpointRow
 from plie_audit.db.session import Database
@@ -53,9 +53,14 @@ from plie_audit.errors import (
 )
 from plie_audit.journal import merkle, note, tree
 from plie_audit.journal.log import Event
-from plie_audit.signing import ca, timestamps
-from plie_audit.signing.identities import write_key_file
 from plie_audit.store import ObjectStore, checkpoint_name
+
+if TYPE_CHECKING:
+    from plie_audit.signing import ca, identities, timestamps
+else:  # time-stamps and certificates (asn1crypto, x509) only when a checkpoint is made
+    ca = lazy.module("plie_audit.signing.ca")
+    identities = lazy.module("plie_audit.signing.identities")
+    timestamps = lazy.module("plie_audit.signing.timestamps")
 
 JOURNAL_KEY_FILE = "journal.key.pem"
 MAX_NOTE_FILE = 64 * 1024  # a checkpoint note is a few hundred bytes
@@ -119,7 +124,7 @@ def create_key(keys_dir: Path, passphrase: bytes) -> Ed25519PrivateKey:
         serialization.PrivateFormat.PKCS8,
         serialization.BestAvailableEncryption(passphrase),
     )
-    write_key_file(key_path(keys_dir), pem)
+    identities.write_key_file(key_path(keys_dir), pem)
     return key
 
 

@@ -9,19 +9,25 @@ from __future__ import annotations
 import builtins
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from plie_audit import lazy
 from plie_audit.context import Context
 from plie_audit.errors import JournalError
 from plie_audit.evidence import access
 from plie_audit.journal import checkpoints
 from plie_audit.journal import log as journal_log
-from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.checkpoints import CheckpointInfo, ConsistencyProof, read_note_file
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.services import Service
+
+if TYPE_CHECKING:
+    from plie_audit.journal import audit as journal_audit
+else:  # the full audit only for `journal verify` (issue 20, lazy.py)
+    journal_audit = lazy.module("plie_audit.journal.audit")
 
 
 def seal(ctx: Context, archive_passphrase: bytes) -> tuple[CheckpointInfo, bool]:
@@ -85,7 +91,7 @@ class JournalService(Service):
         checkpoints: Sequence[Path] = (),
         *,
         progress: ProgressCallback | None = None,
-    ) -> JournalAudit:
+    ) -> journal_audit.JournalAudit:
         """Recompute the journal's tree and check every checkpoint and time-stamp.
 
         The checkpoints kept in the store are checked too; ``checkpoints`` are files holding
@@ -93,7 +99,7 @@ class JournalService(Service):
         ``data/trust/checkpoint.txt``) that the journal must extend (InputError, before
         anything is checked, for a file that is no signed checkpoint note)."""
         given = [(str(path), read_note_file(Path(path))) for path in checkpoints]
-        return audit_journal(
+        return journal_audit.audit_journal(
             self.ctx.db,
             self.ctx.origin,
             verifier_key,

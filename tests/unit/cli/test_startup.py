@@ -5,6 +5,7 @@ fresh interpreter, so an eager import that comes back fails here."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -62,3 +63,31 @@ def test_the_probe_sees_an_eager_import() -> None:
     loaded = _loaded("--archive", "/nonexistent/plie-audit-archive", "evidence", "list")
     assert "sqlalchemy" in loaded
     assert [name for name in DOCUMENTS if name in loaded] == []
+
+
+def test_read_commands_load_no_signing_or_document_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``evidence list`` and ``journal key`` on an archive: the database, not the CMS and
+    certificate code (asn1crypto, x509), the audit or the documents."""
+    archive = str(tmp_path / "archive")
+    env = {**os.environ, "PLIE_AUDIT_PASSPHRASE": "startup passphrase"}
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "plie_audit",
+            "--archive",
+            archive,
+            "init",
+            "--origin",
+            "t.example/s",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert made.returncode == 0, made.stderr
+    for command in (["evidence", "list"], ["journal", "key"]):
+        loaded = _loaded("--archive", archive, *command)
+        assert "sqlalchemy" in loaded, command
+        heavy = ("asn1crypto", "cryptography.x509", "plie_audit.journal.audit", *DOCUMENTS)
+        assert [name for name in heavy if name in loaded] == [], command

@@ -591,9 +591,7 @@ def _payload(
     tombstones: list[dict[str, Any]] = []
     nodes: tree.NodeCache = {}  # the proofs share most of their nodes: each read once
     total, seqs = filings
-    # The files are written by another thread (bag.behind) while this one reads, hashes and
-    # proves the next pieces; the block ends when every file is written.
-    with db.read() as session, bag.behind():
+    with db.read() as session:
         tree.prefetch(session, (seq - 1 for seq in seqs), checkpoint.size, nodes)
         for done, (row, entry) in enumerate(_scope_rows(session, request.scope), start=1):
             if row.disposed_at is not None:
@@ -752,9 +750,8 @@ def _documents(
     drawn = sampling.draw(in_scope, *sample) if sample is not None else None
     if drawn is not None:
         index["sample"] = drawn.as_json()
-    bag.write(
-        layout.INDEX_JSON, json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
-    )
+    index_json = json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
+    bag.write(layout.INDEX_JSON, index_json)
     if not index_pdf:
         return
     trust = index["trust"]
@@ -795,11 +792,7 @@ def _documents(
         },
         title=f"Paquet de contrôle — {request.reference}",
         attachments=[
-            (
-                "index.json",
-                bag.root.joinpath(layout.INDEX_JSON).read_bytes(),
-                "Index du paquet (JSON)",
-            )
+            ("index.json", index_json, "Index du paquet (JSON)")  # the bytes bag.write was given
         ],
     )
     bag.write(layout.INDEX_PDF, document)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
 import re
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,18 +88,21 @@ def _manifest_texts(
     """The manifests of ``algorithms`` (one per algorithm, in order) from ``(relpath,
     digests)`` rows, each path checked once for all of them (:func:`write_manifest` says
     what is refused)."""
-    sizes = [_new_hash(algorithm).digest_size * 2 for algorithm in algorithms]
+    sizes = tuple(_new_hash(algorithm).digest_size * 2 for algorithm in algorithms)
     rows = sorted(entries)
     folders = _Folders()
+    names: list[str | None] = []  # each path's last name when its folder passed (_Folders)
     seen: dict[str, str] = {}
     for relpath, digests in rows:
-        for algorithm, size, digest in zip(algorithms, sizes, digests, strict=True):
-            if len(digest) != size:
-                raise ValueError(f"{relpath!r}: {algorithm} digest must have {size} hex digits")
+        if tuple(map(len, digests)) != sizes:
+            for algorithm, size, digest in zip(algorithms, sizes, digests, strict=True):
+                if len(digest) != size:
+                    raise ValueError(f"{relpath!r}: {algorithm} digest must have {size} hex digits")
         if relpath.startswith("data/") == tag:
             where = "a tag file outside data/" if tag else "a payload file under data/"
             raise ValueError(f"{relpath!r}: expected {where}")
         name = folders.name_in_checked_folder(relpath)
+        names.append(name)
         problem = _windows_problem(relpath if name is None else name)
         if problem:
             raise ValueError(f"{relpath!r}: cannot be created on Windows: {problem}")
@@ -110,11 +111,12 @@ def _manifest_texts(
             raise ValueError(f"{relpath!r} and {seen[key]!r} name one file on macOS and Windows")
         seen[key] = relpath
     lines: list[list[str]] = [[] for _ in algorithms]
-    for relpath, digests in rows:
-        for digest in digests:
-            if not _HEX_DIGEST.fullmatch(digest):
-                raise ValueError(f"{digest!r}: not a lowercase hex digest")
-        if folders.name_in_checked_folder(relpath) is None:
+    for (relpath, digests), name in zip(rows, names, strict=True):
+        if not _HEX_DIGEST.fullmatch("".join(digests)):
+            for digest in digests:
+                if not _HEX_DIGEST.fullmatch(digest):
+                    raise ValueError(f"{digest!r}: not a lowercase hex digest")
+        if name is None:
             encoded = _encoded(relpath)
         else:  # in normal form already (_Folders): only the encoding is left to do
             encoded = relpath.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -197,57 +199,6 @@ def _write_file(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-class _WriteBehind:
-    """One thread writing files handed over in batches (:meth:`BagWriter.behind`). The queue
-    is bounded: at most a few hundred files' bytes wait in memory."""
-
-    BATCH = 64
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[list[tuple[str, bytes]] | None] = queue.Queue(maxsize=8)
-        self._batch: list[tuple[str, bytes]] = []
-        self._errors: list[BaseException] = []
-        self._stopped = False
-        self._thread = threading.Thread(target=self._run, name="bag-writer", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while (batch := self._queue.get()) is not None:
-            if self._errors or self._stopped:
-                continue  # after an error or a stop: drain the queue, write nothing more
-            try:
-                for path, data in batch:
-                    _write_file(path, data)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller (put, close)
-                self._errors.append(exc)
-
-    def put(self, path: str, data: bytes) -> None:
-        if self._errors:
-            self._raise()
-        self._batch.append((path, data))
-        if len(self._batch) >= self.BATCH:
-            self._queue.put(self._batch)
-            self._batch = []
-
-    def stop(self) -> None:
-        self._stopped = True
-        self._batch = []
-
-    def close(self) -> None:
-        """Write what is left (unless stopped), end the thread, raise its first error."""
-        if self._batch:
-            self._queue.put(self._batch)
-            self._batch = []
-        self._queue.put(None)
-        self._thread.join()
-        if self._errors and not self._stopped:
-            self._raise()
-
-    def _raise(self) -> None:
-        error = self._errors[0]
-        raise error
-
-
 class BagWriter:
     """A bag being written into the folder ``root`` (made on the first file).
 
@@ -262,28 +213,6 @@ class BagWriter:
         self.size = 0
         self._folders: set[str] = set()
         self._base = os.fspath(root)
-        self._behind: _WriteBehind | None = None
-
-    @contextmanager
-    def behind(self) -> Iterator[None]:
-        """Within this block, the bytes :meth:`write` is given (and small copies) are written
-        by one other thread, a batch of files at a time, while this one goes on (file
-        creation is system calls: they overlap the caller's work). Digests and sizes are still
-        taken here, from the bytes given. Leaving the block waits until every file is
-        written and raises the first error of the writer thread; leaving it on an error stops
-        the thread before the error goes on (nothing is written after)."""
-        if self._behind is not None:
-            yield
-            return
-        self._behind = _WriteBehind()
-        try:
-            yield
-        except BaseException:
-            self._behind.stop()
-            raise
-        finally:
-            behind, self._behind = self._behind, None
-            behind.close()
 
     def _path(self, relpath: str) -> str:
         path = f"{self._base}/{relpath}"  # checked when the manifests are written (finish)
@@ -295,10 +224,7 @@ class BagWriter:
 
     def write(self, relpath: str, data: bytes) -> None:
         """A payload file from bytes."""
-        if self._behind is not None:
-            self._behind.put(self._path(relpath), data)
-        else:
-            _write_file(self._path(relpath), data)
+        _write_file(self._path(relpath), data)
         self.entries[relpath] = (hashlib.sha256(data).hexdigest(), hashlib.sha512(data).hexdigest())
         self.size += len(data)
 

@@ -19,7 +19,7 @@ import os
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,18 +160,15 @@ def build(
     finished = _resume(archive, request_id, output, as_zip, finishing)
     if finished is not None:
         return finished
-    with archive.db.read() as session:
-        rows = [session.get(Evidence, evidence_id) for evidence_id in request.scope]
-        pieces = [row for row in rows if row is not None]
-        needed = max((row.filed_seq or 0 for row in pieces), default=0)
-    checkpoint = _checkpoint(archive, needed, seal)
+    found, seqs = _scope_filings(archive.db, request.scope)
+    checkpoint = _checkpoint(archive, max(seqs, default=0), seal)
     partial = _partial_prefix(output).with_name(
         f"{_partial_prefix(output).name}{os.getpid()}{'.zip' if as_zip else ''}"
     )
     folder = partial.with_name(partial.name + ".bag") if as_zip else partial
     bag = BagWriter(folder, purpose="nothing packed")
     try:
-        index = _payload(archive, bag, request, pieces, checkpoint, progress)
+        index = _payload(archive, bag, request, (found, seqs), checkpoint, progress)
         _documents(archive, bag, request, index, action.by, index_pdf, sample)
         scope_sha256 = _scope(archive, bag, request, index, action.by)
         tag_sha256 = _tag_files(archive, bag, request, index_pdf)
@@ -492,11 +489,80 @@ def _counts(path: Path, top: str) -> tuple[int, int]:
     return tombstones, int(oxum.group(1)) if oxum else 0
 
 
+_PIECE_COLUMNS = (
+    Evidence.id,
+    Evidence.sha256,
+    Evidence.size,
+    Evidence.name,
+    Evidence.convention_ref,
+    Evidence.kind,
+    Evidence.poste,
+    Evidence.amount,
+    Evidence.paid_on,
+    Evidence.label,
+    Evidence.filed_at,
+    Evidence.filed_by,
+    Evidence.record,
+    Evidence.record_sig,
+    Evidence.content_sig,
+    Evidence.status,
+    Evidence.filed_seq,
+    Evidence.disposed_at,
+    Evidence.disposal_visa,
+    Evidence.disposal_bordereau,
+)
+"""What a pack reads of a piece's row (read as plain rows, a chunk at a time)."""
+
+PieceRow = Any  # a Row of _PIECE_COLUMNS, read by attribute (row.id, row.record...)
+_CHUNK = 500
+_PROGRESS_EVERY = 100  # pieces between two progress calls (a bar is redrawn 5 times a second)
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), _CHUNK):
+        yield ids[start : start + _CHUNK]
+
+
+def _scope_filings(db: Database, scope: Sequence[str]) -> tuple[int, list[int]]:
+    """How many pieces of the scope have a row, and the journal entries that filed them."""
+    found, seqs = 0, []
+    with db.read() as session:
+        for chunk in _chunks(scope):
+            query = select(Evidence.filed_seq).where(Evidence.id.in_(chunk))
+            for (seq,) in session.execute(query):
+                found += 1
+                if seq is not None:
+                    seqs.append(seq)
+    return found, seqs
+
+
+def _scope_rows(session: Session, scope: Sequence[str]) -> Iterator[tuple[PieceRow, bytes | None]]:
+    """Every piece of the scope that has a row, in the scope's order, with its
+    ``evidence-filed`` entry: a chunk of rows and entries read at a time, so memory holds
+    one chunk of signatures and records, whatever the scope's size."""
+    for chunk in _chunks(scope):
+        rows = {
+            row.id: row
+            for row in session.execute(select(*_PIECE_COLUMNS).where(Evidence.id.in_(chunk)))
+        }
+        seqs = sorted({row.filed_seq for row in rows.values() if row.filed_seq is not None})
+        entries = {
+            seq: bytes(entry)
+            for seq, entry in session.execute(
+                select(JournalEntry.seq, JournalEntry.entry).where(JournalEntry.seq.in_(seqs))
+            )
+        }
+        for evidence_id in chunk:
+            row = rows.get(evidence_id)
+            if row is not None:
+                yield row, None if row.filed_seq is None else entries[row.filed_seq]
+
+
 def _payload(
     archive: Context,
     bag: BagWriter,
     request: requests.RequestInfo,
-    pieces: list[Evidence],
+    filings: tuple[int, list[int]],
     checkpoint: CheckpointRow,
     progress: ProgressCallback | None,
 ) -> dict[str, Any]:
@@ -519,28 +585,35 @@ def _payload(
     journal_key = info.journal_key or ""
     bag.write(layout.JOURNAL_KEY, (journal_key + "\n").encode())
     bag.write(layout.CHECKPOINT, checkpoint.note.encode("utf-8"))
+    # Each signer's chain file, made once: the same bytes for every piece they filed.
+    chains = {name: (row.cert_pem + row.chain_pem).encode() for name, row in identities.items()}
     listed: list[dict[str, Any]] = []
     tombstones: list[dict[str, Any]] = []
     nodes: tree.NodeCache = {}  # the proofs share most of their nodes: each read once
-    entries = _filing_entries(db, pieces)
-    for done, row in enumerate(pieces, start=1):
-        if row.disposed_at is not None:
-            tombstones.append(
-                {
-                    "id": row.id,
-                    "convention": row.convention_ref,
-                    "kind": row.kind,
-                    "name": row.name,
-                    "sha256": row.sha256,
-                    "disposed_at": clock.isoformat(row.disposed_at),
-                    "visa": row.disposal_visa,
-                    "bordereau": row.disposal_bordereau,
-                }
-            )
-        else:
-            listed.append(_piece(archive, bag, row, identities, checkpoint, nodes, entries))
-        if progress is not None:
-            progress(done, len(pieces))
+    total, seqs = filings
+    with db.read() as session:
+        tree.prefetch(session, (seq - 1 for seq in seqs), checkpoint.size, nodes)
+        for done, (row, entry) in enumerate(_scope_rows(session, request.scope), start=1):
+            if row.disposed_at is not None:
+                tombstones.append(
+                    {
+                        "id": row.id,
+                        "convention": row.convention_ref,
+                        "kind": row.kind,
+                        "name": row.name,
+                        "sha256": row.sha256,
+                        "disposed_at": clock.isoformat(row.disposed_at),
+                        "visa": row.disposal_visa,
+                        "bordereau": row.disposal_bordereau,
+                    }
+                )
+            else:
+                proof = None
+                if row.filed_seq is not None:
+                    proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size, nodes)
+                listed.append(_piece(archive, bag, row, chains, checkpoint, proof, entry))
+            if progress is not None and (done % _PROGRESS_EVERY == 0 or done == total):
+                progress(done, total)
     return {
         "format": layout.FORMAT,
         "request": request.as_json(),
@@ -555,42 +628,27 @@ def _payload(
     }
 
 
-def _filing_entries(db: Database, pieces: list[Evidence]) -> dict[int, bytes]:
-    """The ``evidence-filed`` entry of every piece, read a thousand at a time."""
-    seqs = sorted({row.filed_seq for row in pieces if row.filed_seq is not None})
-    found: dict[int, bytes] = {}
-    with db.read() as session:
-        for start in range(0, len(seqs), 1000):
-            chunk = seqs[start : start + 1000]
-            query = select(JournalEntry.seq, JournalEntry.entry).where(JournalEntry.seq.in_(chunk))
-            found.update((seq, bytes(entry)) for seq, entry in session.execute(query))
-    return found
-
-
 def _piece(
     archive: Context,
     bag: BagWriter,
-    row: Evidence,
-    identities: dict[str, Identity],
+    row: PieceRow,
+    chains: dict[str, bytes],
     checkpoint: CheckpointRow,
-    nodes: tree.NodeCache,
-    entries: dict[int, bytes],
+    proof: list[bytes] | None,
+    entry: bytes | None,
 ) -> dict[str, Any]:
     base = layout.piece_path(row.convention_ref, row.poste, row.id, row.name)
     bag.copy(base, archive.store.open(row.sha256), row.sha256)
     bag.write(base + layout.PIECE_SIGNATURE, bytes(row.content_sig))
     bag.write(base + layout.RECORD, bytes(row.record))
     bag.write(base + layout.RECORD_SIGNATURE, bytes(row.record_sig))
-    identity = identities.get(row.filed_by)
-    if identity is not None:
-        bag.write(base + layout.CHAIN, (identity.cert_pem + identity.chain_pem).encode())
-    if row.filed_seq is not None:
-        entry = entries[row.filed_seq]
-        with archive.db.read() as session:
-            proof = tree.inclusion_proof(session, row.filed_seq - 1, checkpoint.size, nodes)
+    chain = chains.get(row.filed_by)
+    if chain is not None:
+        bag.write(base + layout.CHAIN, chain)
+    if row.filed_seq is not None and proof is not None and entry is not None:
         bag.write(
             base + layout.PROOF,
-            note.format_proof(row.filed_seq - 1, proof, checkpoint.note, extra=bytes(entry)).encode(
+            note.format_proof(row.filed_seq - 1, proof, checkpoint.note, extra=entry).encode(
                 "utf-8"
             ),
         )
@@ -692,9 +750,8 @@ def _documents(
     drawn = sampling.draw(in_scope, *sample) if sample is not None else None
     if drawn is not None:
         index["sample"] = drawn.as_json()
-    bag.write(
-        layout.INDEX_JSON, json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
-    )
+    index_json = json.dumps(index, ensure_ascii=False, indent=2, sort_keys=True).encode()
+    bag.write(layout.INDEX_JSON, index_json)
     if not index_pdf:
         return
     trust = index["trust"]
@@ -735,11 +792,7 @@ def _documents(
         },
         title=f"Paquet de contrôle — {request.reference}",
         attachments=[
-            (
-                "index.json",
-                bag.root.joinpath(layout.INDEX_JSON).read_bytes(),
-                "Index du paquet (JSON)",
-            )
+            ("index.json", index_json, "Index du paquet (JSON)")  # the bytes bag.write was given
         ],
     )
     bag.write(layout.INDEX_PDF, document)

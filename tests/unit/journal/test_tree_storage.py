@@ -89,3 +89,52 @@ def test_a_rolled_back_transaction_appends_nothing(db: Database) -> None:
     with db.read() as session:
         assert session.execute(select(func.count()).select_from(JournalEntry)).scalar() == 4
         assert tree.head(session) == (4, merkle.root_of(_leaves(db)))
+
+
+@pytest.mark.parametrize(
+    "leaves",
+    [
+        range(0, 300),  # a run (one read per level)
+        range(40, 77),  # a run ending at the right edge of a smaller tree
+        [0, 5, 150, 299],  # sparse (read by sibling)
+        [7],
+        [],
+    ],
+)
+def test_prefetched_nodes_are_the_stored_ones_and_give_the_same_proofs(
+    db: Database, leaves: range | list[int]
+) -> None:
+    """A control pack reads the nodes of all its proofs in bulk (tree.prefetch): the cache
+    holds only stored nodes, unchanged, and the proofs made from it are the ones made node by
+    node, for a tree whose size is the journal's or smaller (a checkpoint)."""
+    _append(db, 300)
+    with db.read() as session:
+        stored = {
+            (level, idx): bytes(value)
+            for level, idx, value in session.execute(
+                select(JournalNode.level, JournalNode.idx, JournalNode.hash)
+            )
+        }
+        for size in (77, 300):
+            cache: tree.NodeCache = {}
+            tree.prefetch(session, leaves, size, cache)
+            assert all(stored[key] == value for key, value in cache.items())
+            if list(leaves):
+                assert cache  # the prefetch read something
+            for index in (i for i in leaves if i < size):
+                assert tree.inclusion_proof(session, index, size, cache) == tree.inclusion_proof(
+                    session, index, size
+                )
+
+
+def test_a_proof_from_a_damaged_prefetched_node_does_not_verify(db: Database) -> None:
+    """The cache is trusted as the table is: a wrong node gives a proof that fails."""
+    _append(db, 64)
+    leaves = _leaves(db)
+    with db.read() as session:
+        cache: tree.NodeCache = {}
+        tree.prefetch(session, [10], 64, cache)
+        cache[(0, 11)] = bytes(32)
+        proof = tree.inclusion_proof(session, 10, 64, cache)
+        with pytest.raises(merkle.InvalidProof):
+            merkle.verify_inclusion(leaves[10], 10, 64, proof, merkle.root_of(leaves))

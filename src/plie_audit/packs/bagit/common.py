@@ -193,8 +193,8 @@ def _check_path(raw: str, *, percent_decode: bool) -> _PathCheck:
 def _windows_problem(path: str) -> str | None:
     """Why Windows could not create this path, if it could not."""
     for segment in path.split("/"):
-        bad = sorted(set(segment) & _WINDOWS_CHARACTERS)
-        if bad:
+        if not _WINDOWS_CHARACTERS.isdisjoint(segment):
+            bad = sorted(set(segment) & _WINDOWS_CHARACTERS)
             return f"{segment!r} holds {', '.join(repr(c) for c in bad)}"
         if segment.endswith((" ", ".")):
             return f"{segment!r} ends with a space or a dot"

@@ -54,13 +54,15 @@ DECODING_ERRORS: tuple[type[Exception], ...] = (
 
 CERTIFICATE_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
+    TypeError,
     x509.InvalidVersion,
     x509.DuplicateExtension,
     x509.UnsupportedGeneralNameType,
     UnsupportedAlgorithm,
 )
 """What cryptography raises when a damaged certificate is read or used: a public key off its
-curve, an unknown key algorithm, an undecodable or repeated extension, an odd name."""
+curve, an unknown key algorithm, an undecodable or repeated extension, an odd name (a name
+attribute typed BIT STRING is a TypeError, raised when the name is first read)."""
 
 DIGESTS: Mapping[str, Callable[[bytes], Any]] = {
     "sha256": hashlib.sha256,

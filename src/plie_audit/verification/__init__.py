@@ -4,7 +4,8 @@ Verification returns data: a :class:`VerifyReport` lists what was checked and ev
 :class:`Finding` (subject, kind, expected, found). Low-level verifiers raise; this layer turns
 their errors into findings and collects everything before the caller decides to fail.
 Cheap checks run first (object present, size), then hashing (in parallel on every core:
-``hashlib`` releases the GIL), then signatures.
+``hashlib`` releases the GIL), then signatures (in worker processes on every core, begun
+with each chunk of rows: ECDSA holds the GIL).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from plie_audit.db import readback
 from plie_audit.db.models import Evidence, JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.errors import PlieAuditError, StoreError
-from plie_audit.evidence.checks import check_record, check_signatures, load_signers
+from plie_audit.evidence.checks import SignatureChecks, check_record, load_signers
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.replay import Projection
@@ -231,6 +232,12 @@ def _entries(db: Database, seqs: set[int]) -> dict[int, dict[str, Any]]:
         return decoded
 
 
+def _may_be_sealed(row: Evidence, audit: JournalAudit) -> bool:
+    """Whether a checkpoint can bind the row's record (:func:`check_entries` says if one
+    does): its evidence-filed entry is within the sealed journal."""
+    return row.filed_seq is not None and row.filed_seq <= audit.sealed_size
+
+
 _STATUS_EVENTS = {"annulled": "evidence-annulled", "superseded": "evidence-superseded"}
 
 
@@ -275,7 +282,7 @@ def check_entries(
                     )
                 )
             else:
-                bound = row.filed_seq is not None and row.filed_seq <= audit.sealed_size
+                bound = _may_be_sealed(row, audit)
     findings.extend(_check_status(row, entries, audit))
     findings.extend(_check_disposal(row, entries))
     return findings, bound
@@ -410,8 +417,11 @@ def verify_archive(
     # waits), each streamed in CHUNK_SIZE pieces: memory stays bounded whatever the sizes.
     threads = workers or store.parallelism
     rules = _retention_rules(db, findings) if store.locks else None
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool, SignatureChecks(signers) as cms_checks:
         for rows in _chunks(db, findings):
+            # The CMS checks of every row (--signatures) or of those no checkpoint seals
+            # yet, begun on the other cores while this one reads and hashes the chunk.
+            cms_checks.start([row for row in rows if signatures or not _may_be_sealed(row, audit)])
             present: set[str] = set()
             stats: dict[str, ObjectStat | None] = {}
             for row, (problem, there, stat) in zip(
@@ -456,7 +466,7 @@ def verify_archive(
                 entry_findings, sealed = check_entries(row, entries, audit)
                 findings.extend(entry_findings)
                 if signatures or not sealed:
-                    findings.extend(check_signatures(row, signers))
+                    findings.extend(cms_checks.findings(row))
                     cms_checked += 2
                 checked += 1
                 if progress is not None:

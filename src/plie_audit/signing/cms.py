@@ -9,7 +9,9 @@ structure is assembled with ``asn1crypto`` and only the signature itself is made
 
 This module checks the CMS structure; the signer's check (attributes, certificate, signature)
 is :mod:`plie_audit.signing.signerinfo`'s, shared with RFC 3161 time-stamp tokens. The
-certificate chain is never checked here (see ``ca``).
+certificate chain is never checked here (see ``ca``). The archive's own signatures, which
+``verify --signatures`` checks by the ten thousand, are first read in one pass of strict DER
+(:mod:`plie_audit.signing.der`) that makes the same checks; anything else is decoded whole.
 """
 
 from __future__ import annotations

@@ -420,7 +420,8 @@ def verify_archive(
     with ThreadPoolExecutor(max_workers=threads) as pool, SignatureChecks(signers) as cms_checks:
         for rows in _chunks(db, findings):
             # The CMS checks of every row (--signatures) or of those no checkpoint seals
-            # yet, begun on the other cores while this one reads and hashes the chunk.
+            # yet, begun in the workers while this process hashes the chunk and reads its
+            # records and entries.
             cms_checks.start([row for row in rows if signatures or not _may_be_sealed(row, audit)])
             present: set[str] = set()
             stats: dict[str, ObjectStat | None] = {}

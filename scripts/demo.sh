@@ -136,6 +136,7 @@ run cat "$DEMO/journal-key.txt"   # la clé de vérification, à remettre aux au
 
 step "6. Vérifier toute l'archive (empreintes, enregistrements, journal, points de contrôle)"
 run plie-audit verify
+run plie-audit verify --signatures   # audit approfondi : chaque signature CMS revérifiée aussi
 run plie-audit journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
 
 step "7. Exporter une pièce et la vérifier avec OpenSSL seul"

@@ -2,8 +2,8 @@
 
 ``damage_certificate(cert, kind)`` returns the certificate's DER with one kind of damage that
 cryptography only notices when the certificate is used (a public key off its curve, an
-unknown key algorithm, an undecodable or a duplicated extension) or at once (an invalid
-version).
+unknown key algorithm, an undecodable or a duplicated extension, a subject name attribute of
+the wrong type) or at once (an invalid version).
 ``carrying(signed, key, cert, damaged)`` puts those bytes in place of ``cert`` inside a CMS
 SignedData (a filing signature or an RFC 3161 token) and re-signs its signed attributes with
 ``key``, the signingCertificateV2 naming the damaged bytes: what a key holder (or a broken
@@ -24,7 +24,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-DAMAGES = ("public key", "key algorithm", "extension", "duplicate extension", "version")
+DAMAGES = (
+    "public key",
+    "key algorithm",
+    "extension",
+    "duplicate extension",
+    "version",
+    "name type",
+)
 """The kinds of damage ``damage_certificate`` makes (EC certificates)."""
 
 DER = serialization.Encoding.DER
@@ -33,6 +40,7 @@ _ID_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")  # OID 1.2.840.10045.2.1
 _BASIC_CONSTRAINTS = bytes.fromhex("0603551d13")  # OID 2.5.29.19 (RFC 5280 §4.2.1.9)
 _KEY_USAGE = bytes.fromhex("0603551d0f")  # OID 2.5.29.15 (RFC 5280 §4.2.1.3)
 _VERSION_3 = bytes.fromhex("a003020102")  # [0] EXPLICIT Version v3 (RFC 5280 §4.1.2.1)
+_COMMON_NAME = bytes.fromhex("0603550403")  # OID 2.5.4.3 (X.520 commonName)
 
 
 def damage_certificate(certificate: x509.Certificate, kind: str) -> bytes:
@@ -60,6 +68,15 @@ def damage_certificate(certificate: x509.Certificate, kind: str) -> bytes:
         der[_find_once(der, _KEY_USAGE) + len(_KEY_USAGE) - 1] = 0x13
     elif kind == "version":
         der[_find_once(der, _VERSION_3) + len(_VERSION_3) - 1] = 0x07
+    elif kind == "name type":
+        # The subject's commonName typed BIT STRING, which X.520 does not allow: cryptography
+        # loads the certificate and raises TypeError when the subject is first read. The
+        # subject follows the issuer (RFC 5280 §4.1): the last occurrence, for a root too.
+        (name,) = certificate.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        text = str(name.value).encode()
+        at = max(der.rfind(_COMMON_NAME + bytes([tag, len(text)]) + text) for tag in (0x0C, 0x13))
+        assert at >= 0, "no UTF8String or PrintableString commonName in the subject"
+        der[at + len(_COMMON_NAME)] = 0x03
     else:
         raise ValueError(f"unknown damage {kind!r}")
     return bytes(der)

@@ -8,13 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from freezegun import freeze_time
 
 from plie_audit import canonical
 from plie_audit.archive import Actor, Archive
 from plie_audit.context import Action
 from plie_audit.domain import EvidenceKind, Poste, Programme, Role
-from plie_audit.evidence import filing
+from plie_audit.evidence import checks, filing
 from plie_audit.journal import log as journal
 from plie_audit.signing import identities
 from plie_audit.signing.entries import EntrySigner
@@ -133,3 +134,38 @@ def test_unreadable_record_is_a_finding_not_a_crash(
     assert FindingKind.RECORD_UNREADABLE in kinds
     assert FindingKind.RECORD_SIGNATURE_INVALID in kinds
     assert {f.subject for f in report.findings} == {piece}
+
+
+def test_signatures_checked_by_worker_processes_give_the_same_report(
+    populated: Archive,
+    filer: Actor,
+    convention: str,
+    samples: dict[str, Path],
+    sql: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``verify --signatures`` checks the CMS signatures in worker processes when there are
+    many: the findings are the same, in the same order, as when it checks them itself."""
+    pieces = [_file(populated, filer, path, convention) for path in samples.values()]
+    (signature,) = sql("SELECT content_sig FROM evidence WHERE id = ?", (pieces[1],))[0]
+    sql("UPDATE evidence SET content_sig = ? WHERE id = ?", (bytes(signature)[:-1], pieces[1]))
+    sql("UPDATE evidence SET filed_by = 'nobody' WHERE id = ?", (pieces[3],))
+    serial = populated.verify(signatures=True)
+
+    started = []
+
+    class Recorded(checks.ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            started.append(kwargs["max_workers"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(checks, "ProcessPoolExecutor", Recorded)
+    monkeypatch.setattr(checks, "POOL_MIN_ROWS", 1)
+    pooled = populated.verify(signatures=True)
+
+    assert started == ([checks._cores()] if checks._can_fork() and checks._cores() > 1 else [])
+    assert pooled.findings == serial.findings
+    assert pooled.counts == serial.counts
+    kinds = [(f.subject, f.kind) for f in serial.findings]
+    assert (pieces[1], FindingKind.CONTENT_SIGNATURE_INVALID) in kinds
+    assert (pieces[3], FindingKind.SIGNER_UNKNOWN) in kinds

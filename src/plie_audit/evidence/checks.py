@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import multiprocessing
+import os
+import sys
+from collections.abc import Sequence
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography import x509
 from sqlalchemy import select
@@ -109,7 +114,24 @@ def _untrusted(row: Identity, problem: str) -> TrustedSigner:
     )
 
 
-def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[Finding]:
+class SignedFiling(NamedTuple):
+    """What the CMS checks of one filing read: a row's fields, sent to a worker process."""
+
+    id: str
+    filed_by: str
+    record: bytes
+    record_sig: bytes
+    sha256: str
+    content_sig: bytes
+
+    @classmethod
+    def of(cls, row: Evidence | SignedFiling) -> SignedFiling:
+        return cls(row.id, row.filed_by, row.record, row.record_sig, row.sha256, row.content_sig)
+
+
+def check_signatures(
+    row: Evidence | SignedFiling, signers: dict[str, TrustedSigner]
+) -> list[Finding]:
     """Check a filing's two CMS signatures and that its signer was trusted when it signed."""
     findings: list[Finding] = []
     checks = (
@@ -126,6 +148,121 @@ def check_signatures(row: Evidence, signers: dict[str, TrustedSigner]) -> list[F
     return findings
 
 
+POOL_MIN_ROWS = 200
+"""Fewer rows are checked in the calling process: starting the workers (a fork each, a few
+ms) would cost more than it saves (0.2 ms a row)."""
+
+
+class SignatureChecks:
+    """:func:`check_signatures` for the rows of one verification, on every core when there
+    are many: each row's two CMS checks cost 0.2 ms of CPU, mostly ECDSA, which holds the GIL.
+
+    ``start(rows)`` begins checking rows in worker processes, by batches, while the caller
+    goes on (hashing the pieces, say); ``findings(row)`` then returns a row's findings, the
+    very list :func:`check_signatures` returns, whether the row was started or not (one that
+    was not is checked there and then). Workers are forked once, at the first start with
+    enough rows, and inherit ``signers``; where there is no ``fork`` (Windows, macOS) or a
+    single core, or once a worker has died, rows are checked in the calling process. Use it
+    as a context manager: the workers stop at its end.
+
+    ``expected``: how many rows will be checked, known beforehand. Given, the workers are
+    forked on entering when there are enough (the caller starts its threads after: a fork
+    copies no thread, and a lock one of them held would stay held in the child), never later.
+    """
+
+    def __init__(self, signers: dict[str, TrustedSigner], expected: int | None = None) -> None:
+        self._signers = signers
+        self._processes = _cores() if _can_fork() else 1
+        self._pool: ProcessPoolExecutor | None = None
+        self._started: dict[str, tuple[Future[list[list[Finding]]], int]] = {}
+        self._expected = expected
+
+    def __enter__(self) -> SignatureChecks:
+        if self._expected is not None and self._expected >= POOL_MIN_ROWS and self._processes > 1:
+            try:
+                self._new_pool().submit(int).result()  # every worker forked now (fork context)
+            except BrokenExecutor:
+                self._without_workers()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def start(self, rows: Sequence[Evidence | SignedFiling]) -> None:
+        """Begin checking ``rows``' signatures in the workers (if worth it); rows an earlier
+        start began and nobody asked for are forgotten."""
+        self._started.clear()
+        if len(rows) < POOL_MIN_ROWS or self._processes < 2:
+            return
+        if self._pool is None:
+            if self._expected is not None:
+                return  # too few were expected to fork for: checked here, in findings()
+            self._new_pool()
+        assert self._pool is not None
+        # A few batches per worker: each costs one pickle of its rows (3 kB a row) each way.
+        size = max(16, -(-len(rows) // (self._processes * 4)))
+        try:
+            for at in range(0, len(rows), size):
+                batch = [SignedFiling.of(row) for row in rows[at : at + size]]
+                future = self._pool.submit(_check_batch, batch)
+                for index, filing in enumerate(batch):
+                    self._started[filing.id] = (future, index)
+        except BrokenExecutor:
+            self._without_workers()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        self._pool = ProcessPoolExecutor(
+            max_workers=self._processes,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(self._signers,),  # inherited through fork, not pickled
+        )
+        return self._pool
+
+    def findings(self, row: Evidence | SignedFiling) -> list[Finding]:
+        """What :func:`check_signatures` finds for ``row``."""
+        started = self._started.pop(row.id, None)
+        if started is not None:
+            future, index = started
+            try:
+                return future.result()[index]
+            except BrokenExecutor:
+                self._without_workers()
+        return check_signatures(row, self._signers)
+
+    def _without_workers(self) -> None:
+        """A worker died (killed, out of memory): this process checks the rest itself."""
+        self._processes = 1
+        self._started.clear()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+
+def _can_fork() -> bool:
+    """Whether workers can be forked: Linux only (macOS forks, but its system libraries are
+    not safe to use in a forked child)."""
+    return sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity, as a container or taskset sets it)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+
+
+_WORKER_SIGNERS: dict[str, TrustedSigner] = {}
+
+
+def _start_worker(signers: dict[str, TrustedSigner]) -> None:
+    _WORKER_SIGNERS.update(signers)
+
+
+def _check_batch(batch: list[SignedFiling]) -> list[list[Finding]]:
+    return [check_signatures(filing, _WORKER_SIGNERS) for filing in batch]
+
+
 def _digest(sha256_hex: str) -> bytes:
     try:
         return bytes.fromhex(sha256_hex)
@@ -134,7 +271,7 @@ def _digest(sha256_hex: str) -> bytes:
 
 
 def _check_signer(
-    row: Evidence, info: cms.SignerInfo, signers: dict[str, TrustedSigner]
+    row: Evidence | SignedFiling, info: cms.SignerInfo, signers: dict[str, TrustedSigner]
 ) -> list[Finding]:
     signer = signers.get(row.filed_by)
     if signer is None:

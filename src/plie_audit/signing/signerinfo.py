@@ -54,13 +54,15 @@ DECODING_ERRORS: tuple[type[Exception], ...] = (
 
 CERTIFICATE_ERRORS: tuple[type[Exception], ...] = (
     ValueError,
+    TypeError,
     x509.InvalidVersion,
     x509.DuplicateExtension,
     x509.UnsupportedGeneralNameType,
     UnsupportedAlgorithm,
 )
 """What cryptography raises when a damaged certificate is read or used: a public key off its
-curve, an unknown key algorithm, an undecodable or repeated extension, an odd name."""
+curve, an unknown key algorithm, an undecodable or repeated extension, an odd name (a name
+attribute typed BIT STRING is a TypeError, raised when the name is first read)."""
 
 DIGESTS: Mapping[str, Callable[[bytes], Any]] = {
     "sha256": hashlib.sha256,
@@ -208,7 +210,7 @@ def verify_signer_info(
 
     certificate = _find_certificate(signer, candidates, role)
     cert_der = certificate.public_bytes(serialization.Encoding.DER)
-    public_key = _usable_key(certificate, cert_der, role)
+    public_key = usable_key(certificate, cert_der, role)
     _check_signing_certificates(
         attributes, certificate, cert_der, require_signing_certificate, role
     )
@@ -303,7 +305,7 @@ _USABLE_KEYS: dict[bytes, PublicKey] = {}
 _USABLE_KEYS_MAX = 1024
 
 
-def _usable_key(certificate: x509.Certificate, cert_der: bytes, role: str) -> PublicKey:
+def usable_key(certificate: x509.Certificate, cert_der: bytes, role: str) -> PublicKey:
     """The certificate's public key, once its key, extensions and subject decode: what the
     callers go on to read (EKU, names, path). A damaged one is ``SignatureInvalid``."""
     public_key = _USABLE_KEYS.get(cert_der)

@@ -4,7 +4,8 @@ Verification returns data: a :class:`VerifyReport` lists what was checked and ev
 :class:`Finding` (subject, kind, expected, found). Low-level verifiers raise; this layer turns
 their errors into findings and collects everything before the caller decides to fail.
 Cheap checks run first (object present, size), then hashing (in parallel on every core:
-``hashlib`` releases the GIL), then signatures.
+``hashlib`` releases the GIL), then signatures (in worker processes on every core, begun
+with each chunk of rows: ECDSA holds the GIL).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from plie_audit.db import readback
 from plie_audit.db.models import Evidence, JournalEntry
 from plie_audit.db.session import Database
 from plie_audit.errors import PlieAuditError, StoreError
-from plie_audit.evidence.checks import check_record, check_signatures, load_signers
+from plie_audit.evidence.checks import SignatureChecks, check_record, load_signers
 from plie_audit.findings import Finding, FindingKind, Report
 from plie_audit.journal.audit import JournalAudit, audit_journal
 from plie_audit.journal.replay import Projection
@@ -251,6 +252,22 @@ def _entries(db: Database, seqs: set[int]) -> dict[int, dict[str, Any]]:
         return decoded
 
 
+def _count_unsealed(db: Database, sealed_size: int) -> int:
+    """How many rows no checkpoint can seal (their CMS signatures are checked)."""
+    with db.read() as session:
+        return session.execute(
+            select(func.count())
+            .select_from(Evidence)
+            .where((Evidence.filed_seq.is_(None)) | (Evidence.filed_seq > sealed_size))
+        ).scalar_one()
+
+
+def _may_be_sealed(row: Evidence, audit: JournalAudit) -> bool:
+    """Whether a checkpoint can bind the row's record (:func:`check_entries` says if one
+    does): its evidence-filed entry is within the sealed journal."""
+    return row.filed_seq is not None and row.filed_seq <= audit.sealed_size
+
+
 _STATUS_EVENTS = {"annulled": "evidence-annulled", "superseded": "evidence-superseded"}
 
 
@@ -295,7 +312,7 @@ def check_entries(
                     )
                 )
             else:
-                bound = row.filed_seq is not None and row.filed_seq <= audit.sealed_size
+                bound = _may_be_sealed(row, audit)
     findings.extend(_check_status(row, entries, audit))
     findings.extend(_check_disposal(row, entries))
     return findings, bound
@@ -430,10 +447,19 @@ def verify_archive(
     # waits), each streamed in CHUNK_SIZE pieces: memory stays bounded whatever the sizes.
     threads = workers or store.parallelism
     rules = _retention_rules(db, findings) if store.locks else None
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    # The CMS workers are forked, when there are enough checks for them, before the hashing
+    # threads exist (a fork copies no thread, and no lock a thread holds).
+    expected = total_count if signatures else _count_unsealed(db, audit.sealed_size)
+    with (
+        SignatureChecks(signers, expected=expected) as cms_checks,
+        ThreadPoolExecutor(max_workers=threads) as pool,
+    ):
         for rows in _chunks(db, findings):
-            # The workers stat and hash the chunk's objects while this thread checks its rows
-            # against their records and entries; the findings keep the order of the checks.
+            # The CMS checks of every row (--signatures) or of those no checkpoint seals yet
+            # begin in worker processes, and the threads stat and hash the chunk's objects,
+            # while this thread checks the rows against their records and entries; the
+            # findings keep the order of the checks.
+            cms_checks.start([row for row in rows if signatures or not _may_be_sealed(row, audit)])
             unique = sorted({row.sha256 for row in rows})
             looking = _submitted(pool, threads, lambda sha: _look(store, sha), unique)
             entries = _entries(
@@ -450,7 +476,7 @@ def verify_archive(
                 entry_findings, sealed = check_entries(row, entries, audit)
                 row_findings = check_record(row, sealed=sealed) + entry_findings
                 if signatures or not sealed:
-                    row_findings.extend(check_signatures(row, signers))
+                    row_findings.extend(cms_checks.findings(row))
                     cms_checked += 2
                 checks.append(row_findings)
             seen = dict(zip(unique, _collected(looking), strict=True))

@@ -491,6 +491,7 @@ def test_a_token_re_signed_carrying_its_own_certificate_verifies(
         ("key algorithm", "TSA certificate is damaged"),
         ("extension", "TSA certificate is damaged"),
         ("duplicate extension", "TSA certificate is damaged"),
+        ("name type", "TSA certificate is damaged"),
         ("version", "malformed time-stamp token"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
@@ -139,10 +140,33 @@ def test_a_worker_that_dies_leaves_its_rows_to_the_calling_process(
         assert [pool.findings(row) for row in rows] == expected
         workers = list(pool._pool._processes.values()) if pool._pool is not None else []
         for worker in workers:
-            os.kill(worker.pid, signal.SIGKILL)
+            # Once one is killed the pool may end the others itself: gone already is fine.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker.pid, signal.SIGKILL)
             worker.join()
         pool.start(rows)
         assert [pool.findings(row) for row in rows] == expected
         assert pool._pool is None
         pool.start(rows)  # and it does not fork again
         assert pool._pool is None
+
+
+def test_workers_expected_are_forked_on_entering_and_never_later(
+    filings: tuple[list[SignedFiling], dict[str, TrustedSigner]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """verify says how many rows it will check before it starts its hashing threads: the
+    workers are forked then (a fork copies no thread, nor a lock one holds), or never."""
+    rows, signers = filings
+    expected = _serial(rows, signers)
+    forked = checks._can_fork() and checks._cores() > 1
+    with SignatureChecks(signers, expected=len(rows)) as pool:
+        assert (pool._pool is not None) == forked  # before any start
+        if forked:
+            assert len(pool._pool._processes) == checks._cores()  # type: ignore[union-attr]
+        pool.start(rows)
+        assert [pool.findings(row) for row in rows] == expected
+    with SignatureChecks(signers, expected=checks.POOL_MIN_ROWS - 1) as pool:
+        pool.start(rows)  # more than it said: checked here, no fork now that threads may run
+        assert pool._pool is None
+        assert [pool.findings(row) for row in rows] == expected

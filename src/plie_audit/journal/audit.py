@@ -232,7 +232,11 @@ def audit_journal(
         )
         kept = [*(copies or {}).values(), *outside]
         sizes = {cp.size for cp in checkpoints} | {one.body.size for one in kept}
-        roots = _recompute(session, audit, sorted(sizes), signers, progress)
+        try:
+            roots = _recompute(session, audit, sorted(sizes), signers, progress)
+            signers.finish()
+        finally:
+            signers.close()
         audit.findings.extend(signers.findings)
         audit.entry_signatures = signers.verified
         holding = _check_checkpoints(session, audit, checkpoints, roots, origin, key, anchors)

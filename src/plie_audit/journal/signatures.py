@@ -17,6 +17,9 @@ Every action's entry is signed by whoever acted (``signed_by``: the acting ident
 
 from __future__ import annotations
 
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from cryptography import x509
@@ -30,10 +33,31 @@ UNSIGNED_EVENTS = frozenset({"action-refused", "archive-imported"})
 """Events whose entries nobody signs."""
 
 MAX_FINDINGS = 50  # a journal signed with the wrong key everywhere is one problem, not a million
+BATCH = 256  # entries whose signatures one thread verifies at a time
+AHEAD = 8  # batches in flight before the oldest is waited for (memory stays bounded)
+
+# (seq, signer, public key, entry bytes, signature) of one entry to verify
+_Pending = tuple[int, str, Any, bytes, bytes]
+
+
+def _verify_batch(batch: list[_Pending]) -> list[tuple[int, str, str | None]]:
+    """Each entry's (seq, signer, why it does not verify or None), in a worker thread: the
+    ECDSA and RSA verification release the GIL, so the threads use every core."""
+    done: list[tuple[int, str, str | None]] = []
+    for seq, signer, key, data, signature in batch:
+        try:
+            entries.verify(key, data, signature)
+        except SignatureInvalid as exc:
+            done.append((seq, signer, str(exc)))
+        else:
+            done.append((seq, signer, None))
+    return done
 
 
 class EntrySignatures:
-    """Checks the signatures of the entries fed to :meth:`check`, in seq order."""
+    """Checks the signatures of the entries fed to :meth:`check`, in seq order; the
+    signatures themselves are verified by threads on every core, by batches, and their
+    findings put back in seq order by :meth:`finish` (call it once every entry is fed)."""
 
     def __init__(
         self,
@@ -56,10 +80,53 @@ class EntrySignatures:
         self._keys: dict[str, Any] = {}  # identity or @archive -> public key, once trusted
         self._certificates = certificates
         self._root_pem = root_pem
+        self._found: list[tuple[int, int, Finding]] = []  # (seq, order, finding)
+        self._order = 0
+        self._batch: list[_Pending] = []
+        self._flight: deque[Future[list[tuple[int, str, str | None]]]] = deque()
+        self._pool: ThreadPoolExecutor | None = None
 
     def _finding(self, seq: int, kind: FindingKind, expected: str, found: str) -> None:
-        if len(self.findings) < MAX_FINDINGS:
-            self.findings.append(Finding(f"journal#{seq}", kind, expected, found))
+        self._order += 1
+        self._found.append((seq, self._order, Finding(f"journal#{seq}", kind, expected, found)))
+        if len(self._found) > 2 * MAX_FINDINGS:  # the first MAX_FINDINGS in seq order stay
+            self._found.sort(key=lambda item: (item[0], item[1]))
+            del self._found[MAX_FINDINGS:]
+
+    def _submit(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        self._flight.append(self._pool.submit(_verify_batch, self._batch))
+        self._batch = []
+        while len(self._flight) > AHEAD:
+            self._collect(self._flight.popleft())
+
+    def _collect(self, future: Future[list[tuple[int, str, str | None]]]) -> None:
+        for seq, signer, problem in future.result():
+            if problem is None:
+                self.verified += 1
+            else:
+                self._finding(
+                    seq, FindingKind.ENTRY_SIGNATURE_INVALID, f"signed by {signer}", problem
+                )
+
+    def finish(self) -> None:
+        """Wait for every verification; :attr:`findings` in seq order (at most MAX_FINDINGS)."""
+        if self._batch:
+            self._submit()
+        while self._flight:
+            self._collect(self._flight.popleft())
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self._found.sort(key=lambda item: (item[0], item[1]))
+        self.findings = [finding for _seq, _order, finding in self._found[:MAX_FINDINGS]]
+
+    def close(self) -> None:
+        """Stop the threads without waiting for their results (an audit that failed)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def check(self, seq: int, entry: dict[str, Any], data: bytes, signature: Any) -> None:
         event = entry.get("event")
@@ -98,14 +165,9 @@ class EntrySignatures:
         if key is None:
             self._finding(seq, FindingKind.ENTRY_SIGNATURE_INVALID, "a trusted key", problem)
             return
-        try:
-            entries.verify(key, data, bytes(signature))
-        except SignatureInvalid as exc:
-            self._finding(
-                seq, FindingKind.ENTRY_SIGNATURE_INVALID, f"signed by {signed_by}", str(exc)
-            )
-            return
-        self.verified += 1
+        self._batch.append((seq, signed_by, key, data, bytes(signature)))
+        if len(self._batch) >= BATCH:
+            self._submit()
 
     def _key(self, signer: str) -> tuple[Any, str]:
         """The public key ``signer`` signs with, from the certificate the journal recorded."""

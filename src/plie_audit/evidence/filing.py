@@ -247,8 +247,9 @@ def prepare(
 
 
 def _store_and_sign(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepared:
-    """:func:`prepare` but the inspection: what bulk filing runs on every core (the store and
-    the signature release the GIL while they read, write and sign)."""
+    """:func:`prepare` but the inspection: what bulk filing runs on several threads. Reading,
+    hashing and writing a piece release the GIL (large pieces, S3 uploads overlap); on small
+    pieces the work that holds it dominates and threads gain little (bench/README.md)."""
     try:
         put = store.put_file(request.path)
     except PlieAuditError as exc:

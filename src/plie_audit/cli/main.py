@@ -47,7 +47,7 @@ else:  # a command's module is imported when it runs or a help lists it (issue 2
     retention = lazy.module("plie_audit.cli.retention")
 
 # The commands under the root, by name: ``plie-audit evidence list`` imports cli/evidence.py
-# and what it needs, not the modules of the other sixteen (start-up, issue 20).
+# and what it needs, not the modules of the other commands (start-up, issue 20).
 COMMANDS: dict[str, Callable[[], click.Command]] = {
     "accounting": lambda: accounting.accounting,
     "archive": lambda: archive_cmd.archive_group,

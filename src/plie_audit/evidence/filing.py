@@ -242,8 +242,13 @@ def prepare(
 ) -> Prepared:
     """Read, hash and store the piece's bytes, sign them and its filing record, inspect it
     (nothing recorded yet)."""
-    stored = _store_and_sign(store, signer, request)
-    return dataclasses.replace(stored, inspection=inspect(request, stored.put.sha256))
+    return _inspected(_store_and_sign(store, signer, request), inspect)
+
+
+def _inspected(stored: Prepared, inspect: Inspector) -> Prepared:
+    """``stored`` with its publicity inspection (a publication's; None for other kinds)."""
+    inspection = inspect(stored.request, stored.put.sha256)
+    return stored if inspection is None else dataclasses.replace(stored, inspection=inspection)
 
 
 def _store_and_sign(store: ObjectStore, signer: Signer, request: PieceRequest) -> Prepared:
@@ -426,10 +431,7 @@ def file_pieces(
         for number, batch in enumerate(batches, start=1):
             prepared = []
             for stored in pool.map(lambda request: _store_and_sign(store, signer, request), batch):
-                inspection = inspect(stored.request, stored.put.sha256)
-                if inspection is not None:
-                    stored = dataclasses.replace(stored, inspection=inspection)
-                prepared.append(stored)
+                prepared.append(_inspected(stored, inspect))
                 done += 1
                 if progress is not None:
                     progress(done, len(requests))

@@ -253,7 +253,8 @@ def _entries(db: Database, seqs: set[int]) -> dict[int, dict[str, Any]]:
 
 
 def _count_unsealed(db: Database, sealed_size: int) -> int:
-    """How many rows no checkpoint can seal (their CMS signatures are checked)."""
+    """How many rows no checkpoint can seal (their CMS signatures are checked): those
+    :func:`_may_be_sealed` says no to, counted by the database."""
     with db.read() as session:
         return session.execute(
             select(func.count())

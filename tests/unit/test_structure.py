@@ -47,6 +47,7 @@ FLOORS: dict[str, int] = {
     "reports": 1,
     "publicity": 1,
     "packs": 1,
+    "seda": 1,
     # 2 — rules read from the database: conventions, retention
     "conventions": 2,
     "retention": 2,

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from plie_audit import lazy
+from plie_audit.errors import PlieAuditError
 from plie_audit.seda.model import NAMESPACE
 
 if TYPE_CHECKING:
@@ -105,8 +106,9 @@ def _compiled_schema() -> Any:
     if not _COMPILED:
 
         class LocalW3C(etree.Resolver):  # type: ignore[misc]
-            """Gives lxml the local copy of the two W3C schemas; anything else is refused
-            by the parser (no network)."""
+            """Gives lxml the local copies of the two W3C schemas. Other files (the SEDA
+            schemas this one includes by relative path) load from this folder as usual, and
+            anything on the network is refused by the parser (``no_network``)."""
 
             def resolve(self, url: str, pubid: str | None, context: Any) -> Any:
                 local = _W3C_COPIES.get(url)
@@ -116,7 +118,12 @@ def _compiled_schema() -> Any:
 
         parser = etree.XMLParser(no_network=True, resolve_entities=False, huge_tree=False)
         parser.resolvers.add(LocalW3C())
-        _COMPILED.append(etree.XMLSchema(etree.parse(str(MAIN_SCHEMA), parser)))
+        try:
+            _COMPILED.append(etree.XMLSchema(etree.parse(str(MAIN_SCHEMA), parser)))
+        except (etree.Error, OSError) as exc:  # a damaged installation, not a bad message
+            raise PlieAuditError(
+                f"the SEDA 2.2 schemas in {SCHEMAS} do not compile: {exc}"
+            ) from exc
     return _COMPILED[0]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -189,3 +190,12 @@ def test_sha256_digests_are_checked_too(tmp_path: Path) -> None:
     assert schema.check_objects(with_uri, tmp_path) == [
         "BDO1: file 'bonjour.txt' does not match its SHA-256 MessageDigest"
     ]
+
+
+def test_validation_from_several_threads_keeps_each_result() -> None:
+    good = (DATA / "minimal-archive-transfer.xml").read_bytes()
+    bad = (DATA / "invalid-missing-identifier.xml").read_bytes()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(schema.validate, [good, bad] * 20))
+    assert results[0::2] == [[]] * 20
+    assert all(len(errors) == 1 and "MessageIdentifier" in errors[0] for errors in results[1::2])

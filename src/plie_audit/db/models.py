@@ -161,6 +161,11 @@ class Evidence(Base):
     disposal_visa: Mapped[str | None] = mapped_column(String(200))
     disposal_bordereau: Mapped[str | None] = mapped_column(String(32))
     disposal_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Versement (issue 21): the transfer the archives service accepted (its reply filed), and
+    # when. The row, hash and bytes stay: the piece is kept until its own retention allows
+    # its disposal (``retention/transfer.py``).
+    transferred_at: Mapped[datetime | None]
+    transfer_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class JournalEntry(Base):
@@ -294,6 +299,26 @@ class Bordereau(Base):
     visa_authority: Mapped[str | None] = mapped_column(String(200))
     visa_evidence: Mapped[str | None] = mapped_column(String(64))
     executed_at: Mapped[datetime | None]
+
+
+class Transfer(Base):
+    """A *versement* to the public archives (issue 21): the SEDA 2.2 ArchiveTransfer prepared
+    (``content``: canonical JSON, docs/formats.md), then the archives service's reply."""
+
+    __tablename__ = "transfers"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The reply (ArchiveTransferReply): NULL until it is recorded.
+    reply_at: Mapped[datetime | None]
+    reply_by: Mapped[str | None] = mapped_column(String(64))
+    reply_code: Mapped[str | None] = mapped_column(String(64))
+    reply_message: Mapped[str | None] = mapped_column(String(200))  # its MessageIdentifier
+    accepted: Mapped[bool | None]
+    reply_reason: Mapped[str | None] = mapped_column(Text)
+    reply_evidence: Mapped[str | None] = mapped_column(String(64))  # the reply, filed
 
 
 class Amendment(Base):

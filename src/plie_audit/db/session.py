@@ -28,7 +28,7 @@ from plie_audit.errors import ArchiveStateError, DamagedData, InputError, PlieAu
 BUSY_TIMEOUT_SECONDS = 60
 
 # The Alembic head this code expects (tests/unit/db check it equals the migrations' head).
-SCHEMA_REVISION = "0014"
+SCHEMA_REVISION = "0015"
 
 
 # The key of the advisory lock that serialises the archive's writes on PostgreSQL (one

@@ -95,6 +95,8 @@ class Event(StrEnum):
     EVIDENCE_DISPOSED = "evidence-disposed"
     DISPOSAL_COMPLETED = "disposal-completed"
     LOCKS_APPLIED = "locks-applied"
+    TRANSFER_PREPARED = "transfer-prepared"
+    TRANSFER_REPLIED = "transfer-replied"
     ARCHIVE_EXPORTED = "archive-exported"
     ARCHIVE_IMPORTED = "archive-imported"
     CHECKPOINT_ISSUED = "checkpoint-issued"

@@ -94,6 +94,8 @@ class Projection:
     settings: dict[str, Any] = field(default_factory=dict)  # what init recorded
     problems: list[tuple[int, str]] = field(default_factory=list)  # (seq, why) undecodable
     disposed: dict[str, str] = field(default_factory=dict)  # evidence id -> its bordereau
+    prepared: dict[str, list[str]] = field(default_factory=dict)  # transfer id -> its pieces
+    transferred: dict[str, str] = field(default_factory=dict)  # evidence id -> its transfer
     _seq: int = 0
 
     def table(self, name: str) -> dict[Key, dict[str, Expected]]:
@@ -454,6 +456,48 @@ def _disposal(p: Projection, e: _Entry) -> None:
     )
 
 
+def _transfer(p: Projection, e: _Entry) -> None:
+    pieces = e.detail["pieces"]
+    if not isinstance(pieces, list):
+        raise TypeError("pieces is not a list")
+    p.prepared[e.subject(0)] = [str(piece) for piece in pieces]
+    p.put(
+        "transfers",
+        (e.subject(0),),
+        created_at=e.at,
+        created_by=e.actor,
+        content=Digest(str(e.detail["content_sha256"])),
+        reply_at=None,
+        reply_by=None,
+        reply_code=None,
+        reply_message=None,
+        accepted=None,
+        reply_reason=None,
+        reply_evidence=None,
+    )
+
+
+def _transfer_replied(p: Projection, e: _Entry) -> None:
+    accepted = e.detail["accepted"]
+    if not isinstance(accepted, bool):
+        raise TypeError("accepted is not a boolean")
+    transfer = e.subject(0)
+    p.put(
+        "transfers",
+        (transfer,),
+        reply_at=e.at,
+        reply_by=e.actor,
+        reply_code=e.text("reply_code"),
+        reply_message=e.text("reply_message"),
+        accepted="true" if accepted else "false",
+        reply_reason=e.text("reason"),
+        reply_evidence=e.text("reply_evidence"),
+    )
+    if accepted:
+        for piece in p.prepared.get(transfer, []):
+            p.transferred[piece] = transfer
+
+
 def _publicity(p: Projection, e: _Entry) -> None:
     row: dict[str, Expected] = {
         "programme": e.text("programme"),
@@ -497,6 +541,8 @@ HANDLERS: dict[str, Callable[[Projection, _Entry], None]] = {
     "disposal-completed": _disposal,
     "evidence-disposed": _evidence_disposed,
     "publicity-checked": _publicity,
+    "transfer-prepared": _transfer,
+    "transfer-replied": _transfer_replied,
 }
 """What each event proves. Events not listed here prove rows checked elsewhere (filings:
 ``verify``'s record and entry checks; checkpoints: ``journal verify``) or nothing (reads,
@@ -520,6 +566,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "retention_events": ("scope", "programme|convention_ref", "event"),
     "retention_policies": ("id",),
     "bordereaux": ("id",),
+    "transfers": ("id",),
     "publicity_results": ("evidence_id",),
 }
 """Each governing table's key as the journal knows it (``scope`` for retention events is

@@ -52,7 +52,6 @@ from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
-from plie_audit.retention.policies import FinalAction
 from plie_audit.store import ObjectStore
 
 BORDEREAU_FORMAT = "plie-audit/bordereau/1"
@@ -167,12 +166,12 @@ def propose(
     pieces: list[dict[str, Any]] = []
     for row in rows:
         retention = rules.evaluate(row, today)
-        if retention.status is RetentionStatus.ELIGIBLE and (
-            retention.final_action is FinalAction.DESTROY
-        ):
+        if retention.disposable:
             assert retention.retain_until is not None
             pieces.append(
                 {
+                    # A piece the archives service accepted in a transfer: its own copy.
+                    **({"transfer": retention.transfer} if retention.transfer else {}),
                     "id": row.id,
                     "sha256": row.sha256,
                     "size": row.size,
@@ -277,9 +276,7 @@ def plan(
                 skipped.append({"id": piece["id"], "reason": "no such piece"})
                 continue
             retention = rules.evaluate(row, today)
-            if retention.status is RetentionStatus.ELIGIBLE and (
-                retention.final_action is FinalAction.DESTROY
-            ):
+            if retention.disposable:
                 ready.append(piece)
             else:
                 skipped.append({"id": piece["id"], "reason": _why_not(retention)})
@@ -287,6 +284,8 @@ def plan(
 
 
 def _why_not(retention: Retention) -> str:
+    if retention.awaiting_reply:
+        return f"awaiting the archives service's reply to transfer {retention.transfer}"
     if retention.status is RetentionStatus.HELD:
         return "held (" + ", ".join(retention.holds) + ")"
     if retention.status is RetentionStatus.RETAINED:
@@ -391,7 +390,7 @@ def mark(session: Session, actor: str, done: DisposalReport, visa_evidence: str)
         if row.disposed_at is not None:
             raise ConflictError(f"{row.id} was disposed of meanwhile by another process")
         retention = rules.evaluate(row, today)
-        if retention.status is not RetentionStatus.ELIGIBLE:
+        if not retention.disposable:
             raise RetentionError(
                 f"{row.id} is no longer eligible ({_why_not(retention)}): its retention changed "
                 "while the disposal was prepared; nothing was disposed of, run it again"

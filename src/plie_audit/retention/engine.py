@@ -14,6 +14,11 @@ events, the holds and the date.
   starts the period again: ``retain_until`` is at least what each policy gives from the
   release day (Reg. 1083/2006 art. 90(1) second subparagraph; Reg. 1303/2013 art. 140(1);
   ``retention/holds.py``).
+- A piece the archives service accepted in a transfer (``retention transfer-reply``, issue 21)
+  is ``transferred`` once its retention is over: the archives hold it, and the archive's own
+  copy may be disposed of (with the visa, as any disposal). A piece in a transfer still
+  awaiting its reply keeps its status, but ``transfer`` names that transfer and no disposal
+  takes it (:meth:`Retention.disposable`): never destroyed before the reply.
 - The balance and closure events of 2000-2006 and 2007-2013 belong to the programme
   (``retention/events.py``): a convention's own date for them, written before 0.8 or behind
   the archive's back, can only lengthen (the later of the two counts).
@@ -30,7 +35,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plie_audit.db.models import Convention, Evidence, Hold, RetentionEvent, RetentionPolicyRow
+from plie_audit import canonical
+from plie_audit.db.models import (
+    Convention,
+    Evidence,
+    Hold,
+    RetentionEvent,
+    RetentionPolicyRow,
+    Transfer,
+)
 from plie_audit.domain import EARLIEST_DATE, LATEST_DATE
 from plie_audit.retention.holds import held_by_requests, interruptions
 from plie_audit.retention.policies import (
@@ -47,6 +60,7 @@ class RetentionStatus(StrEnum):
     HELD = "held"
     ELIGIBLE = "eligible"
     DISPOSED = "disposed"
+    TRANSFERRED = "transferred"
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,21 @@ class Retention:
     waiting_for: tuple[str, ...]  # trigger events still unknown
     holds: tuple[str, ...]
     final_action: FinalAction
+    # The transfer (versement) that holds the piece: accepted (status ``transferred``) or
+    # awaiting the archives service's reply (``awaiting_reply``).
+    transfer: str | None = None
+    awaiting_reply: bool = False
+
+    @property
+    def disposable(self) -> bool:
+        """Whether a disposal may take the piece today: its retention is over and its fate is
+        destruction, or the archives service accepted it in a transfer; never while a
+        transfer of it awaits the reply (issue 21)."""
+        if self.awaiting_reply:
+            return False
+        if self.status is RetentionStatus.TRANSFERRED:
+            return True
+        return self.status is RetentionStatus.ELIGIBLE and self.final_action is FinalAction.DESTROY
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +103,8 @@ class Retention:
             "waiting_for": list(self.waiting_for),
             "holds": list(self.holds),
             "final_action": self.final_action.value,
+            "transfer": self.transfer,
+            "awaiting_reply": self.awaiting_reply,
         }
 
 
@@ -88,6 +119,7 @@ class RetentionRules:
     holds: dict[str, list[str]]  # convention ref -> active hold ids
     piece_holds: dict[str, list[str]]  # evidence id -> open control requests holding it
     restarts: dict[str, list[date]] = field(default_factory=dict)  # convention -> release days
+    awaiting: dict[str, str] = field(default_factory=dict)  # evidence id -> transfer awaiting
 
     @classmethod
     def load(cls, session: Session) -> RetentionRules:
@@ -124,6 +156,7 @@ class RetentionRules:
             dict(holds),
             held_by_requests(session),
             interruptions(session),
+            awaiting_reply(session),
         )
 
     def trigger_date(self, convention: str, programme: str, event: str) -> date | None:
@@ -173,6 +206,7 @@ class RetentionRules:
         holds = (tuple(self.holds.get(convention, [])) if convention else ()) + tuple(
             self.piece_holds.get(row.id, [])
         )
+        transferred = row.transferred_at is not None
         if row.disposed_at is not None:
             status = RetentionStatus.DISPOSED
         elif holds:
@@ -180,7 +214,7 @@ class RetentionRules:
         elif retain_until is None:
             status = RetentionStatus.PENDING
         elif today > retain_until:
-            status = RetentionStatus.ELIGIBLE
+            status = RetentionStatus.TRANSFERRED if transferred else RetentionStatus.ELIGIBLE
         else:
             status = RetentionStatus.RETAINED
         # The fate per document kind (L212-2, R212-14): destruction only when every policy
@@ -196,4 +230,22 @@ class RetentionRules:
             waiting_for=tuple(sorted(set(waiting))),
             holds=holds,
             final_action=final,
+            transfer=row.transfer_id if transferred else self.awaiting.get(row.id),
+            awaiting_reply=not transferred and row.id in self.awaiting,
         )
+
+
+def awaiting_reply(session: Session) -> dict[str, str]:
+    """The pieces of every transfer still awaiting the archives service's reply, with its id
+    (read from each transfer's content, which the journal proves by digest)."""
+    waiting: dict[str, str] = {}
+    query = select(Transfer.id, Transfer.content).where(Transfer.reply_at.is_(None))
+    for transfer_id, content in session.execute(query.order_by(Transfer.id)):
+        data = canonical.decode(bytes(content))
+        if not isinstance(data, dict) or not isinstance(data.get("pieces"), list):
+            raise ValueError(f"transfer {transfer_id}: content without its pieces")
+        for piece in data["pieces"]:
+            if not isinstance(piece, dict) or not isinstance(piece.get("id"), str):
+                raise ValueError(f"transfer {transfer_id}: a piece without its id")
+            waiting[piece["id"]] = str(transfer_id)
+    return waiting

@@ -174,7 +174,8 @@ def required(
                 sha256=sha256,
                 retain_until=lock_end(max(dates)) if dates else None,
                 legal_hold=any(
-                    r.status in (RetentionStatus.PENDING, RetentionStatus.HELD) for r in pieces
+                    r.status in (RetentionStatus.PENDING, RetentionStatus.HELD) or r.awaiting_reply
+                    for r in pieces
                 ),
                 disposed=not pieces,
             )

@@ -36,7 +36,7 @@ from plie_audit.publicity import report as publicity
 from plie_audit.retention import locks
 from plie_audit.retention.engine import RetentionRules
 from plie_audit.store import ObjectStat, ObjectStore
-from plie_audit.verification.governing import check_settings, compare
+from plie_audit.verification.governing import check_settings, compare, transfer_problems
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -510,6 +510,8 @@ def verify_archive(
     with db.read() as session:
         governing = compare(session, audit.projection)
     findings.extend(governing.findings)
+    with db.read() as session:
+        findings.extend(transfer_problems(session, audit.projection))
     findings.extend(_projection_problems(audit.projection))
     if settings is not None:
         findings.extend(check_settings(settings, audit.projection))

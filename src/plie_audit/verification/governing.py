@@ -261,6 +261,7 @@ RETENTION_TABLES = (
     "retention_events",
     "retention_policies",
     "bordereaux",
+    "transfers",  # a piece the archives service accepted may be disposed of (issue 21)
 )
 """What decides destruction: every one must be as the journal records it before a piece is
 proposed for disposal, disposed of, or its storage lock lifted."""
@@ -278,6 +279,7 @@ def destruction_problems(session: Session, evidence_ids: Iterable[str] = ()) -> 
     ]
     found.extend(compare(session, projection, RETENTION_TABLES).findings)
     found.extend(_unproven_disposals(session, projection))
+    found.extend(transfer_problems(session, projection))
     found.extend(piece_problems(session, evidence_ids))
     return found
 
@@ -318,6 +320,42 @@ def _unproven_disposals(session: Session, projection: Projection) -> list[Findin
                     "no such entry: marked disposed behind the archive's back",
                 )
             )
+    return found
+
+
+def transfer_problems(session: Session, projection: Projection) -> list[Finding]:
+    """Pieces the evidence table says the archives service accepted (they may then be
+    disposed of: ``retention/engine.py``) without the accepted ``transfer-replied`` entry of
+    that transfer, and pieces that entry accepted whose row does not say so."""
+    found = []
+    table = readback.table_of(Evidence)
+    marked: set[str] = set()
+    for key, values, _problems in readback.rows(
+        session,
+        table,
+        columns=("id", "transfer_id"),
+        where=table.c.transferred_at.is_not(None),
+    ):
+        marked.add(key)
+        transfer = values.get("transfer_id")
+        if transfer is None or projection.transferred.get(key) != transfer:
+            found.append(
+                Finding(
+                    key,
+                    FindingKind.ROW_MISMATCH,
+                    f"transferred: an accepted transfer-replied entry for transfer {transfer}",
+                    "no such entry: marked transferred behind the archive's back",
+                )
+            )
+    for key in sorted(set(projection.transferred) - marked):
+        found.append(
+            Finding(
+                key,
+                FindingKind.ROW_MISMATCH,
+                f"transferred in {projection.transferred[key]} (the archives' reply accepted it)",
+                "not marked transferred",
+            )
+        )
     return found
 
 

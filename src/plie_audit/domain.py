@@ -57,6 +57,9 @@ class EvidenceKind(StrEnum):
     # the bordereau d'élimination signed by the archives service (R212-14), filed by
     # ``retention dispose --visa-file``
     VISA_ELIMINATION = "visa-elimination"
+    # the archives service's reply to a transfer (SEDA ArchiveTransferReply), filed by
+    # ``retention transfer-reply`` (issue 21)
+    REPONSE_VERSEMENT = "reponse-versement"
     AUTRE = "autre"
 
 
@@ -204,6 +207,21 @@ def check_convention_ref(ref: str) -> str:
             "(e.g. PLIE-LYON-2007-01)"
         )
     return ref
+
+
+_AGENCY_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")
+
+
+def agency_identifier(value: str, what: str) -> str:
+    """An organisation's identifier in SEDA messages (``Identifier`` of ArchivalAgency,
+    TransferringAgency, ControlAuthority): a code such as ``FRAD069`` (Archives
+    départementales du Rhône) or a SIRET, without spaces."""
+    if not _AGENCY_RE.fullmatch(value.strip()):
+        raise InputError(
+            f"bad {what} {value!r}: an identifier of 1-64 letters, digits, '.', '_', ':', '/' "
+            "or '-', without spaces (e.g. FRAD069)"
+        )
+    return value.strip()
 
 
 # Unicode's explicit directional embeddings, overrides and isolates (UAX #9): no French

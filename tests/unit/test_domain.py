@@ -50,6 +50,7 @@ def test_slugs_are_those_of_the_cli_contract() -> None:
         "publication",
         "certificat-elimination",
         "visa-elimination",  # beyond the contract (issue 18): the signed visa d'élimination
+        "reponse-versement",  # beyond the contract (issue 21): the archives' transfer reply
         "autre",
     }
     assert "2007-2013" in {p.value for p in Programme}

@@ -70,6 +70,13 @@ def storage_options(function: F) -> F:
     '"ANPE — Agence locale pour l\'emploi de Lyon Part-Dieu" (journaled; default: the origin).',
 )
 @click.option(
+    "--archival-agency",
+    metavar="ID",
+    help="The public archives service pieces are transferred to and whose visa destruction "
+    "needs: its identifier in SEDA messages, e.g. FRAD069 (journaled; `retention transfer` "
+    "and `retention propose --seda` may also name it).",
+)
+@click.option(
     "--tsa-url",
     metavar="URL",
     help="RFC 3161 time-stamping authority: every journal checkpoint is time-stamped.",
@@ -102,6 +109,7 @@ def init(
     store_url: str | None,
     origin: str | None,
     producer: str | None,
+    archival_agency: str | None,
     tsa_url: str | None,
     tsa_ca: Path | None,
     sensitive_kinds: tuple[str, ...],
@@ -115,7 +123,8 @@ def init(
     \b
     Examples:
       PLIE_AUDIT_PASSPHRASE=... plie-audit --archive ./archive init --origin anpe.example/lyon \\
-        --producer "ANPE — Agence locale pour l'emploi de Lyon Part-Dieu"
+        --producer "ANPE — Agence locale pour l'emploi de Lyon Part-Dieu" \\
+        --archival-agency FRAD069
       AWS_ENDPOINT_URL=https://s3.example AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... \\
         plie-audit --archive ./archive init --origin anpe.example/national \\
         --database-url postgresql+psycopg://plie@db.example/plie --store s3://plie-archive
@@ -129,6 +138,7 @@ def init(
         store=store_url,
         origin=origin,
         producer=producer,
+        archival_agency=archival_agency,
         tsa_url=tsa_url,
         tsa_anchors=anchors,
         sensitive_kinds=sensitive_kinds,

@@ -50,6 +50,7 @@ KIND_LABELS: Mapping[str, str] = {
     EvidenceKind.PUBLICATION.value: "publication",
     EvidenceKind.CERTIFICAT_ELIMINATION.value: "certificat d'élimination",
     EvidenceKind.VISA_ELIMINATION.value: "visa d'élimination",
+    EvidenceKind.REPONSE_VERSEMENT.value: "réponse au versement",
     EvidenceKind.AUTRE.value: "autre pièce",
 }
 """The nature of a piece as a controller reads it."""

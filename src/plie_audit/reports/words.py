@@ -33,6 +33,7 @@ KINDS: Mapping[str, tuple[str, str]] = {
     "publication": ("publication", "Publications"),
     "certificat-elimination": ("certificat d'élimination", "Certificats d'élimination"),
     "visa-elimination": ("visa d'élimination", "Visas d'élimination"),
+    "reponse-versement": ("réponse au versement", "Réponses aux versements"),
     "autre": ("autre pièce", "Autres pièces"),
 }
 

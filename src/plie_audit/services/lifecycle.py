@@ -33,6 +33,7 @@ from plie_audit.domain import (
     SENSITIVE_READERS,
     EvidenceKind,
     Role,
+    agency_identifier,
     clean_text,
     parse_choice,
 )
@@ -76,6 +77,7 @@ class InitOptions(TypedDict, total=False):
     tsa_anchors: Sequence[x509.Certificate]
     sensitive_kinds: Sequence[str]
     producer: str | None  # the service producteur named on the bordereaux d'élimination
+    archival_agency: str | None  # the public archives service (SEDA ArchivalAgency)
     republique_francaise: bool  # head generated documents with « République française »
 
 
@@ -93,6 +95,9 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
     producer = options.get("producer")
     if producer is not None:
         producer = clean_text(producer, "--producer", max_length=200, required=True)
+    archival_agency = options.get("archival_agency")
+    if archival_agency is not None:
+        archival_agency = agency_identifier(archival_agency, "--archival-agency")
     tsa_anchors = options.get("tsa_anchors", ())
     archive_id = str(uuid.uuid4())
     # The origin is the Organization (O) of every certificate the archive issues, and X.520
@@ -171,6 +176,7 @@ def create(root: Path, *, passphrase: bytes, **options: Unpack[InitOptions]) -> 
                     "journal_key": checkpoints.verifier_key(origin, journal_key),
                     "tsa_url": tsa_url,
                     **({"producer": producer} if producer else {}),
+                    **({"archival_agency": archival_agency} if archival_agency else {}),
                     "republique_francaise": settings.republique_francaise,
                 },
                 at=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -9,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from plie_audit import lazy, textin
 from plie_audit.cli.options import (
     DATE,
+    ENV_PASSPHRASE,
     PAST_DATE,
     Progress,
     State,
@@ -30,7 +33,10 @@ from plie_audit.domain import HoldKind, Programme
 from plie_audit.retention.policies import Trigger
 
 if TYPE_CHECKING:
+    from plie_audit.retention import visa_request
     from plie_audit.retention.events import EventRecord
+else:
+    visa_request = lazy.module("plie_audit.retention.visa_request")
 
 TRIGGER_CHOICE = click.Choice([t.value for t in Trigger])
 PROGRAMME_CHOICE = click.Choice([p.value for p in Programme])
@@ -461,27 +467,71 @@ def audit(
     new=True,
     beside=".json",
 )
+@click.option(
+    "--seda",
+    is_flag=True,
+    help="Also write the bordereau as a SEDA 2.2 AuthorizationControlAuthorityRequest "
+    "(.seda.xml beside the PDF), to send to the archives service for the visa.",
+)
+@click.option(
+    "--archival-agency",
+    metavar="ID",
+    help="With --seda: the archives service's identifier (default: `init --archival-agency`).",
+)
+@click.option(
+    "--control-authority",
+    metavar="ID",
+    help="With --seda: who gives the visa, if not the archives service itself.",
+)
 @json_option
 @passphrase_file_option
 @pass_state
-def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | None) -> None:
+def propose(
+    state: State,
+    output: Path,
+    seda: bool,
+    archival_agency: str | None,
+    control_authority: str | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
     """Build the bordereau d'élimination of the pieces eligible today, to send for the visa.
 
+    With --seda, the same list is also written as a SEDA 2.2
+    AuthorizationControlAuthorityRequest (one UnitIdentifier per piece, the pieces described
+    by lot); the service's AuthorizationControlAuthorityRequestReply is then the visa
+    `retention dispose --visa-file` takes.
+
     \b
-    Example:
+    Examples:
       plie-audit --as anne.archiviste retention propose -o bordereau.pdf
+      plie-audit --as anne.archiviste retention propose -o bordereau.pdf --seda \\
+        --archival-agency FRAD069
     """
     json_path = output.with_suffix(".json")
-    proposal = state.archive().retention.propose(actor(state, passphrase_file))
+    seda_path = output.with_suffix(".seda.xml")
+    if seda and seda_path.exists():
+        raise click.UsageError(f"{seda_path} already exists")
+    proposal = state.archive().retention.propose(
+        actor(state, passphrase_file),
+        seda=seda,
+        archival_agency=archival_agency,
+        control_authority=control_authority,
+    )
     output.write_bytes(proposal.pdf)
     json_path.write_bytes(proposal.bordereau.content)
+    if proposal.seda is not None:
+        seda_path.write_bytes(proposal.seda)
     data = proposal.bordereau.data
     if as_json:
         echo_json(proposal.bordereau.as_json())
     else:
+        written = f"{output} and {json_path}" + (
+            f" and {seda_path}" if proposal.seda is not None else ""
+        )
         say(
             f"bordereau {proposal.bordereau.id}: {len(data['pieces'])} pieces eligible "
-            f"for disposal; wrote {output} and {json_path}"
+            f"for disposal; wrote {written}"
         )
     note(
         "send it for the visa; then: plie-audit retention dispose --bordereau "
@@ -498,21 +548,27 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
     metavar="ID",
     help="The bordereau d'élimination the visa was given for.",
 )
-@click.option("--visa", required=True, metavar="REF", help="The visa's reference.")
 @click.option(
-    "--visa-date", required=True, type=PAST_DATE, help="The day the visa was given (YYYY-MM-DD)."
+    "--visa",
+    metavar="REF",
+    help="The visa's reference (read from --visa-file when it is the SEDA reply).",
+)
+@click.option(
+    "--visa-date",
+    type=PAST_DATE,
+    help="The day the visa was given, YYYY-MM-DD (read from a SEDA reply).",
 )
 @click.option(
     "--visa-authority",
-    required=True,
     metavar="NAME",
-    help='Who gave it, e.g. "Archives départementales du Rhône".',
+    help='Who gave it, e.g. "Archives départementales du Rhône" (read from a SEDA reply).',
 )
 @click.option(
     "--visa-file",
     required=True,
     type=click.Path(path_type=Path),
-    help="The bordereau signed by the archives service (filed as visa-elimination).",
+    help="The bordereau signed by the archives service, or its SEDA 2.2 "
+    "AuthorizationControlAuthorityRequestReply (filed as visa-elimination).",
 )
 @click.option(
     "--exclude",
@@ -529,9 +585,9 @@ def propose(state: State, output: Path, as_json: bool, passphrase_file: Path | N
 def dispose(
     state: State,
     bordereau_id: str,
-    visa: str,
-    visa_date: date,
-    visa_authority: str,
+    visa: str | None,
+    visa_date: date | None,
+    visa_authority: str | None,
     visa_file: Path,
     exclude: tuple[str, ...],
     dry_run: bool,
@@ -552,12 +608,36 @@ def dispose(
     the same commit. A partial visa destroys only what it approved: --exclude the rest.
 
     \b
+    When --visa-file is the service's SEDA 2.2 AuthorizationControlAuthorityRequestReply to
+    `retention propose --seda`, the reference, date and authority are read from it
+    (MessageIdentifier, Date, ControlAuthority); a reply with ReplyCode KO refuses the
+    disposal (exit 50).
+
+    \b
     Example:
       plie-audit --as anne.archiviste retention dispose --bordereau BE-2018-0001 \\
         --visa "AD69-2018-0142" --visa-date 2018-05-14 \\
         --visa-authority "Archives départementales du Rhône" \\
         --visa-file visa-BE-2018-0001.pdf --exclude E-000012 --dry-run
+      plie-audit --as anne.archiviste retention dispose --bordereau BE-2018-0001 \\
+        --visa-file ACAR-FRAD069-2018-0142.xml --yes
     """
+    missing = [
+        name
+        for name, value in (
+            ("--visa", visa),
+            ("--visa-date", visa_date),
+            ("--visa-authority", visa_authority),
+        )
+        if value is None
+    ]
+    if missing and not visa_request.is_reply(
+        textin.read_bytes(visa_file, "signed bordereau (--visa-file)", 256 << 20)
+    ):
+        raise click.UsageError(
+            f"missing {', '.join(missing)}: needed unless --visa-file is the archives "
+            "service's SEDA reply (AuthorizationControlAuthorityRequestReply)"
+        )
     archive = state.archive()
     who = actor(state, passphrase_file)
     act: dict[str, Any] = {
@@ -574,7 +654,7 @@ def dispose(
             yes = True  # nothing is destroyed that the disposal did not already certify
     if not dry_run and not yes:
         click.confirm(
-            f"Destroy {len(plan.disposed)} piece(s) of {bordereau_id} under visa {visa}?",
+            f"Destroy {len(plan.disposed)} piece(s) of {bordereau_id} under visa {plan.visa}?",
             abort=True,
             err=True,
         )
@@ -589,7 +669,7 @@ def dispose(
         when = isoformat(report.disposed_at) if report.disposed_at else "?"
         left = len(report.leftovers_destroyed)
         say(
-            f"bordereau {bordereau_id} was already executed on {when} under visa {visa}: "
+            f"bordereau {bordereau_id} was already executed on {when} under visa {report.visa}: "
             "nothing new to dispose of"
             + (f"; destroyed {left} object(s) its interrupted run had left" if left else "")
         )
@@ -597,7 +677,7 @@ def dispose(
             say(f"certificate filed as {', '.join(report.certificate_ids)}")
         return
     verb = "would dispose of" if dry_run else "disposed of"
-    say(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {visa})")
+    say(f"{verb} {len(report.disposed)} piece(s) of {bordereau_id} (visa {report.visa})")
     if report.visa_act is not None and report.visa_act.evidence:
         say(f"visa filed as {report.visa_act.evidence} (visa-elimination)")
     for piece in report.disposed:
@@ -611,6 +691,162 @@ def dispose(
         say(f"  skipped {skipped['id']}: {skipped['reason']}")
     if report.certificate_ids:
         say(f"certificate filed as {', '.join(report.certificate_ids)}")
+
+
+# ------------------------------------------------------------------ transfer (versement)
+
+
+@retention.command("transfer")
+@click.option(
+    "--convention",
+    "conventions",
+    multiple=True,
+    required=True,
+    metavar="REF",
+    help="A convention whose pieces are transferred; repeat for several.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A new folder (or, with --zip, a new zip file) for manifest.xml and Content/.",
+)
+@click.option("--zip", "as_zip", is_flag=True, help="Write the package as one zip file.")
+@click.option(
+    "--archival-agency",
+    metavar="ID",
+    help="The archives service's identifier (default: the one `init --archival-agency` recorded).",
+)
+@json_option
+@passphrase_file_option
+@pass_state
+def transfer(
+    state: State,
+    conventions: tuple[str, ...],
+    output: Path,
+    as_zip: bool,
+    archival_agency: str | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Prepare the versement to the public archives (role archiviste): a SEDA 2.2
+    ArchiveTransfer (manifest.xml) with its binary objects.
+
+    It takes the pieces of the conventions whose retention is over and whose fate is not
+    destruction (tri or transfer); each goes with its signed filing record, its CMS
+    signatures and its inclusion proof, and the journal checkpoint they lead to. The message
+    is checked against the SEDA 2.2 schemas and every object against its SHA-512 before the
+    transfer is recorded (transfer-prepared). Until the archives service replies
+    (`retention transfer-reply`), no disposal takes these pieces. When no checkpoint covers
+    their filings yet, $PLIE_AUDIT_PASSPHRASE lets it seal one.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention transfer --convention PLIE-LYON-2007-01 \\
+        --archival-agency FRAD069 -o versement-2026-01
+      XML_CATALOG_FILES=.../catalog.xml xmllint --nonet --noout \\
+        --schema .../seda-2.2-main.xsd versement-2026-01/manifest.xml
+    """
+    who = actor(state, passphrase_file)
+    passphrase = os.environ.get(ENV_PASSPHRASE)
+    with progress_shown("transferring") as progress:
+        result = state.archive().retention.transfer(
+            who,
+            conventions,
+            output,
+            archival_agency=archival_agency,
+            as_zip=as_zip,
+            archive_passphrase=passphrase.encode() if passphrase is not None else None,
+            progress=progress,
+        )
+    if as_json:
+        echo_json(result.as_json())
+        return
+    data = result.transfer.data
+    say(
+        f"transfer {result.transfer.id}: {len(data['pieces'])} pieces of "
+        f"{', '.join(data['conventions'])} for {data['archival_agency']}; wrote {result.output} "
+        f"({result.files} files, {result.bytes} bytes)"
+    )
+    say(
+        f"MessageIdentifier {data['message_identifier']}, manifest sha256:{data['manifest_sha256']}"
+    )
+    for skipped in result.skipped:
+        say(f"  not transferred {skipped['id']}: {skipped['reason']}")
+    note(
+        "send it to the archives service; then record its reply: plie-audit retention "
+        "transfer-reply REPLY.xml"
+    )
+
+
+@retention.command("transfer-reply")
+@click.argument("file", type=click.Path(path_type=Path))
+@json_option
+@passphrase_file_option
+@pass_state
+def transfer_reply(state: State, file: Path, as_json: bool, passphrase_file: Path | None) -> None:
+    """Record the archives service's reply to a transfer (SEDA 2.2 ArchiveTransferReply;
+    role archiviste).
+
+    The reply must answer a transfer of this archive (MessageRequestIdentifier), come from
+    its ArchivalAgency and be valid against the SEDA 2.2 schemas. It is filed as
+    reponse-versement and journaled (transfer-replied). ReplyCode OK or WARNING accepts the
+    transfer: its pieces become `transferred` (the archives hold them; the archive's own
+    copy may then be proposed for disposal). KO rejects it: the reason (Comment,
+    OutcomeDetailMessage) is recorded and the pieces are free again. Any other code is
+    refused.
+
+    \b
+    Example:
+      plie-audit --as anne.archiviste retention transfer-reply ATR-FRAD069-2026-0012.xml
+    """
+    result = state.archive().retention.transfer_reply(actor(state, passphrase_file), file)
+    if as_json:
+        echo_json(result.as_json())
+        return
+    info = result.transfer
+    if info.accepted:
+        say(
+            f"transfer {info.id} accepted ({info.reply_code}, message {info.reply_message}): "
+            f"{result.pieces} pieces transferred; reply filed as {result.evidence}"
+        )
+    else:
+        say(
+            f"transfer {info.id} rejected ({info.reply_code}, message {info.reply_message}): "
+            f"{info.reply_reason}; reply filed as {result.evidence}"
+        )
+
+
+@retention.command("transfers")
+@json_option
+@pass_state
+def transfers_cmd(state: State, as_json: bool) -> None:
+    """List the transfers (versements) and their reply.
+
+    \b
+    Example:
+      plie-audit retention transfers --json
+    """
+    infos = state.archive().retention.transfers()
+    if as_json:
+        echo_json([info.as_json() for info in infos])
+        return
+    table(
+        ["id", "conventions", "pieces", "archival agency", "created", "status", "reply"],
+        [
+            [
+                info.id,
+                ", ".join(info.data["conventions"]),
+                str(len(info.data["pieces"])),
+                str(info.data["archival_agency"]),
+                isoformat(info.created_at),
+                info.status,
+                f"{info.reply_code} {info.reply_message}" if info.reply_at else "-",
+            ]
+            for info in infos
+        ],
+    )
 
 
 @retention.command("locks")

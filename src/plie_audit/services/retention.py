@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -23,19 +23,30 @@ from sqlalchemy.orm import Session
 from plie_audit import clock, conventions, textin, verification
 from plie_audit.context import Actor, Context, LockScope
 from plie_audit.db.models import Evidence
-from plie_audit.domain import EvidenceKind, HoldKind, Programme, Role, check_date, clean_text
+from plie_audit.domain import (
+    EvidenceKind,
+    HoldKind,
+    Programme,
+    Role,
+    agency_identifier,
+    check_date,
+    clean_text,
+)
 from plie_audit.errors import InputError, JournalError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
 from plie_audit.reports import timeline, words
 from plie_audit.retention import audit as audits
-from plie_audit.retention import catalog, disposal, holds
+from plie_audit.retention import catalog, disposal, holds, visa_request
 from plie_audit.retention import events as trigger_events
 from plie_audit.retention import locks as storage_locks
+from plie_audit.retention import transfer as transfer_records
 from plie_audit.retention.engine import Retention
 from plie_audit.retention.policies import FinalAction, Trigger, parse_policy
 from plie_audit.services import Service, documents
+from plie_audit.services import transfer as transfer_service
+from plie_audit.services.journal import seal
 from plie_audit.verification import governing
 from plie_audit.verification.governing import Unproven
 
@@ -51,6 +62,7 @@ class AuditResult:
 class Proposal:
     bordereau: disposal.BordereauInfo
     pdf: bytes
+    seda: bytes | None = None  # the SEDA 2.2 AuthorizationControlAuthorityRequest (--seda)
 
 
 class PolicyService(Service):
@@ -290,10 +302,75 @@ class RetentionService(Service):
         )
         return AuditResult(report, document, filed)
 
+    # ------------------------------------------------------------ transfer (versement)
+    def transfer(
+        self,
+        actor: Actor,
+        conventions: Sequence[str],
+        output: Path,
+        *,
+        archival_agency: str | None = None,
+        as_zip: bool = False,
+        archive_passphrase: bytes | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> transfer_service.TransferResult:
+        """Write the SEDA 2.2 ArchiveTransfer (``manifest.xml`` and its binary objects) of
+        the pieces of ``conventions`` whose retention is over and whose fate is not
+        destruction, to ``output`` (a new folder, or a zip with ``as_zip``), and record it
+        (``transfer-prepared``): until the archives service replies, no disposal takes
+        them. ``archive_passphrase`` seals a journal checkpoint when none covers the
+        pieces yet."""
+        if archive_passphrase is not None:
+            self.ctx.unlock_root(archive_passphrase)  # a wrong passphrase stops before any work
+        passphrase = archive_passphrase
+        return transfer_service.prepare(
+            self.ctx,
+            actor,
+            conventions,
+            output,
+            agency=archival_agency,
+            as_zip=as_zip,
+            seal=(lambda: seal(self.ctx, passphrase)) if passphrase is not None else None,
+            progress=progress,
+        )
+
+    def transfer_reply(self, actor: Actor, path: Path) -> transfer_service.ReplyResult:
+        """Record the archives service's SEDA 2.2 ArchiveTransferReply (``path``): filed as
+        ``reponse-versement`` and journaled (``transfer-replied``); accepted (ReplyCode OK or
+        WARNING), the pieces become ``transferred``; rejected (KO), the reason is recorded
+        and they are free again."""
+        return transfer_service.reply(self.ctx, actor, path)
+
+    def transfers(self) -> builtins.list[transfer_records.TransferInfo]:
+        """List the transfers (versements), with their reply."""
+        return transfer_service.list_all(self.ctx)
+
     # ------------------------------------------------------------ disposal
-    def propose(self, actor: Actor) -> Proposal:
-        """Build the bordereau d'élimination of the pieces eligible today (PDF and JSON)."""
+    def propose(
+        self,
+        actor: Actor,
+        *,
+        seda: bool = False,
+        archival_agency: str | None = None,
+        control_authority: str | None = None,
+    ) -> Proposal:
+        """Build the bordereau d'élimination of the pieces eligible today (PDF and JSON);
+        with ``seda``, also as a SEDA 2.2 AuthorizationControlAuthorityRequest to the
+        archives service (``archival_agency``, default: ``init --archival-agency``) and
+        the control authority that gives the visa (``control_authority``, default: the
+        archives service)."""
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention propose")
+        agencies: tuple[str, str] | None = None
+        if seda:
+            archives = transfer_service.archival_agency(self.ctx, archival_agency)
+            control = (
+                agency_identifier(control_authority, "--control-authority")
+                if control_authority is not None
+                else archives
+            )
+            agencies = (archives, control)
+        elif archival_agency is not None or control_authority is not None:
+            raise InputError("--archival-agency and --control-authority go with --seda")
         try:
             bordereau = action.commit(
                 lambda session: disposal.propose(
@@ -331,7 +408,17 @@ class RetentionService(Service):
                 )
             ],
         )
-        return Proposal(bordereau, document)
+        request = None
+        if agencies is not None:
+            request = visa_request.authorization_request(
+                bordereau,
+                origin=self.ctx.origin,
+                requester=transfer_service.producer_identifier(self.ctx),
+                archival_agency=agencies[0],
+                control_authority=agencies[1],
+                now=clock.parse_instant(str(data["created_at"])),
+            )
+        return Proposal(bordereau, document, request)
 
     def bordereau(self, bordereau_id: str) -> disposal.BordereauInfo:
         """Show a bordereau d'élimination."""
@@ -341,10 +428,10 @@ class RetentionService(Service):
         self,
         actor: Actor,
         bordereau_id: str,
-        visa: str,
+        visa: str | None = None,
         *,
-        visa_date: date,
-        visa_authority: str,
+        visa_date: date | None = None,
+        visa_authority: str | None = None,
         visa_file: Path,
         exclude: Sequence[str] = (),
         dry_run: bool = False,
@@ -360,8 +447,50 @@ class RetentionService(Service):
         commit; bytes are destroyed after it. Re-running a bordereau already executed under
         the same visa (after an interruption) destroys what bytes are left and files nothing
         new.
+
+        The visa file may be the archives service's SEDA 2.2 reply
+        (AuthorizationControlAuthorityRequestReply to ``retention propose --seda``): the visa's
+        reference, date and authority are then read from it (its MessageIdentifier, Date and
+        ControlAuthority; given as well, they must agree), and a reply that refuses (ReplyCode
+        KO) refuses the disposal (journaled, exit 50).
         """
         action = self.ctx.act(actor, Role.ARCHIVISTE, "retention dispose", [bordereau_id])
+        signed = textin.read_bytes(visa_file, "signed bordereau (--visa-file)", 256 << 20)
+        if not signed:
+            raise InputError(f"--visa-file {visa_file}: empty file, not a signed bordereau")
+        if visa_request.is_reply(signed):
+            reply = visa_request.visa_from_reply(
+                signed, f"--visa-file {visa_file}", self.ctx.origin, bordereau_id
+            )
+            visa = _agree(visa, reply.reference, "--visa", visa_file)
+            visa_date = _agree(visa_date, reply.on, "--visa-date", visa_file)
+            visa_authority = _agree(visa_authority, reply.authority, "--visa-authority", visa_file)
+            if not reply.accepted:
+                self.ctx.refuse(
+                    actor.name,
+                    "retention dispose",
+                    f"the archives service refused the visa of bordereau {bordereau_id} "
+                    f"(reply {reply.reference}): {reply.reason or 'no reason given'}",
+                    [bordereau_id],
+                    Role.ARCHIVISTE,
+                    error=RetentionError,
+                    prefix="refused: ",
+                )
+        if visa is None or visa_date is None or visa_authority is None:
+            missing = [
+                name
+                for name, value in (
+                    ("--visa", visa),
+                    ("--visa-date", visa_date),
+                    ("--visa-authority", visa_authority),
+                )
+                if value is None
+            ]
+            raise InputError(
+                f"{', '.join(missing)} needed: --visa-file {visa_file} is not the archives "
+                "service's SEDA reply (AuthorizationControlAuthorityRequestReply), so the "
+                "visa's reference, date and authority must be given"
+            )
         visa = clean_text(visa, "--visa", max_length=200, required=True)
         visa_authority = clean_text(
             visa_authority, "--visa-authority", max_length=200, required=True
@@ -384,9 +513,6 @@ class RetentionService(Service):
                 f"drawn up ({known.created_on.isoformat()}): a visa approves a bordereau it "
                 "has read"
             )
-        signed = textin.read_bytes(visa_file, "signed bordereau (--visa-file)", 256 << 20)
-        if not signed:
-            raise InputError(f"--visa-file {visa_file}: empty file, not a signed bordereau")
         act = disposal.Visa(visa, visa_date, visa_authority, hashlib.sha256(signed).hexdigest())
         _bordereau, ready, skipped = disposal.plan(self.ctx.db, bordereau_id, excluded)
         if not ready:
@@ -456,7 +582,7 @@ class RetentionService(Service):
             ],
             reason="Certificat d'élimination",
         )
-        visa_request = filing.PieceRequest(
+        visa_piece = filing.PieceRequest(
             path=visa_file,
             convention=None,
             kind=EvidenceKind.VISA_ELIMINATION,
@@ -473,7 +599,7 @@ class RetentionService(Service):
             kind=EvidenceKind.CERTIFICAT_ELIMINATION,
             label=f"Certificat d'élimination, bordereau {bordereau_id}, visa {visa}",
             within=lambda session, ids: disposal.mark(session, actor.name, report, ids[2]),
-            extra=[visa_request],
+            extra=[visa_piece],
         )
         report.certificate_ids = ids[:2]
         # After the commit: a disposal interrupted here is finished by running it again.
@@ -510,6 +636,19 @@ class RetentionService(Service):
                 self._refuse(actor, "retention dispose", [known.id], unproven)
             report.leftovers_destroyed = sorted(destroyed)
         return report
+
+
+T = TypeVar("T")
+
+
+def _agree(given: T | None, read: T, option: str, path: Path) -> T:
+    """A visa field the SEDA reply says (``read``), which an option given as well
+    (``given``) must not contradict."""
+    if given is not None and given != read:
+        raise InputError(
+            f"{option} {given} disagrees with the SEDA reply {path}, which says {read}"
+        )
+    return read
 
 
 def _read_toml(path: Path) -> str:

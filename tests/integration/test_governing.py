@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Date, Integer, LargeBinary, Table, delete, insert, select, update
 
+from plie_audit import clock
 from plie_audit.archive import Actor, Archive
 from plie_audit.db.models import Base
 from plie_audit.db.types import Money, UTCDateTime
 from plie_audit.domain import EvidenceKind, PaymentKind, Poste, Programme, Role
 from plie_audit.journal.replay import GOVERNING_TABLES
 from plie_audit.retention.policies import Trigger
+from support.seda_replies import transfer_reply
 
 ARCHIVE_PASSPHRASE = b"archive-passphrase-2007"
 IDENTITY_PASSPHRASE = b"identity-passphrase-2007"
@@ -46,7 +48,7 @@ UNPROVEN = {
 def governed(populated: Archive, filer: Actor, controller: Actor, tmp_path: Path) -> Archive:
     """Rows in every governing table: two conventions, an avenant, expense lines with their
     pieces, a payment, indicators, an état certifié, a bilan, a publication and its check,
-    a retention event and a bordereau, a hold, two control requests (one closed) and a pack
+    a retention event and a bordereau, a transfer and its reply, a hold, two control requests (one closed) and a pack
     served, a revoked identity."""
     archive = populated
     archive.identity.create(
@@ -101,6 +103,22 @@ def governed(populated: Archive, filer: Actor, controller: Actor, tmp_path: Path
         ANNE, Trigger.EC_FINAL_BALANCE_PAID, date(2015, 3, 31), programme=Programme.P2007_2013
     )
     archive.retention.propose(ANNE)
+    # A transfer to the archives service of what goes to `tri`, and its accepted reply.
+    transfer = archive.retention.transfer(
+        ANNE,
+        [CONV],
+        tmp_path / "versement",
+        archival_agency="FRAD069",
+        archive_passphrase=ARCHIVE_PASSPHRASE,
+    )
+    (folder / "reponse.xml").write_bytes(
+        transfer_reply(
+            transfer.transfer.data["message_identifier"],
+            date=clock.isoformat(clock.now()),
+            comments=("Versement conforme",),
+        )
+    )
+    archive.retention.transfer_reply(ANNE, folder / "reponse.xml")
     archive.retention.hold.add(ANNE, CONV, "contrôle annoncé")
     archive.control.open(controller, authority="CICC", reference="CICC-1", conventions=[OTHER])
     first = archive.control.open(

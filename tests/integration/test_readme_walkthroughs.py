@@ -16,9 +16,14 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
+from plie_audit import clock
+from plie_audit.seda import schema
+from support.seda_replies import transfer_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -156,7 +161,7 @@ def _tampered_copy(pack: Path, target: Path) -> None:
     assert changed
 
 
-def test_the_three_walkthroughs_run_as_written(
+def test_the_walkthroughs_run_as_written(
     tmp_path: Path, bin_with_plie_audit: Path, bin_without_plie_audit: Path
 ) -> None:
     home = tmp_path / "home"
@@ -224,11 +229,25 @@ def test_the_three_walkthroughs_run_as_written(
     bordereau = office / "bordereau-elimination.pdf"
     assert (office / "bordereau-elimination.json").is_file()
     shutil.copy(bordereau, office / "bordereau-elimination-vise.pdf")  # the signed scan
+    # ... and the archives service's reply to the versement, which the same block makes: it
+    # answers the archive's first transfer of the year (`<origin>/VT-<year>-0001`).
+    (office / "reponse-versement.xml").write_bytes(
+        transfer_reply(
+            f"anpe.example/rhone-alpes/VT-{clock.today().year}-0001",
+            date=clock.isoformat(clock.now() + timedelta(minutes=10)),
+            transferring="ANPE — Direction régionale Rhône-Alpes",
+        )
+    )
     done = run_block("archiviste-visa", office, with_cli, home)
     shown = done.stdout + done.stderr
     disposed = re.search(r"disposed of (\d+) piece\(s\) of BE-\d{4}-\d{4}", shown)
     assert disposed and int(disposed.group(1)) > 0, shown
     assert "certificat-elimination-BE-" in done.stdout
+    assert re.search(r"transfer VT-\d{4}-0001 accepted \(OK", done.stdout), done.stdout
+    manifest = (office / "versement-2026" / "manifest.xml").read_bytes()
+    assert schema.validate(manifest) == []
+    assert schema.check_objects(manifest, office / "versement-2026") == []
     assert done.stdout.rstrip().endswith(
         "OK: every piece, record, journal entry and checkpoint holds"
     )
+

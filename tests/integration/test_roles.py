@@ -51,6 +51,7 @@ READERS = {
     "retention policy show",
     "retention events",
     "retention hold list",
+    "retention transfers",
     "control list",
     "control show",
     "pack verify",
@@ -172,6 +173,20 @@ ACTING: dict[str, tuple[Role | tuple[Role, ...] | None, list[str]]] = {
         ],
     ),
     "retention locks": (Role.ARCHIVISTE, ["retention", "locks", "--apply"]),
+    "retention transfer": (
+        Role.ARCHIVISTE,
+        [
+            "retention",
+            "transfer",
+            "--convention",
+            CONV,
+            "-o",
+            "{outdir}",
+            "--archival-agency",
+            "FRAD069",
+        ],
+    ),
+    "retention transfer-reply": (Role.ARCHIVISTE, ["retention", "transfer-reply", "{file}"]),
     "archive export": (Role.ARCHIVISTE, ["archive", "export", "-o", "{outdir}"]),
     "control open": (
         Role.CONTROLE,

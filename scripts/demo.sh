@@ -249,7 +249,11 @@ run "${ARCH[@]}" retention audit -o "$DEMO/audit-conservation.pdf"
 run pdfsig "$DEMO/audit-conservation.pdf"
 
 step "13. Bordereau d'élimination, gel, visa, élimination contrôlée"
-run "${ARCH[@]}" retention propose -o "$DEMO/bordereau.pdf"
+run "${ARCH[@]}" retention propose -o "$DEMO/bordereau.pdf" --seda --archival-agency FRAD069
+echo "-- le même bordereau en SEDA 2.2 (AuthorizationControlAuthorityRequest), valide selon les schémas officiels :"
+SEDA=$(python -c 'from plie_audit.seda import schema; print(schema.SCHEMAS)')
+run env XML_CATALOG_FILES="$SEDA/catalog.xml" xmllint --nonet --noout \
+  --schema "$SEDA/seda-2.2-main.xsd" "$DEMO/bordereau.seda.xml"
 BORD=$(python -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DEMO/bordereau.json")
 run "${ARCH[@]}" retention hold add --convention "$CONV" --reason "contrôle CICC annoncé"
 echo "-- le service d'archives renvoie le bordereau visé (ici, une copie du bordereau) :"
@@ -283,7 +287,52 @@ run plie-audit journal checkpoint >/dev/null
 run plie-audit verify
 run plie-audit journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
 
-step "14. Réversibilité : l'archive entière exportée en formats ouverts, puis reconstruite"
+step "14. Versement aux Archives départementales (SEDA 2.2) : ce qui va au tri"
+run "${ARCH[@]}" retention transfer --convention "$CONV" --archival-agency FRAD069 -o "$DEMO/versement"
+run env XML_CATALOG_FILES="$SEDA/catalog.xml" xmllint --nonet --noout \
+  --schema "$SEDA/seda-2.2-main.xsd" "$DEMO/versement/manifest.xml"
+echo "-- chaque objet contre son empreinte SHA-512 (sha512sum, sans plie-audit) :"
+python - "$DEMO/versement" > "$DEMO/versement.sha512" <<'PY'
+import sys, xml.etree.ElementTree as ET
+ns = {"s": "fr:gouv:culture:archivesdefrance:seda:v2.2"}
+root = ET.parse(sys.argv[1] + "/manifest.xml").getroot()
+for obj in root.iter("{%s}BinaryDataObject" % ns["s"]):
+    print(f'{obj.findtext("s:MessageDigest", namespaces=ns)}  {obj.findtext("s:Uri", namespaces=ns)}')
+PY
+(cd "$DEMO/versement" && run sha512sum --quiet -c "$DEMO/versement.sha512") \
+  || fail "une empreinte du versement ne correspond pas"
+echo "   $(wc -l < "$DEMO/versement.sha512") objets vérifiés"
+MSG=$(plie-audit retention transfers --json | python -c 'import json,sys; print(json.load(sys.stdin)[-1]["message_identifier"])')
+echo "-- le service d'archives accuse réception et accepte (ArchiveTransferReply, ReplyCode OK) :"
+python - "$MSG" "$DEMO/reponse-versement.xml" <<'PY'
+import sys
+from datetime import datetime, timezone
+from xml.sax.saxutils import escape
+message, path = sys.argv[1:]
+now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+open(path, "w", encoding="utf-8").write(f"""<?xml version="1.0" encoding="UTF-8"?>
+<ArchiveTransferReply xmlns="fr:gouv:culture:archivesdefrance:seda:v2.2">
+  <Comment>Versement reçu et conforme</Comment>
+  <Date>{now}</Date>
+  <MessageIdentifier>FRAD069-ATR-2026-0001</MessageIdentifier>
+  <CodeListVersions><ReplyCodeListVersion>ReplyCodeListVersion0</ReplyCodeListVersion></CodeListVersions>
+  <ReplyCode>OK</ReplyCode>
+  <MessageRequestIdentifier>{escape(message)}</MessageRequestIdentifier>
+  <ArchivalAgency><Identifier>FRAD069</Identifier></ArchivalAgency>
+  <TransferringAgency><Identifier>ANPE — Direction régionale Rhône-Alpes</Identifier></TransferringAgency>
+</ArchiveTransferReply>
+""")
+PY
+expect 0 "accepted \(OK" "la réponse du service d'archives aurait dû être acceptée" \
+  "${ARCH[@]}" retention transfer-reply "$DEMO/reponse-versement.xml"
+run plie-audit retention transfers
+TRANSFERRED=$(plie-audit retention audit --json | python -c 'import json,sys; print(json.load(sys.stdin)["summary"]["transferred"])')
+[ "$TRANSFERRED" -gt 0 ] || fail "aucune pièce versée après la réponse du service d'archives"
+echo "   $TRANSFERRED pièce(s) versée(s) ; elles restent dans l'archive jusqu'à ce que leur propre élimination soit visée"
+run plie-audit verify
+run plie-audit journal verify --log-key "$(cat "$DEMO/journal-key.txt")"
+
+step "15. Réversibilité : l'archive entière exportée en formats ouverts, puis reconstruite"
 echo "-- l'archiviste seule ne lit pas les bulletins de salaire (données personnelles) :"
 expect 41 "" "l'archiviste seule aurait dû être refusée (41)" \
   "${ARCH[@]}" archive export -o "$DEMO/archive-export"

@@ -17,10 +17,11 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 # test TSA), pango and fonts for weasyprint's French PDFs, poppler-utils (pdftotext, pdfsig)
 # to read and check them, faketime for the CLI walk through time; dash, busybox and unzip to
 # run a pack's verify.sh as auditors do (POSIX shells and awks, zipped packs); groff-base to
-# check the generated man pages (docs/man/).
+# check the generated man pages (docs/man/); libxml2-utils (xmllint) to validate the SEDA 2.2
+# messages as archives services do.
 need=()
 for package in openssl libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
-               poppler-utils faketime dash busybox unzip groff-base; do
+               poppler-utils faketime dash busybox unzip groff-base libxml2-utils; do
   dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
 done
 "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=("python3-venv")

@@ -250,4 +250,3 @@ def test_the_walkthroughs_run_as_written(
     assert done.stdout.rstrip().endswith(
         "OK: every piece, record, journal entry and checkpoint holds"
     )
-

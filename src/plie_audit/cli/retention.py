@@ -772,8 +772,12 @@ def transfer(
     say(
         f"MessageIdentifier {data['message_identifier']}, manifest sha256:{data['manifest_sha256']}"
     )
+    reasons: dict[str, list[str]] = {}
     for skipped in result.skipped:
-        say(f"  not transferred {skipped['id']}: {skipped['reason']}")
+        reasons.setdefault(skipped["reason"], []).append(skipped["id"])
+    for reason, ids in reasons.items():  # every id is in --json
+        shown = ", ".join(ids[:3]) + (f" and {len(ids) - 3} more" if len(ids) > 3 else "")
+        say(f"  not transferred ({len(ids)}): {reason}: {shown}")
     note(
         "send it to the archives service; then record its reply: plie-audit retention "
         "transfer-reply REPLY.xml"

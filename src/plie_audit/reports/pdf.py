@@ -65,6 +65,7 @@ RETENTION_STATUS_FR: Mapping[str, str] = {
     "held": "gelé",
     "eligible": "éliminable",
     "disposed": "éliminé",
+    "transferred": "versé aux archives",
 }
 """French labels of the retention statuses, in the order documents list them."""
 

@@ -622,15 +622,7 @@ def dispose(
       plie-audit --as anne.archiviste retention dispose --bordereau BE-2018-0001 \\
         --visa-file ACAR-FRAD069-2018-0142.xml --yes
     """
-    missing = [
-        name
-        for name, value in (
-            ("--visa", visa),
-            ("--visa-date", visa_date),
-            ("--visa-authority", visa_authority),
-        )
-        if value is None
-    ]
+    missing = visa_request.missing_fields(visa, visa_date, visa_authority)
     if missing and not visa_request.is_reply(
         textin.read_bytes(visa_file, "signed bordereau (--visa-file)", 256 << 20)
     ):

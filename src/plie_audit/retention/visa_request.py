@@ -107,6 +107,14 @@ def authorization_request(
     return write.authorization_request(message)
 
 
+def missing_fields(
+    visa: str | None, visa_date: date | None, visa_authority: str | None
+) -> list[str]:
+    """The visa options not given: needed unless the visa file is the SEDA reply."""
+    given = (("--visa", visa), ("--visa-date", visa_date), ("--visa-authority", visa_authority))
+    return [name for name, value in given if value is None]
+
+
 def is_reply(data: bytes) -> bool:
     """Whether ``data`` is a SEDA 2.2 AuthorizationControlAuthorityRequestReply (else the
     visa file is the signed bordereau, as before SEDA)."""

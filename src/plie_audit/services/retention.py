@@ -477,15 +477,7 @@ class RetentionService(Service):
                     prefix="refused: ",
                 )
         if visa is None or visa_date is None or visa_authority is None:
-            missing = [
-                name
-                for name, value in (
-                    ("--visa", visa),
-                    ("--visa-date", visa_date),
-                    ("--visa-authority", visa_authority),
-                )
-                if value is None
-            ]
+            missing = visa_request.missing_fields(visa, visa_date, visa_authority)
             raise InputError(
                 f"{', '.join(missing)} needed: --visa-file {visa_file} is not the archives "
                 "service's SEDA reply (AuthorizationControlAuthorityRequestReply), so the "

@@ -173,7 +173,7 @@ def test_propose_visa_dispose_transfer_reply_end_to_end(run, past, tmp_path: Pat
     out = tmp_path / "versement"
     result = run.json(
         "retention", "transfer", "--convention", CONV, "-o", out, "--archival-agency",
-        "FRAD069", as_=ANNE,
+        "FRAD069", "--archival-agreement", "IC-FRAD069-PLIE", as_=ANNE,
     )  # fmt: skip
     kept = {past["convention"], past["autre"], past["bulletin-salaire"]}
     assert result["pieces"] == 3
@@ -190,6 +190,7 @@ def test_propose_visa_dispose_transfer_reply_end_to_end(run, past, tmp_path: Pat
         f"anpe.example/lyon/{result['transfer']}"
     )
     assert root.findtext("s:ArchivalAgency/s:Identifier", namespaces=NS) == "FRAD069"
+    assert root.findtext("s:ArchivalAgreement", namespaces=NS) == "IC-FRAD069-PLIE"
     assert root.findtext("s:TransferringAgency/s:Identifier", namespaces=NS) == (
         "anpe.example/lyon"
     )
@@ -328,8 +329,12 @@ def test_nothing_to_transfer_is_refused_and_journaled(run, convention, tmp_path,
     assert journal()[-1]["event"] == "action-refused"
     assert not (tmp_path / "v").exists()
     assert list(tmp_path.glob(".v.*")) == []
-    # An archival agency is needed; a deposant may not transfer.
+    # An archival agency is needed, identifiers have no spaces; a deposant may not transfer.
     run.fails(11, "retention", "transfer", "--convention", CONV, "-o", tmp_path / "w", as_=ANNE)
+    run.fails(
+        11, "retention", "transfer", "--convention", CONV, "-o", tmp_path / "w",
+        "--archival-agency", "FRAD069", "--archival-agreement", "accord du 12 mars", as_=ANNE,
+    )  # fmt: skip
     run.fails(
         41, "retention", "transfer", "--convention", CONV, "-o", tmp_path / "w",
         "--archival-agency", "FRAD069", as_="marie.dupont",

@@ -710,6 +710,12 @@ def dispose(
     metavar="ID",
     help="The archives service's identifier (default: the one `init --archival-agency` recorded).",
 )
+@click.option(
+    "--archival-agreement",
+    metavar="ID",
+    help="The archival agreement (convention de versement) the service gave, written as "
+    "ArchivalAgreement (Vitam's ingest contract: it requires one).",
+)
 @json_option
 @passphrase_file_option
 @pass_state
@@ -719,6 +725,7 @@ def transfer(
     output: Path,
     as_zip: bool,
     archival_agency: str | None,
+    archival_agreement: str | None,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -736,7 +743,7 @@ def transfer(
     \b
     Example:
       plie-audit --as anne.archiviste retention transfer --convention PLIE-LYON-2007-01 \\
-        --archival-agency FRAD069 -o versement-2026-01
+        --archival-agency FRAD069 --archival-agreement IC-FRAD069-PLIE -o versement-2026-01
       XML_CATALOG_FILES=.../catalog.xml xmllint --nonet --noout \\
         --schema .../seda-2.2-main.xsd versement-2026-01/manifest.xml
     """
@@ -748,6 +755,7 @@ def transfer(
             conventions,
             output,
             archival_agency=archival_agency,
+            archival_agreement=archival_agreement,
             as_zip=as_zip,
             archive_passphrase=passphrase.encode() if passphrase is not None else None,
             progress=progress,

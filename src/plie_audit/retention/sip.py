@@ -214,6 +214,7 @@ def build(
     sensitive_kinds: frozenset[str],
     checkpoint: CheckpointRow,
     now: datetime,
+    archival_agreement: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Package:
     """Write the package of ``piece_ids`` into ``folder`` (new and empty) and return its
@@ -311,6 +312,7 @@ def build(
         originating_agency=model.Organization(agencies.originating),
         groups=tuple(groups),
         units=tuple(units),
+        archival_agreement=archival_agreement,
         comment=(
             f"Versement {transfer_id} des pièces justificatives FSE des conventions "
             f"{', '.join(sorted(by_convention))}, préparé par plie-audit (archive {origin}). "

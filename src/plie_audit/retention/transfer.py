@@ -17,9 +17,9 @@ At the end of retention, what is not destroyed goes to the archives service: sor
 
 Transfer bytes (format ``plie-audit/transfer/1``), canonical JSON::
 
-    {"archival_agency", "checkpoint": {"root", "size"}, "conventions", "created_at",
-     "created_by", "format", "id", "manifest_sha256", "manifest_size", "message_identifier",
-     "origin", "originating_agency", "today", "transferring_agency",
+    {"archival_agency", "archival_agreement", "checkpoint": {"root", "size"}, "conventions",
+     "created_at", "created_by", "format", "id", "manifest_sha256", "manifest_size",
+     "message_identifier", "origin", "originating_agency", "today", "transferring_agency",
      "pieces": [{"convention", "final_action", "id", "kind", "name", "retain_until",
                  "sha256", "size"}],
      "skipped": [{"id", "reason"}]}

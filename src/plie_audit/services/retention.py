@@ -310,6 +310,7 @@ class RetentionService(Service):
         output: Path,
         *,
         archival_agency: str | None = None,
+        archival_agreement: str | None = None,
         as_zip: bool = False,
         archive_passphrase: bytes | None = None,
         progress: ProgressCallback | None = None,
@@ -318,8 +319,9 @@ class RetentionService(Service):
         the pieces of ``conventions`` whose retention is over and whose fate is not
         destruction, to ``output`` (a new folder, or a zip with ``as_zip``), and record it
         (``transfer-prepared``): until the archives service replies, no disposal takes
-        them. ``archive_passphrase`` seals a journal checkpoint when none covers the
-        pieces yet."""
+        them. ``archival_agreement``: the agreement the service gave (its ArchivalAgreement,
+        which Vitam requires). ``archive_passphrase`` seals a journal checkpoint when none
+        covers the pieces yet."""
         if archive_passphrase is not None:
             self.ctx.unlock_root(archive_passphrase)  # a wrong passphrase stops before any work
         passphrase = archive_passphrase
@@ -329,6 +331,7 @@ class RetentionService(Service):
             conventions,
             output,
             agency=archival_agency,
+            agreement=archival_agreement,
             as_zip=as_zip,
             seal=(lambda: seal(self.ctx, passphrase)) if passphrase is not None else None,
             progress=progress,

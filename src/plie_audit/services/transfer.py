@@ -120,6 +120,7 @@ def prepare(
     output: Path,
     *,
     agency: str | None = None,
+    agreement: str | None = None,
     as_zip: bool = False,
     seal: Callable[[], object] | None = None,
     progress: ProgressCallback | None = None,
@@ -127,7 +128,8 @@ def prepare(
     """Write the SEDA 2.2 ArchiveTransfer of the pieces of ``refs`` whose retention is over
     and whose fate is not destruction into ``output`` (a new folder, or zip), and record the
     transfer (``transfer-prepared``). ``seal`` signs a journal checkpoint when none covers
-    the pieces' filings yet."""
+    the pieces' filings yet. ``agreement``: the archival agreement (*convention de
+    versement*, Vitam's ingest contract) the service gave, as ArchivalAgreement."""
     names = sorted(dict.fromkeys(refs))
     action = ctx.act(actor, Role.ARCHIVISTE, "retention transfer", names)
     if not names:
@@ -139,6 +141,8 @@ def prepare(
         raise InputError(f"-o {output}: already exists (a transfer is written to a new path)")
     if not output.parent.is_dir():
         raise InputError(f"-o {output}: no folder {output.parent}")
+    if agreement is not None:
+        agreement = agency_identifier(agreement, "--archival-agreement")
     agencies = sip.Agencies(
         archival=archival_agency(ctx, agency),
         transferring=producer_identifier(ctx),
@@ -200,6 +204,7 @@ def prepare(
                 sensitive_kinds=ctx.sensitive_kinds,
                 checkpoint=checkpoint,
                 now=now,
+                archival_agreement=agreement,
                 progress=progress,
             )
         content = {
@@ -212,6 +217,7 @@ def prepare(
             "today": today.isoformat(),
             "conventions": names,
             "archival_agency": agencies.archival,
+            "archival_agreement": agreement,
             "transferring_agency": agencies.transferring,
             "originating_agency": agencies.originating,
             "checkpoint": {"size": package.checkpoint_size, "root": package.checkpoint_root},

@@ -229,8 +229,14 @@ def build(
         row.name: (row.cert_pem + row.chain_pem).encode()
         for row in session.execute(select(Identity)).scalars()
     }
-    rows = [session.get(Evidence, evidence_id) for evidence_id in piece_ids]
-    pieces = [row for row in rows if row is not None]
+    found = {
+        row.id: row
+        for chunk in range(0, len(piece_ids), 500)
+        for row in session.execute(
+            select(Evidence).where(Evidence.id.in_(piece_ids[chunk : chunk + 500]))
+        ).scalars()
+    }
+    pieces = [found[evidence_id] for evidence_id in piece_ids if evidence_id in found]
     seqs = [row.filed_seq for row in pieces if row.filed_seq is not None]
     entries = {
         seq: bytes(entry)

@@ -190,8 +190,16 @@ def record(session: Session, actor: str, content: dict[str, Any], now: datetime)
         )
     rules = RetentionRules.load(session)
     today = clock.today()
+    ids = [str(piece["id"]) for piece in content["pieces"]]
+    rows = {
+        row.id: row
+        for chunk in range(0, len(ids), 500)
+        for row in session.execute(
+            select(Evidence).where(Evidence.id.in_(ids[chunk : chunk + 500]))
+        ).scalars()
+    }
     for piece in content["pieces"]:
-        row = session.get(Evidence, piece["id"])
+        row = rows.get(str(piece["id"]))
         why = "it has no row" if row is None else _why_not(rules.evaluate(row, today))
         if why is not None:
             raise ConflictError(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import threading
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -132,11 +133,24 @@ def validate(data: bytes) -> list[str]:
     tree, problems = parse_problem(data)
     if problems:
         return problems
+    return _schema_errors(tree)
+
+
+def _schema_errors(tree: Any) -> list[str]:
     with _LOCK:
         schema = _compiled_schema()
         if schema.validate(tree):
             return []
         return [f"line {error.line}: {error.message}" for error in schema.error_log]
+
+
+def check_message(data: bytes) -> list[str]:
+    """:func:`validate`, then (when valid) :func:`check_references`, on one parse of ``data``
+    (what the writer checks before it returns a message)."""
+    tree, problems = parse_problem(data)
+    if problems:
+        return problems
+    return _schema_errors(tree) or _reference_errors(tree)
 
 
 # What each kind of reference must name.
@@ -171,6 +185,10 @@ def check_references(data: bytes) -> list[str]:
     tree, problems = parse_problem(data)
     if problems:
         return problems
+    return _reference_errors(tree)
+
+
+def _reference_errors(tree: Any) -> list[str]:
     kinds: dict[str, str] = {}
     found: list[str] = []
     for element in tree.iter():
@@ -212,19 +230,33 @@ def _child_text(element: Any, name: str) -> str | None:
     return str(child.text or "").strip()
 
 
-def _inside(folder: Path, uri: str) -> Path | None:
-    """The file ``uri`` names inside ``folder``, or None when it would leave the folder."""
+def _relative(uri: str) -> str | None:
+    """``uri`` as a path relative to the transfer folder, or None when it would leave it."""
     relative = PurePosixPath(uri)
     if not uri or "\\" in uri or relative.is_absolute() or ".." in relative.parts:
         return None
     if ":" in relative.parts[0]:  # a scheme ("file:...") or a drive letter
         return None
-    path = folder.joinpath(*relative.parts)
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:  # a symbolic link that points out of the folder
-        return None
-    return path
+    return relative.as_posix()
+
+
+def _regular_files(folder: Path) -> tuple[dict[str, os.stat_result], list[str]]:
+    """Every regular file under ``folder`` (relative posix path -> its lstat), walked once
+    without following links, and every symbolic link found (refused: a link may lead out of
+    the folder, or change between the check and the reading)."""
+    files: dict[str, os.stat_result] = {}
+    links: list[str] = []
+    for directory, subdirectories, names in os.walk(folder):
+        base = Path(directory)
+        for name in [*names, *subdirectories]:
+            path = base / name
+            state = os.lstat(path)
+            relative = path.relative_to(folder).as_posix()
+            if stat.S_ISLNK(state.st_mode):
+                links.append(relative)
+            elif stat.S_ISREG(state.st_mode):
+                files[relative] = state
+    return files, links
 
 
 def _digest(path: Path, algorithm: str) -> str:
@@ -235,63 +267,60 @@ def _digest(path: Path, algorithm: str) -> str:
     return hasher.hexdigest()
 
 
-def _check_object(element: Any, folder: Path) -> tuple[list[str], Path | None]:
+def _check_object(
+    element: Any, folder: Path, files: dict[str, os.stat_result]
+) -> tuple[list[str], str | None]:
     """The problems of one BinaryDataObject with a Uri, and the file it names."""
     label = element.get("id") or f"BinaryDataObject line {element.sourceline}"
     uri = _child_text(element, "Uri") or ""
-    path = _inside(folder, uri)
-    if path is None:
+    relative = _relative(uri)
+    if relative is None:
         return [f"{label}: Uri {uri!r} is not a path inside the transfer folder"], None
-    if not path.is_file():
+    state = files.get(relative)
+    if state is None:
         return [f"{label}: file {uri!r} is missing"], None
     found: list[str] = []
     size_text = _child_text(element, "Size")
-    actual_size = path.stat().st_size
-    if size_text is not None and size_text != str(actual_size):
-        found.append(f"{label}: file {uri!r} has {actual_size} bytes, <Size> says {size_text}")
+    if size_text is not None and size_text != str(state.st_size):
+        found.append(f"{label}: file {uri!r} has {state.st_size} bytes, <Size> says {size_text}")
     digest = element.find(_NS + "MessageDigest")
     if digest is None:
         found.append(f"{label}: no MessageDigest")
-        return found, path
+        return found, relative
     algorithm = (digest.get("algorithm") or "").strip()
     if algorithm not in _DIGESTS:
         found.append(f"{label}: digest algorithm {algorithm!r} is not SHA-512 or SHA-256")
-        return found, path
+        return found, relative
     expected = (digest.text or "").strip().lower()
-    if _digest(path, _DIGESTS[algorithm]) != expected:
+    if _digest(folder / relative, _DIGESTS[algorithm]) != expected:
         found.append(f"{label}: file {uri!r} does not match its {algorithm} MessageDigest")
-    return found, path
+    return found, relative
 
 
 def check_objects(data: bytes, folder: Path) -> list[str]:
     """The files of a transfer, against the message that lists them.
 
-    For each BinaryDataObject with a ``Uri``: the file ``folder / uri`` exists inside
-    ``folder`` (no ``..``, no absolute path, no symbolic link out of the folder), and its size
-    and SHA-512 (or SHA-256) are those of ``<Size>`` and ``<MessageDigest>``. Every file under
-    ``folder`` but ``manifest.xml`` (the message itself) must be named by one of them.
+    For each BinaryDataObject with a ``Uri``: the file ``folder / uri`` is a regular file
+    inside ``folder`` (no ``..``, no absolute path; no symbolic link anywhere in the folder),
+    and its size and SHA-512 (or SHA-256) are those of ``<Size>`` and ``<MessageDigest>``.
+    Every file under ``folder`` but ``manifest.xml`` (the message itself) must be named by one
+    of them. The folder is walked once.
     """
     tree, problems = parse_problem(data)
     if problems:
         return problems
-    found: list[str] = []
-    named: set[Path] = set()
+    files, links = _regular_files(folder)
+    found = [f"{name!r} is a symbolic link: refused in a transfer folder" for name in links]
+    named: set[str] = set()
     for element in tree.iter(_NS + "BinaryDataObject"):
         if element.find(_NS + "Uri") is None:
             continue  # an Attachment inside the message, or no file at all
-        object_problems, path = _check_object(element, folder)
+        object_problems, relative = _check_object(element, folder, files)
         found.extend(object_problems)
-        if path is not None:
-            named.add(path.resolve())
-    manifest = (folder / "manifest.xml").resolve()
-    extra: list[str] = []
-    for directory, _subdirectories, files in os.walk(folder):
-        for name in files:
-            path = Path(directory) / name
-            resolved = path.resolve()
-            if resolved != manifest and resolved not in named:
-                extra.append(path.relative_to(folder).as_posix())
+        if relative is not None:
+            named.add(relative)
+    extra = sorted(set(files) - named - {"manifest.xml"})
     found.extend(
-        f"file {name!r} is in the folder but no BinaryDataObject names it" for name in sorted(extra)
+        f"file {name!r} is in the folder but no BinaryDataObject names it" for name in extra
     )
     return found

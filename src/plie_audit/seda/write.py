@@ -255,7 +255,8 @@ def _finish(root: Any, what: str) -> bytes:
     data: bytes = etree.tostring(
         etree.ElementTree(root), xml_declaration=True, encoding="UTF-8", pretty_print=True
     )
-    problems = schema.validate(data) or schema.check_references(data)
+    root.clear()  # the tree built is no longer needed: free it before the bytes are parsed
+    problems = schema.check_message(data)
     if problems:
         raise PlieAuditError(
             f"the {what} written is not a valid SEDA 2.2 message ({len(problems)} problem(s)),"

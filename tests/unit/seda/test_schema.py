@@ -171,9 +171,22 @@ def test_a_symbolic_link_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     (folder / "objects/E-000001.pdf").unlink()
     os.symlink(outside, folder / "objects/E-000001.pdf")
     errors = schema.check_objects(data, folder)
-    assert errors[0] == (
-        "OBJ-1: Uri 'objects/E-000001.pdf' is not a path inside the transfer folder"
-    )
+    assert errors[:2] == [
+        "'objects/E-000001.pdf' is a symbolic link: refused in a transfer folder",
+        "OBJ-1: file 'objects/E-000001.pdf' is missing",
+    ]
+
+
+def test_a_linked_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "transfer"
+    folder.mkdir()
+    data = _transfer_folder(folder)
+    outside = tmp_path / "outside"
+    (folder / "objects").rename(outside)
+    os.symlink(outside, folder / "objects")  # the same files, reached through a link
+    errors = schema.check_objects(data, folder)
+    assert "'objects' is a symbolic link: refused in a transfer folder" in errors
+    assert "OBJ-1: file 'objects/E-000001.pdf' is missing" in errors
 
 
 def test_sha256_digests_are_checked_too(tmp_path: Path) -> None:

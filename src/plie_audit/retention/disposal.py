@@ -221,11 +221,15 @@ def _sha256_hex(data: bytes) -> str:
 
 
 def _next_id(session: Session, today: date) -> str:
-    prefix = f"BE-{today.year}-"
-    count = session.execute(
-        select(func.count()).select_from(Bordereau).where(Bordereau.id.startswith(prefix))
-    ).scalar_one()
-    return f"{prefix}{count + 1:04d}"
+    return next_of_year(session, Bordereau.id, "BE", today)
+
+
+def next_of_year(session: Session, column: Any, prefix: str, today: date) -> str:
+    """``<prefix>-<year>-<n>``: the next id of the year in ``column`` (bordereaux ``BE``,
+    transfers ``VT``), numbered from 0001."""
+    start = f"{prefix}-{today.year}-"
+    count = session.execute(select(func.count()).where(column.startswith(start))).scalar_one()
+    return f"{start}{count + 1:04d}"
 
 
 def get(db: Database, bordereau_id: str) -> BordereauInfo:

@@ -35,7 +35,6 @@ import os
 import shutil
 import zipfile
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -61,8 +60,8 @@ from plie_audit.money import format_amount
 from plie_audit.packs import layout
 from plie_audit.progress import ProgressCallback
 from plie_audit.reports import words
-from plie_audit.retention.engine import RetentionRules
 from plie_audit.retention.policies import FinalAction
+from plie_audit.retention.transfer import TransferPlan, rows_by_id
 from plie_audit.store import ObjectStore
 
 if TYPE_CHECKING:
@@ -142,20 +141,6 @@ def covering_checkpoint(session: Session, needed: int) -> CheckpointRow | None:
     ).scalar_one_or_none()
 
 
-def needed_size(session: Session, ids: Iterable[str]) -> int:
-    """The journal size a checkpoint must have to prove the filing of every piece of ``ids``."""
-    wanted = list(ids)
-    seqs = [
-        seq
-        for chunk in range(0, len(wanted), 500)
-        for seq in session.execute(
-            select(Evidence.filed_seq).where(Evidence.id.in_(wanted[chunk : chunk + 500]))
-        ).scalars()
-        if seq is not None
-    ]
-    return max(seqs, default=0)
-
-
 class _Writer:
     """Files written into the package folder, each hashed (SHA-512) as it is written."""
 
@@ -210,18 +195,18 @@ def build(
     message_identifier: str,
     origin: str,
     agencies: Agencies,
-    piece_ids: list[str],
+    plan: TransferPlan,
     sensitive_kinds: frozenset[str],
     checkpoint: CheckpointRow,
     now: datetime,
     archival_agreement: str | None = None,
     progress: ProgressCallback | None = None,
 ) -> Package:
-    """Write the package of ``piece_ids`` into ``folder`` (new and empty) and return its
+    """Write the package of ``plan``'s pieces into ``folder`` (new and empty) and return its
     manifest; the message is checked against the SEDA 2.2 schemas and every object against
     its digest before this returns."""
     writer = _Writer(folder)
-    rules = RetentionRules.load(session)
+    rules = plan.rules
     info = session.execute(
         select(ArchiveInfo).where(ArchiveInfo.id == ARCHIVE_INFO_ID)
     ).scalar_one()
@@ -229,14 +214,8 @@ def build(
         row.name: (row.cert_pem + row.chain_pem).encode()
         for row in session.execute(select(Identity)).scalars()
     }
-    found = {
-        row.id: row
-        for chunk in range(0, len(piece_ids), 500)
-        for row in session.execute(
-            select(Evidence).where(Evidence.id.in_(piece_ids[chunk : chunk + 500]))
-        ).scalars()
-    }
-    pieces = [found[evidence_id] for evidence_id in piece_ids if evidence_id in found]
+    found = rows_by_id(session, plan.ids)
+    pieces = [found[evidence_id] for evidence_id in plan.ids if evidence_id in found]
     seqs = [row.filed_seq for row in pieces if row.filed_seq is not None]
     entries = {
         seq: bytes(entry)
@@ -279,7 +258,7 @@ def build(
         groups.append(model.ObjectGroup(f"GRP-{row.id}", (master,)))
         proofs = _proofs(writer, row, base, chains, checkpoint, entries, session, nodes)
         groups.append(model.ObjectGroup(f"GRP-{row.id}-PREUVES", proofs))
-        retention = rules.evaluate(row, clock.today())
+        retention = plan.retentions[row.id]  # as the plan decided, under the same rules
         key = (row.convention_ref, row.kind)
         if key not in rule_of:
             programme = rules.programmes.get(row.convention_ref, "")

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plie_audit import canonical, clock
@@ -42,6 +42,7 @@ from plie_audit.db.session import Database
 from plie_audit.errors import ConflictError, InputError, NotFoundError
 from plie_audit.journal import log as journal
 from plie_audit.journal.log import Event
+from plie_audit.retention.disposal import next_of_year
 from plie_audit.retention.engine import Retention, RetentionRules, RetentionStatus
 from plie_audit.retention.policies import FinalAction
 
@@ -58,12 +59,31 @@ REJECTED_CODES = frozenset({"KO"})
 
 @dataclass(frozen=True)
 class TransferPlan:
-    """What a transfer of ``conventions`` takes today, and what it leaves and why."""
+    """What a transfer of ``conventions`` takes today, and what it leaves and why; with the
+    rules and evaluations it was decided on (the package states them) and the journal size
+    a checkpoint must have to prove every filing it takes."""
 
     conventions: list[str]
     pieces: list[dict[str, Any]]
     skipped: list[dict[str, str]]
+    rules: RetentionRules
     retentions: dict[str, Retention] = field(default_factory=dict)  # evidence id -> its rules
+    filings_up_to: int = 0  # the last evidence-filed entry of its pieces
+
+    @property
+    def ids(self) -> list[str]:
+        return [str(piece["id"]) for piece in self.pieces]
+
+
+def rows_by_id(session: Session, ids: Sequence[str]) -> dict[str, Evidence]:
+    """The evidence rows of ``ids`` (those that exist), read 500 at a time."""
+    return {
+        row.id: row
+        for start in range(0, len(ids), 500)
+        for row in session.execute(
+            select(Evidence).where(Evidence.id.in_(list(ids[start : start + 500])))
+        ).scalars()
+    }
 
 
 @dataclass(frozen=True)
@@ -140,6 +160,7 @@ def plan(session: Session, conventions: Sequence[str], today: date) -> TransferP
     pieces: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     retentions: dict[str, Retention] = {}
+    filings_up_to = 0
     for row in rows:
         retention = rules.evaluate(row, today)
         why = _why_not(retention)
@@ -148,6 +169,7 @@ def plan(session: Session, conventions: Sequence[str], today: date) -> TransferP
             continue
         assert retention.retain_until is not None
         retentions[row.id] = retention
+        filings_up_to = max(filings_up_to, row.filed_seq or 0)
         pieces.append(
             {
                 "id": row.id,
@@ -160,16 +182,12 @@ def plan(session: Session, conventions: Sequence[str], today: date) -> TransferP
                 "final_action": retention.final_action.value,
             }
         )
-    return TransferPlan(list(conventions), pieces, skipped, retentions)
+    return TransferPlan(list(conventions), pieces, skipped, rules, retentions, filings_up_to)
 
 
 def next_id(session: Session, today: date) -> str:
     """``VT-<year>-<n>``: the next transfer id of the year."""
-    prefix = f"{ID_PREFIX}-{today.year}-"
-    count = session.execute(
-        select(func.count()).select_from(Transfer).where(Transfer.id.startswith(prefix))
-    ).scalar_one()
-    return f"{prefix}{count + 1:04d}"
+    return next_of_year(session, Transfer.id, ID_PREFIX, today)
 
 
 def message_identifier(origin: str, transfer_id: str) -> str:
@@ -190,14 +208,7 @@ def record(session: Session, actor: str, content: dict[str, Any], now: datetime)
         )
     rules = RetentionRules.load(session)
     today = clock.today()
-    ids = [str(piece["id"]) for piece in content["pieces"]]
-    rows = {
-        row.id: row
-        for chunk in range(0, len(ids), 500)
-        for row in session.execute(
-            select(Evidence).where(Evidence.id.in_(ids[chunk : chunk + 500]))
-        ).scalars()
-    }
+    rows = rows_by_id(session, [str(piece["id"]) for piece in content["pieces"]])
     for piece in content["pieces"]:
         row = rows.get(str(piece["id"]))
         why = "it has no row" if row is None else _why_not(rules.evaluate(row, today))

@@ -23,7 +23,7 @@ from plie_audit import clock, lazy
 from plie_audit.errors import InputError
 from plie_audit.reports import words
 from plie_audit.retention.disposal import BordereauInfo
-from plie_audit.retention.transfer import ACCEPTED_CODES, REJECTED_CODES
+from plie_audit.retention.transfer import outcome
 
 if TYPE_CHECKING:
     from plie_audit.seda import model, read, write
@@ -143,21 +143,10 @@ def visa_from_reply(data: bytes, what: str, origin: str, bordereau_id: str) -> V
             f"{what}: it answers request {reply.message_request_identifier!r}, not the "
             f"request of bordereau {bordereau_id} ({expected!r})"
         )
-    if reply.reply_code in ACCEPTED_CODES:
-        accepted = True
-    elif reply.reply_code in REJECTED_CODES:
-        accepted = False
-    else:
-        known = ", ".join(sorted(ACCEPTED_CODES | REJECTED_CODES))
-        raise InputError(
-            f"{what}: ReplyCode {reply.reply_code!r} neither approves nor refuses ({known})"
-        )
-    texts = [" ".join(text.split()) for text in (*reply.comments, *reply.outcome_messages)]
-    reason = " ; ".join(text for text in texts if text)[:2000] or None
     return VisaReply(
         reference=reply.message_identifier,
         on=clock.paris_day(reply.date),
         authority=reply.counterpart,
-        accepted=accepted,
-        reason=reason,
+        accepted=outcome(reply.reply_code, what),  # the codes a transfer reply uses
+        reason=reply.reason,
     )

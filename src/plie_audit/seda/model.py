@@ -149,3 +149,10 @@ class Reply:
     comments: tuple[str, ...]
     grant_date: datetime | None  # ArchiveTransferReply GrantDate
     outcome_messages: tuple[str, ...]  # Operation/Event OutcomeDetailMessage texts, if any
+
+    @property
+    def reason(self) -> str | None:
+        """What the reply says of its decision: its Comments and OutcomeDetailMessages,
+        whitespace collapsed, joined (at most 2,000 characters); None when it says nothing."""
+        texts = [" ".join(text.split()) for text in (*self.comments, *self.outcome_messages)]
+        return " ; ".join(text for text in texts if text)[:2000] or None

@@ -168,12 +168,12 @@ def prepare(
                 error=RetentionError,
                 prefix="refused: ",
             )
-        ids = [str(piece["id"]) for piece in plan.pieces]
+        ids = plan.ids
         try:
             governing.require_pieces(session, ids)
         except governing.Unproven as unproven:
             _refuse(ctx, actor, "retention transfer", names, unproven)
-        checkpoint = sip.covering_checkpoint(session, sip.needed_size(session, ids))
+        checkpoint = sip.covering_checkpoint(session, plan.filings_up_to)
     if checkpoint is None:
         if seal is None:
             raise JournalError(
@@ -182,7 +182,7 @@ def prepare(
             )
         seal()
         with ctx.db.read() as session:
-            checkpoint = sip.covering_checkpoint(session, sip.needed_size(session, ids))
+            checkpoint = sip.covering_checkpoint(session, plan.filings_up_to)
         assert checkpoint is not None
     with ctx.db.read() as session:
         transfer_id = transfers.next_id(session, today)
@@ -200,7 +200,7 @@ def prepare(
                 message_identifier=message,
                 origin=ctx.origin,
                 agencies=agencies,
-                piece_ids=ids,
+                plan=plan,
                 sensitive_kinds=ctx.sensitive_kinds,
                 checkpoint=checkpoint,
                 now=now,
@@ -284,8 +284,7 @@ def reply(ctx: Context, actor: Actor, path: Path) -> ReplyResult:
             f"transfer {known.id} already has its reply: {known.status} "
             f"({known.reply_code}, message {known.reply_message})"
         )
-    reasons = [text for text in (*message.comments, *message.outcome_messages) if text.strip()]
-    reason = " ; ".join(" ".join(text.split()) for text in reasons)[:2000] or None
+    reason = message.reason
     if not accepted and reason is None:
         reason = "aucun motif dans la réponse"
     act = transfers.ReplyAct(

@@ -269,6 +269,13 @@ def archive_passphrase(*, confirm: bool = False) -> bytes:
     return _prompt("Archive passphrase", confirm)
 
 
+def archive_passphrase_if_set() -> bytes | None:
+    """``$PLIE_AUDIT_PASSPHRASE`` when it is set (a command that only may use it: never a
+    prompt), else None."""
+    value = os.environ.get(ENV_PASSPHRASE)
+    return value.encode() if value is not None else None
+
+
 def identity_passphrase(
     passphrase_file: Path | None, *, confirm: bool = False, what: str = "Identity passphrase"
 ) -> bytes:

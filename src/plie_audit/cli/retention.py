@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -13,11 +12,11 @@ import click
 from plie_audit import lazy, textin
 from plie_audit.cli.options import (
     DATE,
-    ENV_PASSPHRASE,
     PAST_DATE,
     Progress,
     State,
     actor,
+    archive_passphrase_if_set,
     echo_json,
     json_option,
     note,
@@ -748,7 +747,6 @@ def transfer(
         --schema .../seda-2.2-main.xsd versement-2026-01/manifest.xml
     """
     who = actor(state, passphrase_file)
-    passphrase = os.environ.get(ENV_PASSPHRASE)
     with progress_shown("transferring") as progress:
         result = state.archive().retention.transfer(
             who,
@@ -757,7 +755,7 @@ def transfer(
             archival_agency=archival_agency,
             archival_agreement=archival_agreement,
             as_zip=as_zip,
-            archive_passphrase=passphrase.encode() if passphrase is not None else None,
+            archive_passphrase=archive_passphrase_if_set(),
             progress=progress,
         )
     if as_json:

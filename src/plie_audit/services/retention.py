@@ -32,7 +32,7 @@ from plie_audit.domain import (
     check_date,
     clean_text,
 )
-from plie_audit.errors import InputError, JournalError, RetentionError
+from plie_audit.errors import InputError, RetentionError
 from plie_audit.evidence import filing
 from plie_audit.journal.log import Event
 from plie_audit.progress import ProgressCallback
@@ -605,9 +605,7 @@ class RetentionService(Service):
         self, actor: Actor, action: str, subjects: builtins.list[str], unproven: Unproven
     ) -> NoReturn:
         """Journal the refusal of a destruction the journal does not prove, and raise it."""
-        self.ctx.refuse(
-            actor.name, action, str(unproven), subjects, Role.ARCHIVISTE, error=JournalError
-        )
+        transfer_service.refuse_unproven(self.ctx, actor, action, subjects, unproven)
 
     def _finish(
         self, actor: Actor, known: disposal.BordereauInfo, dry_run: bool

@@ -107,10 +107,12 @@ def producer_identifier(ctx: Context) -> str:
     return ctx.origin
 
 
-def _refuse(
-    ctx: Context, actor: Actor, action: str, subjects: list[str], why: Exception
+def refuse_unproven(
+    ctx: Context, actor: Actor, action: str, subjects: list[str], unproven: Exception
 ) -> NoReturn:
-    ctx.refuse(actor.name, action, str(why), subjects, Role.ARCHIVISTE, error=JournalError)
+    """Journal the refusal of an archiviste's act (a disposal, a transfer) whose grounds the
+    journal does not prove, and raise it (exit 30)."""
+    ctx.refuse(actor.name, action, str(unproven), subjects, Role.ARCHIVISTE, error=JournalError)
 
 
 def prepare(
@@ -152,7 +154,7 @@ def prepare(
         with ctx.db.read() as session:
             governing.require_proven(session)
     except governing.Unproven as unproven:
-        _refuse(ctx, actor, "retention transfer", names, unproven)
+        refuse_unproven(ctx, actor, "retention transfer", names, unproven)
     today, now = clock.today(), clock.now()
     with ctx.db.read() as session:
         plan = transfers.plan(session, names, today)
@@ -172,7 +174,7 @@ def prepare(
         try:
             governing.require_pieces(session, ids)
         except governing.Unproven as unproven:
-            _refuse(ctx, actor, "retention transfer", names, unproven)
+            refuse_unproven(ctx, actor, "retention transfer", names, unproven)
         checkpoint = sip.covering_checkpoint(session, plan.filings_up_to)
     if checkpoint is None:
         if seal is None:
